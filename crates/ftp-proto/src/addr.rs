@@ -334,11 +334,17 @@ mod tests {
 
     #[test]
     fn rfc959_port_grammar() {
-        assert_eq!(
-            parse_host_port(b"127,0,0,1,4,1"),
-            Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1025))
-        );
-        for bad in [&b"1,2,3,4,5"[..], b"1,2,3,4,5,6,7", b"256,0,0,1,1,1", b"1,2,3,4,5,-6", b"1, 2,3,4,5,6", b"0001,2,3,4,5,6", b"", b"1,2,3,4,5,6 "] {
+        assert_eq!(parse_host_port(b"127,0,0,1,4,1"), Ok(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1025)));
+        for bad in [
+            &b"1,2,3,4,5"[..],
+            b"1,2,3,4,5,6,7",
+            b"256,0,0,1,1,1",
+            b"1,2,3,4,5,-6",
+            b"1, 2,3,4,5,6",
+            b"0001,2,3,4,5,6",
+            b"",
+            b"1,2,3,4,5,6 ",
+        ] {
             assert!(parse_host_port(bad).is_err(), "{bad:?}");
         }
     }
@@ -347,10 +353,7 @@ mod tests {
     fn rfc2428_eprt_examples() {
         // RFC 2428 section 2 examples.
         assert_eq!(parse_eprt(b"|1|132.235.1.2|6275|"), Ok("132.235.1.2:6275".parse().unwrap()));
-        assert_eq!(
-            parse_eprt(b"|2|1080::8:800:200C:417A|5282|"),
-            Ok("[1080::8:800:200C:417A]:5282".parse().unwrap())
-        );
+        assert_eq!(parse_eprt(b"|2|1080::8:800:200C:417A|5282|"), Ok("[1080::8:800:200C:417A]:5282".parse().unwrap()));
         assert_eq!(parse_eprt(b"!1!10.0.0.1!2000!"), Ok("10.0.0.1:2000".parse().unwrap()));
         assert_eq!(parse_eprt(b"|3|1.2.3.4|5|"), Err(AddrError::Protocol));
         assert!(matches!(parse_eprt(b"|1|::1|5|"), Err(AddrError::Syntax(..))));

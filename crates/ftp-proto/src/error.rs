@@ -143,9 +143,9 @@ impl ParseError {
     pub fn reply_code(&self) -> ReplyCode {
         match self {
             Self::Empty | Self::BadVerb { .. } => ReplyCode::SYNTAX_ERROR,
-            Self::MissingArgument { .. }
-            | Self::UnexpectedArgument { .. }
-            | Self::InvalidArgument { .. } => ReplyCode::SYNTAX_ERROR_ARGUMENTS,
+            Self::MissingArgument { .. } | Self::UnexpectedArgument { .. } | Self::InvalidArgument { .. } => {
+                ReplyCode::SYNTAX_ERROR_ARGUMENTS
+            }
             Self::UnsupportedParameter { .. } => ReplyCode::PARAMETER_NOT_IMPLEMENTED,
             Self::UnsupportedProtocol { .. } => ReplyCode::NETWORK_PROTOCOL_NOT_SUPPORTED,
         }

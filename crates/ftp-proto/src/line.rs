@@ -307,10 +307,7 @@ mod tests {
     #[test]
     fn sec_f2_line_end_variants() {
         let got = lines(b"A\nB\r\r\n\r\nC\rD\r\n", &ParseOptions::default());
-        assert_eq!(
-            got,
-            vec![Ok(b"A".to_vec()), Ok(b"B".to_vec()), Ok(vec![]), Ok(b"C\rD".to_vec())]
-        );
+        assert_eq!(got, vec![Ok(b"A".to_vec()), Ok(b"B".to_vec()), Ok(vec![]), Ok(b"C\rD".to_vec())]);
         let strict = lines(b"A\nB\r\n", &ParseOptions::default().allow_bare_lf(false));
         assert_eq!(strict, vec![Err(FrameError::BareLineFeed), Ok(b"B".to_vec())]);
     }

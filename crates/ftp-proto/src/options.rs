@@ -54,10 +54,7 @@ impl ParseOptions {
     /// only by their own code.
     #[must_use]
     pub fn strict() -> Self {
-        Self::default()
-            .allow_bare_lf(false)
-            .allow_trailing_space(false)
-            .allow_code_only_reply(false)
+        Self::default().allow_bare_lf(false).allow_trailing_space(false).allow_code_only_reply(false)
     }
 
     /// Cap on one line, CRLF included. Longer lines are reported once and

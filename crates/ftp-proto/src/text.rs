@@ -330,10 +330,8 @@ impl Verb {
     /// cross-protocol attack (SECURITY.md S3), on which a server closes.
     #[must_use]
     pub fn is_http_method(&self) -> bool {
-        const HTTP: [&[u8]; 9] = [
-            b"GET", b"POST", b"HEAD", b"PUT", b"CONNECT", b"OPTIONS", b"DELETE", b"TRACE",
-            b"PATCH",
-        ];
+        const HTTP: [&[u8]; 9] =
+            [b"GET", b"POST", b"HEAD", b"PUT", b"CONNECT", b"OPTIONS", b"DELETE", b"TRACE", b"PATCH"];
         HTTP.iter().any(|m| m.eq_ignore_ascii_case(&self.0))
     }
 
@@ -498,10 +496,7 @@ fn check_host_name(b: &[u8]) -> Result<(), ValidationError> {
             .strip_prefix(b"[")
             .and_then(|s| s.strip_suffix(b"]"))
             .ok_or(ValidationError::new(ValidationErrorKind::BadCharacter, 0))?;
-        let ok = core::str::from_utf8(inner)
-            .ok()
-            .and_then(|s| s.parse::<core::net::Ipv6Addr>().ok())
-            .is_some();
+        let ok = core::str::from_utf8(inner).ok().and_then(|s| s.parse::<core::net::Ipv6Addr>().ok()).is_some();
         return if ok { Ok(()) } else { Err(ValidationError::new(ValidationErrorKind::BadCharacter, 1)) };
     }
     all_bytes(b, |c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
@@ -521,11 +516,9 @@ impl FactList {
     /// The `(name, value)` pairs, in order. Names compare case-insensitively
     /// (RFC 3659 section 7).
     pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.0.split(|&b| b == b';').filter(|p| !p.is_empty()).map(|p| {
-            match p.iter().position(|&b| b == b'=') {
-                Some(eq) => (&p[..eq], &p[eq + 1..]),
-                None => (p, &p[p.len()..]),
-            }
+        self.0.split(|&b| b == b';').filter(|p| !p.is_empty()).map(|p| match p.iter().position(|&b| b == b'=') {
+            Some(eq) => (&p[..eq], &p[eq + 1..]),
+            None => (p, &p[p.len()..]),
         })
     }
 }

@@ -82,7 +82,8 @@ impl Timestamp {
     /// [`ValidationError`] when `digits` is 0 or above 9 or `value` does not
     /// fit in that many digits.
     pub fn with_fraction(mut self, value: u32, digits: u8) -> Result<Self, ValidationError> {
-        if digits == 0 || usize::from(digits) > MAX_FRACTION_DIGITS || u64::from(value) >= 10u64.pow(u32::from(digits)) {
+        if digits == 0 || usize::from(digits) > MAX_FRACTION_DIGITS || u64::from(value) >= 10u64.pow(u32::from(digits))
+        {
             return Err(ValidationError::new(ValidationErrorKind::OutOfRange, 15));
         }
         self.fraction = value;
@@ -154,11 +155,7 @@ impl Timestamp {
     /// The fraction of a second in nanoseconds (0 when none was given).
     #[must_use]
     pub fn nanos(&self) -> u32 {
-        if self.fraction_digits == 0 {
-            0
-        } else {
-            self.fraction * 10u32.pow(9 - u32::from(self.fraction_digits))
-        }
+        if self.fraction_digits == 0 { 0 } else { self.fraction * 10u32.pow(9 - u32::from(self.fraction_digits)) }
     }
 
     pub(crate) fn encode(&self, dst: &mut bytes::BytesMut) {

@@ -107,7 +107,18 @@ fn encode_argument(cmd: &Command, dst: &mut BytesMut) {
     use Command as C;
     let sp = |dst: &mut BytesMut| dst.extend_from_slice(b" ");
     match cmd {
-        C::Cdup | C::Rein | C::Quit | C::Pasv | C::Abor | C::Pwd | C::Syst | C::Noop | C::Ccc | C::Feat | C::Xcup | C::Xpwd => {}
+        C::Cdup
+        | C::Rein
+        | C::Quit
+        | C::Pasv
+        | C::Abor
+        | C::Pwd
+        | C::Syst
+        | C::Noop
+        | C::Ccc
+        | C::Feat
+        | C::Xcup
+        | C::Xpwd => {}
         C::User(u) => {
             sp(dst);
             u.encode(dst);
@@ -120,8 +131,22 @@ fn encode_argument(cmd: &Command, dst: &mut BytesMut) {
             sp(dst);
             a.expose().encode(dst);
         }
-        C::Cwd(p) | C::Smnt(p) | C::Retr(p) | C::Stor(p) | C::Appe(p) | C::Rnfr(p) | C::Rnto(p) | C::Dele(p) | C::Rmd(p)
-        | C::Mkd(p) | C::Size(p) | C::Mdtm(p) | C::Hash(p) | C::Xcwd(p) | C::Xmkd(p) | C::Xrmd(p) => {
+        C::Cwd(p)
+        | C::Smnt(p)
+        | C::Retr(p)
+        | C::Stor(p)
+        | C::Appe(p)
+        | C::Rnfr(p)
+        | C::Rnto(p)
+        | C::Dele(p)
+        | C::Rmd(p)
+        | C::Mkd(p)
+        | C::Size(p)
+        | C::Mdtm(p)
+        | C::Hash(p)
+        | C::Xcwd(p)
+        | C::Xmkd(p)
+        | C::Xrmd(p) => {
             sp(dst);
             p.encode(dst);
         }

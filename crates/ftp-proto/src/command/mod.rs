@@ -378,9 +378,8 @@ impl Command {
         matches!(self, Self::Abor | Self::Stat(None) | Self::Quit)
     }
 
-    /// The verb's argument-free form for commands that are an RFC 775 alias:
-    /// `XCWD` is `CWD`, `XPWD` is `PWD`, and so on. Other commands are
-    /// returned unchanged.
+    /// The RFC 959 command an RFC 775 alias stands for: `XCWD` is `CWD`,
+    /// `XPWD` is `PWD`, and so on. Other commands are returned unchanged.
     #[must_use]
     pub fn canonical(self) -> Self {
         match self {

@@ -214,11 +214,7 @@ impl ReplyCode {
     /// The three ASCII digits.
     #[must_use]
     pub const fn digits(self) -> [u8; 3] {
-        [
-            b'0' + (self.0 / 100) as u8,
-            b'0' + (self.0 / 10 % 10) as u8,
-            b'0' + (self.0 % 10) as u8,
-        ]
+        [b'0' + (self.0 / 100) as u8, b'0' + (self.0 / 10 % 10) as u8, b'0' + (self.0 % 10) as u8]
     }
 
     /// The class given by the first digit.

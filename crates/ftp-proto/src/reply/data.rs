@@ -147,7 +147,11 @@ impl Reply {
     pub fn size(&self) -> Result<u64, ReplyDataError> {
         self.expect(ReplyCode::FILE_STATUS)?;
         let word = first_word(self.text().as_bytes());
-        addr::parse_decimal(word, 20).ok_or(if word.is_empty() { ReplyDataError::NotFound } else { ReplyDataError::Malformed })
+        addr::parse_decimal(word, 20).ok_or(if word.is_empty() {
+            ReplyDataError::NotFound
+        } else {
+            ReplyDataError::Malformed
+        })
     }
 
     /// The time of a 213 reply to `MDTM` (RFC 3659 section 3.2).

@@ -94,11 +94,7 @@ impl Reply {
 
     /// Built by the decoder: lines already checked, middle lines as received.
     pub(crate) fn from_parts(code: ReplyCode, mut lines: Vec<Text>) -> Self {
-        if lines.len() == 1 {
-            Self::new(code, lines.remove(0))
-        } else {
-            Self { code, lines: Lines::Many(lines) }
-        }
+        if lines.len() == 1 { Self::new(code, lines.remove(0)) } else { Self { code, lines: Lines::Many(lines) } }
     }
 
     /// `257 "path" text`: the pathname in quotes, each `"` in it doubled

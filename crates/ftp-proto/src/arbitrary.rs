@@ -1,0 +1,286 @@
+//! `Arbitrary` for every public value, for fuzzing and property tests.
+//!
+//! Validated types get hand-written impls that build the value through its
+//! constructor, so `arbitrary` can never produce a value the encoder could
+//! not write (imap-types' approach). Generators lean towards the bytes that
+//! break parsers: spaces, leading digits, 0xFF, CR (as CR NUL), NUL and
+//! invalid UTF-8.
+
+use alloc::vec::Vec;
+use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use arbitrary::{Arbitrary, Error, Result, Unstructured};
+use bytes::Bytes;
+
+use crate::addr::EpsvArg;
+use crate::command::{Allocation, Command, ExtensionCommand, Opts};
+use crate::reply::{Reply, ReplyCode};
+use crate::secret::Secret;
+use crate::text::{Base64, FactList, HostName, LangTag, Mechanism, Password, Pathname, Text, Username, Verb};
+use crate::time::Timestamp;
+
+/// Bytes that make interesting text: printable ASCII most of the time,
+/// with the troublemakers mixed in.
+fn text_byte(u: &mut Unstructured<'_>) -> Result<u8> {
+    Ok(match u.int_in_range(0u8..=15)? {
+        0 => b' ',
+        1 => 0xFF,
+        2 => 0,
+        3 => b'"',
+        4 => u.int_in_range(0x80..=0xFE)?,
+        5 => u.int_in_range(b'0'..=b'9')?,
+        _ => u.int_in_range(0x21..=0x7E)?,
+    })
+}
+
+/// Wire-safe bytes: a CR is always followed by NUL (RFC 2640 3.1), never LF.
+fn safe_bytes(u: &mut Unstructured<'_>, min: usize, max: usize) -> Result<Vec<u8>> {
+    let len = u.int_in_range(min..=max)?;
+    let mut out = Vec::with_capacity(len + 2);
+    while out.len() < len {
+        if u.ratio(1u8, 32)? {
+            out.extend_from_slice(b"\r\0");
+        } else {
+            out.push(text_byte(u)?);
+        }
+    }
+    Ok(out)
+}
+
+fn from_charset(u: &mut Unstructured<'_>, charset: &[u8], min: usize, max: usize) -> Result<Vec<u8>> {
+    let len = u.int_in_range(min..=max)?;
+    (0..len).map(|_| u.choose(charset).copied()).collect()
+}
+
+fn build<T, E>(r: core::result::Result<T, E>) -> Result<T> {
+    r.map_err(|_| Error::IncorrectFormat)
+}
+
+impl<'a> Arbitrary<'a> for Text {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(Text::new(Bytes::from(safe_bytes(u, 0, 40)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Pathname {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let mut raw = safe_bytes(u, 1, 40)?;
+        // Held decoded: CR NUL is CR.
+        let mut i = 0;
+        while i + 1 < raw.len() {
+            if raw[i] == b'\r' {
+                raw.remove(i + 1);
+            }
+            i += 1;
+        }
+        // An optional pathname of spaces only reads as "no argument".
+        if raw.iter().all(|&b| b == b' ') {
+            raw.push(b'x');
+        }
+        build(Pathname::new(Bytes::from(raw)))
+    }
+}
+
+const LETTERS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+impl<'a> Arbitrary<'a> for Verb {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let mut v = from_charset(u, LETTERS, 1, 1)?;
+        v.extend(from_charset(u, ALNUM, 0, crate::text::MAX_VERB_LEN - 1)?);
+        build(Verb::new(Bytes::from(v)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Username {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(Username::new(Bytes::from(safe_bytes(u, 1, 24)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Password {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(Password::new(Bytes::from(safe_bytes(u, 0, 24)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Mechanism {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        if u.ratio(1u8, 2)? {
+            return Ok(Mechanism::new(Bytes::from_static(b"TLS")).expect("valid"));
+        }
+        build(Mechanism::new(Bytes::from(from_charset(u, b"ABCXYZabc019-_", 1, 20)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Base64 {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let set = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+        build(Base64::new(Bytes::from(from_charset(u, set, 1, 48)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for LangTag {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let mut v = from_charset(u, LETTERS, 1, 3)?;
+        v.extend(from_charset(u, b"abcXYZ019-", 0, 10)?);
+        build(LangTag::new(Bytes::from(v)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for HostName {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let v = match u.int_in_range(0u8..=2)? {
+            0 => alloc::format!("[{}]", Ipv6Addr::from(u.arbitrary::<u128>()?)).into_bytes(),
+            1 => alloc::format!("{}", Ipv4Addr::from(u.arbitrary::<u32>()?)).into_bytes(),
+            _ => from_charset(u, b"abcdefxyz0129-.", 1, 40)?,
+        };
+        build(HostName::new(Bytes::from(v)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for FactList {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(FactList::new(Bytes::from(from_charset(u, b"modify=20240101;UNIX.mode=0755;create", 1, 40)?)))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Timestamp {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let year = u.int_in_range(0..=9999)?;
+        let month = u.int_in_range(1..=12)?;
+        let day = u.int_in_range(1..=28)?;
+        let t = build(Timestamp::new(
+            year,
+            month,
+            day,
+            u.int_in_range(0..=23)?,
+            u.int_in_range(0..=59)?,
+            u.int_in_range(0..=60)?,
+        ))?;
+        if u.arbitrary()? {
+            let digits = u.int_in_range(1u8..=9)?;
+            let value = u.int_in_range(0..=10u32.pow(u32::from(digits)) - 1)?;
+            build(t.with_fraction(value, digits))
+        } else {
+            Ok(t)
+        }
+    }
+}
+
+impl<'a, T: Arbitrary<'a>> Arbitrary<'a> for Secret<T> {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        Ok(Secret::new(T::arbitrary(u)?))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Opts {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let options: Option<Text> = u.arbitrary()?;
+        Ok(Opts::new(u.arbitrary()?, options))
+    }
+}
+
+impl<'a> Arbitrary<'a> for ExtensionCommand {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(ExtensionCommand::new(u.arbitrary()?, u.arbitrary()?))
+    }
+}
+
+impl<'a> Arbitrary<'a> for ReplyCode {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        build(ReplyCode::new(u.int_in_range(100..=699)?))
+    }
+}
+
+impl<'a> Arbitrary<'a> for Reply {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let code = u.arbitrary()?;
+        let n = u.int_in_range(1usize..=6)?;
+        let lines = (0..n).map(|_| Text::arbitrary(u)).collect::<Result<Vec<_>>>()?;
+        build(Reply::multiline(code, lines))
+    }
+}
+
+fn ext_addr(u: &mut Unstructured<'_>) -> Result<SocketAddr> {
+    let port = u.int_in_range(1..=u16::MAX)?;
+    Ok(if u.arbitrary()? {
+        SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::from(u.arbitrary::<u32>()?), port))
+    } else {
+        SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(u.arbitrary::<u128>()?), port, 0, 0))
+    })
+}
+
+fn opt<'a, T: Arbitrary<'a>>(u: &mut Unstructured<'a>) -> Result<Option<T>> {
+    u.arbitrary()
+}
+
+impl<'a> Arbitrary<'a> for Command {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        use Command as C;
+        let a = |u: &mut Unstructured<'a>| Pathname::arbitrary(u);
+        Ok(match u.int_in_range(0u8..=60)? {
+            0 => C::User(u.arbitrary()?),
+            1 => C::Pass(u.arbitrary()?),
+            2 => C::Acct(u.arbitrary()?),
+            3 => C::Cwd(a(u)?),
+            4 => C::Cdup,
+            5 => C::Smnt(a(u)?),
+            6 => C::Rein,
+            7 => C::Quit,
+            8 => C::Port(SocketAddrV4::new(Ipv4Addr::from(u.arbitrary::<u32>()?), u.arbitrary()?)),
+            9 => C::Pasv,
+            10 => C::Type(u.arbitrary()?),
+            11 => C::Stru(u.arbitrary()?),
+            12 => C::Mode(u.arbitrary()?),
+            13 => C::Retr(a(u)?),
+            14 => C::Stor(a(u)?),
+            15 => C::Stou(opt(u)?),
+            16 => C::Appe(a(u)?),
+            17 => C::Allo(Allocation::arbitrary(u)?),
+            18 => C::Rest(u.arbitrary()?),
+            19 => C::Rnfr(a(u)?),
+            20 => C::Rnto(a(u)?),
+            21 => C::Abor,
+            22 => C::Dele(a(u)?),
+            23 => C::Rmd(a(u)?),
+            24 => C::Mkd(a(u)?),
+            25 => C::Pwd,
+            26 => C::List(opt(u)?),
+            27 => C::Nlst(opt(u)?),
+            28 => C::Site(u.arbitrary()?),
+            29 => C::Syst,
+            30 => C::Stat(opt(u)?),
+            31 => C::Help(opt::<Text>(u)?.filter(|t| !t.as_bytes().iter().all(|&b| b == b' '))),
+            32 => C::Noop,
+            33 => C::Auth(u.arbitrary()?),
+            34 => C::Adat(u.arbitrary()?),
+            35 => C::Prot(u.arbitrary()?),
+            36 => C::Pbsz(u.arbitrary()?),
+            37 => C::Ccc,
+            38 => C::Mic(u.arbitrary()?),
+            39 => C::Conf(u.arbitrary()?),
+            40 => C::Enc(u.arbitrary()?),
+            41 => C::Feat,
+            42 => C::Opts(u.arbitrary()?),
+            43 => C::Eprt(ext_addr(u)?),
+            44 => C::Epsv(EpsvArg::arbitrary(u)?),
+            45 => C::Lang(opt(u)?),
+            46 => C::Size(a(u)?),
+            47 => C::Mdtm(a(u)?),
+            48 => C::Mlst(opt(u)?),
+            49 => C::Mlsd(opt(u)?),
+            50 => C::Host(u.arbitrary()?),
+            51 => C::Mfmt(u.arbitrary()?, a(u)?),
+            52 => C::Mfct(u.arbitrary()?, a(u)?),
+            53 => C::Mff(u.arbitrary()?, a(u)?),
+            54 => C::Hash(a(u)?),
+            55 => C::Xcwd(a(u)?),
+            56 => C::Xcup,
+            57 => C::Xmkd(a(u)?),
+            58 => C::Xrmd(a(u)?),
+            59 => C::Xpwd,
+            _ => C::Other(u.arbitrary()?),
+        })
+    }
+}

@@ -1,0 +1,199 @@
+//! Bodies of the cargo-fuzz targets (feature `__fuzz`), kept in the crate so
+//! that they compile, and run in unit tests, with every `cargo test`.
+//!
+//! Each function panics when it finds a bug; the fuzz targets in `fuzz/` are
+//! three-line shims around them.
+
+use alloc::vec::Vec;
+
+use arbitrary::{Arbitrary, Unstructured};
+use bytes::BytesMut;
+
+use crate::{Command, CommandDecoder, DecodeError, ParseOptions, Reply, ReplyDecoder, ReplyError};
+
+/// Options chosen from the input's first byte, so every leniency is fuzzed.
+fn options(flags: u8) -> ParseOptions {
+    ParseOptions::default()
+        .allow_bare_lf(flags & 1 == 0)
+        .allow_trailing_space(flags & 2 == 0)
+        .allow_mismatched_multiline_end(flags & 4 != 0)
+        .allow_code_only_reply(flags & 8 == 0)
+        .max_line_len(if flags & 16 != 0 { 64 } else { 4096 })
+        .max_reply_lines(if flags & 32 != 0 { 4 } else { 8192 })
+}
+
+/// Splits `data` into chunks whose sizes come from `sizes`, cycling.
+fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = sizes.get(i % sizes.len().max(1)).map_or(rest.len(), |&s| usize::from(s).max(1)).min(rest.len());
+        out.push(&rest[..n]);
+        rest = &rest[n..];
+        i += 1;
+    }
+    out
+}
+
+fn decode_commands(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Command, DecodeError>> {
+    let mut dec = CommandDecoder::new(opts.clone());
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        while let Some(item) = dec.decode(&mut buf) {
+            out.push(item);
+        }
+        // SECURITY.md F1: the decoder never holds more than a line plus the
+        // newest read.
+        assert!(buf.len() <= opts.max_line_len_value() + piece.len(), "buffer grew past its bound");
+    }
+    out
+}
+
+fn decode_replies(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Reply, ReplyError>> {
+    let mut dec = ReplyDecoder::new(opts.clone());
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        while let Some(item) = dec.decode(&mut buf) {
+            out.push(item);
+        }
+        assert!(buf.len() <= opts.max_line_len_value() + piece.len(), "buffer grew past its bound");
+    }
+    out
+}
+
+fn encode_command(cmd: &Command) -> BytesMut {
+    let mut out = BytesMut::new();
+    cmd.encode(&mut out);
+    // SECURITY.md E1: exactly one line end, at the end.
+    assert!(out.ends_with(b"\r\n"));
+    assert_eq!(memchr::memchr(b'\n', &out), Some(out.len() - 1), "encoded command holds a line break: {out:?}");
+    out
+}
+
+fn reparse_command(cmd: &Command) -> Command {
+    let wire = encode_command(cmd);
+    let got = decode_commands(&ParseOptions::default(), &[&wire]);
+    assert_eq!(got.len(), 1, "one command must decode to one item: {wire:?}");
+    match got.into_iter().next() {
+        Some(Ok(c)) => c,
+        other => panic!("encoded {cmd:?} as {wire:?}, which decodes to {other:?}"),
+    }
+}
+
+/// Arbitrary bytes, split arbitrarily, into the command decoder: no panic,
+/// bounded buffer, the same items however the bytes were split, and every
+/// decoded command re-encodes to itself.
+pub fn command_decode(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let opts = options(flags);
+    let (sizes, input) = rest.split_at(rest.len().min(4));
+    let whole = decode_commands(&opts, &[input]);
+    let split = decode_commands(&opts, &chunks(input, sizes));
+    let bytewise = decode_commands(&opts, &chunks(input, &[1]));
+    assert_eq!(whole, split, "chunking changed the result");
+    assert_eq!(whole, bytewise, "byte-at-a-time feeding changed the result");
+    for cmd in whole.iter().flatten() {
+        assert_eq!(&reparse_command(cmd), cmd);
+        let _ = alloc::format!("{cmd} {cmd:?}");
+    }
+}
+
+/// Arbitrary bytes into the reply decoder: no panic, bounded buffer, the
+/// same replies however the bytes were split, and decode -> encode -> decode
+/// reaches a fixed point after one pass (RFC 959 4.2 padding).
+pub fn reply_decode(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let opts = options(flags);
+    let (sizes, input) = rest.split_at(rest.len().min(4));
+    let whole = decode_replies(&opts, &[input]);
+    let split = decode_replies(&opts, &chunks(input, sizes));
+    assert_eq!(whole, split, "chunking changed the result");
+    for reply in whole.iter().flatten() {
+        let once = reencode_reply(reply);
+        let twice = reencode_reply(&once);
+        assert_eq!(once, twice, "reply encoding is not idempotent");
+        exercise_readers(reply);
+    }
+}
+
+fn reencode_reply(reply: &Reply) -> Reply {
+    let mut wire = BytesMut::new();
+    reply.encode(&mut wire);
+    let got = decode_replies(&ParseOptions::default(), &[&wire]);
+    match <[_; 1]>::try_from(got) {
+        Ok([Ok(r)]) => r,
+        other => panic!("encoded {reply:?} as {wire:?}, which decodes to {other:?}"),
+    }
+}
+
+/// Runs every typed reader; none may panic.
+fn exercise_readers(reply: &Reply) {
+    let _ = reply.passive_addr();
+    let _ = reply.extended_passive_port();
+    let _ = reply.pathname();
+    let _ = reply.size();
+    let _ = reply.modification_time();
+    if let Ok(features) = reply.features() {
+        features.for_each(drop);
+    }
+    let _ = reply.transfer_size();
+    let _ = reply.restart_marker();
+    let _ = reply.restart_offset();
+    let _ = alloc::format!("{reply} {reply:?}");
+}
+
+/// An arbitrary command: encoding then decoding gives back the same value.
+pub fn command_roundtrip(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(cmd) = Command::arbitrary(&mut u) else { return };
+    assert_eq!(reparse_command(&cmd), cmd);
+}
+
+/// An arbitrary reply: encoding then decoding gives back the same value.
+pub fn reply_roundtrip(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(reply) = Reply::arbitrary(&mut u) else { return };
+    assert_eq!(reencode_reply(&reply), reply);
+}
+
+/// The data-carrying reply readers (227, 229, 257, 213, 150, 110, 350) on
+/// arbitrary text under each of their codes: no panic.
+pub fn reply_data(data: &[u8]) {
+    for code in [110, 150, 211, 213, 227, 229, 257, 350] {
+        let mut line = BytesMut::new();
+        line.extend_from_slice(alloc::format!("{code} ").as_bytes());
+        line.extend_from_slice(data);
+        line.extend_from_slice(b"\r\n");
+        for reply in decode_replies(&ParseOptions::default(), &[&line]).iter().flatten() {
+            exercise_readers(reply);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fuzz bodies on a few fixed inputs, so `cargo test` runs them.
+    #[test]
+    fn fuzz_bodies_run_on_seeds() {
+        let seeds: &[&[u8]] = &[
+            b"\x00\x03\x01\x07USER anonymous\r\nPASS \r\nEPSV ALL\r\nRETR a b\xff\xff\r\n",
+            b"\x01\x02\x02\x02\xff\xf4\xff\xf2ABOR\nTYPE L 8\r\nMFMT 20240101000000 x y\r\n",
+            b"\x10\x01\x01\x01AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\nNOOP\r\n",
+        ];
+        for s in seeds {
+            command_decode(s);
+            reply_decode(s);
+            command_roundtrip(s);
+            reply_roundtrip(s);
+            reply_data(s);
+        }
+        reply_decode(b"\x00\x05\x05\x05\x05211-Features:\r\n EPSV\r\n211-MDTM\r\n211 End\r\n227 Entering Passive Mode (1,2,3,4,5,6).\r\n");
+    }
+}
