@@ -95,8 +95,21 @@ pub(crate) fn parse_host_port(arg: &[u8]) -> Result<SocketAddrV4, AddrError> {
     Ok(SocketAddrV4::new(Ipv4Addr::new(h1, h2, h3, h4), port))
 }
 
+/// Offset of the first field of a bad `PORT` argument that is not a number
+/// 0..=255, or of the end when the count of fields is wrong.
 fn first_bad_host_port_byte(arg: &[u8]) -> usize {
-    arg.iter().position(|&b| !(b.is_ascii_digit() || b == b',')).unwrap_or(0)
+    let mut at = 0;
+    for field in arg.split(|&b| b == b',') {
+        if addr_field_ok(field).is_none() {
+            return at;
+        }
+        at += field.len() + 1;
+    }
+    arg.len()
+}
+
+fn addr_field_ok(field: &[u8]) -> Option<u8> {
+    parse_decimal(field, 3).and_then(|v| u8::try_from(v).ok())
 }
 
 /// Writes `h1,h2,h3,h4,p1,p2`.

@@ -211,6 +211,11 @@ fn ext_addr(u: &mut Unstructured<'_>) -> Result<SocketAddr> {
     })
 }
 
+/// Text for a verb whose argument is required: never empty.
+fn required_text(u: &mut Unstructured<'_>) -> Result<Text> {
+    build(Text::new(Bytes::from(safe_bytes(u, 1, 40)?)))
+}
+
 fn opt<'a, T: Arbitrary<'a>>(u: &mut Unstructured<'a>) -> Result<Option<T>> {
     u.arbitrary()
 }
@@ -222,7 +227,7 @@ impl<'a> Arbitrary<'a> for Command {
         Ok(match u.int_in_range(0u8..=60)? {
             0 => C::User(u.arbitrary()?),
             1 => C::Pass(u.arbitrary()?),
-            2 => C::Acct(u.arbitrary()?),
+            2 => C::Acct(Secret::new(required_text(u)?)),
             3 => C::Cwd(a(u)?),
             4 => C::Cdup,
             5 => C::Smnt(a(u)?),
@@ -248,7 +253,7 @@ impl<'a> Arbitrary<'a> for Command {
             25 => C::Pwd,
             26 => C::List(opt(u)?),
             27 => C::Nlst(opt(u)?),
-            28 => C::Site(u.arbitrary()?),
+            28 => C::Site(required_text(u)?),
             29 => C::Syst,
             30 => C::Stat(opt(u)?),
             31 => C::Help(opt::<Text>(u)?.filter(|t| !t.as_bytes().iter().all(|&b| b == b' '))),

@@ -208,7 +208,8 @@ pub enum Command {
     User(Username),
     /// `PASS password` (redacted in `Debug` and `Display`).
     Pass(Secret<Password>),
-    /// `ACCT account` (redacted).
+    /// `ACCT account` (redacted). The text must not be empty: `ACCT` needs
+    /// an argument, so an empty one is a line the peer answers 501.
     Acct(Secret<Text>),
     /// `CWD path`.
     Cwd(Pathname),
@@ -262,7 +263,7 @@ pub enum Command {
     List(Option<Pathname>),
     /// `NLST [path]`.
     Nlst(Option<Pathname>),
-    /// `SITE text`.
+    /// `SITE text`. The text must not be empty (RFC 959 5.3.1 grammar).
     Site(Text),
     /// `SYST`.
     Syst,
