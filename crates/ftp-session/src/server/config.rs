@@ -1,0 +1,198 @@
+//! What a server operator chooses: policies, limits and timeouts.
+//!
+//! Defaults come from `shared/DESIGN.md` and SECURITY.md section 7.
+
+use core::net::Ipv4Addr;
+use core::time::Duration;
+
+use bytes::Bytes;
+use ftp_proto::{ParseOptions, Text};
+
+/// Server session configuration. Share one among sessions with an `Arc`.
+///
+/// ```
+/// use std::time::Duration;
+/// use ftp_session::server::ServerConfig;
+///
+/// let config = ServerConfig::default()
+///     .anonymous(true)
+///     .passive_address(Some("203.0.113.7".parse().unwrap()))
+///     .idle_timeout(Duration::from_secs(120));
+/// assert!(config.is_anonymous_allowed());
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    pub(crate) greeting: Text,
+    pub(crate) anonymous: bool,
+    pub(crate) max_login_failures: u32,
+    pub(crate) failed_login_delay: Duration,
+    pub(crate) passive_address: Option<Ipv4Addr>,
+    pub(crate) allow_foreign_data_address: bool,
+    pub(crate) allow_privileged_data_port: bool,
+    pub(crate) tls_available: bool,
+    pub(crate) implicit_tls: bool,
+    pub(crate) require_tls_login: bool,
+    pub(crate) require_tls_data: bool,
+    pub(crate) require_tls_resumption: bool,
+    pub(crate) allow_ccc: bool,
+    pub(crate) site_enabled: bool,
+    pub(crate) max_consecutive_errors: u32,
+    pub(crate) max_session_errors: u32,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) login_timeout: Duration,
+    pub(crate) data_connect_timeout: Duration,
+    pub(crate) data_stall_timeout: Duration,
+    pub(crate) parse_options: ParseOptions,
+    pub(crate) system_type: Text,
+    pub(crate) max_pending_commands: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            greeting: Text::from_static("ftpkit ready"),
+            anonymous: false,
+            max_login_failures: 3,
+            failed_login_delay: Duration::from_secs(2),
+            passive_address: None,
+            allow_foreign_data_address: false,
+            allow_privileged_data_port: false,
+            tls_available: false,
+            implicit_tls: false,
+            require_tls_login: false,
+            require_tls_data: false,
+            require_tls_resumption: true,
+            allow_ccc: false,
+            site_enabled: false,
+            max_consecutive_errors: 3,
+            max_session_errors: 10,
+            idle_timeout: Duration::from_secs(300),
+            login_timeout: Duration::from_secs(120),
+            data_connect_timeout: Duration::from_secs(60),
+            data_stall_timeout: Duration::from_secs(300),
+            parse_options: ParseOptions::default(),
+            system_type: Text::from_static("UNIX Type: L8"),
+            max_pending_commands: 32,
+        }
+    }
+}
+
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident: $ty:ty) => {
+        $(#[$m])*
+        #[must_use]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
+impl ServerConfig {
+    /// The text of the 220 greeting. Line breaks are replaced by spaces.
+    #[must_use]
+    pub fn greeting(mut self, text: &str) -> Self {
+        let clean: Vec<u8> = text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect();
+        self.greeting = Text::new(Bytes::from(clean)).unwrap_or_else(|_| Text::from_static("ready"));
+        self
+    }
+
+    setter!(
+        /// Accept `anonymous` and `ftp` with any password (default: no).
+        anonymous: bool
+    );
+    setter!(
+        /// Failed `PASS` attempts before 421 and close (SECURITY.md A1; default 3).
+        max_login_failures: u32
+    );
+    setter!(
+        /// How long a failed login's 530 is held back (A1; default 2 s). The
+        /// session reports it as a deadline; it never sleeps.
+        failed_login_delay: Duration
+    );
+    setter!(
+        /// The IPv4 address advertised in 227 replies, for a server behind
+        /// NAT. Default: the control connection's local address.
+        passive_address: Option<Ipv4Addr>
+    );
+    setter!(
+        /// Allow PORT/EPRT to another host than the control peer, and passive
+        /// data connections from other hosts (FXP; default no, RFC 2577 and
+        /// SECURITY.md D1, D3).
+        allow_foreign_data_address: bool
+    );
+    setter!(
+        /// Allow PORT/EPRT to ports below 1024 (default no, RFC 2577 bounce).
+        allow_privileged_data_port: bool
+    );
+    setter!(
+        /// Whether the driver can run TLS: enables `AUTH TLS` (RFC 4217).
+        tls_available: bool
+    );
+    setter!(
+        /// The control connection is TLS from the first byte (implicit FTPS).
+        implicit_tls: bool
+    );
+    setter!(
+        /// Refuse USER/PASS on a plaintext control connection (A7; 530).
+        require_tls_login: bool
+    );
+    setter!(
+        /// Refuse transfers on an unprotected data channel (L5; 521).
+        require_tls_data: bool
+    );
+    setter!(
+        /// Data-connection TLS must resume this control connection's session
+        /// (L6; default yes). Carried on every data action for the driver.
+        require_tls_resumption: bool
+    );
+    setter!(
+        /// Allow `CCC` after login (default no: 533).
+        allow_ccc: bool
+    );
+    setter!(
+        /// Pass `SITE` commands to the application (default no: 502).
+        site_enabled: bool
+    );
+    setter!(
+        /// Consecutive protocol errors before 421 and close (S4; default 3).
+        max_consecutive_errors: u32
+    );
+    setter!(
+        /// Protocol errors in a session before 421 and close (S4; default 10).
+        max_session_errors: u32
+    );
+    setter!(
+        /// No command for this long: 421 and close (C1; default 300 s).
+        idle_timeout: Duration
+    );
+    setter!(
+        /// Not logged in this long after connecting: 421 and close (C1;
+        /// default 120 s).
+        login_timeout: Duration
+    );
+    setter!(
+        /// A data connection not made within this time: 425 (C2; default 60 s).
+        data_connect_timeout: Duration
+    );
+    setter!(
+        /// A transfer with no progress for this long: 426 (C2; default 300 s).
+        data_stall_timeout: Duration
+    );
+    setter!(
+        /// Leniency and limits of the command decoder.
+        parse_options: ParseOptions
+    );
+    setter!(
+        /// Commands buffered while a transfer or request is in progress before
+        /// the session stops reading (C4; default 32).
+        max_pending_commands: usize
+    );
+
+    /// Whether anonymous login is enabled.
+    #[must_use]
+    pub fn is_anonymous_allowed(&self) -> bool {
+        self.anonymous
+    }
+}

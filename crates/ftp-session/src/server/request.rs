@@ -1,0 +1,250 @@
+//! Application decisions: requests the session makes and the answers it
+//! turns into replies.
+//!
+//! Authentication and every storage operation belong to the application.
+//! The session asks with a [`Request`] carrying a [`RequestId`], and the
+//! application answers later (it may be asynchronous) with
+//! [`Session::answer`](super::Session::answer). The session picks the reply
+//! code from the typed [`Answer`], so no caller writes reply codes by hand.
+
+use ftp_proto::{Password, Pathname, Reply, ReplyCode, Secret, Text, Timestamp, Username};
+
+use super::path::VirtualPath;
+
+/// Names one request. Ids are never reused within a session, so an answer to
+/// a cancelled or finished request is recognised as stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub(crate) u64);
+
+/// A decision the session needs from the application.
+#[derive(Debug, Clone)]
+#[must_use = "every request must be answered with Session::answer (or it was cancelled)"]
+pub struct Request {
+    /// Pass it back to [`Session::answer`](super::Session::answer).
+    pub id: RequestId,
+    /// What is asked.
+    pub kind: RequestKind,
+}
+
+/// How a listing is formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListFormat {
+    /// `LIST`: human-readable lines, `ls -l` style (RFC 959 4.1.3).
+    List,
+    /// `NLST`: names only, one per line.
+    Nlst,
+    /// `MLSD`: RFC 3659 section 7 fact lines.
+    Mlsd,
+    /// `STAT path`: a listing sent on the control connection in a 213 reply;
+    /// answer with [`Answer::Lines`].
+    Stat,
+}
+
+/// Where a store writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreMode {
+    /// `STOR`: create or replace (from `offset` when a `REST` preceded it).
+    Replace,
+    /// `APPE`: append, creating the file if needed.
+    Append,
+    /// `STOU`: create under a name the storage chooses; answer with
+    /// [`Answer::StoredAs`].
+    Unique,
+}
+
+/// What the session asks of the application. Paths are absolute, clean
+/// virtual paths (no `.`/`..`; see [`VirtualPath`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// Check a user name and password. Answer [`Answer::LoggedIn`],
+    /// [`Answer::NeedAccount`] or [`Answer::LoginDenied`].
+    Login {
+        /// From `USER`.
+        user: Username,
+        /// From `PASS`.
+        password: Secret<Password>,
+    },
+    /// Check an account after [`Answer::NeedAccount`]. Answer
+    /// [`Answer::LoggedIn`] or [`Answer::LoginDenied`].
+    Account {
+        /// From `USER`.
+        user: Username,
+        /// From `ACCT`.
+        account: Secret<Text>,
+    },
+    /// `CWD`/`CDUP`: may the user enter this directory? Answer
+    /// [`Answer::Done`] or [`Answer::Failed`].
+    ChangeDir {
+        /// The new working directory.
+        path: VirtualPath,
+    },
+    /// `LIST`/`NLST`/`MLSD` (answer [`Answer::Ready`], then send the listing
+    /// when the session emits [`DataAction::Transfer`](super::DataAction::Transfer)),
+    /// or `STAT path` (answer [`Answer::Lines`]).
+    List {
+        /// The directory (or file) to list.
+        path: VirtualPath,
+        /// The format wanted.
+        format: ListFormat,
+        /// `-a` was given (show hidden entries). Other `ls` options are
+        /// ignored, never passed on (SECURITY.md P4).
+        all: bool,
+    },
+    /// `RETR`: open the file for reading from `offset`. Answer
+    /// [`Answer::Ready`] or [`Answer::Failed`].
+    Retrieve {
+        /// The file.
+        path: VirtualPath,
+        /// From a preceding `REST`, else 0.
+        offset: u64,
+        /// `TYPE A` is in force: convert line ends to CRLF while sending.
+        ascii: bool,
+    },
+    /// `STOR`/`APPE`/`STOU`: open the file for writing. Answer
+    /// [`Answer::Ready`] (or [`Answer::StoredAs`] for `STOU`) or
+    /// [`Answer::Failed`].
+    Store {
+        /// The file (for `STOU`, the directory and name hint).
+        path: VirtualPath,
+        /// Replace, append or unique.
+        mode: StoreMode,
+        /// From a preceding `REST`, else 0.
+        offset: u64,
+        /// `TYPE A` is in force: convert CRLF to local line ends.
+        ascii: bool,
+    },
+    /// `DELE`. Answer [`Answer::Done`] or [`Answer::Failed`].
+    Delete {
+        /// The file.
+        path: VirtualPath,
+    },
+    /// `MKD`. Answer [`Answer::Done`] or [`Answer::Failed`].
+    MakeDir {
+        /// The new directory.
+        path: VirtualPath,
+    },
+    /// `RMD`. Answer [`Answer::Done`] or [`Answer::Failed`].
+    RemoveDir {
+        /// The directory.
+        path: VirtualPath,
+    },
+    /// `RNFR` + `RNTO`. Answer [`Answer::Done`] or [`Answer::Failed`].
+    Rename {
+        /// From `RNFR`.
+        from: VirtualPath,
+        /// From `RNTO`.
+        to: VirtualPath,
+    },
+    /// `SIZE` (RFC 3659 4): answer [`Answer::Size`] with the size in bytes
+    /// as stored (SECURITY.md P5: never computed for ASCII mode).
+    Size {
+        /// The file.
+        path: VirtualPath,
+    },
+    /// `MDTM` (RFC 3659 3): answer [`Answer::ModTime`].
+    ModTime {
+        /// The file.
+        path: VirtualPath,
+    },
+    /// `MFMT`: answer [`Answer::Done`] or [`Answer::Failed`].
+    SetModTime {
+        /// The file.
+        path: VirtualPath,
+        /// The new modification time (UTC).
+        time: Timestamp,
+    },
+    /// `MLST` (RFC 3659 7): answer [`Answer::Lines`] with one fact line,
+    /// `type=file;size=12; name`, without a leading space.
+    Facts {
+        /// The file or directory.
+        path: VirtualPath,
+    },
+    /// `SITE` (only when enabled): answer [`Answer::SiteReply`].
+    Site {
+        /// The text after `SITE `.
+        command: Text,
+    },
+}
+
+/// Why a storage operation failed; the session picks the reply code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// No such file or directory: 550.
+    NotFound,
+    /// Not allowed for this user: 550.
+    PermissionDenied,
+    /// The name is not allowed (bad characters, outside the root): 553.
+    NameNotAllowed,
+    /// The file is busy or temporarily unavailable: 450.
+    Unavailable,
+    /// No space left: 452.
+    InsufficientStorage,
+    /// A quota or allocation was exceeded: 552.
+    QuotaExceeded,
+    /// A local error (I/O): 451.
+    LocalError,
+    /// The storage does not support the operation: 502.
+    NotSupported,
+}
+
+impl StorageError {
+    /// The reply code for this error (RFC 959 4.2.1).
+    #[must_use]
+    pub fn reply_code(self) -> ReplyCode {
+        match self {
+            Self::NotFound | Self::PermissionDenied => ReplyCode::FILE_NOT_AVAILABLE,
+            Self::NameNotAllowed => ReplyCode::FILE_NAME_NOT_ALLOWED,
+            Self::Unavailable => ReplyCode::FILE_UNAVAILABLE,
+            Self::InsufficientStorage => ReplyCode::INSUFFICIENT_STORAGE,
+            Self::QuotaExceeded => ReplyCode::EXCEEDED_STORAGE,
+            Self::LocalError => ReplyCode::LOCAL_ERROR,
+            Self::NotSupported => ReplyCode::COMMAND_NOT_IMPLEMENTED,
+        }
+    }
+
+    pub(crate) fn text(self) -> &'static str {
+        match self {
+            Self::NotFound => "No such file or directory.",
+            Self::PermissionDenied => "Permission denied.",
+            Self::NameNotAllowed => "File name not allowed.",
+            Self::Unavailable => "File unavailable, try again later.",
+            Self::InsufficientStorage => "Insufficient storage space.",
+            Self::QuotaExceeded => "Exceeded storage allocation.",
+            Self::LocalError => "Local error in processing.",
+            Self::NotSupported => "Not supported by this server.",
+        }
+    }
+}
+
+/// The application's answer to a [`Request`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Answer {
+    /// Login accepted: 230.
+    LoggedIn,
+    /// Login needs an account (`ACCT`): 332.
+    NeedAccount,
+    /// Login refused: 530 (after the failure delay; counts toward the limit).
+    LoginDenied,
+    /// The operation succeeded (CWD, DELE, MKD, RMD, rename, MFMT).
+    Done,
+    /// The file or listing is open; the session sets up the data connection
+    /// and then emits `DataAction::Transfer`.
+    Ready,
+    /// `STOU`: the file is open under this name: `150 FILE: name`.
+    StoredAs(Pathname),
+    /// `SIZE`: 213 with the size.
+    Size(u64),
+    /// `MDTM`: 213 with the time.
+    ModTime(Timestamp),
+    /// `MLST` facts or `STAT path` listing lines.
+    Lines(Vec<Text>),
+    /// `SITE`: the application's own reply.
+    SiteReply(Reply),
+    /// The operation failed.
+    Failed(StorageError),
+}
