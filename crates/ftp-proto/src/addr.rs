@@ -8,10 +8,10 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4};
 
 use nom::Parser;
-use nom::bytes::complete::take_while_m_n;
 use nom::character::complete::char;
 use nom::combinator::all_consuming;
-use nom::multi::separated_list1;
+use nom::multi::fill;
+use nom::sequence::preceded;
 
 use crate::error::ReplyDataError;
 
@@ -69,12 +69,13 @@ pub(crate) enum AddrError {
     Protocol,
 }
 
+/// One `PORT` number: one to three digits, at most 255.
 fn octet(input: &[u8]) -> nom::IResult<&[u8], u8> {
-    let (rest, digits) = take_while_m_n(1, 3, |c: u8| c.is_ascii_digit()).parse(input)?;
-    let value = digits.iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
+    let digits = input.iter().take(3).take_while(|b| b.is_ascii_digit()).count();
+    let value = input[..digits].iter().fold(0u16, |acc, d| acc * 10 + u16::from(d - b'0'));
     match u8::try_from(value) {
-        Ok(v) => Ok((rest, v)),
-        Err(_) => Err(nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Verify))),
+        Ok(v) if digits > 0 => Ok((&input[digits..], v)),
+        _ => Err(nom::Err::Error(nom::error::Error::new(input, nom::error::ErrorKind::Digit))),
     }
 }
 
@@ -85,14 +86,16 @@ fn octet(input: &[u8]) -> nom::IResult<&[u8], u8> {
 /// RFC 959's grammar says `1..=255`, but real clients send 0 octets; the
 /// codec accepts them and a server's policy refuses an unusable address.
 pub(crate) fn parse_host_port(arg: &[u8]) -> Result<SocketAddrV4, AddrError> {
-    let (_, nums) = all_consuming(separated_list1(char(','), octet))
+    let bad = || AddrError::Syntax("six numbers 0-255 separated by commas", first_bad_host_port_byte(arg));
+    // `fill` parses into a fixed array: no allocation per PORT.
+    let mut rest = [0u8; 5];
+    let (_, first) = all_consuming((octet, fill(preceded(char(','), octet), &mut rest)))
         .parse(arg)
-        .map_err(|_| AddrError::Syntax("six numbers 0-255 separated by commas", first_bad_host_port_byte(arg)))?;
-    let [h1, h2, h3, h4, p1, p2] = nums[..] else {
-        return Err(AddrError::Syntax("exactly six numbers", 0));
-    };
+        .map(|(i, (first, ()))| (i, first))
+        .map_err(|_| bad())?;
+    let [h2, h3, h4, p1, p2] = rest;
     let port = u16::from(p1) * 256 + u16::from(p2);
-    Ok(SocketAddrV4::new(Ipv4Addr::new(h1, h2, h3, h4), port))
+    Ok(SocketAddrV4::new(Ipv4Addr::new(first, h2, h3, h4), port))
 }
 
 /// Offset of the first field of a bad `PORT` argument that is not a number

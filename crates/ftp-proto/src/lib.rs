@@ -61,6 +61,7 @@ mod error;
 mod line;
 mod options;
 mod reply;
+mod scan;
 mod secret;
 mod text;
 mod time;

@@ -80,6 +80,10 @@ pub struct LineDecoder {
     telnet: Telnet,
     discarding: bool,
     events: TelnetEvents,
+    /// Complete lines without Telnet sequences, frozen in one piece and
+    /// served from `pos`: one split of the caller's buffer for many lines.
+    ready: Bytes,
+    pos: usize,
 }
 
 impl LineDecoder {
@@ -94,6 +98,8 @@ impl LineDecoder {
             telnet: Telnet::Data,
             discarding: false,
             events: TelnetEvents::default(),
+            ready: Bytes::new(),
+            pos: 0,
         }
     }
 
@@ -108,6 +114,63 @@ impl LineDecoder {
     /// The decoder keeps state about `buf` between calls: always pass the
     /// same buffer, and call [`reset`](Self::reset) if you clear it.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, FrameError>> {
+        Some(self.next_line(buf)?.map(|(chunk, start, end)| chunk.slice(start..end)))
+    }
+
+    /// Like [`decode`](Self::decode), but returns the line as a range of a
+    /// shared buffer, so a caller that needs no copy of the line (a verb
+    /// without argument) takes no reference count at all.
+    #[inline]
+    pub(crate) fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<(&Bytes, usize, usize), FrameError>> {
+        if self.pos >= self.ready.len() && !self.has_partial_line() {
+            self.ready = Bytes::new();
+            self.pos = 0;
+            self.fill_ready(buf);
+        }
+        if self.pos < self.ready.len() {
+            return Some(self.serve_ready());
+        }
+        match self.decode_slow(buf)? {
+            Ok(line) => {
+                let len = line.len();
+                self.ready = line;
+                self.pos = len;
+                Some(Ok((&self.ready, 0, len)))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// Freezes every complete line before the first IAC in one piece.
+    fn fill_ready(&mut self, buf: &mut BytesMut) {
+        let clean = memchr::memchr(IAC, buf).unwrap_or(buf.len());
+        if let Some(lf) = memchr::memrchr(b'\n', &buf[..clean]) {
+            self.ready = buf.split_to(lf + 1).freeze();
+        }
+    }
+
+    /// The next line of `ready`, which always ends with an LF.
+    #[inline]
+    fn serve_ready(&mut self) -> Result<(&Bytes, usize, usize), FrameError> {
+        let start = self.pos;
+        let rest = &self.ready[start..];
+        let lf = start + crate::scan::find(rest, b'\n').unwrap_or(rest.len() - 1);
+        self.pos = lf + 1;
+        let mut end = lf;
+        while end > start && self.ready[end - 1] == b'\r' {
+            end -= 1;
+        }
+        if lf + 1 - start > self.max_line_len {
+            return Err(FrameError::LineTooLong { limit: self.max_line_len });
+        }
+        if end == lf && !self.allow_bare_lf {
+            return Err(FrameError::BareLineFeed);
+        }
+        Ok((&self.ready, start, end))
+    }
+
+    /// Framing with Telnet handling, one line at a time, in place.
+    fn decode_slow(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, FrameError>> {
         loop {
             if self.discarding {
                 match memchr::memchr(b'\n', buf) {
@@ -159,6 +222,8 @@ impl LineDecoder {
     /// Forgets any partial line: call it after clearing the buffer, e.g. when
     /// a TLS handshake replaces the plaintext stream (SECURITY.md L1).
     pub fn reset(&mut self) {
+        self.ready = Bytes::new();
+        self.pos = 0;
         self.out = 0;
         self.inp = 0;
         self.telnet = Telnet::Data;
@@ -171,7 +236,7 @@ impl LineDecoder {
     /// session makes before a TLS handshake (SECURITY.md L1, L2).
     #[must_use]
     pub fn has_partial_line(&self) -> bool {
-        self.inp != 0 || self.telnet != Telnet::Data || self.discarding
+        self.inp != 0 || self.telnet != Telnet::Data || self.discarding || self.pos < self.ready.len()
     }
 
     /// Takes the Telnet signals seen since the last call.

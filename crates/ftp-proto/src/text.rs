@@ -30,9 +30,10 @@ pub const MAX_VERB_LEN: usize = 8;
 
 /// Checks the wire rule shared by every text value: no LF, and a CR only when
 /// a NUL follows it (RFC 2640 section 3.1's escape).
+#[inline]
 fn check_line_safe(bytes: &[u8]) -> Result<(), ValidationError> {
     let mut from = 0;
-    while let Some(i) = memchr::memchr2(b'\r', b'\n', &bytes[from..]) {
+    while let Some(i) = crate::scan::find2(&bytes[from..], b'\r', b'\n') {
         let at = from + i;
         if bytes[at] == b'\n' {
             return Err(ValidationError::new(ValidationErrorKind::LineFeed, at));
@@ -258,11 +259,12 @@ impl Pathname {
     /// Decodes a pathname from its wire form: `CR NUL` becomes CR (RFC 2640
     /// 3.1); a CR followed by anything else is refused (SECURITY.md F2).
     /// Copies only when an escape is present.
+    #[inline]
     pub(crate) fn from_wire(wire: Bytes) -> Result<Self, ValidationError> {
         if wire.is_empty() {
             return Err(ValidationError::new(ValidationErrorKind::Empty, 0));
         }
-        let Some(first) = memchr::memchr(b'\r', &wire) else {
+        let Some(first) = crate::scan::find(&wire, b'\r') else {
             return Ok(Self(wire));
         };
         let mut out = alloc::vec::Vec::with_capacity(wire.len());

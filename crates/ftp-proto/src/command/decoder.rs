@@ -44,12 +44,14 @@ impl CommandDecoder {
     /// buffered. Commands and the bytes they hold are split off the front of
     /// `buf` without copying.
     #[must_use = "a decoded command (or error) must be answered"]
+    #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Command, DecodeError>> {
-        let line = match self.lines.decode(buf)? {
-            Ok(line) => line,
-            Err(e) => return Some(Err(e.into())),
-        };
-        Some(Command::parse(&line, &self.options).map_err(DecodeError::from))
+        match self.lines.next_line(buf)? {
+            Ok((chunk, start, end)) => {
+                Some(super::parse::parse(chunk, start, end, &self.options).map_err(DecodeError::Parse))
+            }
+            Err(e) => Some(Err(DecodeError::Frame(e))),
+        }
     }
 
     /// Telnet signals (IP, DM, negotiation) seen since the last call.

@@ -161,8 +161,7 @@ impl ExtensionCommand {
     /// [`ValidationErrorKind::KnownVerb`] when `verb` names a command
     /// [`Command`] has a variant for.
     pub fn new(verb: Verb, argument: Option<Text>) -> Result<Self, ValidationError> {
-        let (upper, len) = verb.to_uppercase();
-        if parse::lookup(&upper[..len]).is_some() {
+        if parse::lookup(verb.as_bytes()).is_some() {
             return Err(ValidationError::new(ValidationErrorKind::KnownVerb, 0));
         }
         Ok(Self { verb, argument: argument.filter(|t| !t.is_empty()) })
@@ -353,7 +352,7 @@ impl Command {
     /// [`ParseError`](crate::ParseError) saying what was wrong and which
     /// reply a server sends for it.
     pub fn parse(line: &Bytes, options: &crate::ParseOptions) -> Result<Self, crate::ParseError> {
-        parse::parse(line, options)
+        parse::parse(line, 0, line.len(), options)
     }
 
     /// Writes the command and its CRLF. Cannot fail: every argument was

@@ -14,8 +14,9 @@ use crate::text::Text;
 enum State {
     /// Between replies.
     Idle,
-    /// Inside a multi-line reply opened by `code`.
-    Open { code: ReplyCode, lines: Vec<Text>, bytes: usize },
+    /// Inside a multi-line reply opened by `code`; its lines so far are in
+    /// the decoder's `scratch`.
+    Open { code: ReplyCode, bytes: usize },
     /// Skipping the rest of a multi-line reply that broke a limit.
     Skipping { code: ReplyCode },
 }
@@ -44,37 +45,44 @@ pub struct ReplyDecoder {
     lines: LineDecoder,
     options: ParseOptions,
     state: State,
+    /// The lines of the open multi-line reply. Reused, so that each
+    /// multi-line reply costs exactly one allocation (its own line list).
+    scratch: Vec<Text>,
 }
 
 /// The code that starts a line, and what follows it.
 enum Start {
     /// `ddd text` (or a bare `ddd` when allowed): a last or only line.
-    Final(ReplyCode, Bytes),
+    Final(ReplyCode),
     /// `ddd-text`: the first line of a multi-line reply.
-    Open(ReplyCode, Bytes),
+    Open(ReplyCode),
 }
 
 impl ReplyDecoder {
     /// A decoder with the given leniency and limits.
     #[must_use]
     pub fn new(options: ParseOptions) -> Self {
-        Self { lines: LineDecoder::new(&options), options, state: State::Idle }
+        Self { lines: LineDecoder::new(&options), options, state: State::Idle, scratch: Vec::new() }
     }
 
     /// The next reply or error, or `None` until a whole reply is buffered.
     #[must_use = "a decoded reply (or error) must be handled"]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Reply, ReplyError>> {
         loop {
-            let line = match self.lines.decode(buf)? {
-                Ok(line) => line,
+            let Self { lines, options, state, scratch } = self;
+            // Lines come as ranges of a shared buffer: each reply line costs
+            // one reference (its text), nothing for the code prefix.
+            let (chunk, start, end) = match lines.next_line(buf)? {
+                Ok(range) => range,
                 Err(e) => {
-                    if let State::Open { code, .. } = self.state {
-                        self.state = State::Skipping { code };
+                    if let State::Open { code, .. } = *state {
+                        *state = State::Skipping { code };
+                        scratch.clear();
                     }
                     return Some(Err(e.into()));
                 }
             };
-            if let Some(item) = self.push_line(line) {
+            if let Some(item) = push_line(state, scratch, options, chunk, start, end) {
                 return Some(item);
             }
         }
@@ -92,92 +100,120 @@ impl ReplyDecoder {
     pub fn reset(&mut self) {
         self.lines.reset();
         self.state = State::Idle;
+        self.scratch.clear();
     }
+}
 
-    fn start(&self, line: &Bytes) -> Option<Start> {
-        let digits: [u8; 3] = line.get(..3)?.try_into().ok()?;
-        let code = ReplyCode::from_digits(digits)?;
-        match line.get(3) {
-            Some(b' ') => Some(Start::Final(code, line.slice(4..))),
-            Some(b'-') => Some(Start::Open(code, line.slice(4..))),
-            None if self.options.code_only_reply_allowed() => Some(Start::Final(code, Bytes::new())),
-            _ => None,
-        }
+/// The code that starts a line, and whether it closes or opens a reply. The
+/// text starts after the fourth byte.
+fn start(options: &ParseOptions, line: &[u8]) -> Option<Start> {
+    let digits: [u8; 3] = line.get(..3)?.try_into().ok()?;
+    let code = ReplyCode::from_digits(digits)?;
+    match line.get(3) {
+        Some(b' ') => Some(Start::Final(code)),
+        Some(b'-') => Some(Start::Open(code)),
+        None if options.code_only_reply_allowed() => Some(Start::Final(code)),
+        _ => None,
     }
+}
 
-    fn text(line: Bytes, offset: usize) -> Result<Text, ReplyError> {
-        Text::new(line).map_err(|e| ReplyError::BareCarriageReturn { at: e.at + offset })
+/// The text of `chunk[from..end]` (empty when `from > end`), checked; an
+/// error's offset counts from the line's start `s`.
+fn text(chunk: &Bytes, s: usize, from: usize, end: usize) -> Result<Text, ReplyError> {
+    let from = from.min(end);
+    Text::new(chunk.slice(from..end)).map_err(|e| ReplyError::BareCarriageReturn { at: e.at + (from - s) })
+}
+
+/// Whether `line` closes a multi-line reply opened with `code`: the same code
+/// and a space (RFC 959 4.2), or, when allowed, any code and a space.
+fn closes(options: &ParseOptions, code: ReplyCode, line: &[u8]) -> bool {
+    match start(options, line) {
+        Some(Start::Final(c)) => c == code || options.mismatched_multiline_end_allowed(),
+        _ => false,
     }
+}
 
-    fn push_line(&mut self, line: Bytes) -> Option<Result<Reply, ReplyError>> {
-        match core::mem::replace(&mut self.state, State::Idle) {
-            State::Idle => match self.start(&line) {
-                Some(Start::Final(code, text)) => Some(Self::text(text, 4).map(|t| Reply::new(code, t))),
-                Some(Start::Open(code, text)) => match Self::text(text, 4) {
-                    Ok(t) => {
-                        let bytes = line.len();
-                        let mut lines = Vec::with_capacity(4);
-                        lines.push(t);
-                        self.state = State::Open { code, lines, bytes };
-                        None
-                    }
-                    Err(e) => {
-                        self.state = State::Skipping { code };
-                        Some(Err(e))
-                    }
-                },
-                None => Some(Err(ReplyError::BadCode)),
+/// Moves the open reply's lines out in one exactly-sized allocation.
+fn take_lines(scratch: &mut Vec<Text>) -> Vec<Text> {
+    // Not `mem::take`: the scratch keeps its capacity for the next reply and
+    // the reply gets an exactly-sized list, one allocation either way.
+    #[allow(clippy::drain_collect)]
+    let lines: Vec<Text> = scratch.drain(..).collect();
+    if scratch.capacity() > 64 {
+        // Do not keep a huge reply's worth of memory around.
+        *scratch = Vec::new();
+    }
+    lines
+}
+
+fn push_line(
+    state: &mut State,
+    scratch: &mut Vec<Text>,
+    options: &ParseOptions,
+    chunk: &Bytes,
+    s: usize,
+    e: usize,
+) -> Option<Result<Reply, ReplyError>> {
+    let line = &chunk[s..e];
+    match core::mem::replace(state, State::Idle) {
+        State::Idle => match start(options, line) {
+            Some(Start::Final(code)) => Some(text(chunk, s, s + 4, e).map(|t| Reply::new(code, t))),
+            Some(Start::Open(code)) => match text(chunk, s, s + 4, e) {
+                Ok(t) => {
+                    scratch.clear();
+                    scratch.push(t);
+                    *state = State::Open { code, bytes: line.len() };
+                    None
+                }
+                Err(err) => {
+                    *state = State::Skipping { code };
+                    Some(Err(err))
+                }
             },
-            State::Skipping { code } => {
-                if !self.closes(code, &line) {
-                    self.state = State::Skipping { code };
-                }
-                None
+            None => Some(Err(ReplyError::BadCode)),
+        },
+        State::Skipping { code } => {
+            if !closes(options, code, line) {
+                *state = State::Skipping { code };
             }
-            State::Open { code, mut lines, bytes } => {
-                let bytes = bytes + line.len() + 2;
-                if bytes > self.options.max_reply_len_value() {
-                    self.skip_unless_closing(code, &line);
-                    return Some(Err(ReplyError::TooLong { limit: self.options.max_reply_len_value() }));
-                }
-                if lines.len() + 1 > self.options.max_reply_lines_value() {
-                    self.skip_unless_closing(code, &line);
-                    return Some(Err(ReplyError::TooManyLines { limit: self.options.max_reply_lines_value() }));
-                }
-                if self.closes(code, &line) {
-                    let Some(Start::Final(end_code, text)) = self.start(&line) else {
-                        return Some(Err(ReplyError::BadCode));
-                    };
-                    return Some(Self::text(text, 4).map(|t| {
-                        lines.push(t);
-                        Reply::from_parts(end_code, lines)
-                    }));
-                }
-                match Self::text(line, 0) {
-                    Ok(t) => {
-                        lines.push(t);
-                        self.state = State::Open { code, lines, bytes };
-                        None
-                    }
-                    Err(e) => {
-                        self.state = State::Skipping { code };
-                        Some(Err(e))
-                    }
-                }
-            }
+            None
         }
-    }
-
-    fn skip_unless_closing(&mut self, code: ReplyCode, line: &Bytes) {
-        self.state = if self.closes(code, line) { State::Idle } else { State::Skipping { code } };
-    }
-
-    /// Whether `line` closes a multi-line reply opened with `code`: the same
-    /// code and a space (RFC 959 4.2), or, when allowed, any code and a space.
-    fn closes(&self, code: ReplyCode, line: &Bytes) -> bool {
-        match self.start(line) {
-            Some(Start::Final(c, _)) => c == code || self.options.mismatched_multiline_end_allowed(),
-            _ => false,
+        State::Open { code, bytes } => {
+            let bytes = bytes + line.len() + 2;
+            let over = if bytes > options.max_reply_len_value() {
+                Some(ReplyError::TooLong { limit: options.max_reply_len_value() })
+            } else if scratch.len() + 1 > options.max_reply_lines_value() {
+                Some(ReplyError::TooManyLines { limit: options.max_reply_lines_value() })
+            } else {
+                None
+            };
+            if let Some(err) = over {
+                scratch.clear();
+                if !closes(options, code, line) {
+                    *state = State::Skipping { code };
+                }
+                return Some(Err(err));
+            }
+            if closes(options, code, line) {
+                let Some(Start::Final(end_code)) = start(options, line) else {
+                    return Some(Err(ReplyError::BadCode));
+                };
+                return Some(text(chunk, s, s + 4, e).map(|t| {
+                    scratch.push(t);
+                    Reply::from_parts(end_code, take_lines(scratch))
+                }));
+            }
+            match text(chunk, s, s, e) {
+                Ok(t) => {
+                    scratch.push(t);
+                    *state = State::Open { code, bytes };
+                    None
+                }
+                Err(err) => {
+                    *state = State::Skipping { code };
+                    Some(Err(err))
+                }
+            }
         }
     }
 }

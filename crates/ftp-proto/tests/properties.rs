@@ -1,0 +1,280 @@
+//! Property tests for the decoders and encoders (SECURITY.md section 5,
+//! recommendation 2): no panic on any input, chunk-invariance, bounded
+//! memory, and encode -> decode round trips of every value the `arbitrary`
+//! impls can build (those need `--features arbitrary`).
+
+use bytes::BytesMut;
+use ftp_proto::{Command, CommandDecoder, DecodeError, ParseOptions, Reply, ReplyDecoder, ReplyError};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+/// Options from a flag byte and a line cap, so every leniency is exercised.
+fn options(flags: u8, max_line_len: usize) -> ParseOptions {
+    ParseOptions::default()
+        .allow_bare_lf(flags & 1 == 0)
+        .allow_trailing_space(flags & 2 == 0)
+        .allow_mismatched_multiline_end(flags & 4 != 0)
+        .allow_code_only_reply(flags & 8 == 0)
+        .max_line_len(max_line_len)
+        .max_reply_lines(if flags & 16 != 0 { 3 } else { 8192 })
+        .max_reply_len(if flags & 32 != 0 { 256 } else { 64 * 1024 })
+}
+
+/// Input that looks like FTP often enough to reach deep states: pieces of
+/// commands, replies, line ends and Telnet sequences, mixed with raw bytes.
+fn ftpish() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        3 => vec(any::<u8>(), 0..8),
+        2 => Just(b"\r\n".to_vec()),
+        1 => Just(b"\n".to_vec()),
+        1 => Just(b"\r".to_vec()),
+        1 => Just(b"\r\0".to_vec()),
+        1 => Just(vec![0xFF]),
+        1 => Just(vec![0xFF, 0xFF]),
+        1 => Just(vec![0xFF, 0xF4, 0xFF, 0xF2]),
+        1 => Just(vec![0xFF, 0xFB, 0x01]),
+        1 => Just(b" ".to_vec()),
+        2 => prop::sample::select(vec![
+            &b"USER "[..], b"PASS ", b"RETR ", b"PORT ", b"EPRT ", b"EPSV", b"TYPE ", b"REST ", b"PBSZ ", b"MFMT ",
+            b"OPTS ", b"HOST ", b"NOOP", b"ABOR", b"LIST", b"ALLO ", b"MFF ", b"LANG ", b"AUTH ", b"xyz ",
+        ]).prop_map(<[u8]>::to_vec),
+        2 => prop::sample::select(vec![
+            &b"211-"[..], b"211 ", b"227 ", b"229 ", b"257 ", b"213 ", b"150 ", b"110 ", b"350 ", b"123-", b"123 ",
+            b"226", b"999 ", b"6",
+        ]).prop_map(<[u8]>::to_vec),
+        2 => prop::sample::select(vec![
+            &b"1,2,3,4,5,6"[..], b"(127,0,0,1,4,1).", b"(|||6446|)", b"|1|1.2.3.4|5|", b"|2|::1|5|", b"\"a\"\"b\"",
+            b"A N", b"L 8", b"20020717210715", b"18446744073709551616", b"4294967296", b"256,", b"MARK 1 = 2",
+            b"(12 bytes)", b"ALL", b"UTF8 ON",
+        ]).prop_map(<[u8]>::to_vec),
+    ];
+    vec(token, 0..48).prop_map(|t| t.concat())
+}
+
+/// Cuts `data` at the given points (taken modulo its length).
+fn cut<'a>(data: &'a [u8], points: &[Index]) -> Vec<&'a [u8]> {
+    let mut at: Vec<usize> = points.iter().map(|i| i.index(data.len() + 1)).collect();
+    at.sort_unstable();
+    let mut out = Vec::with_capacity(at.len() + 1);
+    let mut from = 0;
+    for a in at {
+        out.push(&data[from..a]);
+        from = a;
+    }
+    out.push(&data[from..]);
+    out
+}
+
+/// Decodes commands from `pieces`, checking the memory bound after every
+/// feed: the buffer never holds more than one line's cap plus the newest
+/// read (SECURITY.md F1), and less than the cap once drained.
+fn decode_commands(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Command, DecodeError>> {
+    let cap = opts.max_line_len_value();
+    let mut dec = CommandDecoder::new(opts.clone());
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        assert!(buf.len() <= cap + piece.len(), "buffer {} > cap {cap} + read {}", buf.len(), piece.len());
+        while let Some(item) = dec.decode(&mut buf) {
+            out.push(item);
+        }
+        assert!(buf.len() < cap, "drained buffer {} not under cap {cap}", buf.len());
+    }
+    out
+}
+
+fn decode_replies(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Reply, ReplyError>> {
+    let cap = opts.max_line_len_value();
+    let mut dec = ReplyDecoder::new(opts.clone());
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        assert!(buf.len() <= cap + piece.len(), "buffer {} > cap {cap} + read {}", buf.len(), piece.len());
+        while let Some(item) = dec.decode(&mut buf) {
+            out.push(item);
+        }
+        assert!(buf.len() < cap, "drained buffer {} not under cap {cap}", buf.len());
+    }
+    out
+}
+
+/// Runs every typed reader and formatter of a reply; none may panic.
+fn exercise(reply: &Reply) {
+    let _ = reply.passive_addr();
+    let _ = reply.extended_passive_port();
+    let _ = reply.pathname();
+    let _ = reply.size();
+    let _ = reply.modification_time();
+    if let Ok(features) = reply.features() {
+        for f in features {
+            let _ = (f.name(), f.params(), f.is("MLST"));
+        }
+    }
+    let _ = reply.transfer_size();
+    let _ = reply.restart_marker();
+    let _ = reply.restart_offset();
+    let _ = format!("{reply} {reply:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    /// Decoding never panics, whatever the bytes and the leniency flags
+    /// (SECURITY.md F1-F6, T1-T4, R1-R2: "never panic, whatever the input";
+    /// CVE-2010-4221, CVE-2017-1000254, suppaftp PR #166). Every decoded
+    /// value can be formatted, encoded, and read by every typed reader.
+    #[test]
+    fn decoders_never_panic(
+        data in prop_oneof![vec(any::<u8>(), 0..2048), ftpish()],
+        flags in any::<u8>(),
+        cap in 8usize..600,
+    ) {
+        let opts = options(flags, cap);
+        for cmd in decode_commands(&opts, &[&data]).iter().flatten() {
+            let mut out = BytesMut::new();
+            cmd.encode(&mut out);
+            let _ = (format!("{cmd} {cmd:?}"), cmd.verb(), cmd.is_out_of_band(), cmd.clone().canonical());
+        }
+        for item in decode_replies(&opts, &[&data]) {
+            match item {
+                Ok(reply) => exercise(&reply),
+                Err(e) => { let _ = format!("{e} {e:?}"); }
+            }
+        }
+        // Line-level parsing of whatever bytes there are, LF included.
+        let _ = Command::parse(&bytes::Bytes::from(data.clone()), &opts);
+    }
+
+    /// Results are identical however the input is split (SECURITY.md F3, F6:
+    /// "output independent of chunking"; RFC 959 5.4 pipelining): random
+    /// split points, and one byte at a time, for commands and replies.
+    #[test]
+    fn results_do_not_depend_on_chunking(
+        data in prop_oneof![ftpish(), vec(any::<u8>(), 0..512)],
+        points in vec(any::<Index>(), 0..12),
+        flags in any::<u8>(),
+        cap in 8usize..300,
+    ) {
+        let opts = options(flags, cap);
+        let split = cut(&data, &points);
+        let bytes: Vec<&[u8]> = data.chunks(1).collect();
+        let whole = decode_commands(&opts, &[&data]);
+        prop_assert_eq!(&decode_commands(&opts, &split), &whole);
+        prop_assert_eq!(&decode_commands(&opts, &bytes), &whole);
+        let whole = decode_replies(&opts, &[&data]);
+        prop_assert_eq!(&decode_replies(&opts, &split), &whole);
+        prop_assert_eq!(&decode_replies(&opts, &bytes), &whole);
+    }
+
+    /// Decoder memory is bounded (SECURITY.md F1, R1, T4: "Never grow the
+    /// buffer past the cap"; the cap applies to raw bytes, Telnet escapes
+    /// included): the `BytesMut` never exceeds `max_line_len` plus the last
+    /// read, even for long inputs without line ends or made of IAC runs.
+    #[test]
+    fn decoder_memory_is_bounded(
+        unit in prop_oneof![vec(any::<u8>(), 1..64), Just(vec![0xFF]), Just(vec![0xFF, 0xFF]), Just(b"A".to_vec())],
+        repeat in 1usize..400,
+        tail in ftpish(),
+        chunk in 1usize..2048,
+        flags in any::<u8>(),
+        cap in 8usize..1024,
+    ) {
+        let opts = options(flags, cap);
+        let mut data = unit.repeat(repeat);
+        data.extend_from_slice(&tail);
+        let pieces: Vec<&[u8]> = data.chunks(chunk).collect();
+        // The asserts are inside the decode helpers, after every feed.
+        let _ = decode_commands(&opts, &pieces);
+        let _ = decode_replies(&opts, &pieces);
+    }
+
+    /// A decoded reply re-encodes to a fixed point after one pass (RFC 959
+    /// 4.2: the encoder pads digit-leading middle lines; SECURITY.md E5).
+    #[test]
+    fn decoded_replies_reencode_to_a_fixed_point(data in ftpish(), flags in any::<u8>()) {
+        let opts = options(flags, 4096);
+        for reply in decode_replies(&opts, &[&data]).into_iter().flatten() {
+            let mut once = BytesMut::new();
+            reply.encode(&mut once);
+            let back = decode_replies(&ParseOptions::default(), &[&once]);
+            prop_assert_eq!(back.len(), 1);
+            let back = back.into_iter().next().unwrap().unwrap();
+            prop_assert_eq!(back.code(), reply.code());
+            prop_assert_eq!(back.lines().len(), reply.lines().len());
+            let mut twice = BytesMut::new();
+            back.encode(&mut twice);
+            prop_assert_eq!(&twice, &once);
+        }
+    }
+}
+
+mod arbitrary_roundtrip {
+    #![cfg(feature = "arbitrary")]
+    //! Values built through the crate's `Arbitrary` impls (validated
+    //! constructors only) encode to wire-safe bytes and decode back to the
+    //! same value (imap-codec's misuse-resistance property, STYLE.md).
+
+    use arbitrary::{Arbitrary, Unstructured};
+    use bytes::BytesMut;
+    use ftp_proto::{Command, ParseOptions, Reply};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::{decode_commands, decode_replies};
+
+    /// Every CR is part of a CRLF line end or of RFC 2640's `CR NUL`, every
+    /// LF ends a line after a CR; returns the number of lines.
+    fn wire_lines(wire: &[u8]) -> usize {
+        let mut lines = 0;
+        for (i, &b) in wire.iter().enumerate() {
+            match b {
+                b'\n' => {
+                    assert!(i > 0 && wire[i - 1] == b'\r', "bare LF at {i}: {:?}", wire.escape_ascii().to_string());
+                    lines += 1;
+                }
+                b'\r' => {
+                    assert!(matches!(wire.get(i + 1), Some(b'\n' | 0)), "bare CR at {i}");
+                }
+                _ => {}
+            }
+        }
+        assert!(wire.ends_with(b"\r\n"));
+        lines
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Every `Command` the `arbitrary` impl builds encodes to exactly one
+        /// CRLF-terminated line with no bare CR or LF (SECURITY.md E1, E2) and
+        /// decodes back to the same value (RFC 959 5.3; RFC 2640 3.1 for CR
+        /// NUL; RFC 3659 2.2 for 0xFF).
+        #[test]
+        fn arbitrary_commands_roundtrip(bytes in vec(any::<u8>(), 0..256)) {
+            let mut u = Unstructured::new(&bytes);
+            let Ok(cmd) = Command::arbitrary(&mut u) else { return Ok(()) };
+            let mut wire = BytesMut::new();
+            cmd.encode(&mut wire);
+            prop_assert_eq!(wire_lines(&wire), 1);
+            let back = decode_commands(&ParseOptions::default(), &[&wire]);
+            prop_assert_eq!(back, vec![Ok(cmd)], "wire {:?}", wire.escape_ascii().to_string());
+        }
+
+        /// Every `Reply` the `arbitrary` impl builds encodes to one CRLF per
+        /// line with no bare CR or LF (SECURITY.md E4, E5) and decodes back
+        /// to the same value (RFC 959 4.2).
+        #[test]
+        fn arbitrary_replies_roundtrip(bytes in vec(any::<u8>(), 0..256)) {
+            let mut u = Unstructured::new(&bytes);
+            let Ok(reply) = Reply::arbitrary(&mut u) else { return Ok(()) };
+            let mut wire = BytesMut::new();
+            reply.encode(&mut wire);
+            prop_assert_eq!(wire_lines(&wire), reply.lines().len());
+            let back = decode_replies(&ParseOptions::default(), &[&wire]);
+            prop_assert_eq!(back, vec![Ok(reply)], "wire {:?}", wire.escape_ascii().to_string());
+        }
+    }
+}
