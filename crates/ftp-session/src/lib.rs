@@ -30,6 +30,10 @@
 
 pub mod server;
 
+#[cfg(feature = "__fuzz")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// A mistake in how the caller drives a session. The session's state is
 /// unchanged when one is returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

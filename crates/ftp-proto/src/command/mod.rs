@@ -187,6 +187,10 @@ impl ExtensionCommand {
 /// draft-somers-ftp-mfxx (MFMT, MFCT, MFF), draft-bryan-ftpext-hash (HASH),
 /// and RFC 1123 4.1.3.1 (the `X` aliases from RFC 775).
 ///
+/// An optional argument that is empty (or only spaces, with the default
+/// leniency) reads as no argument: `HELP ` is `Help(None)`. Build optional
+/// arguments with content, or `None`, for values that survive a round trip.
+///
 /// ```
 /// use bytes::{Bytes, BytesMut};
 /// use ftp_proto::{Command, ParseOptions};
@@ -362,7 +366,9 @@ impl Command {
         encode::encode(self, dst);
     }
 
-    /// The verb as it is written on the wire, in upper case.
+    /// The verb: upper case for the verbs the codec knows; an extension verb
+    /// as it was received (its encoding is upper case, and verbs compare
+    /// case-insensitively).
     #[must_use]
     pub fn verb(&self) -> &str {
         match self {
