@@ -9,6 +9,7 @@
 //! and reused by any driver (`ftp-tokio` is one).
 //!
 //! - [`server`]: one [`server::Session`] per control connection.
+//! - [`client`]: one [`client::Session`] per connection to a server.
 //!
 //! ## The run loop
 //!
@@ -28,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod server;
 
 #[cfg(feature = "__fuzz")]

@@ -1,0 +1,1391 @@
+//! The client role: one [`Session`] per control connection.
+//!
+//! # Driving a session
+//!
+//! The caller connects the control socket, creates the session with the
+//! peer's address, and then, as for the server role:
+//!
+//! - feeds what it reads with [`Input::Control`], data-connection events with
+//!   [`Input::Data`], the end of a TLS handshake with
+//!   [`Input::TlsEstablished`], and [`Input::Timeout`] once the deadline of
+//!   the last [`Output::Wait`] has passed;
+//! - starts operations ([`Session::login`], [`Session::retrieve`],
+//!   [`Session::list`]...), one at a time; each returns an [`OpId`] and ends
+//!   with [`Event::OpCompleted`];
+//! - drains [`Session::poll_output`] until [`Output::Wait`] after every call,
+//!   carrying out outputs in order.
+//!
+//! A transfer completes only when both the final reply (226/250) arrived and
+//! the caller reported the data connection finished, in whichever order they
+//! come.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Instant;
+//! use ftp_session::client::{ClientConfig, Event, Input, OpOutput, Output, Session};
+//!
+//! let now = Instant::now();
+//! let mut client = Session::new(ClientConfig::default().auto_feat(false), "127.0.0.1:21".parse().unwrap(), now);
+//! let mut sent = Vec::new();
+//! let mut drain = |c: &mut Session, sent: &mut Vec<u8>| {
+//!     let mut events = Vec::new();
+//!     loop {
+//!         match c.poll_output() {
+//!             Output::Transmit(b) => sent.extend_from_slice(&b),
+//!             Output::Event(e) => events.push(e),
+//!             Output::Wait(_) => return events,
+//!             _ => {}
+//!         }
+//!     }
+//! };
+//! client.handle_input(now, Input::Control(b"220 ready\r\n")).unwrap();
+//! drain(&mut client, &mut sent);
+//! let op = client.login("alice", "secret", None).unwrap();
+//! drain(&mut client, &mut sent);
+//! client.handle_input(now, Input::Control(b"331 Password required\r\n")).unwrap();
+//! drain(&mut client, &mut sent);
+//! client.handle_input(now, Input::Control(b"230 Logged in\r\n")).unwrap();
+//! let events = drain(&mut client, &mut sent);
+//! assert_eq!(sent, b"USER alice\r\nPASS secret\r\n");
+//! assert!(matches!(&events[..], [Event::OpCompleted { op: id, result: Ok(OpOutput::LoggedIn) }] if *id == op));
+//! ```
+
+mod caps;
+mod config;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use ftp_proto::{
+    Command, EpsvArg, Mechanism, NetProto, Opts, Password, Pathname, ProtectionLevel, Reply, ReplyCode, ReplyDecoder,
+    Secret, Text, Timestamp, TransferType, Username, Verb,
+};
+
+pub use caps::Capabilities;
+pub use config::{ClientConfig, DataMode, PasvPolicy, TlsMode};
+
+use crate::Misuse;
+
+/// Names one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(u64);
+
+/// Names one data connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DataId(u64);
+
+/// How a data connection must be protected (RFC 4217 section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DataTls {
+    /// `PROT P` is in force: run a TLS handshake (client side) first.
+    pub required: bool,
+    /// Resume the control connection's TLS session on it (servers such as
+    /// vsftpd with `require_ssl_reuse` refuse otherwise; SECURITY.md L6).
+    pub resume_control_session: bool,
+}
+
+/// Which way the bytes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Direction {
+    /// Server to client: read until EOF.
+    Download,
+    /// Client to server: write, then close.
+    Upload,
+}
+
+/// What the session asks the caller to do about data connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataAction {
+    /// Connect to the server's passive port; report
+    /// [`DataEvent::Connected`] or [`DataEvent::ConnectFailed`].
+    Connect {
+        /// The connection.
+        id: DataId,
+        /// Where to connect (chosen by the [`PasvPolicy`] for 227).
+        addr: SocketAddr,
+    },
+    /// Listen for the server's connection (active mode) on an address of
+    /// this family that the server can reach; report [`DataEvent::Listening`].
+    Listen {
+        /// The connection.
+        id: DataId,
+        /// The family of the control connection.
+        family: NetProto,
+    },
+    /// Close the connection reported by [`DataEvent::Accepted`]: it did not
+    /// come from the server's address (SECURITY.md D4); keep listening.
+    Reject {
+        /// The connection.
+        id: DataId,
+        /// Who connected.
+        peer: SocketAddr,
+    },
+    /// Move the bytes now: run the TLS handshake first when `tls.required`,
+    /// then read to EOF (download) or write and close (upload); report
+    /// [`DataEvent::Finished`] or [`DataEvent::Failed`].
+    Transfer {
+        /// The connection.
+        id: DataId,
+        /// Which way.
+        direction: Direction,
+        /// TLS requirement.
+        tls: DataTls,
+    },
+    /// Close the connection and any listener; report nothing more for it.
+    Close {
+        /// The connection.
+        id: DataId,
+    },
+}
+
+/// What the caller reports about a data connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataEvent {
+    /// The passive connection is open.
+    Connected,
+    /// The passive connection could not be made.
+    ConnectFailed,
+    /// The active-mode listener is open on `addr` (the address PORT/EPRT sends).
+    Listening {
+        /// The address the server should connect to.
+        addr: SocketAddr,
+    },
+    /// The active-mode listener could not be opened.
+    ListenFailed,
+    /// A connection arrived on the active-mode listener.
+    Accepted {
+        /// Its source.
+        peer: SocketAddr,
+    },
+    /// The transfer's bytes all moved (EOF reached, or upload closed).
+    Finished {
+        /// Bytes moved.
+        bytes: u64,
+    },
+    /// The data connection broke.
+    Failed {
+        /// Bytes moved before.
+        bytes: u64,
+    },
+}
+
+/// Input for [`Session::handle_input`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Input<'a> {
+    /// Bytes read from the control connection.
+    Control(&'a [u8]),
+    /// The control connection reached EOF.
+    ControlEof,
+    /// The TLS handshake asked for by [`Output::StartTls`] completed.
+    TlsEstablished,
+    /// A deadline may have passed.
+    Timeout,
+    /// A data connection event.
+    Data(DataId, DataEvent),
+}
+
+/// How a 227 address was used (reported so the caller can log it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PasvDecision {
+    /// The address of the reply was used.
+    Trusted,
+    /// The reply's address was ignored for the control peer's.
+    ControlPeer,
+    /// The reply's address was unroutable and replaced by the control peer's.
+    Substituted,
+    /// A 229 reply: the control peer's address by definition (RFC 2428).
+    Extended,
+}
+
+/// A successful operation's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpOutput {
+    /// Logged in (230).
+    LoggedIn,
+    /// The operation's final reply.
+    Done(Reply),
+    /// A pathname (`PWD`, `MKD` 257, RFC 959 Appendix II).
+    Pathname(Pathname),
+    /// A size (`SIZE` 213).
+    Size(u64),
+    /// A time (`MDTM` 213).
+    Time(Timestamp),
+    /// The facts line(s) of `MLST` (250).
+    Facts(Vec<Text>),
+    /// The capability set (`FEAT`).
+    Features(Capabilities),
+    /// A transfer's byte count.
+    Transferred {
+        /// Bytes moved on the data connection.
+        bytes: u64,
+    },
+}
+
+/// Why an operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpError {
+    /// The server refused (4yz/5yz): 425, 426, 451, 452, 550, 552, 553...
+    #[error("server replied {}", .0.code())]
+    Rejected(Reply),
+    /// The server refused `AUTH TLS` and plaintext fallback is not allowed.
+    #[error("server refused TLS")]
+    TlsRefused(Reply),
+    /// The server broke the protocol; the connection is closed.
+    #[error("protocol violation: {0}")]
+    Protocol(&'static str),
+    /// No reply in time; the connection is closed.
+    #[error("no reply in time")]
+    Timeout,
+    /// The connection ended (421 or EOF).
+    #[error("connection closed")]
+    Closed(Option<Reply>),
+    /// The data connection could not be made or broke.
+    #[error("data connection failed")]
+    DataConnection,
+    /// Fewer bytes arrived than the server announced (SECURITY.md R5).
+    #[error("partial transfer: {received} of {expected} bytes")]
+    Partial {
+        /// Announced by SIZE or the 150 reply.
+        expected: u64,
+        /// Offset plus bytes received.
+        received: u64,
+    },
+    /// Aborted with [`Session::abort`].
+    #[error("aborted")]
+    Aborted,
+}
+
+/// What happened, for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The server's greeting (220).
+    Greeting(Reply),
+    /// A preliminary reply (110, 120, 125, 150) of an operation.
+    Intermediate {
+        /// The operation.
+        op: OpId,
+        /// The reply.
+        reply: Reply,
+    },
+    /// A passive data address was chosen.
+    PassiveAddress {
+        /// The address in the 227 reply (None for 229).
+        reported: Option<SocketAddrV4>,
+        /// The address connected to.
+        used: SocketAddr,
+        /// Why.
+        decision: PasvDecision,
+    },
+    /// An operation ended.
+    OpCompleted {
+        /// The operation.
+        op: OpId,
+        /// Its result.
+        result: Result<OpOutput, OpError>,
+    },
+    /// The connection ended (after QUIT, 421, EOF, a timeout or a violation).
+    Closed,
+}
+
+/// What the session wants done, in order.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+#[must_use = "outputs must be carried out in order"]
+pub enum Output {
+    /// Write these bytes to the control connection.
+    Transmit(Bytes),
+    /// Write these bytes as TCP urgent data (the Telnet Synch before ABOR,
+    /// RFC 959 4.1.3); with TLS on the control connection, write them
+    /// normally (RFC 4217 section 14).
+    TransmitUrgent(Bytes),
+    /// Act on a data connection.
+    Data(DataAction),
+    /// Run the TLS handshake (client side) on the control connection now.
+    StartTls,
+    /// Send close_notify and continue in plaintext (after REIN).
+    StopTls,
+    /// For the caller.
+    Event(Event),
+    /// Close the control connection.
+    Close,
+    /// Nothing to do until input arrives or this instant passes.
+    Wait(Option<Instant>),
+}
+
+/// Why an operation cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Another operation is in progress (FTP is serial).
+    #[error("an operation is in progress")]
+    Busy,
+    /// The greeting has not arrived yet.
+    #[error("not connected yet")]
+    NotReady,
+    /// The connection is closed.
+    #[error("connection closed")]
+    Closed,
+    /// An argument would not survive the wire (CR, LF; SECURITY.md E1).
+    #[error("invalid argument")]
+    InvalidArgument,
+}
+
+/// The listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ListCommand {
+    /// MLSD when the server offers MLST, else LIST (RFC 3659 7).
+    Auto,
+    /// `LIST`.
+    List,
+    /// `NLST`.
+    Nlst,
+    /// `MLSD`.
+    Mlsd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    AwaitGreeting,
+    Ready,
+    AwaitTls,
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+enum LoginStep {
+    Auth,
+    Pbsz,
+    Prot,
+    User,
+    Pass,
+    Acct,
+    Feat,
+    Utf8,
+}
+
+#[derive(Debug, Clone)]
+struct Login {
+    user: Username,
+    password: Secret<Password>,
+    account: Option<Secret<Text>>,
+    step: LoginStep,
+}
+
+/// What a simple (one command, one reply) operation turns its reply into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Simple {
+    Done,
+    Pathname,
+    Size,
+    Time,
+    Facts,
+    Features,
+    Raw,
+    KeepAlive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TStep {
+    Size,
+    Type,
+    Epsv,
+    Pasv,
+    Listening,
+    Port,
+    Connecting,
+    Rest,
+    Command,
+    Running,
+    Aborting { got_426: bool },
+}
+
+#[derive(Debug, Clone)]
+struct Transfer {
+    command: Command,
+    direction: Direction,
+    ascii: bool,
+    offset: u64,
+    step: TStep,
+    data: Option<DataId>,
+    connected: bool,
+    expected: Option<u64>,
+    reply: Option<Result<Reply, Reply>>,
+    bytes: Option<Result<u64, ()>>,
+}
+
+#[derive(Debug, Clone)]
+enum OpKind {
+    Login(Box<Login>),
+    Simple(Simple),
+    Rename { to: Pathname, sent_rnto: bool },
+    Transfer(Box<Transfer>),
+    Quit,
+    Rein,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    id: OpId,
+    kind: OpKind,
+}
+
+/// The client's side of one control connection. See the [module docs](self).
+#[derive(Debug)]
+pub struct Session {
+    config: Arc<ClientConfig>,
+    peer: SocketAddr,
+    decoder: ReplyDecoder,
+    input: BytesMut,
+    out: VecDeque<Output>,
+    conn: Conn,
+    secured: bool,
+    caps: Capabilities,
+    epsv_refused: bool,
+    ascii_type: Option<bool>,
+    op: Option<Op>,
+    next_id: u64,
+    reply_deadline: Option<Instant>,
+    last_activity: Instant,
+}
+
+/// Whether an address is one a server behind NAT would advertise by mistake.
+fn unroutable(ip: IpAddr) -> bool {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || v6.is_unicast_link_local()
+        }
+    }
+}
+
+/// SECURITY.md E3: a pathname from the server is reused only if it holds no
+/// control character.
+fn clean_path(p: &Pathname) -> bool {
+    !p.as_bytes().iter().any(|&b| b < 0x20 || b == 0x7f)
+}
+
+impl Session {
+    /// A session for a control connection to `peer`, waiting for the greeting.
+    #[must_use]
+    pub fn new(config: ClientConfig, peer: SocketAddr, now: Instant) -> Self {
+        let secured = matches!(config.tls, TlsMode::Implicit);
+        Self {
+            decoder: ReplyDecoder::new(config.parse_options.clone()),
+            config: Arc::new(config),
+            peer,
+            input: BytesMut::new(),
+            out: VecDeque::new(),
+            conn: Conn::AwaitGreeting,
+            secured,
+            caps: Capabilities::default(),
+            epsv_refused: false,
+            ascii_type: None,
+            op: None,
+            next_id: 0,
+            reply_deadline: None,
+            last_activity: now,
+        }
+        .with_greeting_deadline(now)
+    }
+
+    fn with_greeting_deadline(mut self, now: Instant) -> Self {
+        self.reply_deadline = Some(now + self.config.reply_timeout);
+        self
+    }
+
+    /// The server's capabilities, from `FEAT` (empty until then).
+    #[must_use]
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.caps
+    }
+
+    /// Whether the control connection is protected by TLS.
+    #[must_use]
+    pub fn is_secured(&self) -> bool {
+        self.secured
+    }
+
+    /// Whether an operation is in progress.
+    #[must_use]
+    pub fn is_busy(&self) -> bool {
+        self.op.is_some()
+    }
+
+    /// Whether the connection has closed.
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.conn == Conn::Closed
+    }
+
+    /// The earliest deadline: a reply timeout or a keep-alive.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.conn == Conn::Closed {
+            return None;
+        }
+        let keepalive = match (self.config.keepalive, &self.op, self.conn) {
+            (Some(k), None, Conn::Ready) => Some(self.last_activity + k),
+            _ => None,
+        };
+        match (self.reply_deadline, keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next output; call until [`Output::Wait`].
+    pub fn poll_output(&mut self) -> Output {
+        match self.out.pop_front() {
+            Some(o) => o,
+            None => Output::Wait(self.poll_timeout()),
+        }
+    }
+
+    // ---- operations ---------------------------------------------------------
+
+    fn start(&mut self, now: Instant, kind: OpKind) -> Result<OpId, StartError> {
+        match self.conn {
+            Conn::Closed => return Err(StartError::Closed),
+            Conn::AwaitGreeting | Conn::AwaitTls => return Err(StartError::NotReady),
+            Conn::Ready => {}
+        }
+        if self.op.is_some() {
+            return Err(StartError::Busy);
+        }
+        self.next_id += 1;
+        let id = OpId(self.next_id);
+        self.op = Some(Op { id, kind });
+        self.last_activity = now;
+        Ok(id)
+    }
+
+    fn start_simple(&mut self, cmd: Command, kind: Simple) -> Result<OpId, StartError> {
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Simple(kind))?;
+        self.send(now, &cmd);
+        Ok(id)
+    }
+
+    /// Logs in: `AUTH TLS`, `PBSZ 0`, `PROT` first when TLS is configured,
+    /// then `USER`/`PASS` (and `ACCT` when asked, RFC 959 4.1.1), then `FEAT`
+    /// and `OPTS UTF8 ON` when enabled.
+    ///
+    /// # Errors
+    /// [`StartError`] when busy, not connected, or the strings hold line breaks.
+    pub fn login(&mut self, user: &str, password: &str, account: Option<&str>) -> Result<OpId, StartError> {
+        let user = Username::try_from(user).map_err(|_| StartError::InvalidArgument)?;
+        let password = Secret::new(Password::try_from(password).map_err(|_| StartError::InvalidArgument)?);
+        let account = account
+            .map(|a| Text::try_from(a).map(Secret::new))
+            .transpose()
+            .map_err(|_| StartError::InvalidArgument)?;
+        let tls = matches!(self.config.tls, TlsMode::Explicit { .. }) && !self.secured;
+        let step = if tls { LoginStep::Auth } else { LoginStep::User };
+        let login = Login { user, password, account, step };
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Login(Box::new(login.clone())))?;
+        self.login_step(now, &login);
+        Ok(id)
+    }
+
+    fn login_step(&mut self, now: Instant, login: &Login) {
+        let cmd = match login.step {
+            LoginStep::Auth => Command::Auth(Mechanism::try_from("TLS").expect("valid")),
+            LoginStep::Pbsz => Command::Pbsz(0),
+            LoginStep::Prot => Command::Prot(if self.config.protect_data {
+                ProtectionLevel::Private
+            } else {
+                ProtectionLevel::Clear
+            }),
+            LoginStep::User => Command::User(login.user.clone()),
+            LoginStep::Pass => Command::Pass(login.password.clone()),
+            LoginStep::Acct => match &login.account {
+                Some(a) => Command::Acct(a.clone()),
+                None => return self.finish(Err(OpError::Protocol("server asked for an account; none given"))),
+            },
+            LoginStep::Feat => Command::Feat,
+            LoginStep::Utf8 => Command::Opts(Opts::new(
+                Verb::try_from("UTF8").expect("valid"),
+                Some(Text::from_static("ON")),
+            )),
+        };
+        self.set_login_step(login.step.clone());
+        self.send(now, &cmd);
+    }
+
+    fn set_login_step(&mut self, step: LoginStep) {
+        if let Some(Op { kind: OpKind::Login(l), .. }) = &mut self.op {
+            l.step = step;
+        }
+    }
+
+    /// `PWD`: the working directory (257, RFC 959 Appendix II).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn pwd(&mut self) -> Result<OpId, StartError> {
+        self.start_simple(Command::Pwd, Simple::Pathname)
+    }
+
+    /// `CWD path`.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn cwd(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Cwd(path.clone()), Simple::Done)
+    }
+
+    /// `CDUP`.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn cdup(&mut self) -> Result<OpId, StartError> {
+        self.start_simple(Command::Cdup, Simple::Done)
+    }
+
+    /// `MKD path`: the created directory's name when the server says it.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn mkdir(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Mkd(path.clone()), Simple::Pathname)
+    }
+
+    /// `RMD path`.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn rmdir(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Rmd(path.clone()), Simple::Done)
+    }
+
+    /// `DELE path`.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn delete(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Dele(path.clone()), Simple::Done)
+    }
+
+    /// `SIZE path` (RFC 3659 4).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn size(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Size(path.clone()), Simple::Size)
+    }
+
+    /// `MDTM path` (RFC 3659 3).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn mdtm(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Mdtm(path.clone()), Simple::Time)
+    }
+
+    /// `MFMT time path`.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn mfmt(&mut self, time: Timestamp, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(Command::Mfmt(time, path.clone()), Simple::Done)
+    }
+
+    /// `MLST path` (RFC 3659 7): the facts lines of the 250 reply.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn mlst(&mut self, path: Option<&Pathname>) -> Result<OpId, StartError> {
+        self.start_simple(Command::Mlst(path.cloned()), Simple::Facts)
+    }
+
+    /// `FEAT`: refreshes [`capabilities`](Self::capabilities).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn feat(&mut self) -> Result<OpId, StartError> {
+        self.start_simple(Command::Feat, Simple::Features)
+    }
+
+    /// Any command, its final reply returned as is (extensions, `SITE`,
+    /// `STAT`, `SYST`, `HELP`, `NOOP`).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn raw(&mut self, command: Command) -> Result<OpId, StartError> {
+        self.start_simple(command, Simple::Raw)
+    }
+
+    /// `RNFR from` then `RNTO to` (RFC 959 4.1.3).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn rename(&mut self, from: &Pathname, to: &Pathname) -> Result<OpId, StartError> {
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Rename { to: to.clone(), sent_rnto: false })?;
+        self.send(now, &Command::Rnfr(from.clone()));
+        Ok(id)
+    }
+
+    /// `QUIT` (221, then close).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn quit(&mut self) -> Result<OpId, StartError> {
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Quit)?;
+        self.send(now, &Command::Quit);
+        Ok(id)
+    }
+
+    /// `REIN`: back to the just-greeted state; accepts RFC 959's 220 and the
+    /// 230 pyftpdlib sends.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn rein(&mut self) -> Result<OpId, StartError> {
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Rein)?;
+        self.send(now, &Command::Rein);
+        Ok(id)
+    }
+
+    /// Downloads `path` from `offset` (REST, RFC 3659 5; SIZE first when the
+    /// server has it, to detect a short download, SECURITY.md R5).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn retrieve(&mut self, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
+        self.transfer(Command::Retr(path.clone()), Direction::Download, self.config.ascii, offset)
+    }
+
+    /// Uploads to `path` (`STOR`), from `offset` when resuming.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn store(&mut self, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
+        self.transfer(Command::Stor(path.clone()), Direction::Upload, self.config.ascii, offset)
+    }
+
+    /// Appends to `path` (`APPE`).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn append(&mut self, path: &Pathname) -> Result<OpId, StartError> {
+        self.transfer(Command::Appe(path.clone()), Direction::Upload, self.config.ascii, 0)
+    }
+
+    /// Uploads under a name the server chooses (`STOU`; the 150 reply says it).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn store_unique(&mut self) -> Result<OpId, StartError> {
+        self.transfer(Command::Stou(None), Direction::Upload, self.config.ascii, 0)
+    }
+
+    /// Lists a directory over a data connection, in ASCII type.
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn list(&mut self, command: ListCommand, path: Option<&Pathname>) -> Result<OpId, StartError> {
+        let path = path.cloned();
+        let cmd = match command {
+            ListCommand::Auto if self.caps.mlst => Command::Mlsd(path),
+            ListCommand::Auto | ListCommand::List => Command::List(path),
+            ListCommand::Nlst => Command::Nlst(path),
+            ListCommand::Mlsd => Command::Mlsd(path),
+        };
+        self.transfer(cmd, Direction::Download, true, 0)
+    }
+
+    fn transfer(&mut self, command: Command, direction: Direction, ascii: bool, offset: u64) -> Result<OpId, StartError> {
+        let t = Transfer {
+            command,
+            direction,
+            ascii,
+            offset,
+            step: TStep::Size,
+            data: None,
+            connected: false,
+            expected: None,
+            reply: None,
+            bytes: None,
+        };
+        let now = self.last_activity;
+        let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
+        if offset > 0 && self.caps.size && direction == Direction::Download {
+            if let Some(path) = self.transfer_path() {
+                self.send(now, &Command::Size(path));
+                return Ok(id);
+            }
+        }
+        self.transfer_type(now);
+        Ok(id)
+    }
+
+    fn transfer_path(&self) -> Option<Pathname> {
+        match &self.op {
+            Some(Op { kind: OpKind::Transfer(t), .. }) => match &t.command {
+                Command::Retr(p) => Some(p.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Aborts the running transfer: Telnet IP and Synch (urgent), then
+    /// `ABOR` (RFC 959 4.1.3); accepts 426 then 226, 226 alone, or 225.
+    ///
+    /// # Errors
+    /// [`Misuse::UnexpectedInput`] when no transfer is running.
+    pub fn abort(&mut self, now: Instant) -> Result<(), Misuse> {
+        let Some(Op { kind: OpKind::Transfer(t), .. }) = &mut self.op else {
+            return Err(Misuse::UnexpectedInput("no transfer to abort"));
+        };
+        if !matches!(t.step, TStep::Command | TStep::Running) {
+            return Err(Misuse::UnexpectedInput("the transfer has not started"));
+        }
+        t.step = TStep::Aborting { got_426: false };
+        let data = t.data.take();
+        if let Some(id) = data {
+            self.out.push_back(Output::Data(DataAction::Close { id }));
+        }
+        self.out.push_back(Output::TransmitUrgent(Bytes::from_static(b"\xff\xf4\xff\xf2")));
+        self.send(now, &Command::Abor);
+        Ok(())
+    }
+
+    // ---- input ---------------------------------------------------------------
+
+    /// Feeds one input.
+    ///
+    /// # Errors
+    /// [`Misuse`] when the session is closed or the input does not fit.
+    pub fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), Misuse> {
+        if self.conn == Conn::Closed {
+            return Err(Misuse::Closed);
+        }
+        match input {
+            Input::Control(bytes) => {
+                if self.conn == Conn::AwaitTls {
+                    // SECURITY.md L2: nothing may arrive between 234 and the handshake.
+                    self.fail_all(OpError::Protocol("bytes after 234 before the TLS handshake"));
+                    return Ok(());
+                }
+                self.input.extend_from_slice(bytes);
+                self.read_replies(now);
+            }
+            Input::ControlEof => self.fail_all(OpError::Closed(None)),
+            Input::TlsEstablished => {
+                if self.conn != Conn::AwaitTls {
+                    return Err(Misuse::UnexpectedInput("TLS established without a handshake"));
+                }
+                self.conn = Conn::Ready;
+                self.secured = true;
+                if let Some(Op { kind: OpKind::Login(l), .. }) = &self.op {
+                    let mut l = (**l).clone();
+                    l.step = LoginStep::Pbsz;
+                    self.login_step(now, &l);
+                }
+            }
+            Input::Timeout => self.on_timeout(now),
+            Input::Data(id, event) => self.on_data(now, id, event),
+        }
+        Ok(())
+    }
+
+    fn read_replies(&mut self, now: Instant) {
+        while self.conn != Conn::Closed && self.conn != Conn::AwaitTls {
+            let Some(item) = self.decoder.decode(&mut self.input) else { break };
+            match item {
+                Ok(reply) => self.on_reply(now, reply),
+                Err(_) => self.fail_all(OpError::Protocol("malformed reply")),
+            }
+        }
+        if self.input.is_empty() && !self.decoder.has_partial_reply() {
+            self.input = BytesMut::new();
+        }
+    }
+
+    fn send(&mut self, now: Instant, cmd: &Command) {
+        let mut buf = BytesMut::new();
+        cmd.encode(&mut buf);
+        self.out.push_back(Output::Transmit(buf.freeze()));
+        self.reply_deadline = Some(now + self.config.reply_timeout);
+        self.last_activity = now;
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn finish(&mut self, result: Result<OpOutput, OpError>) {
+        self.reply_deadline = None;
+        if let Some(op) = self.op.take() {
+            if let OpKind::Transfer(t) = &op.kind {
+                if let Some(id) = t.data {
+                    self.out.push_back(Output::Data(DataAction::Close { id }));
+                }
+            }
+            if !matches!(op.kind, OpKind::Simple(Simple::KeepAlive)) {
+                self.event(Event::OpCompleted { op: op.id, result });
+            }
+        }
+    }
+
+    /// Ends every operation with `err` and closes (421, EOF, violations).
+    fn fail_all(&mut self, err: OpError) {
+        if self.conn == Conn::Closed {
+            return;
+        }
+        self.finish(Err(err));
+        self.conn = Conn::Closed;
+        self.input = BytesMut::new();
+        self.event(Event::Closed);
+        self.out.push_back(Output::Close);
+    }
+
+    fn on_timeout(&mut self, now: Instant) {
+        if self.reply_deadline.is_some_and(|d| now >= d) {
+            return self.fail_all(OpError::Timeout);
+        }
+        if let (Some(k), None, Conn::Ready) = (self.config.keepalive, &self.op, self.conn) {
+            if now >= self.last_activity + k {
+                self.next_id += 1;
+                self.op = Some(Op { id: OpId(self.next_id), kind: OpKind::Simple(Simple::KeepAlive) });
+                self.send(now, &Command::Noop);
+            }
+        }
+    }
+
+    fn on_reply(&mut self, now: Instant, reply: Reply) {
+        self.last_activity = now;
+        let code = reply.code();
+        if self.conn == Conn::AwaitGreeting {
+            return self.on_greeting(now, reply);
+        }
+        if code == ReplyCode::SERVICE_NOT_AVAILABLE {
+            // RFC 959 4.2: 421 may answer anything; the session is over.
+            return self.fail_all(OpError::Closed(Some(reply)));
+        }
+        let Some(op) = self.op.take() else {
+            // SECURITY.md R3: a reply with nothing outstanding.
+            return self.fail_all(OpError::Protocol("unsolicited reply"));
+        };
+        let id = op.id;
+        if code.is_positive_preliminary() && !matches!(op.kind, OpKind::Transfer(_)) {
+            self.op = Some(op);
+            return self.event(Event::Intermediate { op: id, reply });
+        }
+        match op.kind {
+            OpKind::Login(login) => {
+                self.op = Some(Op { id, kind: OpKind::Login(login.clone()) });
+                self.on_login_reply(now, *login, reply);
+            }
+            OpKind::Simple(kind) => {
+                self.op = Some(Op { id, kind: OpKind::Simple(kind) });
+                self.on_simple_reply(kind, reply);
+            }
+            OpKind::Rename { to, sent_rnto } => {
+                if !sent_rnto && code == ReplyCode::FILE_ACTION_PENDING {
+                    self.op = Some(Op { id, kind: OpKind::Rename { to: to.clone(), sent_rnto: true } });
+                    self.send(now, &Command::Rnto(to));
+                } else {
+                    self.op = Some(Op { id, kind: OpKind::Rename { to, sent_rnto } });
+                    let result = if sent_rnto && code.is_positive_completion() {
+                        Ok(OpOutput::Done(reply))
+                    } else {
+                        Err(OpError::Rejected(reply))
+                    };
+                    self.finish(result);
+                }
+            }
+            OpKind::Transfer(t) => {
+                self.op = Some(Op { id, kind: OpKind::Transfer(t) });
+                self.on_transfer_reply(now, reply);
+            }
+            OpKind::Quit => {
+                self.op = Some(Op { id, kind: OpKind::Quit });
+                self.finish(Ok(OpOutput::Done(reply)));
+                self.conn = Conn::Closed;
+                self.event(Event::Closed);
+                self.out.push_back(Output::Close);
+            }
+            OpKind::Rein => {
+                self.op = Some(Op { id, kind: OpKind::Rein });
+                if code == ReplyCode::SERVICE_READY || code == ReplyCode::LOGGED_IN {
+                    self.ascii_type = None;
+                    if self.secured && !matches!(self.config.tls, TlsMode::Implicit) {
+                        // RFC 4217 13: the server clears TLS after its reply.
+                        self.secured = false;
+                        self.out.push_back(Output::StopTls);
+                    }
+                    self.finish(Ok(OpOutput::Done(reply)));
+                } else {
+                    self.finish(Err(OpError::Rejected(reply)));
+                }
+            }
+        }
+    }
+
+    fn on_greeting(&mut self, now: Instant, reply: Reply) {
+        let code = reply.code();
+        if code == ReplyCode::SERVICE_READY_IN {
+            // RFC 959 5.4: 120, then 220 later.
+            self.reply_deadline = Some(now + self.config.reply_timeout);
+            return;
+        }
+        if code == ReplyCode::SERVICE_READY || code == ReplyCode::LOGGED_IN {
+            // SECURITY.md A8 (CVE-2021-22946): a 230 greeting is taken as
+            // 220; a required TLS upgrade still happens at login.
+            self.conn = Conn::Ready;
+            self.reply_deadline = None;
+            return self.event(Event::Greeting(reply));
+        }
+        self.fail_all(OpError::Closed(Some(reply)));
+    }
+
+    fn on_login_reply(&mut self, now: Instant, mut login: Login, reply: Reply) {
+        let code = reply.code();
+        let next = match login.step {
+            LoginStep::Auth => {
+                if code == ReplyCode::AUTH_OK {
+                    if !self.input.is_empty() || self.decoder.has_partial_reply() {
+                        // SECURITY.md L2 (CVE-2021-22947).
+                        return self.fail_all(OpError::Protocol("bytes after 234 before the TLS handshake"));
+                    }
+                    self.conn = Conn::AwaitTls;
+                    self.reply_deadline = None;
+                    self.out.push_back(Output::StartTls);
+                    return;
+                }
+                match self.config.tls {
+                    TlsMode::Explicit { allow_plaintext_fallback: true } => LoginStep::User,
+                    _ => return self.finish(Err(OpError::TlsRefused(reply))),
+                }
+            }
+            LoginStep::Pbsz if code.is_positive_completion() => LoginStep::Prot,
+            LoginStep::Prot if code.is_positive_completion() => LoginStep::User,
+            LoginStep::User | LoginStep::Pass | LoginStep::Acct if code == ReplyCode::LOGGED_IN => {
+                if self.config.auto_feat {
+                    LoginStep::Feat
+                } else {
+                    return self.finish(Ok(OpOutput::LoggedIn));
+                }
+            }
+            LoginStep::User if code == ReplyCode::NEED_PASSWORD => LoginStep::Pass,
+            LoginStep::User | LoginStep::Pass if code == ReplyCode::NEED_ACCOUNT => LoginStep::Acct,
+            LoginStep::Feat => {
+                self.caps = Capabilities::from_feat(&reply);
+                if self.caps.utf8 {
+                    LoginStep::Utf8
+                } else {
+                    return self.finish(Ok(OpOutput::LoggedIn));
+                }
+            }
+            LoginStep::Utf8 => return self.finish(Ok(OpOutput::LoggedIn)),
+            _ => return self.finish(Err(OpError::Rejected(reply))),
+        };
+        login.step = next;
+        self.login_step(now, &login);
+    }
+
+    fn on_simple_reply(&mut self, kind: Simple, reply: Reply) {
+        let code = reply.code();
+        let ok = code.is_positive_completion();
+        let result = match kind {
+            Simple::Raw => Ok(OpOutput::Done(reply)),
+            Simple::KeepAlive => Ok(OpOutput::Done(reply)),
+            _ if !ok => Err(OpError::Rejected(reply)),
+            Simple::Done => Ok(OpOutput::Done(reply)),
+            Simple::Pathname if code == ReplyCode::PATHNAME_CREATED => match reply.pathname() {
+                Ok(p) if clean_path(&p) => Ok(OpOutput::Pathname(p)),
+                Ok(_) => Err(OpError::Protocol("control character in a 257 pathname")),
+                Err(_) => Err(OpError::Protocol("malformed 257 pathname")),
+            },
+            Simple::Pathname => Ok(OpOutput::Done(reply)),
+            Simple::Size => reply.size().map(OpOutput::Size).map_err(|_| OpError::Protocol("malformed SIZE reply")),
+            Simple::Time => {
+                reply.modification_time().map(OpOutput::Time).map_err(|_| OpError::Protocol("malformed MDTM reply"))
+            }
+            Simple::Facts => {
+                let lines = reply.lines();
+                let facts = if lines.len() > 2 { lines[1..lines.len() - 1].to_vec() } else { Vec::new() };
+                Ok(OpOutput::Facts(facts))
+            }
+            Simple::Features => {
+                self.caps = Capabilities::from_feat(&reply);
+                Ok(OpOutput::Features(self.caps.clone()))
+            }
+        };
+        self.finish(result);
+    }
+
+    // ---- transfers -----------------------------------------------------------
+
+    fn with_transfer<R>(&mut self, f: impl FnOnce(&mut Transfer) -> R) -> Option<R> {
+        match &mut self.op {
+            Some(Op { kind: OpKind::Transfer(t), .. }) => Some(f(t)),
+            _ => None,
+        }
+    }
+
+    fn transfer_type(&mut self, now: Instant) {
+        let Some(ascii) = self.with_transfer(|t| t.ascii) else { return };
+        if self.ascii_type == Some(ascii) {
+            return self.transfer_setup(now);
+        }
+        self.with_transfer(|t| t.step = TStep::Type);
+        let ty = if ascii { TransferType::Ascii(None) } else { TransferType::Image };
+        self.send(now, &Command::Type(ty));
+    }
+
+    fn new_data_id(&mut self) -> DataId {
+        self.next_id += 1;
+        DataId(self.next_id)
+    }
+
+    fn transfer_setup(&mut self, now: Instant) {
+        if self.config.data_mode == DataMode::Active {
+            let id = self.new_data_id();
+            self.with_transfer(|t| {
+                t.step = TStep::Listening;
+                t.data = Some(id);
+            });
+            let family = NetProto::of(&self.peer.ip().to_canonical());
+            return self.out.push_back(Output::Data(DataAction::Listen { id, family }));
+        }
+        if self.epsv_refused {
+            self.with_transfer(|t| t.step = TStep::Pasv);
+            self.send(now, &Command::Pasv);
+        } else {
+            self.with_transfer(|t| t.step = TStep::Epsv);
+            self.send(now, &Command::Epsv(EpsvArg::Any));
+        }
+    }
+
+    fn connect(&mut self, addr: SocketAddr, reported: Option<SocketAddrV4>, decision: PasvDecision) {
+        let id = self.new_data_id();
+        self.with_transfer(|t| {
+            t.step = TStep::Connecting;
+            t.data = Some(id);
+        });
+        self.event(Event::PassiveAddress { reported, used: addr, decision });
+        self.out.push_back(Output::Data(DataAction::Connect { id, addr }));
+    }
+
+    /// RFC 1123 4.1.2.6 / SECURITY.md D5: the 227 address goes through the policy.
+    fn pasv_target(&self, reported: SocketAddrV4) -> (SocketAddr, PasvDecision) {
+        let peer = SocketAddr::new(self.peer.ip(), reported.port());
+        match self.config.pasv_policy {
+            PasvPolicy::UseControlPeer => (peer, PasvDecision::ControlPeer),
+            PasvPolicy::Trust => (SocketAddr::V4(reported), PasvDecision::Trusted),
+            PasvPolicy::SubstituteUnroutable => {
+                if unroutable(IpAddr::V4(*reported.ip())) && !unroutable(self.peer.ip()) {
+                    (peer, PasvDecision::Substituted)
+                } else {
+                    (SocketAddr::V4(reported), PasvDecision::Trusted)
+                }
+            }
+        }
+    }
+
+    fn transfer_command(&mut self, now: Instant) {
+        let Some((offset, cmd)) = self.with_transfer(|t| (t.offset, t.command.clone())) else { return };
+        let rest_sent = self.with_transfer(|t| t.step == TStep::Rest).unwrap_or(false);
+        if offset > 0 && !rest_sent {
+            self.with_transfer(|t| t.step = TStep::Rest);
+            return self.send(now, &Command::Rest(offset));
+        }
+        self.with_transfer(|t| t.step = TStep::Command);
+        self.send(now, &cmd);
+    }
+
+    fn start_moving(&mut self) {
+        let tls = DataTls {
+            required: self.secured && self.config.protect_data,
+            resume_control_session: self.config.resume_tls_session,
+        };
+        let action = self.with_transfer(|t| {
+            t.step = TStep::Running;
+            t.data.map(|id| DataAction::Transfer { id, direction: t.direction, tls })
+        });
+        if let Some(Some(a)) = action {
+            self.out.push_back(Output::Data(a));
+        }
+    }
+
+    fn on_transfer_reply(&mut self, now: Instant, reply: Reply) {
+        let code = reply.code();
+        let Some(step) = self.with_transfer(|t| t.step) else { return };
+        let id = self.op.as_ref().map(|o| o.id).expect("op");
+        match step {
+            TStep::Size => {
+                if let Ok(n) = reply.size() {
+                    self.with_transfer(|t| t.expected = Some(n));
+                }
+                self.transfer_type(now);
+            }
+            TStep::Type if code.is_positive_completion() => {
+                self.ascii_type = self.with_transfer(|t| t.ascii);
+                self.transfer_setup(now);
+            }
+            TStep::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+                Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
+                Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
+            },
+            TStep::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
+                // RFC 2428 / PEERS.md pain point 3: fall back to PASV, and
+                // remember it for the session.
+                self.epsv_refused = true;
+                self.with_transfer(|t| t.step = TStep::Pasv);
+                self.send(now, &Command::Pasv);
+            }
+            TStep::Pasv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
+                Ok(reported) => {
+                    let (addr, decision) = self.pasv_target(reported);
+                    self.connect(addr, Some(reported), decision);
+                }
+                Err(_) => self.fail_all(OpError::Protocol("malformed 227 reply")),
+            },
+            TStep::Pasv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+                // A 229 answer to PASV (cpython #127478): usable all the same.
+                Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
+                Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
+            },
+            TStep::Port if code.is_positive_completion() => self.transfer_command(now),
+            TStep::Rest if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now),
+            TStep::Command if code.is_positive_preliminary() => {
+                if code == ReplyCode::FILE_STATUS_OK {
+                    if let Some(n) = reply.transfer_size() {
+                        self.with_transfer(|t| {
+                            if t.expected.is_none() && t.direction == Direction::Download {
+                                t.expected = Some(n);
+                            }
+                        });
+                    }
+                }
+                self.event(Event::Intermediate { op: id, reply });
+                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
+                if connected {
+                    self.start_moving();
+                } else {
+                    self.with_transfer(|t| t.step = TStep::Running);
+                }
+            }
+            TStep::Command | TStep::Running if code.is_positive_preliminary() => {
+                // 110 restart markers and other preliminaries.
+                self.event(Event::Intermediate { op: id, reply });
+            }
+            TStep::Command | TStep::Running if code.is_positive_completion() => {
+                self.with_transfer(|t| t.reply = Some(Ok(reply)));
+                self.complete_transfer();
+            }
+            TStep::Command | TStep::Running => {
+                self.with_transfer(|t| t.reply = Some(Err(reply)));
+                self.complete_transfer();
+            }
+            TStep::Aborting { got_426 } => {
+                if code == ReplyCode::TRANSFER_ABORTED && !got_426 {
+                    self.with_transfer(|t| t.step = TStep::Aborting { got_426: true });
+                } else if code.is_positive_completion() {
+                    self.finish(Err(OpError::Aborted));
+                } else {
+                    self.finish(Err(OpError::Rejected(reply)));
+                }
+            }
+            _ => self.finish(Err(OpError::Rejected(reply))),
+        }
+    }
+
+    /// Completes a transfer once both its final reply and its data side are
+    /// known (or at once when the reply is a refusal).
+    fn complete_transfer(&mut self) {
+        let Some((reply, bytes, expected, offset, direction, connected)) =
+            self.with_transfer(|t| (t.reply.clone(), t.bytes, t.expected, t.offset, t.direction, t.connected))
+        else {
+            return;
+        };
+        match (reply, bytes) {
+            (Some(Err(reply)), _) => self.finish(Err(OpError::Rejected(reply))),
+            (Some(Ok(_)), Some(Ok(n))) => {
+                let received = offset + n;
+                let result = match expected {
+                    Some(expected) if direction == Direction::Download && received < expected => {
+                        Err(OpError::Partial { expected, received })
+                    }
+                    _ => Ok(OpOutput::Transferred { bytes: n }),
+                };
+                self.finish(result);
+            }
+            (Some(Ok(_)), Some(Err(()))) => self.finish(Err(OpError::DataConnection)),
+            // A final reply before the data connection was ever used (an
+            // empty listing some servers answer at once): nothing to wait for.
+            (Some(Ok(_)), None) if !connected => self.finish(Ok(OpOutput::Transferred { bytes: 0 })),
+            _ => {} // Wait for the other half.
+        }
+    }
+
+    fn on_data(&mut self, now: Instant, id: DataId, event: DataEvent) {
+        let Some((current, step)) = self.with_transfer(|t| (t.data, t.step)) else { return };
+        if current != Some(id) {
+            return; // A closed connection: late events are ignored.
+        }
+        match event {
+            DataEvent::Connected if step == TStep::Connecting => {
+                self.with_transfer(|t| t.connected = true);
+                self.transfer_command(now);
+            }
+            DataEvent::ConnectFailed | DataEvent::ListenFailed => {
+                self.with_transfer(|t| t.data = None);
+                self.finish(Err(OpError::DataConnection));
+            }
+            DataEvent::Listening { addr } if step == TStep::Listening => {
+                self.with_transfer(|t| t.step = TStep::Port);
+                let cmd = match addr {
+                    SocketAddr::V4(v4) => Command::Port(v4),
+                    v6 => Command::Eprt(v6),
+                };
+                self.send(now, &cmd);
+            }
+            DataEvent::Accepted { peer } => {
+                if peer.ip().to_canonical() != self.peer.ip().to_canonical() {
+                    // SECURITY.md D4: only the server may connect.
+                    return self.out.push_back(Output::Data(DataAction::Reject { id, peer }));
+                }
+                self.with_transfer(|t| t.connected = true);
+                if step == TStep::Running {
+                    self.start_moving();
+                }
+            }
+            DataEvent::Finished { bytes } => {
+                self.with_transfer(|t| {
+                    t.bytes = Some(Ok(bytes));
+                    t.data = None;
+                });
+                self.complete_transfer();
+            }
+            DataEvent::Failed { .. } => {
+                self.with_transfer(|t| {
+                    t.bytes = Some(Err(()));
+                    t.data = None;
+                });
+                self.complete_transfer();
+            }
+            _ => {}
+        }
+    }
+}
