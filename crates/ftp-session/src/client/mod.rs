@@ -1299,7 +1299,9 @@ impl Session {
                 self.complete_transfer();
             }
             TStep::Aborting { got_426 } => {
-                if code == ReplyCode::TRANSFER_ABORTED && !got_426 {
+                if code.is_positive_preliminary() {
+                    // The 125/150 of the transfer, sent before the server saw ABOR.
+                } else if code == ReplyCode::TRANSFER_ABORTED && !got_426 {
                     self.with_transfer(|t| t.step = TStep::Aborting { got_426: true });
                 } else if code.is_positive_completion() {
                     self.finish(Err(OpError::Aborted));
