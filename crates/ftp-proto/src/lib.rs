@@ -89,8 +89,3 @@ pub use text::{
     Pathname, Text, Username, Verb,
 };
 pub use time::Timestamp;
-
-/// The README's code examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct ReadmeDoctests;

@@ -54,3 +54,9 @@ pub enum Misuse {
     #[error("unexpected input: {0}")]
     UnexpectedInput(&'static str),
 }
+
+/// The workspace README's code examples (codec and session), compiled and
+/// run as doctests here, where both crates are in scope.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
