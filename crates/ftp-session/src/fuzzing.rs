@@ -18,7 +18,7 @@
 //! | 2 | limits: login failures `1 + (b & 3)`, consecutive errors `1 + (b >> 2 & 7)`, pending commands `b >> 5` |
 //! | 3 | session errors `1 + (b & 15)`; bits 4-7 shorten the login delay (0 s), idle and login timeouts (1 s), data timeouts (1 s) |
 //! | 4 | connection: `b % 8` 0-4 IPv4, 5 IPv4-mapped IPv6, 6 IPv6, 7 refused before the greeting |
-//! | 5.. | operations: a tag byte (`b % 16`, see [`Op`]) and its operands |
+//! | 5.. | operations: a tag byte (`b % 16`, see `Op`) and its operands |
 //!
 //! With anonymous login on, `USER anonymous` / `PASS x` is fed first. Set
 //! `FTPKIT_FUZZ_TRACE=1` to print every operation and output (to replay a
@@ -299,9 +299,9 @@ fn fitting(kind: &RequestKind, b: u8) -> Answer {
             2 => Answer::NeedAccount,
             _ => Answer::LoginDenied,
         },
-        RequestKind::List { format: ListFormat::Stat, .. } | RequestKind::Facts { .. } => {
-            Answer::Lines((0..b % 3).map(|i| Text::from_static(["type=file; f", "x", "drwx d"][usize::from(i)])).collect())
-        }
+        RequestKind::List { format: ListFormat::Stat, .. } | RequestKind::Facts { .. } => Answer::Lines(
+            (0..b % 3).map(|i| Text::from_static(["type=file; f", "x", "drwx d"][usize::from(i)])).collect(),
+        ),
         RequestKind::List { .. } | RequestKind::Retrieve { .. } => Answer::Ready,
         RequestKind::Store { mode: StoreMode::Unique, .. } => {
             Answer::StoredAs(Pathname::try_from("ftpkit.upload.1").expect("valid"))
@@ -351,7 +351,8 @@ fn op(u: &mut Unstructured<'_>) -> Result<Op> {
                 2 => IdPick::Previous,
                 _ => IdPick::Other(u64::from(u.arbitrary::<u8>()?)),
             };
-            let answer = if b & 4 == 0 { AnswerPick::Fitting(b >> 3) } else { AnswerPick::Given(given_answer(u, b >> 3)?) };
+            let answer =
+                if b & 4 == 0 { AnswerPick::Fitting(b >> 3) } else { AnswerPick::Given(given_answer(u, b >> 3)?) };
             Op::Answer { id, answer }
         }
         _ => Op::Shutdown,
@@ -398,6 +399,9 @@ struct Harness {
 }
 
 impl Harness {
+    // The virtual clock starts from one real instant; the session itself
+    // never reads a clock (the harness moves `now` forward).
+    #[allow(clippy::disallowed_methods)]
     fn new(config: ServerConfig, conn_pick: u8) -> Self {
         let (peer, local) = match conn_pick {
             5 => (
@@ -757,101 +761,773 @@ pub fn server_session(data: &[u8]) {
     }
 }
 
+// ---- The client role: body of the `client_session` target -----------------
+
+/// Arbitrary server bytes and caller events into a client session, with an
+/// operation in flight (the input layout is in the docs of the `client_fuzz` module). Panics when an
+/// invariant breaks: a drain that never reaches `Wait`, a `Transmit` that is
+/// not exactly one well-formed command line, output after `Close`, two
+/// completions of one operation or completions out of order, an operation
+/// that ends without `OpCompleted`, anything transmitted between `StartTls`
+/// and `TlsEstablished` (SECURITY.md L2), control bytes during the handshake
+/// not treated as fatal, `USER`/`PASS` sent unprotected when TLS is
+/// required (A8), a passive connection to another host than the control
+/// peer under `UseControlPeer` (D5), a foreign active connection accepted
+/// (D4), a deadline left in the past by a timeout, or an input accepted
+/// after close.
+pub fn client_session(data: &[u8]) {
+    client_fuzz::run(data);
+}
+
+pub(crate) mod client_fuzz {
+    //! The client fuzz body. Input layout (hand-writable; missing bytes read
+    //! as zero):
+    //!
+    //! | Byte | Meaning |
+    //! |---|---|
+    //! | 0 | TLS `b & 3` (off, explicit, explicit with plaintext fallback, implicit); bit 2 active mode; bits 3-4 227 policy (control peer, substitute unroutable, trust, control peer); bit 5 `PROT C`; bit 6 automatic FEAT; bit 7 keep-alive 30 s |
+    //! | 1 | peer `b & 3` (127.0.0.1, ::1, ::ffff:127.0.0.1, 127.0.0.1); bit 2 strict parsing; bit 3 64-byte lines and 8-line replies; bit 4 mismatched multi-line ends; bit 5 ASCII files; bit 6 no TLS session resumption; bit 7 the greeting is a length byte and raw bytes instead of `220` |
+    //! | 2 | the first operation (see `start`) |
+    //! | 3.. | steps: a tag byte (`b % 16`, see `Step`) and its operands |
+    //!
+    //! `FTPKIT_FUZZ_TRACE=1` prints every step and output.
+
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+    use std::time::{Duration, Instant};
+
+    use bytes::BytesMut;
+    use ftp_proto::{
+        Command, CommandDecoder, ExtensionCommand, NetProto, ParseOptions, Pathname, Text, Timestamp, Verb,
+    };
+
+    use crate::Misuse;
+    use crate::client::{
+        ClientConfig, DataAction, DataEvent, DataId, DataMode, Event, Input, ListCommand, OpId, Output, PasvDecision,
+        PasvPolicy, Session, StartError, TlsMode,
+    };
+
+    /// Polls allowed per drain before it counts as a livelock.
+    const MAX_POLLS: usize = 10_000;
+    /// Steps read from one input.
+    const MAX_STEPS: usize = 1024;
+    /// Telnet IP and DM, sent as urgent data before ABOR.
+    const SYNCH: &[u8] = b"\xff\xf4\xff\xf2";
+
+    /// Replies a server sends (CRLF is appended), picked by index: every
+    /// code the client gives a meaning to, and the quirks of PEERS.md
+    /// section 3.
+    const REPLIES: &[&[u8]] = &[
+        b"220 ready",
+        b"120 wait",
+        b"230 Logged in",
+        b"331 Password required",
+        b"332 Need account",
+        b"530 Login incorrect",
+        b"234 AUTH TLS ok",
+        b"200 ok",
+        b"500 not understood",
+        b"502 not implemented",
+        b"229 Entering Extended Passive Mode (|||50000|)",
+        b"229 (!!!50001!)",
+        b"229 (||50002|)",
+        b"227 Entering Passive Mode (127,0,0,1,195,80).",
+        b"227 Entering Passive Mode (10,0,0,5,195,81)",
+        b"227 Entering Passive Mode 192,168,1,20,195,82",
+        b"227-listen socket created\r\n227 (127,0,0,2,195,83)",
+        b"227 Entering Passive Mode (",
+        b"150 Opening BINARY mode data connection (100 bytes).",
+        b"150 FILE: ftpkit.upload.1",
+        b"125 Data connection already open",
+        b"110 MARK 10 = 20",
+        b"226 Transfer complete",
+        b"225 No transfer",
+        b"250 ok",
+        b"250-Listing f\r\n type=file;size=10; f\r\n250 End",
+        b"350 Restarting at 100",
+        b"213 100",
+        b"213 20240102030405",
+        b"257 \"/usr/dm/\"\"q\"\"\" created",
+        b"257 \"/a\r\0b\"",
+        b"211-Features:\r\n EPSV\r\n EPRT\r\n SIZE\r\n MDTM\r\n MLST type*;size*;\r\n REST STREAM\r\n UTF8\r\n AUTH TLS\r\n211 End",
+        b"211-Status\r\n226 inside\r\n211 End",
+        b"215 UNIX Type: L8",
+        b"221 Goodbye",
+        b"421 Service not available",
+        b"425 Can't open data connection",
+        b"426 Connection closed; transfer aborted",
+        b"451 Local error",
+        b"452 Insufficient storage",
+        b"550 No such file",
+        b"552 Exceeded storage allocation",
+        b"553 Name not allowed",
+        b"522 Use (1)",
+    ];
+
+    /// Pathnames for operations.
+    const PATHS: &[&str] = &["f", "dir/file name.txt", "\"quoted\"", "caf\u{e9}", "-la", "a b "];
+
+    /// Clock steps.
+    const STEPS: [Duration; 8] = [
+        Duration::ZERO,
+        Duration::from_millis(1),
+        Duration::from_secs(1),
+        Duration::from_secs(29),
+        Duration::from_secs(30),
+        Duration::from_secs(59),
+        Duration::from_secs(60),
+        Duration::from_secs(3600),
+    ];
+
+    /// One thing a driver does to the session.
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Tags 0-3: raw bytes read from the control connection.
+        Raw(Vec<u8>),
+        /// Tags 4-6: a canned reply, read in two pieces split at a byte.
+        Reply { index: usize, split: usize },
+        /// Tag 7.
+        TlsEstablished,
+        /// Tag 8: the clock advances; then `Input::Timeout` unless `feed` is off.
+        Time { advance: Duration, feed: bool },
+        /// Tags 9-11: a data event for the newest data id (or the one before).
+        Data { stale: bool, event: EventPick },
+        /// Tags 12-13: start an operation.
+        Start(u8),
+        /// Tag 14: `abort`.
+        Abort,
+        /// Tag 15.
+        ControlEof,
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    enum EventPick {
+        Connected,
+        ConnectFailed,
+        Listening(u16),
+        ListenFailed,
+        AcceptedFromPeer,
+        AcceptedForeign,
+        Finished(u64),
+        Failed(u64),
+    }
+
+    /// A little reader over the input: missing bytes read as zero.
+    struct Reader<'a>(&'a [u8]);
+
+    impl Reader<'_> {
+        fn byte(&mut self) -> u8 {
+            match self.0.split_first() {
+                Some((&b, rest)) => {
+                    self.0 = rest;
+                    b
+                }
+                None => 0,
+            }
+        }
+        fn take(&mut self, n: usize) -> Vec<u8> {
+            let n = n.min(self.0.len());
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            a.to_vec()
+        }
+        fn u16(&mut self) -> u16 {
+            u16::from_le_bytes([self.byte(), self.byte()])
+        }
+    }
+
+    fn step(r: &mut Reader<'_>) -> Step {
+        let tag = r.byte();
+        match tag % 16 {
+            0..=3 => {
+                let len = usize::from(r.byte() % 97);
+                Step::Raw(r.take(len))
+            }
+            4..=6 => Step::Reply { index: usize::from(r.byte()), split: usize::from(r.byte()) },
+            7 => Step::TlsEstablished,
+            8 => {
+                let b = r.byte();
+                Step::Time { advance: STEPS[usize::from(b & 7)], feed: b & 8 == 0 }
+            }
+            9..=11 => {
+                let b = r.byte();
+                let event = match b % 8 {
+                    0 => EventPick::Connected,
+                    1 => EventPick::ConnectFailed,
+                    2 => EventPick::Listening(r.u16()),
+                    3 => EventPick::ListenFailed,
+                    4 => EventPick::AcceptedFromPeer,
+                    5 => EventPick::AcceptedForeign,
+                    6 => EventPick::Finished(u64::from(r.u16())),
+                    _ => EventPick::Failed(u64::from(r.u16())),
+                };
+                Step::Data { stale: b & 0x80 != 0, event }
+            }
+            12 | 13 => Step::Start(r.byte()),
+            14 => Step::Abort,
+            _ => Step::ControlEof,
+        }
+    }
+
+    fn config(a: u8, b: u8) -> ClientConfig {
+        let bit = |x: u8, n: u32| x & (1 << n) != 0;
+        let tls = match a & 3 {
+            0 => TlsMode::Off,
+            1 => TlsMode::Explicit { allow_plaintext_fallback: false },
+            2 => TlsMode::Explicit { allow_plaintext_fallback: true },
+            _ => TlsMode::Implicit,
+        };
+        let policy = match a >> 3 & 3 {
+            1 => PasvPolicy::SubstituteUnroutable,
+            2 => PasvPolicy::Trust,
+            _ => PasvPolicy::UseControlPeer,
+        };
+        let mut parse = if bit(b, 2) { ParseOptions::strict() } else { ParseOptions::default() };
+        if bit(b, 3) {
+            parse = parse.max_line_len(64).max_reply_lines(8);
+        }
+        parse = parse.allow_mismatched_multiline_end(bit(b, 4));
+        ClientConfig::default()
+            .tls(tls)
+            .data_mode(if bit(a, 2) { DataMode::Active } else { DataMode::Passive })
+            .pasv_policy(policy)
+            .protect_data(!bit(a, 5))
+            .auto_feat(bit(a, 6))
+            .keepalive(bit(a, 7).then_some(Duration::from_secs(30)))
+            .parse_options(parse)
+            .ascii(bit(b, 5))
+            .resume_tls_session(!bit(b, 6))
+    }
+
+    fn peer(b: u8) -> SocketAddr {
+        match b & 3 {
+            1 => "[::1]:21".parse().expect("valid"),
+            2 => "[::ffff:127.0.0.1]:21".parse().expect("valid"),
+            _ => "127.0.0.1:21".parse().expect("valid"),
+        }
+    }
+
+    fn path(b: u8) -> Pathname {
+        Pathname::try_from(PATHS[usize::from(b) % PATHS.len()]).expect("valid")
+    }
+
+    /// Starts the operation `b` picks (`b % 32`; the path is `b / 32`).
+    pub(super) fn start(s: &mut Session, b: u8) -> Result<OpId, StartError> {
+        let p = path(b / 32);
+        let q = path(b / 32 + 1);
+        match b % 32 {
+            0 | 1 => s.login("alice", "secret", None),
+            2 => s.login("alice", "secret", Some("acme")),
+            3 => s.retrieve(&p, 0),
+            4 => s.retrieve(&p, 100),
+            5 => s.store(&p, 0),
+            6 => s.store(&p, 7),
+            7 => s.append(&p),
+            8 => s.store_unique(),
+            9 => s.list(ListCommand::Auto, None),
+            10 => s.list(ListCommand::List, Some(&p)),
+            11 => s.list(ListCommand::Nlst, None),
+            12 => s.list(ListCommand::Mlsd, Some(&p)),
+            13 => s.rename(&p, &q),
+            14 => s.pwd(),
+            15 => s.cwd(&p),
+            16 => s.cdup(),
+            17 => s.mkdir(&p),
+            18 => s.rmdir(&p),
+            19 => s.delete(&p),
+            20 => s.size(&p),
+            21 => s.mdtm(&p),
+            22 => s.mfmt(Timestamp::new(2024, 1, 2, 3, 4, 5).expect("valid"), &p),
+            23 => s.mlst(Some(&p)),
+            24 => s.mlst(None),
+            25 => s.feat(),
+            26 => s.raw(Command::Stat(None)),
+            27 => s.raw(Command::Site(Text::from_static("CHMOD 644 f"))),
+            28 => s.raw(Command::Other(
+                ExtensionCommand::new(Verb::try_from("XCRC").expect("valid"), Some(Text::from_static("f")))
+                    .expect("an extension verb"),
+            )),
+            29 => s.rein(),
+            30 => s.quit(),
+            _ => s.raw(Command::Noop),
+        }
+    }
+
+    /// Exactly one command line that the codec decodes, nothing left over.
+    fn one_command(bytes: &[u8]) -> Command {
+        let mut decoder = CommandDecoder::new(ParseOptions::default());
+        let mut buf = BytesMut::from(bytes);
+        let cmd = match decoder.decode(&mut buf) {
+            Some(Ok(cmd)) => cmd,
+            other => panic!("transmitted {:?} is not a command line: {other:?}", String::from_utf8_lossy(bytes)),
+        };
+        assert!(decoder.decode(&mut buf).is_none(), "several lines in {:?}", String::from_utf8_lossy(bytes));
+        assert!(buf.is_empty(), "bytes left over in {:?}", String::from_utf8_lossy(bytes));
+        cmd
+    }
+
+    /// What one drain produced.
+    #[derive(Debug, Default)]
+    struct Drained {
+        outputs: usize,
+        transmitted: bool,
+        urgent: bool,
+        transfers: Vec<DataId>,
+        abor: bool,
+        deadline: Option<Instant>,
+    }
+
+    /// The session under test and what its outputs told the driver so far.
+    struct Harness {
+        session: Session,
+        peer: SocketAddr,
+        tls: TlsMode,
+        policy: PasvPolicy,
+        protect_data: bool,
+        resume: bool,
+        now: Instant,
+        /// `Output::Close` was seen.
+        closed: bool,
+        /// `Output::StartTls` was seen and `TlsEstablished` not fed yet.
+        handshake: bool,
+        /// The operation started and not completed yet.
+        outstanding: Option<OpId>,
+        last_started: Option<OpId>,
+        last_completed: Option<OpId>,
+        /// The newest data id of a Connect or Listen, and the one before.
+        newest: Option<DataId>,
+        previous: Option<DataId>,
+        /// The last `PassiveAddress` event, for the `Connect` that follows.
+        passive: Option<(SocketAddr, PasvDecision)>,
+        trace: bool,
+    }
+
+    impl Harness {
+        fn drain(&mut self) -> Drained {
+            let mut d = Drained::default();
+            for _ in 0..MAX_POLLS {
+                let out = self.session.poll_output();
+                if self.trace {
+                    match &out {
+                        Output::Transmit(b) => eprintln!("  < {:?}", String::from_utf8_lossy(b)),
+                        o => eprintln!("  < {o:?}"),
+                    }
+                }
+                if let Output::Wait(deadline) = out {
+                    assert_eq!(self.session.is_closed(), self.closed, "is_closed disagrees with Output::Close");
+                    if self.closed {
+                        assert_eq!(deadline, None, "a closed session reports a deadline");
+                    }
+                    if self.outstanding.is_some() {
+                        assert!(self.session.is_busy(), "operation {:?} ended without OpCompleted", self.outstanding);
+                    }
+                    d.deadline = deadline;
+                    return d;
+                }
+                assert!(!self.closed, "output after Close: {out:?}");
+                d.outputs += 1;
+                self.output(out, &mut d);
+            }
+            panic!("poll_output did not reach Wait in {MAX_POLLS} polls");
+        }
+
+        fn output(&mut self, out: Output, d: &mut Drained) {
+            match out {
+                Output::Transmit(bytes) => {
+                    // SECURITY.md L2: nothing goes out between 234 and the handshake.
+                    assert!(
+                        !self.handshake,
+                        "transmitted {:?} during the TLS handshake",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                    d.transmitted = true;
+                    let cmd = one_command(&bytes);
+                    if matches!(cmd, Command::User(_) | Command::Pass(_) | Command::Acct(_)) {
+                        // SECURITY.md A8: credentials only under TLS when it is required.
+                        let required = matches!(
+                            self.tls,
+                            TlsMode::Implicit | TlsMode::Explicit { allow_plaintext_fallback: false }
+                        );
+                        assert!(!required || self.session.is_secured(), "{cmd:?} sent without TLS");
+                    }
+                    if matches!(cmd, Command::Abor) {
+                        d.abor = true;
+                    }
+                }
+                Output::TransmitUrgent(bytes) => {
+                    assert!(!self.handshake, "urgent data during the TLS handshake");
+                    assert_eq!(&bytes[..], SYNCH, "urgent data other than IP DM");
+                    d.urgent = true;
+                }
+                Output::Data(action) => self.data_action(action, d),
+                Output::StartTls => {
+                    assert!(!self.handshake, "StartTls twice");
+                    assert!(matches!(self.tls, TlsMode::Explicit { .. }), "StartTls without explicit TLS");
+                    self.handshake = true;
+                }
+                Output::StopTls => assert!(!self.handshake, "StopTls during the handshake"),
+                Output::Event(Event::OpCompleted { op, .. }) => {
+                    assert_eq!(Some(op), self.outstanding, "OpCompleted for {op:?}, not the running operation");
+                    assert!(self.last_completed.is_none_or(|last| op > last), "operations completed out of order");
+                    self.outstanding = None;
+                    self.last_completed = Some(op);
+                }
+                Output::Event(Event::PassiveAddress { used, decision, .. }) => {
+                    self.passive = Some((used, decision));
+                }
+                Output::Event(_) => {}
+                Output::Close => {
+                    assert!(self.outstanding.is_none(), "closed with {:?} not completed", self.outstanding);
+                    self.closed = true;
+                    self.handshake = false;
+                }
+                Output::Wait(_) => unreachable!("handled by drain"),
+            }
+        }
+
+        fn data_action(&mut self, action: DataAction, d: &mut Drained) {
+            match action {
+                DataAction::Connect { id, addr } => {
+                    let (used, decision) = self.passive.take().expect("Connect without a PassiveAddress event");
+                    assert_eq!(used, addr, "the PassiveAddress event names another address");
+                    // SECURITY.md D5.
+                    if self.policy == PasvPolicy::UseControlPeer || decision != PasvDecision::Trusted {
+                        assert_eq!(addr.ip(), self.peer.ip(), "connect to {addr}, not the control peer ({decision:?})");
+                    }
+                    self.new_id(id);
+                }
+                DataAction::Listen { id, family } => {
+                    assert_eq!(family, NetProto::of(&self.peer.ip().to_canonical()), "listen in another family");
+                    self.new_id(id);
+                }
+                DataAction::Transfer { id, tls, .. } => {
+                    assert_eq!(Some(id), self.newest, "transfer on an old data connection");
+                    if tls.required {
+                        assert!(self.protect_data && self.session.is_secured(), "data TLS without PROT P");
+                    } else {
+                        assert!(!(self.protect_data && self.session.is_secured()), "PROT P data without TLS");
+                    }
+                    assert_eq!(tls.resume_control_session, self.resume);
+                    d.transfers.push(id);
+                }
+                DataAction::Reject { .. } | DataAction::Close { .. } => {}
+            }
+        }
+
+        fn new_id(&mut self, id: DataId) {
+            assert!(self.newest.is_none_or(|n| id > n), "data id {id:?} reused");
+            self.previous = self.newest;
+            self.newest = Some(id);
+        }
+
+        /// Feeds an input the session must take (unless closed), and drains.
+        fn input(&mut self, input: Input<'_>) -> Drained {
+            let r = self.session.handle_input(self.now, input);
+            if self.closed {
+                assert_eq!(r, Err(Misuse::Closed), "input accepted after Close");
+            } else {
+                assert_eq!(r, Ok(()), "input refused");
+            }
+            self.drain()
+        }
+
+        fn control(&mut self, bytes: &[u8]) {
+            if bytes.is_empty() {
+                return;
+            }
+            if self.trace {
+                eprintln!("> Control({:?})", String::from_utf8_lossy(bytes));
+            }
+            let handshake = self.handshake;
+            let d = self.input(Input::Control(bytes));
+            if handshake {
+                // SECURITY.md L2 (CVE-2021-22947).
+                assert!(self.closed, "bytes during the TLS handshake were not fatal");
+                assert!(!d.transmitted);
+            }
+        }
+
+        fn run(&mut self, step: Step) {
+            if self.trace && !matches!(step, Step::Raw(_) | Step::Reply { .. }) {
+                eprintln!("> {step:?}");
+            }
+            match step {
+                Step::Raw(bytes) => self.control(&bytes),
+                Step::Reply { index, split } => {
+                    let mut wire = REPLIES[index % REPLIES.len()].to_vec();
+                    wire.extend_from_slice(b"\r\n");
+                    let split = split % (wire.len() + 1);
+                    self.control(&wire[..split]);
+                    self.control(&wire[split..]);
+                }
+                Step::TlsEstablished => {
+                    let r = self.session.handle_input(self.now, Input::TlsEstablished);
+                    if self.closed {
+                        assert_eq!(r, Err(Misuse::Closed));
+                    } else if self.handshake {
+                        assert_eq!(r, Ok(()));
+                        self.handshake = false;
+                        assert!(self.session.is_secured(), "not secured after the handshake");
+                    } else {
+                        assert!(matches!(r, Err(Misuse::UnexpectedInput(_))), "TlsEstablished without StartTls: {r:?}");
+                        assert_eq!(self.drain().outputs, 0, "a Misuse changed the state");
+                        return;
+                    }
+                    self.drain();
+                }
+                Step::Time { advance, feed } => {
+                    self.now += advance;
+                    if feed {
+                        let now = self.now;
+                        let d = self.input(Input::Timeout);
+                        if let Some(t) = d.deadline {
+                            assert!(t > now, "Timeout at {now:?} left deadline {t:?} in the past");
+                        }
+                    }
+                }
+                Step::Data { stale, event } => {
+                    let id = if stale { self.previous.or(self.newest) } else { self.newest };
+                    let Some(id) = id else { return };
+                    let foreign = match self.peer.ip() {
+                        IpAddr::V4(_) => SocketAddr::new(Ipv4Addr::new(127, 0, 0, 2).into(), 20),
+                        IpAddr::V6(_) => SocketAddr::new(Ipv4Addr::new(127, 0, 0, 2).to_ipv6_mapped().into(), 20),
+                    };
+                    let listen_ip = if self.peer.ip().to_canonical().is_ipv4() {
+                        IpAddr::V4(Ipv4Addr::LOCALHOST)
+                    } else {
+                        self.peer.ip()
+                    };
+                    let event = match event {
+                        EventPick::Connected => DataEvent::Connected,
+                        EventPick::ConnectFailed => DataEvent::ConnectFailed,
+                        EventPick::Listening(port) => DataEvent::Listening { addr: SocketAddr::new(listen_ip, port) },
+                        EventPick::ListenFailed => DataEvent::ListenFailed,
+                        EventPick::AcceptedFromPeer => {
+                            DataEvent::Accepted { peer: SocketAddr::new(self.peer.ip(), 20) }
+                        }
+                        EventPick::AcceptedForeign => DataEvent::Accepted { peer: foreign },
+                        EventPick::Finished(bytes) => DataEvent::Finished { bytes },
+                        EventPick::Failed(bytes) => DataEvent::Failed { bytes },
+                    };
+                    let d = self.input(Input::Data(id, event));
+                    if matches!(event, DataEvent::Accepted { peer } if peer == foreign) {
+                        // SECURITY.md D4.
+                        assert!(d.transfers.is_empty(), "a connection from {foreign} was used");
+                    }
+                }
+                Step::Start(b) => {
+                    let busy = self.session.is_busy();
+                    let r = start(&mut self.session, b);
+                    if self.trace {
+                        eprintln!("  = {r:?}");
+                    }
+                    match r {
+                        Ok(id) => {
+                            assert!(!self.closed, "an operation started after Close");
+                            assert!(!busy, "an operation started while another ran");
+                            assert!(self.outstanding.is_none());
+                            assert!(self.last_started.is_none_or(|last| id > last), "operation id reused");
+                            self.outstanding = Some(id);
+                            self.last_started = Some(id);
+                        }
+                        Err(StartError::Closed) => assert!(self.closed, "Closed while open"),
+                        Err(StartError::Busy) => assert!(busy, "Busy while idle"),
+                        Err(StartError::NotReady) => assert!(!self.closed),
+                        Err(e) => panic!("valid arguments refused: {e:?}"),
+                    }
+                    self.drain();
+                }
+                Step::Abort => {
+                    let r = self.session.abort(self.now);
+                    let d = self.drain();
+                    if r.is_ok() {
+                        assert!(d.urgent && d.abor, "abort without IP DM and ABOR");
+                    } else {
+                        assert_eq!(d.outputs, 0, "a refused abort changed the state");
+                    }
+                }
+                Step::ControlEof => {
+                    let d = self.input(Input::ControlEof);
+                    assert!(self.closed, "EOF did not close");
+                    let _ = d;
+                }
+            }
+        }
+    }
+
+    pub(super) fn run(data: &[u8]) {
+        let mut r = Reader(data);
+        let (a, b, first) = (r.byte(), r.byte(), r.byte());
+        let config = config(a, b);
+        let peer = peer(b);
+        // A test picks its starting instant; the session never reads the clock.
+        #[allow(clippy::disallowed_methods)]
+        let now = Instant::now();
+        let mut h = Harness {
+            tls: config.tls,
+            policy: config.pasv_policy,
+            protect_data: config.protect_data,
+            resume: config.resume_tls_session,
+            session: Session::new(config, peer, now),
+            peer,
+            now,
+            closed: false,
+            handshake: false,
+            outstanding: None,
+            last_started: None,
+            last_completed: None,
+            newest: None,
+            previous: None,
+            passive: None,
+            trace: std::env::var_os("FTPKIT_FUZZ_TRACE").is_some(),
+        };
+        let d = h.drain();
+        assert_eq!(d.outputs, 0, "the client spoke before the greeting");
+        if b & 0x80 == 0 {
+            h.control(b"220 ready\r\n");
+        } else {
+            let len = usize::from(r.byte());
+            let greeting = r.take(len);
+            h.control(&greeting);
+        }
+        h.run(Step::Start(first));
+        let mut steps = 0;
+        while !r.0.is_empty() && steps < MAX_STEPS {
+            let s = step(&mut r);
+            h.run(s);
+            steps += 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Builds inputs in the layout of the module docs.
-    #[derive(Default)]
-    struct Seed(Vec<u8>);
-
-    impl Seed {
-        /// Config bytes: flags `a`, then require_tls_resumption, 3 login
-        /// failures, 3 consecutive errors, 4 pending commands, 10 session
-        /// errors, timeouts from `t` (bits 4-7), connection `conn`.
-        fn config(a: u8, b: u8, t: u8, conn: u8) -> Self {
-            Self(vec![a, b, 0x02 | 2 << 2 | 4 << 5, 9 | t, conn])
-        }
-        fn bytes(mut self, b: &[u8]) -> Self {
-            self.0.extend_from_slice(b);
-            self
-        }
-        fn line(self, l: &str) -> Self {
-            let i = LINES.iter().position(|x| *x == l.as_bytes()).expect("a line of LINES");
-            self.bytes(&[0, u8::try_from(i).expect("fits")])
-        }
-        fn raw(self, b: &[u8]) -> Self {
-            self.bytes(&[0, 224, u8::try_from(b.len()).expect("short")]).bytes(b)
-        }
-        /// A fitting answer to the current request, chosen by `sel` (0:
-        /// LoggedIn, Ready, Done...; 2: NeedAccount; 3: LoginDenied; 24: a failure).
-        fn answer(self, sel: u8) -> Self {
-            self.bytes(&[12, sel << 3])
-        }
-        fn listening(self, port: u16) -> Self {
-            self.bytes(&[10, 0]).bytes(&port.to_le_bytes())
-        }
-        fn data(self, event: u8, n: u64) -> Self {
-            self.bytes(&[10, event]).bytes(&n.to_le_bytes())
-        }
-        /// Advances by step `step` of `duration`, then feeds a timeout.
-        fn time(self, step: u8, feed: bool) -> Self {
-            self.bytes(&[8, step | if feed { 0 } else { 16 }])
-        }
+    /// One operation of a seed, in the layout of the module docs.
+    #[derive(Clone, Copy)]
+    enum S {
+        /// A line of [`LINES`].
+        L(&'static str),
+        /// Raw control bytes.
+        Raw(&'static [u8]),
+        /// An arbitrary command from these bytes.
+        Cmd(&'static [u8]),
+        /// A fitting answer chosen by the selector (0: LoggedIn, Ready,
+        /// Done...; 2: NeedAccount; 3: LoginDenied; 3 << 3: a failure).
+        A(u8),
+        /// An answer to the last request answered (stale).
+        StaleAnswer,
+        /// `Listening` on this port.
+        Listening(u16),
+        /// Incoming from the control peer, from a third host.
+        Incoming,
+        Foreign,
+        Connected,
+        /// A data event with a byte count: 6 progress, 7 finished.
+        Data(u8, u64),
+        /// A failed transfer: byte count, reason (4: truncated).
+        Failed(u64, u8),
+        /// Clock step (index into the step table), then a timeout if `true`.
+        Time(u8, bool),
+        Tls,
+        Eof,
+        Shutdown,
     }
 
-    const INCOMING: &[u8] = &[10, 2];
-    const FOREIGN: &[u8] = &[10, 3];
-    const CONNECTED: &[u8] = &[10, 4];
-    const TLS: &[u8] = &[7];
-    const EOF: &[u8] = &[6];
-    const SHUTDOWN: &[u8] = &[15];
-    const STALE_ANSWER: &[u8] = &[12, 2];
+    /// Config bytes (`a`, `b`: flags; `t`: timeout bits 4-7) with 3 login
+    /// failures, 3 consecutive errors, 4 pending commands and 10 session
+    /// errors, then the operations.
+    fn seed(a: u8, b: u8, t: u8, ops: &[S]) -> Vec<u8> {
+        let mut out = vec![a, b, 0x02 | 2 << 2 | 4 << 5, 9 | t, 0];
+        for op in ops {
+            match *op {
+                S::L(l) => {
+                    let i = LINES.iter().position(|x| *x == l.as_bytes()).expect("a line of LINES");
+                    out.extend_from_slice(&[0, u8::try_from(i).expect("fits")]);
+                }
+                S::Raw(b) => {
+                    out.extend_from_slice(&[0, 224, u8::try_from(b.len()).expect("short")]);
+                    out.extend_from_slice(b);
+                }
+                S::Cmd(b) => {
+                    out.extend_from_slice(&[0, 200]);
+                    out.extend_from_slice(b);
+                }
+                S::A(sel) => out.extend_from_slice(&[12, sel << 3]),
+                S::StaleAnswer => out.extend_from_slice(&[12, 2]),
+                S::Listening(port) => {
+                    out.extend_from_slice(&[10, 0]);
+                    out.extend_from_slice(&port.to_le_bytes());
+                }
+                S::Incoming => out.extend_from_slice(&[10, 2]),
+                S::Foreign => out.extend_from_slice(&[10, 3]),
+                S::Connected => out.extend_from_slice(&[10, 4]),
+                S::Data(event, n) => {
+                    out.extend_from_slice(&[10, event]);
+                    out.extend_from_slice(&n.to_le_bytes());
+                }
+                S::Failed(n, reason) => {
+                    out.extend_from_slice(&[10, 8]);
+                    out.extend_from_slice(&n.to_le_bytes());
+                    out.push(reason);
+                }
+                S::Time(step, feed) => out.extend_from_slice(&[8, step | if feed { 0 } else { 16 }]),
+                S::Tls => out.push(7),
+                S::Eof => out.push(6),
+                S::Shutdown => out.push(15),
+            }
+        }
+        out
+    }
 
     /// The seeds of `fuzz/corpus/server_session/seed-*`.
+    #[rustfmt::skip]
     fn seeds() -> Vec<(&'static str, Vec<u8>)> {
-        let s = |seed: Seed| seed.0;
+        use S::*;
         vec![
             // Login with the caller answering: a refusal held back (A1), an
             // account, CWD, QUIT, then inputs after close.
-            ("login", s(Seed::config(0, 2, 0, 0)
-                .line("PWD").line("USER alice").line("PASS x").answer(0).line("CWD d").answer(0).line("PWD")
-                .line("NOOP").line("USER alice").line("PASS x").answer(3).time(4, true).line("USER alice")
-                .line("PASS x").answer(2).line("ACCT acme").answer(0).line("QUIT").line("NOOP").answer(0))),
+            ("login", seed(0, 2, 0, &[
+                L("PWD"), L("USER alice"), L("PASS x"), A(0), L("CWD d"), A(0), L("PWD"), L("NOOP"),
+                L("USER alice"), L("PASS x"), A(3), Time(4, true), L("USER alice"), L("PASS x"), A(2),
+                L("ACCT acme"), A(0), L("QUIT"), L("NOOP"), A(0),
+            ])),
             // Anonymous login, PASV + RETR with STAT during the transfer, a
             // foreign connection refused (D3), ABOR of a transfer (X1),
             // EPSV ALL refusing PASV and PORT (D7).
-            ("pasv-retr", s(Seed::config(1, 2, 0, 0)
-                .line("TYPE I").line("PASV").listening(50001).line("RETR f").answer(0).bytes(INCOMING)
-                .data(6, 100).line("STAT").data(7, 200).line("LIST").line("PASV").listening(50002)
-                .bytes(FOREIGN).bytes(INCOMING).line("LIST").answer(0).line("ABOR").line("EPSV ALL")
-                .line("PASV").line("PORT 127,0,0,1,4,1").line("EPSV").listening(50003).line("NLST").answer(0)
-                .bytes(INCOMING).data(7, 5).line("QUIT"))),
+            ("pasv-retr", seed(1, 2, 0, &[
+                L("TYPE I"), L("PASV"), Listening(50001), L("RETR f"), A(0), Incoming, Data(6, 100), L("STAT"),
+                Data(7, 200), L("LIST"), L("PASV"), Listening(50002), Foreign, Incoming, L("LIST"), A(0),
+                L("ABOR"), L("EPSV ALL"), L("PASV"), L("PORT 127,0,0,1,4,1"), L("EPSV"), Listening(50003),
+                L("NLST"), A(0), Incoming, Data(7, 5), L("QUIT"),
+            ])),
             // AUTH TLS with a command pipelined behind it and another sent
             // during the handshake (L1), PROT P, an upload failing, REIN.
-            ("auth-tls", s(Seed::config(2, 2, 0, 0)
-                .raw(b"AUTH TLS\r\nUSER evil\r\n").line("PASS x").bytes(TLS).line("PBSZ 0").line("PROT P")
-                .line("USER alice").line("PASS x").answer(0).line("EPSV").listening(50004).line("STOR f")
-                .answer(0).bytes(INCOMING).data(8, 10).bytes(&[4]).line("REIN").bytes(TLS).time(7, true))),
+            ("auth-tls", seed(2, 2, 0, &[
+                Raw(b"AUTH TLS\r\nUSER evil\r\n"), L("PASS x"), Tls, L("PBSZ 0"), L("PROT P"), L("USER alice"),
+                L("PASS x"), A(0), L("EPSV"), Listening(50004), L("STOR f"), A(0), Incoming, Failed(10, 4),
+                L("REIN"), Tls, Time(7, true),
+            ])),
             // PORT to a third host and to port 20 refused (D1), then an
             // active RETR with REIN and QUIT during the transfer (X2).
-            ("active", s(Seed::config(1, 2, 0, 0)
-                .line("PORT 127,0,0,2,4,1").line("PORT 127,0,0,1,0,20").line("PORT 127,0,0,1,4,1")
-                .line("RETR f").answer(0).bytes(CONNECTED).line("REIN").line("QUIT").data(7, 7).line("NOOP")
-                .bytes(STALE_ANSWER).bytes(SHUTDOWN))),
+            ("active", seed(1, 2, 0, &[
+                L("PORT 127,0,0,2,4,1"), L("PORT 127,0,0,1,0,20"), L("PORT 127,0,0,1,4,1"), L("RETR f"), A(0),
+                Connected, L("REIN"), L("QUIT"), Data(7, 7), L("NOOP"), StaleAnswer, Shutdown,
+            ])),
             // Short timeouts: a data connection never made (C2), a stalled
             // upload, the login and idle timeouts (C1).
-            ("timeouts", s(Seed::config(1, 2, 0xF0, 0)
-                .line("PASV").listening(50005).line("RETR f").answer(0).time(3, true).line("STOR f").answer(0)
-                .time(5, true).line("REIN").line("USER anonymous").line("PASS x").time(2, false).time(0, true)
-                .time(7, true))),
+            ("timeouts", seed(1, 2, 0xF0, &[
+                L("PASV"), Listening(50005), L("RETR f"), A(0), Time(3, true), L("STOR f"), A(0), Time(5, true),
+                L("REIN"), L("USER anonymous"), L("PASS x"), Time(2, false), Time(0, true), Time(7, true),
+            ])),
             // Strict parsing, 64-byte lines, SITE on: lines split across
             // reads, the requests of SITE, SIZE, MDTM, MLST and STAT with a
             // path, an arbitrary command (PWD), an HTTP request (S3), EOF.
-            ("commands", s(Seed::config(0x82, 0x19, 0, 0)
-                .raw(b"USER a\r\nPA").raw(b"SS b\r\nSITE x\r\n").answer(0).answer(0).line("HELP").line("FEAT")
-                .line("SIZE f").answer(0).line("MDTM f").answer(0).line("MLST f").answer(0).line("STAT f").answer(0)
-                .bytes(&[0, 200, 25]).line("GET / HTTP/1.1").bytes(EOF))),
+            ("commands", seed(0x82, 0x19, 0, &[
+                Raw(b"USER a\r\nPA"), Raw(b"SS b\r\nSITE x\r\n"), A(0), A(0), L("HELP"), L("FEAT"), L("SIZE f"),
+                A(0), L("MDTM f"), A(0), L("MLST f"), A(0), L("STAT f"), A(0), Cmd(&[25]), L("GET / HTTP/1.1"),
+                Eof,
+            ])),
         ]
     }
 

@@ -10,12 +10,12 @@ mod support;
 use std::time::Duration;
 
 use ftp_proto::ProtectionLevel;
-use ftp_session::server::{
-    Answer, CloseReason, DataAction, DataEvent, DataFailure, Direction, Event, Input, ListFormat, Output,
-    RequestKind, ServerConfig, Session, StorageError, StoreMode,
-};
 use ftp_session::Misuse;
-use support::{logged_in, Harness, PEER};
+use ftp_session::server::{
+    Answer, CloseReason, DataAction, DataEvent, DataFailure, Direction, Event, Input, ListFormat, Output, RequestKind,
+    ServerConfig, Session, StorageError, StoreMode,
+};
+use support::{Harness, PEER, logged_in};
 
 fn addr(s: &str) -> std::net::SocketAddr {
     s.parse().unwrap()
@@ -126,7 +126,9 @@ fn rfc959_4_1_1_account_flow() {
 #[test]
 fn sec_s1_pre_login_allow_list() {
     let (mut h, _) = Harness::new(ServerConfig::default().site_enabled(true));
-    for cmd in ["SITE CPFR /etc/passwd", "RETR x", "LIST", "CWD /", "PASV", "PORT 127,0,0,1,4,1", "DELE x", "MKD x", "STAT x"] {
+    for cmd in
+        ["SITE CPFR /etc/passwd", "RETR x", "LIST", "CWD /", "PASV", "PORT 127,0,0,1,4,1", "DELE x", "MKD x", "STAT x"]
+    {
         let d = h.send(cmd);
         assert_eq!(d.codes(), vec![530], "{cmd}");
         assert!(d.requests().is_empty() && d.data().is_empty(), "{cmd} must not reach the application");
@@ -725,12 +727,15 @@ fn rfc4217_13_rein_clears_tls() {
     let d = h.send("REIN");
     assert_eq!(d.codes(), vec![220]);
     assert!(d.stop_tls());
-    let transmit_then_stop: Vec<bool> =
-        d.outputs.iter().filter_map(|o| match o {
+    let transmit_then_stop: Vec<bool> = d
+        .outputs
+        .iter()
+        .filter_map(|o| match o {
             Output::Transmit(_) => Some(true),
             Output::StopTls => Some(false),
             _ => None,
-        }).collect();
+        })
+        .collect();
     assert_eq!(transmit_then_stop, vec![true, false], "220 goes out before TLS is cleared");
     assert_eq!(h.send("PROT P").codes(), vec![503], "back to plaintext: PBSZ needs AUTH again");
 }
@@ -980,4 +985,30 @@ fn rfc4217_9_clear_data_by_default() {
     let DataAction::Transfer { tls, .. } = d.data()[1] else { panic!() };
     assert!(!tls.required);
     let _ = ProtectionLevel::Clear;
+}
+
+/// Paths are bounded: a working directory can never grow past
+/// `MAX_VIRTUAL_PATH`, so a 257 reply always fits the 4096-byte line limit.
+#[test]
+fn long_paths_are_refused_before_the_application() {
+    let mut h = logged_in(ServerConfig::default());
+    let long = "d".repeat(ftp_session::server::MAX_VIRTUAL_PATH);
+    let d = h.send(&format!("CWD {long}"));
+    assert_eq!(d.codes(), vec![553]);
+    assert!(d.requests().is_empty());
+    let req = h.send(&format!("CWD {}", "d".repeat(1000))).request();
+    h.answer(&req, Answer::Done);
+    assert_eq!(h.send(&format!("MKD {}", "e".repeat(100))).codes(), vec![553]);
+    assert!(h.send("PWD").lines()[0].len() < 1100);
+}
+
+/// RFC 2428 section 4 / SECURITY.md D7: `EPSV ALL` drops a PORT setup made before it.
+#[test]
+fn sec_d7_epsv_all_drops_earlier_port() {
+    let mut h = logged_in(ServerConfig::default());
+    assert_eq!(h.send("PORT 127,0,0,1,4,1").codes(), vec![200]);
+    let d = h.send("EPSV ALL");
+    assert_eq!(d.codes(), vec![200]);
+    assert!(matches!(d.data()[..], [DataAction::Close { .. }]));
+    assert_eq!(h.send("RETR f").codes(), vec![425], "no data setup is left");
 }

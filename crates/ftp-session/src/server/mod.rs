@@ -273,9 +273,15 @@ impl Params {
 enum Tls {
     Plain,
     /// TLS through AUTH; `pbsz` once PBSZ was accepted; `prot` the data level.
-    Explicit { pbsz: bool, prot: ProtectionLevel },
+    Explicit {
+        pbsz: bool,
+        prot: ProtectionLevel,
+    },
     /// TLS from the first byte.
-    Implicit { pbsz: bool, prot: ProtectionLevel },
+    Implicit {
+        pbsz: bool,
+        prot: ProtectionLevel,
+    },
 }
 
 impl Tls {
@@ -308,11 +314,20 @@ impl Tls {
 enum DataSetup {
     None,
     /// Listener requested; waiting for its address.
-    Binding { id: DataId, extended: bool },
+    Binding {
+        id: DataId,
+        extended: bool,
+    },
     /// Listening; `peer` once a connection was accepted.
-    Passive { id: DataId, peer: Option<SocketAddr> },
+    Passive {
+        id: DataId,
+        peer: Option<SocketAddr>,
+    },
     /// PORT/EPRT target.
-    Active { id: DataId, addr: SocketAddr },
+    Active {
+        id: DataId,
+        addr: SocketAddr,
+    },
 }
 
 impl DataSetup {
@@ -329,12 +344,18 @@ impl DataSetup {
 enum Busy {
     Idle,
     /// Waiting for [`Session::answer`].
-    Request { id: RequestId, pending: Pending },
+    Request {
+        id: RequestId,
+        pending: Pending,
+    },
     /// Waiting for the listener's address (PASV/EPSV).
     Binding,
     Transfer(Transfer),
     /// A failed login's reply is held until `until` (A1).
-    Penalty { until: Instant, close: bool },
+    Penalty {
+        until: Instant,
+        close: bool,
+    },
     /// AUTH accepted; the caller runs the handshake.
     Handshake,
 }
@@ -342,14 +363,20 @@ enum Busy {
 /// What to do with the answer to a request.
 #[derive(Debug, Clone)]
 enum Pending {
-    Login { user: Username, anonymous: bool },
+    Login {
+        user: Username,
+        anonymous: bool,
+    },
     ChangeDir(VirtualPath),
     MakeDir(VirtualPath),
     /// Success is `250 <text>`.
     Simple(&'static str),
     Size,
     ModTime,
-    SetModTime { time: ftp_proto::Timestamp, path: VirtualPath },
+    SetModTime {
+        time: ftp_proto::Timestamp,
+        path: VirtualPath,
+    },
     Facts(VirtualPath),
     StatList(VirtualPath),
     Site,
@@ -388,6 +415,36 @@ enum AfterTransfer {
     Nothing,
     Quit,
     Rein,
+}
+
+/// Longest virtual path the session resolves (working directory plus
+/// argument), well under the 4096-byte line limit of a 257 reply.
+pub const MAX_VIRTUAL_PATH: usize = 1024;
+
+/// The pathname argument of a command, if it has one.
+fn pathname_of(cmd: &Command) -> Option<&Pathname> {
+    use Command as C;
+    match cmd {
+        C::Cwd(p)
+        | C::Xcwd(p)
+        | C::Smnt(p)
+        | C::Retr(p)
+        | C::Stor(p)
+        | C::Appe(p)
+        | C::Rnfr(p)
+        | C::Rnto(p)
+        | C::Dele(p)
+        | C::Rmd(p)
+        | C::Mkd(p)
+        | C::Xmkd(p)
+        | C::Xrmd(p)
+        | C::Size(p)
+        | C::Mdtm(p)
+        | C::Hash(p) => Some(p),
+        C::Stou(p) | C::List(p) | C::Nlst(p) | C::Stat(p) | C::Mlst(p) | C::Mlsd(p) => p.as_ref(),
+        C::Mfmt(_, p) | C::Mfct(_, p) | C::Mff(_, p) => Some(p),
+        _ => None,
+    }
 }
 
 /// The commands allowed before login (SECURITY.md S1).
@@ -443,11 +500,8 @@ impl Session {
     }
 
     fn blank(config: Arc<ServerConfig>, conn: Connection, now: Instant) -> Self {
-        let tls = if config.implicit_tls {
-            Tls::Implicit { pbsz: false, prot: ProtectionLevel::Clear }
-        } else {
-            Tls::Plain
-        };
+        let tls =
+            if config.implicit_tls { Tls::Implicit { pbsz: false, prot: ProtectionLevel::Clear } } else { Tls::Plain };
         Self {
             decoder: CommandDecoder::new(config.parse_options.clone()),
             login_deadline: Some(now + config.login_timeout),
@@ -648,7 +702,8 @@ impl Session {
         self.send(reply);
         self.errors_in_row += 1;
         self.errors_total += 1;
-        if self.errors_in_row >= self.config.max_consecutive_errors || self.errors_total >= self.config.max_session_errors
+        if self.errors_in_row >= self.config.max_consecutive_errors
+            || self.errors_total >= self.config.max_session_errors
         {
             self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Too many errors, closing.", CloseReason::TooManyErrors);
         }
@@ -718,7 +773,7 @@ impl Session {
                         break; // C4: stop reading; the peer must wait.
                     }
                     let Some(item) = self.decoder.decode(&mut self.input) else { break };
-                    if self.queued.is_empty() {
+                    if self.queued.is_empty() && self.after_transfer == AfterTransfer::Nothing {
                         if let Ok(cmd) = &item {
                             if self.out_of_band(now, cmd) {
                                 continue;
@@ -833,6 +888,13 @@ impl Session {
         if !self.is_logged_in() && !allowed_before_login(&cmd) {
             return self.error(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
         }
+        if let Some(p) = pathname_of(&cmd) {
+            if self.cwd.as_bytes().len() + 1 + p.len() > MAX_VIRTUAL_PATH {
+                // Bounded paths keep every 257 reply under the line limit and
+                // the session's memory small.
+                return self.reply(ReplyCode::FILE_NAME_NOT_ALLOWED, "Pathname too long.");
+            }
+        }
         let errors_before = self.errors_total;
         self.command(now, cmd, rest, rename_from);
         // A command that did not end in an error reply resets the run (S4).
@@ -849,10 +911,10 @@ impl Session {
             C::Acct(account) => match &self.login {
                 Login::AwaitAcct { user } => {
                     let user = user.clone();
-                    self.request(RequestKind::Account { user: user.clone(), account }, Pending::Login {
-                        user,
-                        anonymous: false,
-                    });
+                    self.request(
+                        RequestKind::Account { user: user.clone(), account },
+                        Pending::Login { user, anonymous: false },
+                    );
                 }
                 Login::LoggedIn { .. } => self.reply(ReplyCode::COMMAND_SUPERFLUOUS, "ACCT not needed."),
                 _ => self.error(ReplyCode::BAD_SEQUENCE, "Login with USER first."),
@@ -915,7 +977,10 @@ impl Session {
             C::Stat(None) => self.status(),
             C::Stat(Some(p)) => {
                 let (path, all) = self.list_target(Some(&p));
-                self.request(RequestKind::List { path: path.clone(), format: ListFormat::Stat, all }, Pending::StatList(path));
+                self.request(
+                    RequestKind::List { path: path.clone(), format: ListFormat::Stat, all },
+                    Pending::StatList(path),
+                );
             }
             C::Type(t) => match t {
                 TransferType::Ascii(None | Some(ftp_proto::FormatControl::NonPrint)) => {
@@ -936,6 +1001,9 @@ impl Session {
             C::Eprt(addr) => self.active(now, addr),
             C::Pasv => self.passive(false, NetProto::Ipv4),
             C::Epsv(EpsvArg::All) => {
+                // RFC 2428 section 4: from now on only EPSV; a PORT/PASV
+                // setup made before is dropped with it (SECURITY.md D7).
+                self.close_data();
                 self.params.epsv_all = true;
                 self.reply(ReplyCode::COMMAND_OK, "EPSV ALL ok.");
             }
@@ -1078,7 +1146,8 @@ impl Session {
     }
 
     fn user(&mut self, user: Username) {
-        if self.config.require_tls_login && !self.tls.secured() && !(self.config.anonymous && is_anonymous_user(&user)) {
+        if self.config.require_tls_login && !self.tls.secured() && !(self.config.anonymous && is_anonymous_user(&user))
+        {
             // SECURITY.md A7.
             return self.error(ReplyCode::NOT_LOGGED_IN, "Login requires TLS: use AUTH TLS first.");
         }
@@ -1623,9 +1692,10 @@ fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
         (Pending::Login { .. }, Answer::LoggedIn | Answer::NeedAccount | Answer::LoginDenied) => true,
         (Pending::Login { .. }, _) => false,
         (_, Answer::Failed(_)) => true,
-        (Pending::ChangeDir(_) | Pending::MakeDir(_) | Pending::Simple(_) | Pending::SetModTime { .. }, Answer::Done) => {
-            true
-        }
+        (
+            Pending::ChangeDir(_) | Pending::MakeDir(_) | Pending::Simple(_) | Pending::SetModTime { .. },
+            Answer::Done,
+        ) => true,
         (Pending::Size, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,
         (Pending::Facts(_) | Pending::StatList(_), Answer::Lines(_)) => true,
         (Pending::Site, Answer::SiteReply(_)) => true,
