@@ -1096,6 +1096,8 @@ pub(crate) mod client_fuzz {
         /// The newest data id of a Connect or Listen, and the one before.
         newest: Option<DataId>,
         previous: Option<DataId>,
+        /// The data id of the last `Transfer` action.
+        transferred: Option<DataId>,
         /// The last `PassiveAddress` event, for the `Connect` that follows.
         passive: Option<(SocketAddr, PasvDecision)>,
         trace: bool,
@@ -1201,6 +1203,8 @@ pub(crate) mod client_fuzz {
                 }
                 DataAction::Transfer { id, tls, .. } => {
                     assert_eq!(Some(id), self.newest, "transfer on an old data connection");
+                    assert_ne!(Some(id), self.transferred, "two transfers on one data connection");
+                    self.transferred = Some(id);
                     if tls.required {
                         assert!(self.protect_data && self.session.is_secured(), "data TLS without PROT P");
                     } else {
@@ -1299,7 +1303,12 @@ pub(crate) mod client_fuzz {
                     let event = match event {
                         EventPick::Connected => DataEvent::Connected,
                         EventPick::ConnectFailed => DataEvent::ConnectFailed,
-                        EventPick::Listening(port) => DataEvent::Listening { addr: SocketAddr::new(listen_ip, port) },
+                        // A listener has a real port: with port 0 the PORT/EPRT
+                        // would be refused by any server (the session does not
+                        // check what the caller reports).
+                        EventPick::Listening(port) => {
+                            DataEvent::Listening { addr: SocketAddr::new(listen_ip, port.max(1)) }
+                        }
                         EventPick::ListenFailed => DataEvent::ListenFailed,
                         EventPick::AcceptedFromPeer => {
                             DataEvent::Accepted { peer: SocketAddr::new(self.peer.ip(), 20) }
@@ -1377,6 +1386,7 @@ pub(crate) mod client_fuzz {
             last_completed: None,
             newest: None,
             previous: None,
+            transferred: None,
             passive: None,
             trace: std::env::var_os("FTPKIT_FUZZ_TRACE").is_some(),
         };

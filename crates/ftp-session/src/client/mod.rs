@@ -466,7 +466,10 @@ fn unroutable(ip: IpAddr) -> bool {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.is_private() || v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
         IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xfe00) == 0xfc00 || v6.is_unicast_link_local()
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6.is_unicast_link_local()
         }
     }
 }
@@ -588,12 +591,18 @@ impl Session {
     pub fn login(&mut self, user: &str, password: &str, account: Option<&str>) -> Result<OpId, StartError> {
         let user = Username::try_from(user).map_err(|_| StartError::InvalidArgument)?;
         let password = Secret::new(Password::try_from(password).map_err(|_| StartError::InvalidArgument)?);
-        let account = account
-            .map(|a| Text::try_from(a).map(Secret::new))
-            .transpose()
-            .map_err(|_| StartError::InvalidArgument)?;
+        let account =
+            account.map(|a| Text::try_from(a).map(Secret::new)).transpose().map_err(|_| StartError::InvalidArgument)?;
         let tls = matches!(self.config.tls, TlsMode::Explicit { .. }) && !self.secured;
-        let step = if tls { LoginStep::Auth } else { LoginStep::User };
+        // Already secured (implicit FTPS, or a second login): PBSZ and PROT
+        // still set the data protection, whose default is C (RFC 4217 9).
+        let step = if tls {
+            LoginStep::Auth
+        } else if self.secured {
+            LoginStep::Pbsz
+        } else {
+            LoginStep::User
+        };
         let login = Login { user, password, account, step };
         let now = self.last_activity;
         let id = self.start(now, OpKind::Login(Box::new(login.clone())))?;
@@ -605,11 +614,9 @@ impl Session {
         let cmd = match login.step {
             LoginStep::Auth => Command::Auth(Mechanism::try_from("TLS").expect("valid")),
             LoginStep::Pbsz => Command::Pbsz(0),
-            LoginStep::Prot => Command::Prot(if self.config.protect_data {
-                ProtectionLevel::Private
-            } else {
-                ProtectionLevel::Clear
-            }),
+            LoginStep::Prot => {
+                Command::Prot(if self.config.protect_data { ProtectionLevel::Private } else { ProtectionLevel::Clear })
+            }
             LoginStep::User => Command::User(login.user.clone()),
             LoginStep::Pass => Command::Pass(login.password.clone()),
             LoginStep::Acct => match &login.account {
@@ -617,10 +624,9 @@ impl Session {
                 None => return self.finish(Err(OpError::Protocol("server asked for an account; none given"))),
             },
             LoginStep::Feat => Command::Feat,
-            LoginStep::Utf8 => Command::Opts(Opts::new(
-                Verb::try_from("UTF8").expect("valid"),
-                Some(Text::from_static("ON")),
-            )),
+            LoginStep::Utf8 => {
+                Command::Opts(Opts::new(Verb::try_from("UTF8").expect("valid"), Some(Text::from_static("ON"))))
+            }
         };
         self.set_login_step(login.step.clone());
         self.send(now, &cmd);
@@ -811,7 +817,13 @@ impl Session {
         self.transfer(cmd, Direction::Download, true, 0)
     }
 
-    fn transfer(&mut self, command: Command, direction: Direction, ascii: bool, offset: u64) -> Result<OpId, StartError> {
+    fn transfer(
+        &mut self,
+        command: Command,
+        direction: Direction,
+        ascii: bool,
+        offset: u64,
+    ) -> Result<OpId, StartError> {
         let t = Transfer {
             command,
             direction,
@@ -1225,6 +1237,9 @@ impl Session {
         });
         if let Some(Some(a)) = action {
             self.out.push_back(Output::Data(a));
+            // The data moves for as long as it takes: the reply deadline
+            // starts again when the data side ends (SECURITY.md R5).
+            self.reply_deadline = None;
         }
     }
 
@@ -1254,7 +1269,9 @@ impl Session {
                 self.with_transfer(|t| t.step = TStep::Pasv);
                 self.send(now, &Command::Pasv);
             }
-            TStep::Pasv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
+            // A 227 answer to EPSV (PEERS.md section 3, basic-ftp #164) goes
+            // through the same policy.
+            TStep::Pasv | TStep::Epsv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
                 Ok(reported) => {
                     let (addr, decision) = self.pasv_target(reported);
                     self.connect(addr, Some(reported), decision);
@@ -1364,8 +1381,10 @@ impl Session {
                 self.send(now, &cmd);
             }
             DataEvent::Accepted { peer } => {
-                if peer.ip().to_canonical() != self.peer.ip().to_canonical() {
-                    // SECURITY.md D4: only the server may connect.
+                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
+                if connected || peer.ip().to_canonical() != self.peer.ip().to_canonical() {
+                    // SECURITY.md D4: only the server may connect, and only
+                    // once (a second connection would get a second Transfer).
                     return self.out.push_back(Output::Data(DataAction::Reject { id, peer }));
                 }
                 self.with_transfer(|t| t.connected = true);
@@ -1378,6 +1397,7 @@ impl Session {
                     t.bytes = Some(Ok(bytes));
                     t.data = None;
                 });
+                self.reply_deadline = Some(now + self.config.reply_timeout);
                 self.complete_transfer();
             }
             DataEvent::Failed { .. } => {
@@ -1385,6 +1405,7 @@ impl Session {
                     t.bytes = Some(Err(()));
                     t.data = None;
                 });
+                self.reply_deadline = Some(now + self.config.reply_timeout);
                 self.complete_transfer();
             }
             _ => {}
