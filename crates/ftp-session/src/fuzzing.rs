@@ -1011,44 +1011,47 @@ pub(crate) mod client_fuzz {
     }
 
     /// Starts the operation `b` picks (`b % 32`; the path is `b / 32`).
-    pub(super) fn start(s: &mut Session, b: u8) -> Result<OpId, StartError> {
+    pub(super) fn start(s: &mut Session, now: Instant, b: u8) -> Result<OpId, StartError> {
         let p = path(b / 32);
         let q = path(b / 32 + 1);
         match b % 32 {
-            0 | 1 => s.login("alice", "secret", None),
-            2 => s.login("alice", "secret", Some("acme")),
-            3 => s.retrieve(&p, 0),
-            4 => s.retrieve(&p, 100),
-            5 => s.store(&p, 0),
-            6 => s.store(&p, 7),
-            7 => s.append(&p),
-            8 => s.store_unique(),
-            9 => s.list(ListCommand::Auto, None),
-            10 => s.list(ListCommand::List, Some(&p)),
-            11 => s.list(ListCommand::Nlst, None),
-            12 => s.list(ListCommand::Mlsd, Some(&p)),
-            13 => s.rename(&p, &q),
-            14 => s.pwd(),
-            15 => s.cwd(&p),
-            16 => s.cdup(),
-            17 => s.mkdir(&p),
-            18 => s.rmdir(&p),
-            19 => s.delete(&p),
-            20 => s.size(&p),
-            21 => s.mdtm(&p),
-            22 => s.mfmt(Timestamp::new(2024, 1, 2, 3, 4, 5).expect("valid"), &p),
-            23 => s.mlst(Some(&p)),
-            24 => s.mlst(None),
-            25 => s.feat(),
-            26 => s.raw(Command::Stat(None)),
-            27 => s.raw(Command::Site(Text::from_static("CHMOD 644 f"))),
-            28 => s.raw(Command::Other(
-                ExtensionCommand::new(Verb::try_from("XCRC").expect("valid"), Some(Text::from_static("f")))
-                    .expect("an extension verb"),
-            )),
-            29 => s.rein(),
-            30 => s.quit(),
-            _ => s.raw(Command::Noop),
+            0 | 1 => s.login(now, "alice", "secret", None),
+            2 => s.login(now, "alice", "secret", Some("acme")),
+            3 => s.retrieve(now, &p, 0),
+            4 => s.retrieve(now, &p, 100),
+            5 => s.store(now, &p, 0),
+            6 => s.store(now, &p, 7),
+            7 => s.append(now, &p),
+            8 => s.store_unique(now),
+            9 => s.list(now, ListCommand::Auto, None),
+            10 => s.list(now, ListCommand::List, Some(&p)),
+            11 => s.list(now, ListCommand::Nlst, None),
+            12 => s.list(now, ListCommand::Mlsd, Some(&p)),
+            13 => s.rename(now, &p, &q),
+            14 => s.pwd(now),
+            15 => s.cwd(now, &p),
+            16 => s.cdup(now),
+            17 => s.mkdir(now, &p),
+            18 => s.rmdir(now, &p),
+            19 => s.delete(now, &p),
+            20 => s.size(now, &p),
+            21 => s.mdtm(now, &p),
+            22 => s.mfmt(now, Timestamp::new(2024, 1, 2, 3, 4, 5).expect("valid"), &p),
+            23 => s.mlst(now, Some(&p)),
+            24 => s.mlst(now, None),
+            25 => s.feat(now),
+            26 => s.raw(now, Command::Stat(None)),
+            27 => s.raw(now, Command::Site(Text::from_static("CHMOD 644 f"))),
+            28 => s.raw(
+                now,
+                Command::Other(
+                    ExtensionCommand::new(Verb::try_from("XCRC").expect("valid"), Some(Text::from_static("f")))
+                        .expect("an extension verb"),
+                ),
+            ),
+            29 => s.rein(now),
+            30 => s.quit(now),
+            _ => s.raw(now, Command::Noop),
         }
     }
 
@@ -1325,7 +1328,7 @@ pub(crate) mod client_fuzz {
                 }
                 Step::Start(b) => {
                     let busy = self.session.is_busy();
-                    let r = start(&mut self.session, b);
+                    let r = start(&mut self.session, self.now, b);
                     if self.trace {
                         eprintln!("  = {r:?}");
                     }

@@ -53,7 +53,7 @@ fn epsv_connected(c: &mut Client, port: u16) -> (ftp_session::client::DataId, Dr
 /// A logged-in session (plain FTP) with a passive `RETR f` running: the
 /// 150 came, the data transfer was asked for.
 fn running_retrieve(c: &mut Client) -> (ftp_session::client::OpId, ftp_session::client::DataId) {
-    let (op, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
     assert_eq!(c.feed(b"200 Type set to I\r\n").sent(), "EPSV\r\n");
     let (id, d) = epsv_connected(c, 50000);
@@ -66,7 +66,7 @@ fn running_retrieve(c: &mut Client) -> (ftp_session::client::OpId, ftp_session::
 
 /// Lets the server list `features` in its FEAT reply (explicit `FEAT`).
 fn with_features(c: &mut Client, features: &str) -> Capabilities {
-    let (op, d) = c.start(|s| s.feat());
+    let (op, d) = c.start(|s, now| s.feat(now));
     assert_eq!(d.sent(), "FEAT\r\n");
     let d = c.feed(format!("211-Features:\r\n{features}211 End\r\n").as_bytes());
     match &d.completed()[..] {
@@ -83,11 +83,11 @@ fn with_features(c: &mut Client, features: &str) -> Capabilities {
 fn rfc959_5_4_greeting_220() {
     let (mut c, d) = Client::new(plain());
     assert!(d.is_empty());
-    assert_eq!(c.session.login("alice", "secret", None), Err(StartError::NotReady));
+    assert_eq!(c.session.login(c.now, "alice", "secret", None), Err(StartError::NotReady));
     let d = c.feed(b"220 ftpkit test server ready\r\n");
     assert_eq!(d.events(), vec![Event::Greeting(reply("220 ftpkit test server ready\r\n"))]);
     assert!(d.sent().is_empty());
-    assert!(c.session.login("alice", "secret", None).is_ok());
+    assert!(c.session.login(c.now, "alice", "secret", None).is_ok());
 }
 
 /// RFC 959 section 5.4: `120` (service ready in nnn minutes) means wait for
@@ -97,7 +97,7 @@ fn rfc959_5_4_120_then_220_waits() {
     let (mut c, _) = Client::new(plain());
     let d = c.feed(b"120 Service ready in 2 minutes\r\n");
     assert!(d.is_empty(), "120 is not the greeting: {:#?}", d.outputs);
-    assert_eq!(c.session.pwd(), Err(StartError::NotReady));
+    assert_eq!(c.session.pwd(c.now), Err(StartError::NotReady));
     let d = c.feed(b"220 Ready now\r\n");
     assert_eq!(d.events(), vec![Event::Greeting(reply("220 Ready now\r\n"))]);
 
@@ -115,7 +115,7 @@ fn rfc959_5_4_421_greeting_refused() {
     assert_eq!(d.events(), vec![Event::Closed]);
     assert!(d.closed());
     assert!(c.session.is_closed());
-    assert_eq!(c.session.login("alice", "secret", None), Err(StartError::Closed));
+    assert_eq!(c.session.login(c.now, "alice", "secret", None), Err(StartError::Closed));
     assert_eq!(c.session.handle_input(c.now, Input::Control(b"220 late\r\n")), Err(Misuse::Closed));
 }
 
@@ -123,7 +123,7 @@ fn rfc959_5_4_421_greeting_refused() {
 #[test]
 fn rfc959_4_1_1_user_331_pass_230() {
     let mut c = Client::greeted(plain());
-    let (op, d) = c.start(|s| s.login("alice", "secret", None));
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(d.sent_bytes(), b"USER alice\r\n");
     let d = c.feed(b"331 Password required for alice\r\n");
     assert_eq!(d.sent_bytes(), b"PASS secret\r\n");
@@ -139,7 +139,7 @@ fn rfc959_4_1_1_user_331_pass_230() {
 #[test]
 fn rfc959_4_1_1_user_230_needs_no_password() {
     let mut c = Client::greeted(plain());
-    let (op, _) = c.start(|s| s.login("anonymous", "guest", None));
+    let (op, _) = c.start(|s, now| s.login(now, "anonymous", "guest", None));
     let d = c.feed(b"230 Anonymous access granted\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
     assert!(d.sent().is_empty());
@@ -149,7 +149,7 @@ fn rfc959_4_1_1_user_230_needs_no_password() {
 #[test]
 fn rfc959_4_1_1_332_after_pass_sends_acct() {
     let mut c = Client::greeted(plain());
-    let (op, _) = c.start(|s| s.login("alice", "secret", Some("acme")));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", Some("acme")));
     assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
     assert_eq!(c.feed(b"332 Need account for login\r\n").sent(), "ACCT acme\r\n");
     let d = c.feed(b"230 Logged in\r\n");
@@ -160,7 +160,7 @@ fn rfc959_4_1_1_332_after_pass_sends_acct() {
 #[test]
 fn rfc959_4_1_1_332_after_user_sends_acct() {
     let mut c = Client::greeted(plain());
-    let (op, _) = c.start(|s| s.login("alice", "secret", Some("acme")));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", Some("acme")));
     assert_eq!(c.feed(b"332 Need account\r\n").sent(), "ACCT acme\r\n");
     assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
 }
@@ -170,7 +170,7 @@ fn rfc959_4_1_1_332_after_user_sends_acct() {
 #[test]
 fn rfc959_4_1_1_332_without_account_is_an_error() {
     let mut c = Client::greeted(plain());
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     c.feed(b"331 Password required\r\n");
     let d = c.feed(b"332 Need account\r\n");
     assert!(d.sent().is_empty());
@@ -182,13 +182,13 @@ fn rfc959_4_1_1_332_without_account_is_an_error() {
 #[test]
 fn rfc959_4_1_1_530_rejected() {
     let mut c = Client::greeted(plain());
-    let (op, _) = c.start(|s| s.login("alice", "wrong", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "wrong", None));
     assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS wrong\r\n");
     let d = c.feed(b"530 Login incorrect.\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("530 Login incorrect.\r\n"))))]);
     assert!(!d.closed());
     // 530 to USER as well.
-    let (op, _) = c.start(|s| s.login("root", "x", None));
+    let (op, _) = c.start(|s, now| s.login(now, "root", "x", None));
     let d = c.feed(b"530 Not allowed\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("530 Not allowed\r\n"))))]);
     assert!(d.sent().is_empty(), "no PASS after a 530 to USER");
@@ -200,12 +200,12 @@ fn rfc959_4_1_1_530_rejected() {
 #[test]
 fn sec_e1_invalid_arguments_and_busy() {
     let mut c = Client::greeted(plain());
-    assert_eq!(c.session.login("alice\r\nDELE x", "secret", None), Err(StartError::InvalidArgument));
-    assert_eq!(c.session.login("alice", "se\ncret", None), Err(StartError::InvalidArgument));
-    assert_eq!(c.session.login("alice", "secret", Some("a\rb")), Err(StartError::InvalidArgument));
+    assert_eq!(c.session.login(c.now, "alice\r\nDELE x", "secret", None), Err(StartError::InvalidArgument));
+    assert_eq!(c.session.login(c.now, "alice", "se\ncret", None), Err(StartError::InvalidArgument));
+    assert_eq!(c.session.login(c.now, "alice", "secret", Some("a\rb")), Err(StartError::InvalidArgument));
     assert!(c.drain().is_empty());
-    let _ = c.start(|s| s.login("alice", "secret", None));
-    assert_eq!(c.session.pwd(), Err(StartError::Busy));
+    let _ = c.start(|s, now| s.login(now, "alice", "secret", None));
+    assert_eq!(c.session.pwd(c.now), Err(StartError::Busy));
 }
 
 /// RFC 959 section 4.1.1: `REIN` puts the session back in the just-greeted
@@ -217,17 +217,17 @@ fn rfc959_4_1_1_rein_back_to_greeting_220() {
     let (_, id) = running_retrieve(&mut c);
     c.data(id, DataEvent::Finished { bytes: 1 });
     c.feed(b"226 Done\r\n");
-    let (op, d) = c.start(|s| s.rein());
+    let (op, d) = c.start(|s, now| s.rein(now));
     assert_eq!(d.sent(), "REIN\r\n");
     let d = c.feed(b"120 Reinitializing\r\n");
     assert_eq!(d.intermediates(), vec![120]);
     let d = c.feed(b"220 Service ready for new user\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Done(reply("220 Service ready for new user\r\n"))))]);
     assert!(!d.stop_tls(), "no TLS to clear");
-    let (_, d) = c.start(|s| s.login("bob", "pw", None));
+    let (_, d) = c.start(|s, now| s.login(now, "bob", "pw", None));
     assert_eq!(d.sent(), "USER bob\r\n");
     c.feed(b"230 Logged in\r\n");
-    let (_, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n", "TYPE is sent again after REIN");
 }
 
@@ -236,7 +236,7 @@ fn rfc959_4_1_1_rein_back_to_greeting_220() {
 #[test]
 fn rfc959_4_1_1_rein_refused() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.rein());
+    let (op, _) = c.start(|s, now| s.rein(now));
     let d = c.feed(b"502 REIN not implemented\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("502 REIN not implemented\r\n"))))]);
 }
@@ -245,7 +245,7 @@ fn rfc959_4_1_1_rein_refused() {
 #[test]
 fn rfc959_4_1_1_quit_221() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.quit());
+    let (op, d) = c.start(|s, now| s.quit(now));
     assert_eq!(d.sent(), "QUIT\r\n");
     let d = c.feed(b"221 Goodbye.\r\n");
     assert_eq!(
@@ -254,7 +254,7 @@ fn rfc959_4_1_1_quit_221() {
     );
     assert!(matches!(d.outputs.last(), Some(Output::Close)));
     assert_eq!(d.deadline, None);
-    assert_eq!(c.session.pwd(), Err(StartError::Closed));
+    assert_eq!(c.session.pwd(c.now), Err(StartError::Closed));
     assert_eq!(c.session.handle_input(c.now, Input::ControlEof), Err(Misuse::Closed));
 }
 
@@ -291,7 +291,7 @@ fn all_capabilities() -> Capabilities {
 #[test]
 fn rfc2389_feat_parsed_into_capabilities_then_opts_utf8_on() {
     let mut c = Client::greeted(ClientConfig::default());
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     c.feed(b"331 Password required\r\n");
     assert_eq!(c.feed(b"230 Logged in\r\n").sent(), "FEAT\r\n");
     let d = c.feed(format!("211-Extensions supported:\r\n{ALL_FEATURES}211 End\r\n").as_bytes());
@@ -307,7 +307,7 @@ fn rfc2389_feat_parsed_into_capabilities_then_opts_utf8_on() {
 #[test]
 fn rfc2640_opts_utf8_only_when_offered() {
     let mut c = Client::greeted(ClientConfig::default());
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     c.feed(b"230 Logged in\r\n");
     let d = c.feed(b"211-Features:\r\n SIZE\r\n211 End\r\n");
     assert!(d.sent().is_empty());
@@ -315,7 +315,7 @@ fn rfc2640_opts_utf8_only_when_offered() {
     assert!(c.session.capabilities().size && !c.session.capabilities().utf8);
 
     let mut c = Client::greeted(ClientConfig::default());
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     c.feed(b"230 Logged in\r\n");
     assert_eq!(c.feed(b"211-Features:\r\n UTF8\r\n211 End\r\n").sent(), "OPTS UTF8 ON\r\n");
     let d = c.feed(b"501 Option not understood\r\n");
@@ -327,7 +327,7 @@ fn rfc2640_opts_utf8_only_when_offered() {
 #[test]
 fn rfc2389_feat_refused_means_no_capabilities() {
     let mut c = Client::greeted(ClientConfig::default());
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     c.feed(b"230 Logged in\r\n");
     let d = c.feed(b"502 Command not implemented\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
@@ -353,7 +353,7 @@ fn rfc2389_feat_operation_and_prefixed_lines() {
 #[test]
 fn rfc3659_7_list_auto_prefers_mlsd() {
     let mut c = Client::logged_in(plain());
-    let (_, d) = c.start(|s| s.list(ListCommand::Auto, None));
+    let (_, d) = c.start(|s, now| s.list(now, ListCommand::Auto, None));
     assert_eq!(d.sent(), "TYPE A\r\n");
     c.feed(b"200 Type set to A\r\n");
     let (_, d) = epsv_connected(&mut c, 50000);
@@ -361,7 +361,7 @@ fn rfc3659_7_list_auto_prefers_mlsd() {
     c.feed(b"550 No listing today\r\n");
 
     with_features(&mut c, " MLST type*;size*;\r\n");
-    let (_, d) = c.start(|s| s.list(ListCommand::Auto, Some(&path("pub"))));
+    let (_, d) = c.start(|s, now| s.list(now, ListCommand::Auto, Some(&path("pub"))));
     assert_eq!(d.sent(), "EPSV\r\n", "TYPE A is still in force");
     let (_, d) = epsv_connected(&mut c, 50001);
     assert_eq!(d.sent(), "MLSD pub\r\n");
@@ -374,7 +374,7 @@ fn rfc3659_7_list_auto_prefers_mlsd() {
 fn rfc3659_4_size_before_a_resume() {
     let mut c = Client::logged_in(plain());
     with_features(&mut c, " SIZE\r\n REST STREAM\r\n");
-    let (op, d) = c.start(|s| s.retrieve(&path("big.iso"), 1000));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("big.iso"), 1000));
     assert_eq!(d.sent(), "SIZE big.iso\r\n");
     assert_eq!(c.feed(b"213 5000\r\n").sent(), "TYPE I\r\n");
     assert_eq!(c.feed(b"200 Type set to I\r\n").sent(), "EPSV\r\n");
@@ -388,7 +388,7 @@ fn rfc3659_4_size_before_a_resume() {
 
     // No SIZE offered: no SIZE sent.
     let mut c = Client::logged_in(plain());
-    let (_, d) = c.start(|s| s.retrieve(&path("big.iso"), 1000));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("big.iso"), 1000));
     assert_eq!(d.sent(), "TYPE I\r\n");
 }
 
@@ -399,7 +399,7 @@ fn rfc3659_4_size_before_a_resume() {
 #[test]
 fn rfc2428_3_epsv_first_connects_to_control_peer() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(c.feed(b"200 Type set to I\r\n").sent(), "EPSV\r\n");
     let d = c.feed(b"229 Entering Extended Passive Mode (|||50000|)\r\n");
     assert_eq!(
@@ -424,7 +424,7 @@ fn peers3_229_other_delimiters() {
         ("229 Entering Extended Passive Mode (|||50004|).\r\n", 50004),
     ] {
         let mut c = Client::logged_in(plain());
-        c.start(|s| s.retrieve(&path("f"), 0));
+        c.start(|s, now| s.retrieve(now, &path("f"), 0));
         c.feed(b"200 Type set to I\r\n");
         let d = c.feed(text.as_bytes());
         assert_eq!(d.connect().1, addr(&format!("127.0.0.1:{port}")), "{text}");
@@ -435,7 +435,7 @@ fn peers3_229_other_delimiters() {
 #[test]
 fn rfc2428_3_epsv_ipv6_peer() {
     let mut c = Client::logged_in_at(plain(), PEER6);
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (_, d) = epsv_connected(&mut c, 50000);
     assert_eq!(d.sent(), "RETR f\r\n");
@@ -448,7 +448,7 @@ fn rfc2428_3_epsv_ipv6_peer() {
 fn rfc2428_epsv_refused_falls_back_to_pasv_and_remembers() {
     for refusal in ["500 'EPSV': command not understood\r\n", "502 EPSV not implemented\r\n"] {
         let mut c = Client::logged_in(plain());
-        let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+        let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
         c.feed(b"200 Type set to I\r\n");
         let d = c.feed(refusal.as_bytes());
         assert_eq!(d.sent(), "PASV\r\n");
@@ -464,7 +464,7 @@ fn rfc2428_epsv_refused_falls_back_to_pasv_and_remembers() {
         c.data(id, DataEvent::Finished { bytes: 1 });
         assert_eq!(c.feed(b"226 Done\r\n").completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 1 }))]);
 
-        let (_, d) = c.start(|s| s.retrieve(&path("g"), 0));
+        let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
         assert_eq!(d.sent(), "PASV\r\n", "EPSV is not tried again in this session");
     }
 }
@@ -474,7 +474,7 @@ fn rfc2428_epsv_refused_falls_back_to_pasv_and_remembers() {
 #[test]
 fn rfc2428_epsv_522_is_an_error() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let d = c.feed(b"522 Network protocol not supported, use (1)\r\n");
     assert_eq!(
@@ -487,7 +487,7 @@ fn rfc2428_epsv_522_is_an_error() {
 /// Reaches the PASV step of a retrieve (EPSV refused).
 fn at_pasv(config: ClientConfig, peer: &str) -> Client {
     let mut c = Client::logged_in_at(config, peer);
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     assert_eq!(c.feed(b"502 No EPSV\r\n").sent(), "PASV\r\n");
     c
@@ -580,7 +580,7 @@ fn peers3_229_answered_to_pasv() {
 #[test]
 fn peers3_227_answered_to_epsv() {
     let mut c = Client::logged_in(plain());
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let d = c.feed(b"227 Entering Passive Mode (10,0,0,5,195,80)\r\n");
     assert_eq!(
@@ -611,7 +611,7 @@ fn peers3_227_without_address_is_a_protocol_error() {
 #[test]
 fn rfc959_connect_failed_is_a_data_connection_error() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = c.feed(b"229 Entering Extended Passive Mode (|||50000|)\r\n").connect();
     let d = c.data(id, DataEvent::ConnectFailed);
@@ -628,7 +628,7 @@ fn rfc959_connect_failed_is_a_data_connection_error() {
 #[test]
 fn rfc959_4_1_2_port_ipv4() {
     let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
-    let (op, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
     let d = c.feed(b"200 Type set to I\r\n");
     assert!(d.sent().is_empty());
@@ -652,7 +652,7 @@ fn rfc959_4_1_2_port_ipv4() {
 #[test]
 fn rfc2428_2_eprt_ipv6_accept_before_mark() {
     let mut c = Client::logged_in_at(plain().data_mode(DataMode::Active), PEER6);
-    let (op, _) = c.start(|s| s.store(&path("up.bin"), 0));
+    let (op, _) = c.start(|s, now| s.store(now, &path("up.bin"), 0));
     let d = c.feed(b"200 Type set to I\r\n");
     let id = d.listen();
     assert_eq!(d.data(), vec![DataAction::Listen { id, family: NetProto::Ipv6 }]);
@@ -672,7 +672,7 @@ fn rfc2428_2_eprt_ipv6_accept_before_mark() {
 #[test]
 fn sec_d4_active_connection_from_another_host_rejected() {
     let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     let id = c.feed(b"200 Type set to I\r\n").listen();
     c.data(id, DataEvent::Listening { addr: addr("127.0.0.1:50001") });
     c.feed(b"200 PORT command successful\r\n");
@@ -692,14 +692,14 @@ fn sec_d4_active_connection_from_another_host_rejected() {
 #[test]
 fn rfc959_4_1_2_port_refused_and_listen_failed() {
     let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     let id = c.feed(b"200 Type set to I\r\n").listen();
     c.data(id, DataEvent::Listening { addr: addr("127.0.0.1:50001") });
     let d = c.feed(b"500 Illegal PORT command\r\n");
     assert_eq!(d.data(), vec![DataAction::Close { id }]);
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("500 Illegal PORT command\r\n"))))]);
 
-    let (op, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     let id = d.listen();
     let d = c.data(id, DataEvent::ListenFailed);
     assert_eq!(d.completed(), vec![(op, Err(OpError::DataConnection))]);
@@ -710,7 +710,7 @@ fn rfc959_4_1_2_port_refused_and_listen_failed() {
 
 /// Runs an explicit-FTPS login up to and including PROT, returning the op.
 fn explicit_tls_login(c: &mut Client, prot: &str) -> ftp_session::client::OpId {
-    let (op, d) = c.start(|s| s.login("alice", "secret", None));
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(d.sent(), "AUTH TLS\r\n");
     let d = c.feed(b"234 Proceed with negotiation.\r\n");
     assert!(d.start_tls());
@@ -735,7 +735,7 @@ fn rfc4217_explicit_auth_tls_pbsz_prot_p() {
     assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
     assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
 
-    c.start(|s| s.list(ListCommand::Nlst, None));
+    c.start(|s, now| s.list(now, ListCommand::Nlst, None));
     c.feed(b"200 Type set to A\r\n");
     let (id, d) = epsv_connected(&mut c, 50000);
     assert_eq!(d.sent(), "NLST\r\n");
@@ -759,7 +759,7 @@ fn rfc4217_9_prot_c_and_no_resumption() {
     explicit_tls_login(&mut c, "PROT P\r\n");
     c.feed(b"200 Protection level set to P\r\n");
     c.feed(b"230 Logged in\r\n");
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
     let d = c.feed(b"150 Opening\r\n");
@@ -774,14 +774,14 @@ fn rfc4217_implicit_ftps_is_already_secured() {
     let (mut c, _) = Client::new(plain().tls(TlsMode::Implicit));
     assert!(c.session.is_secured());
     c.feed(b"220 Implicit TLS ready\r\n");
-    let (op, d) = c.start(|s| s.login("alice", "secret", None));
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(d.sent(), "PBSZ 0\r\n");
     assert!(!d.start_tls());
     assert_eq!(c.feed(b"200 PBSZ=0\r\n").sent(), "PROT P\r\n");
     assert_eq!(c.feed(b"200 PROT now Private\r\n").sent(), "USER alice\r\n");
     c.feed(b"331 Password required\r\n");
     assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
     assert_eq!(c.feed(b"150 Opening\r\n").data(), transfer(id, Direction::Download, PROT_P));
@@ -792,7 +792,7 @@ fn rfc4217_implicit_ftps_is_already_secured() {
 #[test]
 fn rfc4217_auth_refused_is_an_error() {
     let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     let d = c.feed(b"502 AUTH not supported\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::TlsRefused(reply("502 AUTH not supported\r\n"))))]);
     assert!(d.sent().is_empty(), "no USER or PASS in plaintext");
@@ -804,7 +804,7 @@ fn rfc4217_auth_refused_is_an_error() {
 #[test]
 fn rfc4217_auth_refused_plaintext_fallback_when_allowed() {
     let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: true }));
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(c.feed(b"500 AUTH not understood\r\n").sent(), "USER alice\r\n");
     c.feed(b"331 Password required\r\n");
     assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
@@ -817,7 +817,7 @@ fn rfc4217_auth_refused_plaintext_fallback_when_allowed() {
 fn sec_l2_bytes_after_234_in_the_same_read_are_fatal() {
     for wire in [&b"234 AUTH TLS successful\r\n230 Fake login\r\n"[..], b"234 AUTH TLS successful\r\n2"] {
         let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
-        let (op, _) = c.start(|s| s.login("alice", "secret", None));
+        let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
         let d = c.feed(wire);
         assert!(!d.start_tls());
         assert_eq!(
@@ -837,7 +837,7 @@ fn sec_l2_bytes_after_234_in_the_same_read_are_fatal() {
 #[test]
 fn sec_l2_bytes_before_the_handshake_are_fatal() {
     let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
-    let (op, _) = c.start(|s| s.login("alice", "secret", None));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert!(c.feed(b"234 Proceed\r\n").start_tls());
     let d = c.feed(b"3");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("bytes after 234 before the TLS handshake")))]);
@@ -852,7 +852,7 @@ fn sec_a8_230_greeting_cannot_skip_tls() {
     let (mut c, _) = Client::new(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
     let d = c.feed(b"230 Already logged in\r\n");
     assert_eq!(d.events(), vec![Event::Greeting(reply("230 Already logged in\r\n"))]);
-    let (op, d) = c.start(|s| s.login("alice", "secret", None));
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(d.sent(), "AUTH TLS\r\n");
     let d = c.feed(b"230 No need\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::TlsRefused(reply("230 No need\r\n"))))]);
@@ -878,7 +878,7 @@ fn rfc4217_rein_clears_tls_and_login_renegotiates() {
     explicit_tls_login(&mut c, "PROT P\r\n");
     c.feed(b"200 PROT P\r\n");
     c.feed(b"230 Logged in\r\n");
-    let (op, _) = c.start(|s| s.rein());
+    let (op, _) = c.start(|s, now| s.rein(now));
     let d = c.feed(b"220 Ready for new user\r\n");
     assert!(d.stop_tls());
     let stop = d.outputs.iter().position(|o| matches!(o, Output::StopTls));
@@ -886,7 +886,7 @@ fn rfc4217_rein_clears_tls_and_login_renegotiates() {
     assert!(stop < done, "TLS is dropped before the REIN is reported done");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Done(reply("220 Ready for new user\r\n"))))]);
     assert!(!c.session.is_secured());
-    let (_, d) = c.start(|s| s.login("bob", "pw", None));
+    let (_, d) = c.start(|s, now| s.login(now, "bob", "pw", None));
     assert_eq!(d.sent(), "AUTH TLS\r\n");
 }
 
@@ -926,22 +926,22 @@ fn rfc959_4_1_2_type_only_when_it_changes() {
     let (_, id) = running_retrieve(&mut c);
     c.data(id, DataEvent::Finished { bytes: 1 });
     c.feed(b"226 Done\r\n");
-    let (_, d) = c.start(|s| s.retrieve(&path("g"), 0));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
     assert_eq!(d.sent(), "EPSV\r\n", "TYPE I is still in force");
     c.feed(b"425 No data connection\r\n");
-    let (_, d) = c.start(|s| s.list(ListCommand::List, None));
+    let (_, d) = c.start(|s, now| s.list(now, ListCommand::List, None));
     assert_eq!(d.sent(), "TYPE A\r\n");
     c.feed(b"200 Type set to A\r\n");
     c.feed(b"425 No data connection\r\n");
-    let (_, d) = c.start(|s| s.retrieve(&path("g"), 0));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
     // A refused TYPE is not remembered.
     c.feed(b"504 Not that type\r\n");
-    let (_, d) = c.start(|s| s.retrieve(&path("g"), 0));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
 
     let mut c = Client::logged_in(plain().ascii(true));
-    let (_, d) = c.start(|s| s.retrieve(&path("notes.txt"), 0));
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("notes.txt"), 0));
     assert_eq!(d.sent(), "TYPE A\r\n");
 }
 
@@ -950,7 +950,7 @@ fn rfc959_4_1_2_type_only_when_it_changes() {
 #[test]
 fn rfc3659_5_rest_resume() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 100));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 100));
     c.feed(b"200 Type set to I\r\n");
     let (id, d) = epsv_connected(&mut c, 50000);
     assert_eq!(d.sent(), "REST 100\r\n");
@@ -959,7 +959,7 @@ fn rfc3659_5_rest_resume() {
     c.data(id, DataEvent::Finished { bytes: 50 });
     assert_eq!(c.feed(b"226 Done\r\n").completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 50 }))]);
 
-    let (op, d) = c.start(|s| s.store(&path("up"), 7));
+    let (op, d) = c.start(|s, now| s.store(now, &path("up"), 7));
     assert_eq!(d.sent(), "EPSV\r\n");
     let (_, d) = epsv_connected(&mut c, 50001);
     assert_eq!(d.sent(), "REST 7\r\n");
@@ -971,11 +971,12 @@ fn rfc3659_5_rest_resume() {
 /// file, reported as an intermediate reply.
 #[test]
 fn rfc959_4_1_3_store_append_store_unique() {
-    type Start = fn(&mut ftp_session::client::Session) -> Result<ftp_session::client::OpId, StartError>;
+    type Start =
+        fn(&mut ftp_session::client::Session, std::time::Instant) -> Result<ftp_session::client::OpId, StartError>;
     let cases: [(Start, &str, &str); 3] = [
-        (|s| s.store(&path("up.bin"), 0), "STOR up.bin\r\n", "150 Ok to send data.\r\n"),
-        (|s| s.append(&path("log.txt")), "APPE log.txt\r\n", "150 Ok to send data.\r\n"),
-        (|s| s.store_unique(), "STOU\r\n", "150 FILE: ftpkit.upload.1\r\n"),
+        (|s, now| s.store(now, &path("up.bin"), 0), "STOR up.bin\r\n", "150 Ok to send data.\r\n"),
+        (|s, now| s.append(now, &path("log.txt")), "APPE log.txt\r\n", "150 Ok to send data.\r\n"),
+        (|s, now| s.store_unique(now), "STOU\r\n", "150 FILE: ftpkit.upload.1\r\n"),
     ];
     for (start, line, mark) in cases {
         let mut c = Client::logged_in(plain());
@@ -1005,7 +1006,7 @@ fn rfc959_4_1_3_list_nlst_mlsd() {
     ] {
         let mut c = Client::logged_in(plain());
         let p = dir.map(path);
-        let (op, d) = c.start(|s| s.list(cmd, p.as_ref()));
+        let (op, d) = c.start(|s, now| s.list(now, cmd, p.as_ref()));
         assert_eq!(d.sent(), "TYPE A\r\n");
         c.feed(b"200 Type set to A\r\n");
         let (id, d) = epsv_connected(&mut c, 50000);
@@ -1036,7 +1037,7 @@ fn rfc959_4_2_transfer_failures_are_typed_errors() {
         "452 Insufficient storage space.\r\n",
     ] {
         let mut c = Client::logged_in(plain());
-        let (op, _) = c.start(|s| s.store(&path("f"), 0));
+        let (op, _) = c.start(|s, now| s.store(now, &path("f"), 0));
         c.feed(b"200 Type set to I\r\n");
         let (id, _) = epsv_connected(&mut c, 50000);
         let d = c.feed(wire.as_bytes());
@@ -1136,7 +1137,7 @@ fn rfc959_4_1_3_abor_226_alone_or_225() {
 #[test]
 fn rfc959_4_1_3_abor_before_the_mark() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (_, d) = epsv_connected(&mut c, 50000);
     assert_eq!(d.sent(), "RETR f\r\n");
@@ -1153,7 +1154,7 @@ fn rfc959_4_1_3_abor_before_the_mark() {
 fn rfc959_4_1_3_abor_without_transfer_is_misuse() {
     let mut c = Client::logged_in(plain());
     assert!(matches!(c.session.abort(c.now), Err(Misuse::UnexpectedInput(_))));
-    c.start(|s| s.retrieve(&path("f"), 0));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert!(matches!(c.session.abort(c.now), Err(Misuse::UnexpectedInput(_))), "not during TYPE");
     assert!(c.drain().is_empty());
 }
@@ -1164,15 +1165,15 @@ fn rfc959_4_1_3_abor_without_transfer_is_misuse() {
 #[test]
 fn rfc959_appendix2_pwd_257_undoubled() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.pwd());
+    let (op, d) = c.start(|s, now| s.pwd(now));
     assert_eq!(d.sent(), "PWD\r\n");
     let d = c.feed(b"257 \"/usr/dm/\"\"quoted\"\"\" is current directory.\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Pathname(path("/usr/dm/\"quoted\""))))]);
     // A refusal is an error.
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     assert_eq!(c.feed(b"550 No\r\n").completed(), vec![(op, Err(OpError::Rejected(reply("550 No\r\n"))))]);
     // A 257 without a closing quote (CVE-2017-1000254) is a protocol error.
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     assert_eq!(
         c.feed(b"257 \"/unterminated\r\n").completed(),
         vec![(op, Err(OpError::Protocol("malformed 257 pathname")))]
@@ -1184,22 +1185,22 @@ fn rfc959_appendix2_pwd_257_undoubled() {
 #[test]
 fn rfc959_4_1_directory_and_file_commands() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.cwd(&path("/pub")));
+    let (op, d) = c.start(|s, now| s.cwd(now, &path("/pub")));
     assert_eq!(d.sent(), "CWD /pub\r\n");
     assert_eq!(c.feed(b"250 Okay.\r\n").completed(), vec![(op, Ok(OpOutput::Done(reply("250 Okay.\r\n"))))]);
-    let (op, d) = c.start(|s| s.cdup());
+    let (op, d) = c.start(|s, now| s.cdup(now));
     assert_eq!(d.sent(), "CDUP\r\n");
     assert_eq!(c.feed(b"200 Okay.\r\n").completed(), vec![(op, Ok(OpOutput::Done(reply("200 Okay.\r\n"))))]);
-    let (op, d) = c.start(|s| s.mkdir(&path("new dir")));
+    let (op, d) = c.start(|s, now| s.mkdir(now, &path("new dir")));
     assert_eq!(d.sent(), "MKD new dir\r\n");
     let d = c.feed(b"257 \"/pub/new dir\" created\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Pathname(path("/pub/new dir"))))]);
-    let (op, _) = c.start(|s| s.mkdir(&path("other")));
+    let (op, _) = c.start(|s, now| s.mkdir(now, &path("other")));
     assert_eq!(c.feed(b"250 Created\r\n").completed(), vec![(op, Ok(OpOutput::Done(reply("250 Created\r\n"))))]);
-    let (op, d) = c.start(|s| s.rmdir(&path("old")));
+    let (op, d) = c.start(|s, now| s.rmdir(now, &path("old")));
     assert_eq!(d.sent(), "RMD old\r\n");
     assert_eq!(c.feed(b"250 Removed\r\n").completed(), vec![(op, Ok(OpOutput::Done(reply("250 Removed\r\n"))))]);
-    let (op, d) = c.start(|s| s.delete(&path("f")));
+    let (op, d) = c.start(|s, now| s.delete(now, &path("f")));
     assert_eq!(d.sent(), "DELE f\r\n");
     let d = c.feed(b"550 Permission denied\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("550 Permission denied\r\n"))))]);
@@ -1209,7 +1210,7 @@ fn rfc959_4_1_directory_and_file_commands() {
 #[test]
 fn rfc959_4_1_3_rename_rnfr_350_rnto() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.rename(&path("a"), &path("b")));
+    let (op, d) = c.start(|s, now| s.rename(now, &path("a"), &path("b")));
     assert_eq!(d.sent(), "RNFR a\r\n");
     assert_eq!(c.feed(b"350 Ready for RNTO.\r\n").sent(), "RNTO b\r\n");
     assert_eq!(
@@ -1217,12 +1218,12 @@ fn rfc959_4_1_3_rename_rnfr_350_rnto() {
         vec![(op, Ok(OpOutput::Done(reply("250 Rename successful.\r\n"))))]
     );
 
-    let (op, _) = c.start(|s| s.rename(&path("missing"), &path("b")));
+    let (op, _) = c.start(|s, now| s.rename(now, &path("missing"), &path("b")));
     let d = c.feed(b"550 No such file\r\n");
     assert!(d.sent().is_empty());
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("550 No such file\r\n"))))]);
 
-    let (op, _) = c.start(|s| s.rename(&path("a"), &path("bad/name")));
+    let (op, _) = c.start(|s, now| s.rename(now, &path("a"), &path("bad/name")));
     c.feed(b"350 Ready\r\n");
     let d = c.feed(b"553 Rename failed\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("553 Rename failed\r\n"))))]);
@@ -1232,23 +1233,23 @@ fn rfc959_4_1_3_rename_rnfr_350_rnto() {
 #[test]
 fn rfc3659_size_mdtm_and_mfmt() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.size(&path("f")));
+    let (op, d) = c.start(|s, now| s.size(now, &path("f")));
     assert_eq!(d.sent(), "SIZE f\r\n");
     assert_eq!(c.feed(b"213 123456\r\n").completed(), vec![(op, Ok(OpOutput::Size(123_456)))]);
-    let (op, d) = c.start(|s| s.mdtm(&path("f")));
+    let (op, d) = c.start(|s, now| s.mdtm(now, &path("f")));
     assert_eq!(d.sent(), "MDTM f\r\n");
     let when = Timestamp::new(2024, 1, 2, 3, 4, 5).unwrap();
     assert_eq!(c.feed(b"213 20240102030405\r\n").completed(), vec![(op, Ok(OpOutput::Time(when)))]);
-    let (op, d) = c.start(|s| s.mfmt(when, &path("f")));
+    let (op, d) = c.start(|s, now| s.mfmt(now, when, &path("f")));
     assert_eq!(d.sent(), "MFMT 20240102030405 f\r\n");
     let d = c.feed(b"213 Modify=20240102030405; f\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Done(reply("213 Modify=20240102030405; f\r\n"))))]);
     // Malformed numbers are protocol errors, refusals carry the reply.
-    let (op, _) = c.start(|s| s.size(&path("f")));
+    let (op, _) = c.start(|s, now| s.size(now, &path("f")));
     assert_eq!(c.feed(b"213 lots\r\n").completed(), vec![(op, Err(OpError::Protocol("malformed SIZE reply")))]);
-    let (op, _) = c.start(|s| s.mdtm(&path("f")));
+    let (op, _) = c.start(|s, now| s.mdtm(now, &path("f")));
     assert_eq!(c.feed(b"213 2024\r\n").completed(), vec![(op, Err(OpError::Protocol("malformed MDTM reply")))]);
-    let (op, _) = c.start(|s| s.size(&path("dir")));
+    let (op, _) = c.start(|s, now| s.size(now, &path("dir")));
     assert_eq!(
         c.feed(b"550 Not a plain file\r\n").completed(),
         vec![(op, Err(OpError::Rejected(reply("550 Not a plain file\r\n"))))]
@@ -1259,14 +1260,14 @@ fn rfc3659_size_mdtm_and_mfmt() {
 #[test]
 fn rfc3659_7_mlst_facts() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.mlst(Some(&path("f"))));
+    let (op, d) = c.start(|s, now| s.mlst(now, Some(&path("f"))));
     assert_eq!(d.sent(), "MLST f\r\n");
     let d = c.feed(b"250-Listing f\r\n type=file;size=10;modify=20240102030405; f\r\n250 End\r\n");
     assert_eq!(
         d.completed(),
         vec![(op, Ok(OpOutput::Facts(vec![Text::from_static(" type=file;size=10;modify=20240102030405; f")])))]
     );
-    let (op, d) = c.start(|s| s.mlst(None));
+    let (op, d) = c.start(|s, now| s.mlst(now, None));
     assert_eq!(d.sent(), "MLST\r\n");
     assert_eq!(c.feed(b"501 No\r\n").completed(), vec![(op, Err(OpError::Rejected(reply("501 No\r\n"))))]);
 }
@@ -1291,7 +1292,7 @@ fn rfc959_4_1_3_raw_passthrough_stat_syst_help_noop_site() {
         (Command::Site(Text::from_static("CHMOD 644 f")), "SITE CHMOD 644 f\r\n", "200 SITE CHMOD command ok.\r\n"),
         (xcrc, "XCRC f\r\n", "500 Unknown command.\r\n"),
     ] {
-        let (op, d) = c.start(|s| s.raw(cmd));
+        let (op, d) = c.start(|s, now| s.raw(now, cmd));
         assert_eq!(d.sent(), line);
         let d = c.feed(wire.as_bytes());
         assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Done(reply(wire))))], "{line}");
@@ -1305,7 +1306,7 @@ fn rfc959_4_1_3_raw_passthrough_stat_syst_help_noop_site() {
 fn rfc959_keepalive_noop_when_idle() {
     let k = Duration::from_secs(30);
     let mut c = Client::greeted(plain().keepalive(Some(k)));
-    let (_, _) = c.start(|s| s.login("alice", "secret", None));
+    let (_, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
     let d = c.feed(b"230 Logged in\r\n");
     let start = c.now;
     assert_eq!(d.deadline, Some(start + k));
@@ -1313,7 +1314,7 @@ fn rfc959_keepalive_noop_when_idle() {
     let d = c.advance(Duration::from_secs(1));
     assert_eq!(d.sent(), "NOOP\r\n");
     assert!(d.events().is_empty());
-    assert_eq!(c.session.pwd(), Err(StartError::Busy));
+    assert_eq!(c.session.pwd(c.now), Err(StartError::Busy));
     let d = c.feed(b"200 NOOP ok\r\n");
     assert!(d.is_empty(), "the keep-alive's reply is not reported: {:#?}", d.outputs);
     assert_eq!(d.deadline, Some(c.now + k));
@@ -1328,7 +1329,7 @@ fn rfc959_keepalive_noop_when_idle() {
 #[test]
 fn sec_r2_reply_timeout() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.pwd());
+    let (op, d) = c.start(|s, now| s.pwd(now));
     assert_eq!(d.deadline, Some(c.now + Duration::from_secs(60)));
     assert_eq!(c.session.poll_timeout(), d.deadline);
     assert!(c.advance(Duration::from_secs(59)).is_empty());
@@ -1363,7 +1364,7 @@ fn sec_r5_reply_deadline_does_not_cover_the_transfer() {
     // Active mode: until the server connects, the deadline stands (SECURITY.md
     // D4's accept timeout).
     let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
-    let (op, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
     let id = c.feed(b"200 Type set to I\r\n").listen();
     c.data(id, DataEvent::Listening { addr: addr("127.0.0.1:50001") });
@@ -1381,7 +1382,7 @@ fn sec_r5_reply_deadline_does_not_cover_the_transfer() {
 #[test]
 fn rfc959_4_2_multiline_digit_leading_middle_lines() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.raw(Command::Stat(None)));
+    let (op, _) = c.start(|s, now| s.raw(now, Command::Stat(None)));
     let wire = "211-Status:\r\n226 not the end\r\n211x neither\r\n 211 nor this\r\n211 End\r\n";
     let d = c.feed(wire.as_bytes());
     match &d.completed()[..] {
@@ -1401,7 +1402,7 @@ fn rfc959_4_2_reply_split_at_every_byte() {
     let wire = wire.as_bytes();
     let at_feat = || {
         let mut c = Client::greeted(ClientConfig::default());
-        c.start(|s| s.login("alice", "secret", None));
+        c.start(|s, now| s.login(now, "alice", "secret", None));
         c.feed(b"331 Password required\r\n");
         assert_eq!(c.feed(b"230 Logged in\r\n").sent(), "FEAT\r\n");
         c
@@ -1427,7 +1428,7 @@ fn rfc959_4_2_reply_split_at_every_byte() {
 #[test]
 fn rfc959_4_2_several_replies_in_one_read() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.list(ListCommand::List, None));
+    let (op, _) = c.start(|s, now| s.list(now, ListCommand::List, None));
     c.feed(b"200 Type set to A\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
     let d = c.feed(b"150 Here comes the directory listing.\r\n226 Directory send OK.\r\n");
@@ -1456,7 +1457,7 @@ fn sec_r3_unsolicited_421_mid_operation() {
     );
     assert!(matches!(d.outputs.last(), Some(Output::Close)));
     assert_eq!(c.session.handle_input(c.now, Input::Data(id, DataEvent::Finished { bytes: 1 })), Err(Misuse::Closed));
-    assert_eq!(c.session.pwd(), Err(StartError::Closed));
+    assert_eq!(c.session.pwd(c.now), Err(StartError::Closed));
 }
 
 /// SECURITY.md R3: a reply with nothing outstanding (or a surplus reply
@@ -1469,7 +1470,7 @@ fn sec_r3_unsolicited_reply_closes() {
     assert!(d.closed());
 
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.raw(Command::Noop));
+    let (op, _) = c.start(|s, now| s.raw(now, Command::Noop));
     let d = c.feed(b"200 NOOP ok\r\n200 NOOP ok again\r\n");
     assert_eq!(
         d.events(),
@@ -1482,7 +1483,7 @@ fn sec_r3_unsolicited_reply_closes() {
 #[test]
 fn sec_r3_control_eof_mid_operation() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     let d = c.input(Input::ControlEof);
     assert_eq!(d.events(), vec![Event::OpCompleted { op, result: Err(OpError::Closed(None)) }, Event::Closed]);
     assert!(d.closed());
@@ -1494,7 +1495,7 @@ fn sec_r3_control_eof_mid_operation() {
 #[test]
 fn sec_r1_overlong_and_endless_lines_are_bounded() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     let mut wire = b"257 \"".to_vec();
     wire.extend(std::iter::repeat_n(b'a', 5000));
     wire.extend_from_slice(b"\"\r\n");
@@ -1503,7 +1504,7 @@ fn sec_r1_overlong_and_endless_lines_are_bounded() {
     assert!(d.closed());
 
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     let chunk = [b'x'; 1024];
     let mut done = Vec::new();
     for _ in 0..8 {
@@ -1520,13 +1521,13 @@ fn sec_r1_overlong_and_endless_lines_are_bounded() {
 #[test]
 fn sec_r1_endless_multiline_reply_is_bounded() {
     let mut c = Client::logged_in(plain().parse_options(ParseOptions::default().max_reply_lines(4)));
-    let (op, _) = c.start(|s| s.feat());
+    let (op, _) = c.start(|s, now| s.feat(now));
     let d = c.feed(b"211-Features:\r\n EPSV\r\n SIZE\r\n UTF8\r\n MDTM\r\n MLST\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("malformed reply")))]);
     assert!(d.closed());
 
     let mut c = Client::logged_in(plain().parse_options(ParseOptions::default().max_reply_len(256)));
-    let (op, _) = c.start(|s| s.feat());
+    let (op, _) = c.start(|s, now| s.feat(now));
     let mut done = c.feed(b"211-Features:\r\n").completed();
     for _ in 0..20 {
         if c.session.is_closed() {
@@ -1542,13 +1543,13 @@ fn sec_r1_endless_multiline_reply_is_bounded() {
 #[test]
 fn sec_r2_malformed_code_and_unclosed_multiline() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     let d = c.feed(b"hello there\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("malformed reply")))]);
     assert!(d.closed());
 
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.pwd());
+    let (op, _) = c.start(|s, now| s.pwd(now));
     assert!(c.feed(b"257-the first line of many\r\n more\r\n").is_empty());
     let d = c.advance(Duration::from_secs(60));
     assert_eq!(d.completed(), vec![(op, Err(OpError::Timeout))]);
@@ -1562,7 +1563,7 @@ fn sec_e3_257_path_with_control_characters_refused() {
     for wire in [&b"257 \"/home/a\r\0DELE x\" is current\r\n"[..], b"257 \"/a\0b\" created\r\n", b"257 \"/a\x1bb\"\r\n"]
     {
         let mut c = Client::logged_in(plain());
-        let (op, _) = c.start(|s| s.pwd());
+        let (op, _) = c.start(|s, now| s.pwd(now));
         let d = c.feed(wire);
         assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("control character in a 257 pathname")))]);
     }
@@ -1574,7 +1575,7 @@ fn sec_e3_257_path_with_control_characters_refused() {
 fn sec_r5_short_download_against_size_is_partial() {
     let mut c = Client::logged_in(plain());
     with_features(&mut c, " SIZE\r\n");
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 40));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 40));
     assert_eq!(c.feed(b"213 100\r\n").sent(), "TYPE I\r\n");
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
@@ -1590,7 +1591,7 @@ fn sec_r5_short_download_against_size_is_partial() {
 #[test]
 fn sec_r5_short_download_against_150_is_partial() {
     let mut c = Client::logged_in(plain());
-    let (op, d) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, d) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     assert_eq!(d.sent(), "TYPE I\r\n");
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
@@ -1599,13 +1600,13 @@ fn sec_r5_short_download_against_150_is_partial() {
     let d = c.feed(b"226 Transfer complete\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Partial { expected: 1000, received: 999 }))]);
 
-    let (op, _) = c.start(|s| s.retrieve(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     let (id, _) = epsv_connected(&mut c, 50001);
     c.feed(b"150 Opening BINARY mode data connection for f (1000 bytes).\r\n");
     c.data(id, DataEvent::Finished { bytes: 1000 });
     assert_eq!(c.feed(b"226 Done\r\n").completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 1000 }))]);
 
-    let (op, _) = c.start(|s| s.store(&path("f"), 0));
+    let (op, _) = c.start(|s, now| s.store(now, &path("f"), 0));
     let (id, _) = epsv_connected(&mut c, 50002);
     c.feed(b"150 Ok to send data (1000 bytes).\r\n");
     c.data(id, DataEvent::Finished { bytes: 10 });
@@ -1617,8 +1618,44 @@ fn sec_r5_short_download_against_150_is_partial() {
 #[test]
 fn peers3_rein_accepts_pyftpdlib_230() {
     let mut c = Client::logged_in(plain());
-    let (op, _) = c.start(|s| s.rein());
+    let (op, _) = c.start(|s, now| s.rein(now));
     let d = c.feed(b"230 Ready for new user.\r\n");
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Done(reply("230 Ready for new user.\r\n"))))]);
     assert!(!c.session.is_busy());
+}
+
+/// SECURITY.md D5 / PEERS.md pain point 1, `PasvPolicy::SubstituteUnroutable`:
+/// a server behind NAT advertises its private address in 227; the client
+/// connects to the control peer instead, and says so. The control peer here
+/// is a documentation-range address (RFC 5737) held as a value only: this
+/// test is in memory and nothing ever connects to it.
+#[test]
+fn sec_d5_227_policy_substitutes_private_address_behind_nat() {
+    let mut c = at_pasv(plain().pasv_policy(PasvPolicy::SubstituteUnroutable), "198.51.100.10:21");
+    let d = c.feed(b"227 Entering Passive Mode (192,168,1,20,195,80)\r\n");
+    assert_eq!(
+        d.passive(),
+        vec![(Some("192.168.1.20:50000".parse().unwrap()), addr("198.51.100.10:50000"), PasvDecision::Substituted)]
+    );
+}
+
+/// RFC 959 5.4 / SECURITY.md R2: the reply timeout counts from when the
+/// command goes out, not from the last activity: an operation started after
+/// a long idle time does not time out at once.
+#[test]
+fn r2_reply_deadline_counts_from_the_command_not_from_idle_time() {
+    let mut c = Client::logged_in(plain());
+    c.now += Duration::from_secs(3600);
+    let (op, _) = c.start(|s, now| s.pwd(now));
+    // The caller feeds a Timeout for the stale deadline it was shown.
+    let d = c.input(ftp_session::client::Input::Timeout);
+    assert!(d.completed().is_empty(), "not timed out: {:#?}", d.outputs);
+    let d = c.feed(b"257 \"/\" is the current directory\r\n");
+    assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Pathname(path("/"))))]);
+    // And a server that never answers still times out, a full timeout later.
+    let (op, _) = c.start(|s, now| s.pwd(now));
+    let d = c.advance(Duration::from_secs(59));
+    assert!(d.completed().is_empty());
+    let d = c.advance(Duration::from_secs(2));
+    assert_eq!(d.completed(), vec![(op, Err(OpError::Timeout))]);
 }

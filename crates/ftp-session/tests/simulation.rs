@@ -540,9 +540,9 @@ impl Sim {
     /// Starts an operation and runs until it completes.
     fn op(
         &mut self,
-        start: impl FnOnce(&mut client::Session) -> Result<client::OpId, client::StartError>,
+        start: impl FnOnce(&mut client::Session, Instant) -> Result<client::OpId, client::StartError>,
     ) -> Result<OpOutput, OpError> {
-        let op = start(&mut self.client);
+        let op = start(&mut self.client, self.now);
         self.run(op)
     }
 
@@ -582,7 +582,7 @@ fn play(seed: u64) -> Plan {
     assert!(!sim.client.is_busy());
 
     // A wrong password first: 530 after the server's delay (SECURITY.md A1).
-    let denied = sim.op(|c| c.login("alice", "wrong", None));
+    let denied = sim.op(|c, now| c.login(now, "alice", "wrong", None));
     if plan.tls {
         // Explicit FTPS: AUTH TLS happened; the login itself was refused.
         assert!(matches!(denied, Err(OpError::Rejected(ref r)) if r.code().as_u16() == 530), "{denied:?}");
@@ -590,22 +590,22 @@ fn play(seed: u64) -> Plan {
     } else {
         assert!(matches!(denied, Err(OpError::Rejected(ref r)) if r.code().as_u16() == 530), "{denied:?}");
     }
-    let login = sim.op(|c| c.login("alice", "secret", None));
+    let login = sim.op(|c, now| c.login(now, "alice", "secret", None));
     assert_eq!(login, Ok(OpOutput::LoggedIn), "plan {plan:?}");
     assert_eq!(sim.client.is_secured(), plan.tls, "RFC 4217: TLS when configured");
     assert!(sim.client.capabilities().epsv && sim.client.capabilities().mlst, "FEAT parsed");
 
-    assert_eq!(sim.op(|c| c.pwd()), Ok(OpOutput::Pathname(p("/"))));
-    let made = sim.op(|c| c.mkdir(&p("docs \"q\"")));
+    assert_eq!(sim.op(|c, now| c.pwd(now)), Ok(OpOutput::Pathname(p("/"))));
+    let made = sim.op(|c, now| c.mkdir(now, &p("docs \"q\"")));
     assert_eq!(made, Ok(OpOutput::Pathname(p("/docs \"q\""))), "257 quotes undoubled");
-    assert!(matches!(sim.op(|c| c.cwd(&p("docs \"q\""))), Ok(OpOutput::Done(_))));
-    assert_eq!(sim.op(|c| c.pwd()), Ok(OpOutput::Pathname(p("/docs \"q\""))));
-    assert!(matches!(sim.op(|c| c.cdup()), Ok(OpOutput::Done(_))));
+    assert!(matches!(sim.op(|c, now| c.cwd(now, &p("docs \"q\""))), Ok(OpOutput::Done(_))));
+    assert_eq!(sim.op(|c, now| c.pwd(now)), Ok(OpOutput::Pathname(p("/docs \"q\""))));
+    assert!(matches!(sim.op(|c, now| c.cdup(now)), Ok(OpOutput::Done(_))));
 
     // Upload, then check it with SIZE and by downloading it.
     let len = 1 + sim.rng.below(5000) as usize;
     sim.upload = (0..len).map(|i| (i * 7 + seed as usize) as u8).collect();
-    let stored = sim.op(|c| c.store(&p("report 1.bin"), 0));
+    let stored = sim.op(|c, now| c.store(now, &p("report 1.bin"), 0));
     let uploaded = sim.upload.clone();
     match stored {
         Ok(OpOutput::Transferred { bytes }) => {
@@ -622,9 +622,9 @@ fn play(seed: u64) -> Plan {
     if !sim.fs.files.contains_key(&b"/report 1.bin"[..]) {
         sim.fs.files.insert(b"/report 1.bin".to_vec(), uploaded.clone());
     }
-    assert_eq!(sim.op(|c| c.size(&p("report 1.bin"))), Ok(OpOutput::Size(len as u64)));
+    assert_eq!(sim.op(|c, now| c.size(now, &p("report 1.bin"))), Ok(OpOutput::Size(len as u64)));
 
-    let got = sim.op(|c| c.retrieve(&p("report 1.bin"), 0));
+    let got = sim.op(|c, now| c.retrieve(now, &p("report 1.bin"), 0));
     match got {
         Ok(OpOutput::Transferred { bytes }) => {
             assert_eq!(bytes, len as u64);
@@ -640,7 +640,7 @@ fn play(seed: u64) -> Plan {
 
     // Resume (RFC 3659 5): REST n, then only the rest of the file.
     let offset = sim.rng.below(len as u64);
-    let resumed = sim.op(|c| c.retrieve(&p("report 1.bin"), offset));
+    let resumed = sim.op(|c, now| c.retrieve(now, &p("report 1.bin"), offset));
     match resumed {
         Ok(OpOutput::Transferred { bytes }) => {
             assert_eq!(bytes, len as u64 - offset);
@@ -655,7 +655,7 @@ fn play(seed: u64) -> Plan {
     }
 
     // A listing: MLSD, since FEAT offered MLST.
-    match sim.op(|c| c.list(ListCommand::Auto, None)) {
+    match sim.op(|c, now| c.list(now, ListCommand::Auto, None)) {
         Ok(OpOutput::Transferred { .. }) => {
             let text = String::from_utf8_lossy(&sim.last_download).into_owned();
             assert!(text.contains(&format!("type=file;size={len}; report 1.bin")), "{text}");
@@ -669,12 +669,12 @@ fn play(seed: u64) -> Plan {
     }
 
     // Rename, then a download of a missing file: 550 as a typed error.
-    assert!(matches!(sim.op(|c| c.rename(&p("report 1.bin"), &p("final.bin"))), Ok(OpOutput::Done(_))));
-    match sim.op(|c| c.retrieve(&p("report 1.bin"), 0)) {
+    assert!(matches!(sim.op(|c, now| c.rename(now, &p("report 1.bin"), &p("final.bin"))), Ok(OpOutput::Done(_))));
+    match sim.op(|c, now| c.retrieve(now, &p("report 1.bin"), 0)) {
         Err(OpError::Rejected(r)) => assert_eq!(r.code().as_u16(), 550),
         other => panic!("missing file under {plan:?}: {other:?}"),
     }
-    assert!(matches!(sim.op(|c| c.delete(&p("final.bin"))), Ok(OpOutput::Done(_))));
+    assert!(matches!(sim.op(|c, now| c.delete(now, &p("final.bin"))), Ok(OpOutput::Done(_))));
     assert!(sim.fs.files.is_empty());
     let sent = |v: &str| sim.sent.iter().any(|s| s == v);
     if plan.active {
@@ -691,13 +691,13 @@ fn play(seed: u64) -> Plan {
     }
 
     // REIN: back to the greeting state, then a fresh login.
-    assert!(matches!(sim.op(|c| c.rein()), Ok(OpOutput::Done(_))));
+    assert!(matches!(sim.op(|c, now| c.rein(now)), Ok(OpOutput::Done(_))));
     if !plan.tls {
-        assert_eq!(sim.op(|c| c.login("alice", "secret", None)), Ok(OpOutput::LoggedIn));
-        assert!(matches!(sim.op(|c| c.rmdir(&p("docs \"q\""))), Ok(OpOutput::Done(_))));
+        assert_eq!(sim.op(|c, now| c.login(now, "alice", "secret", None)), Ok(OpOutput::LoggedIn));
+        assert!(matches!(sim.op(|c, now| c.rmdir(now, &p("docs \"q\""))), Ok(OpOutput::Done(_))));
     }
 
-    let quit = sim.op(|c| c.quit());
+    let quit = sim.op(|c, now| c.quit(now));
     assert!(matches!(quit, Ok(OpOutput::Done(ref r)) if r.code().as_u16() == 221), "{quit:?}");
     sim.settle();
     assert!(sim.client.is_closed() && sim.server_closed);
@@ -753,9 +753,9 @@ fn abort_mid_download() {
         shutdown_mid_transfer: false,
     };
     sim.settle();
-    assert_eq!(sim.op(|c| c.login("alice", "secret", None)), Ok(OpOutput::LoggedIn));
+    assert_eq!(sim.op(|c, now| c.login(now, "alice", "secret", None)), Ok(OpOutput::LoggedIn));
     sim.fs.files.insert(b"/big.iso".to_vec(), vec![1; 100]);
-    let op = sim.client.retrieve(&p("big.iso"), 0).unwrap();
+    let op = sim.client.retrieve(sim.now, &p("big.iso"), 0).unwrap();
     // Run until the transfer is under way on both sides, but hold the data.
     for _ in 0..50 {
         sim.drain_server();
@@ -770,5 +770,5 @@ fn abort_mid_download() {
     sim.client.abort(sim.now).unwrap();
     let result = sim.run(Ok(op));
     assert_eq!(result, Err(OpError::Aborted));
-    assert_eq!(sim.op(|c| c.pwd()), Ok(OpOutput::Pathname(p("/"))), "the session goes on");
+    assert_eq!(sim.op(|c, now| c.pwd(now)), Ok(OpOutput::Pathname(p("/"))), "the session goes on");
 }

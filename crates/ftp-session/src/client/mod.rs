@@ -10,8 +10,8 @@
 //!   [`Input::TlsEstablished`], and [`Input::Timeout`] once the deadline of
 //!   the last [`Output::Wait`] has passed;
 //! - starts operations ([`Session::login`], [`Session::retrieve`],
-//!   [`Session::list`]...), one at a time; each returns an [`OpId`] and ends
-//!   with [`Event::OpCompleted`];
+//!   [`Session::list`]...) with the current instant, one at a time; each
+//!   returns an [`OpId`] and ends with [`Event::OpCompleted`];
 //! - drains [`Session::poll_output`] until [`Output::Wait`] after every call,
 //!   carrying out outputs in order.
 //!
@@ -41,7 +41,7 @@
 //! };
 //! client.handle_input(now, Input::Control(b"220 ready\r\n")).unwrap();
 //! drain(&mut client, &mut sent);
-//! let op = client.login("alice", "secret", None).unwrap();
+//! let op = client.login(now, "alice", "secret", None).unwrap();
 //! drain(&mut client, &mut sent);
 //! client.handle_input(now, Input::Control(b"331 Password required\r\n")).unwrap();
 //! drain(&mut client, &mut sent);
@@ -575,8 +575,7 @@ impl Session {
         Ok(id)
     }
 
-    fn start_simple(&mut self, cmd: Command, kind: Simple) -> Result<OpId, StartError> {
-        let now = self.last_activity;
+    fn start_simple(&mut self, now: Instant, cmd: Command, kind: Simple) -> Result<OpId, StartError> {
         let id = self.start(now, OpKind::Simple(kind))?;
         self.send(now, &cmd);
         Ok(id)
@@ -588,7 +587,13 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when busy, not connected, or the strings hold line breaks.
-    pub fn login(&mut self, user: &str, password: &str, account: Option<&str>) -> Result<OpId, StartError> {
+    pub fn login(
+        &mut self,
+        now: Instant,
+        user: &str,
+        password: &str,
+        account: Option<&str>,
+    ) -> Result<OpId, StartError> {
         let user = Username::try_from(user).map_err(|_| StartError::InvalidArgument)?;
         let password = Secret::new(Password::try_from(password).map_err(|_| StartError::InvalidArgument)?);
         let account =
@@ -604,7 +609,6 @@ impl Session {
             LoginStep::User
         };
         let login = Login { user, password, account, step };
-        let now = self.last_activity;
         let id = self.start(now, OpKind::Login(Box::new(login.clone())))?;
         self.login_step(now, &login);
         Ok(id)
@@ -642,88 +646,88 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn pwd(&mut self) -> Result<OpId, StartError> {
-        self.start_simple(Command::Pwd, Simple::Pathname)
+    pub fn pwd(&mut self, now: Instant) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Pwd, Simple::Pathname)
     }
 
     /// `CWD path`.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn cwd(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Cwd(path.clone()), Simple::Done)
+    pub fn cwd(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Cwd(path.clone()), Simple::Done)
     }
 
     /// `CDUP`.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn cdup(&mut self) -> Result<OpId, StartError> {
-        self.start_simple(Command::Cdup, Simple::Done)
+    pub fn cdup(&mut self, now: Instant) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Cdup, Simple::Done)
     }
 
     /// `MKD path`: the created directory's name when the server says it.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn mkdir(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Mkd(path.clone()), Simple::Pathname)
+    pub fn mkdir(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Mkd(path.clone()), Simple::Pathname)
     }
 
     /// `RMD path`.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn rmdir(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Rmd(path.clone()), Simple::Done)
+    pub fn rmdir(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Rmd(path.clone()), Simple::Done)
     }
 
     /// `DELE path`.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn delete(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Dele(path.clone()), Simple::Done)
+    pub fn delete(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Dele(path.clone()), Simple::Done)
     }
 
     /// `SIZE path` (RFC 3659 4).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn size(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Size(path.clone()), Simple::Size)
+    pub fn size(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Size(path.clone()), Simple::Size)
     }
 
     /// `MDTM path` (RFC 3659 3).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn mdtm(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Mdtm(path.clone()), Simple::Time)
+    pub fn mdtm(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Mdtm(path.clone()), Simple::Time)
     }
 
     /// `MFMT time path`.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn mfmt(&mut self, time: Timestamp, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(Command::Mfmt(time, path.clone()), Simple::Done)
+    pub fn mfmt(&mut self, now: Instant, time: Timestamp, path: &Pathname) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Mfmt(time, path.clone()), Simple::Done)
     }
 
     /// `MLST path` (RFC 3659 7): the facts lines of the 250 reply.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn mlst(&mut self, path: Option<&Pathname>) -> Result<OpId, StartError> {
-        self.start_simple(Command::Mlst(path.cloned()), Simple::Facts)
+    pub fn mlst(&mut self, now: Instant, path: Option<&Pathname>) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Mlst(path.cloned()), Simple::Facts)
     }
 
     /// `FEAT`: refreshes [`capabilities`](Self::capabilities).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn feat(&mut self) -> Result<OpId, StartError> {
-        self.start_simple(Command::Feat, Simple::Features)
+    pub fn feat(&mut self, now: Instant) -> Result<OpId, StartError> {
+        self.start_simple(now, Command::Feat, Simple::Features)
     }
 
     /// Any command, its final reply returned as is (extensions, `SITE`,
@@ -731,16 +735,15 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn raw(&mut self, command: Command) -> Result<OpId, StartError> {
-        self.start_simple(command, Simple::Raw)
+    pub fn raw(&mut self, now: Instant, command: Command) -> Result<OpId, StartError> {
+        self.start_simple(now, command, Simple::Raw)
     }
 
     /// `RNFR from` then `RNTO to` (RFC 959 4.1.3).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn rename(&mut self, from: &Pathname, to: &Pathname) -> Result<OpId, StartError> {
-        let now = self.last_activity;
+    pub fn rename(&mut self, now: Instant, from: &Pathname, to: &Pathname) -> Result<OpId, StartError> {
         let id = self.start(now, OpKind::Rename { to: to.clone(), sent_rnto: false })?;
         self.send(now, &Command::Rnfr(from.clone()));
         Ok(id)
@@ -750,8 +753,7 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn quit(&mut self) -> Result<OpId, StartError> {
-        let now = self.last_activity;
+    pub fn quit(&mut self, now: Instant) -> Result<OpId, StartError> {
         let id = self.start(now, OpKind::Quit)?;
         self.send(now, &Command::Quit);
         Ok(id)
@@ -762,8 +764,7 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn rein(&mut self) -> Result<OpId, StartError> {
-        let now = self.last_activity;
+    pub fn rein(&mut self, now: Instant) -> Result<OpId, StartError> {
         let id = self.start(now, OpKind::Rein)?;
         self.send(now, &Command::Rein);
         Ok(id)
@@ -774,39 +775,39 @@ impl Session {
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn retrieve(&mut self, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
-        self.transfer(Command::Retr(path.clone()), Direction::Download, self.config.ascii, offset)
+    pub fn retrieve(&mut self, now: Instant, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
+        self.transfer(now, Command::Retr(path.clone()), Direction::Download, self.config.ascii, offset)
     }
 
     /// Uploads to `path` (`STOR`), from `offset` when resuming.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn store(&mut self, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
-        self.transfer(Command::Stor(path.clone()), Direction::Upload, self.config.ascii, offset)
+    pub fn store(&mut self, now: Instant, path: &Pathname, offset: u64) -> Result<OpId, StartError> {
+        self.transfer(now, Command::Stor(path.clone()), Direction::Upload, self.config.ascii, offset)
     }
 
     /// Appends to `path` (`APPE`).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn append(&mut self, path: &Pathname) -> Result<OpId, StartError> {
-        self.transfer(Command::Appe(path.clone()), Direction::Upload, self.config.ascii, 0)
+    pub fn append(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
+        self.transfer(now, Command::Appe(path.clone()), Direction::Upload, self.config.ascii, 0)
     }
 
     /// Uploads under a name the server chooses (`STOU`; the 150 reply says it).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn store_unique(&mut self) -> Result<OpId, StartError> {
-        self.transfer(Command::Stou(None), Direction::Upload, self.config.ascii, 0)
+    pub fn store_unique(&mut self, now: Instant) -> Result<OpId, StartError> {
+        self.transfer(now, Command::Stou(None), Direction::Upload, self.config.ascii, 0)
     }
 
     /// Lists a directory over a data connection, in ASCII type.
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
-    pub fn list(&mut self, command: ListCommand, path: Option<&Pathname>) -> Result<OpId, StartError> {
+    pub fn list(&mut self, now: Instant, command: ListCommand, path: Option<&Pathname>) -> Result<OpId, StartError> {
         let path = path.cloned();
         let cmd = match command {
             ListCommand::Auto if self.caps.mlst => Command::Mlsd(path),
@@ -814,11 +815,12 @@ impl Session {
             ListCommand::Nlst => Command::Nlst(path),
             ListCommand::Mlsd => Command::Mlsd(path),
         };
-        self.transfer(cmd, Direction::Download, true, 0)
+        self.transfer(now, cmd, Direction::Download, true, 0)
     }
 
     fn transfer(
         &mut self,
+        now: Instant,
         command: Command,
         direction: Direction,
         ascii: bool,
@@ -836,7 +838,6 @@ impl Session {
             reply: None,
             bytes: None,
         };
-        let now = self.last_activity;
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
         if offset > 0 && self.caps.size && direction == Direction::Download {
             if let Some(path) = self.transfer_path() {

@@ -199,7 +199,7 @@ impl Client {
     /// config with `auto_feat(false)` unless the test wants FEAT.
     pub fn logged_in_at(config: ClientConfig, peer: &str) -> Self {
         let mut c = Self::greeted_at(config, peer);
-        let (op, d) = c.start(|s| s.login("alice", "secret", None));
+        let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
         assert_eq!(d.sent(), "USER alice\r\n");
         assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
         let d = c.feed(b"230 Logged in\r\n");
@@ -212,8 +212,8 @@ impl Client {
     }
 
     /// Starts an operation and drains.
-    pub fn start(&mut self, f: impl FnOnce(&mut Session) -> Result<OpId, StartError>) -> (OpId, Drained) {
-        let op = f(&mut self.session).expect("the operation starts");
+    pub fn start(&mut self, f: impl FnOnce(&mut Session, Instant) -> Result<OpId, StartError>) -> (OpId, Drained) {
+        let op = f(&mut self.session, self.now).expect("the operation starts");
         (op, self.drain())
     }
 
