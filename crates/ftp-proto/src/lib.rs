@@ -59,6 +59,7 @@ mod addr;
 mod command;
 mod error;
 mod line;
+pub mod listing;
 mod options;
 mod reply;
 mod scan;

@@ -1659,3 +1659,29 @@ fn r2_reply_deadline_counts_from_the_command_not_from_idle_time() {
     let d = c.advance(Duration::from_secs(2));
     assert_eq!(d.completed(), vec![(op, Err(OpError::Timeout))]);
 }
+
+/// Issue 5 wiring: a listing body is parsed with the parser of the command
+/// the session sent; `Auto` follows FEAT (RFC 3659 7: MLSD over LIST).
+#[test]
+fn rfc3659_7_parse_listing_by_command() {
+    use bytes::Bytes;
+    use ftp_session::client::{ListCommand, parse_listing};
+    let now = Timestamp::parse(b"20240601120000").unwrap();
+    let c = Client::logged_in(plain());
+    assert_eq!(c.session.list_command(ListCommand::Auto), ListCommand::List, "no FEAT: LIST");
+    let mlsd =
+        Bytes::from_static(b"type=cdir; .\r\ntype=file;size=7;modify=20240101000000; x y.txt\r\nnot an mlsx line\r\n");
+    let entries = parse_listing(&mlsd, ListCommand::Mlsd, now);
+    assert_eq!(entries.len(), 2, "the unrecognised line is skipped, never a wrong entry");
+    assert_eq!((entries[1].name(), entries[1].size()), (&b"x y.txt"[..], Some(7)));
+    let list = Bytes::from_static(
+        b"total 8\r\ndrwxr-xr-x    2 ftp      ftp          4096 May 01 12:00 pub\r\n-rw-r--r--    1 ftp      ftp            12 Jan 01  2020 old file\r\n",
+    );
+    let entries = parse_listing(&list, ListCommand::List, now);
+    assert_eq!(
+        entries.iter().map(|e| e.name().to_vec()).collect::<Vec<_>>(),
+        vec![b"pub".to_vec(), b"old file".to_vec()]
+    );
+    let nlst = Bytes::from_static(b"a\r\nb c\n");
+    assert_eq!(parse_listing(&nlst, ListCommand::Nlst, now).len(), 2);
+}

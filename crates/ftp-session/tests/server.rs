@@ -1012,3 +1012,33 @@ fn sec_d7_epsv_all_drops_earlier_port() {
     assert!(matches!(d.data()[..], [DataAction::Close { .. }]));
     assert_eq!(h.send("RETR f").codes(), vec![425], "no data setup is left");
 }
+
+/// RFC 3659 7.2 and 7.9: the session writes MLST fact lines from entries,
+/// with the facts `OPTS MLST` chose; `STAT path` gets `ls -l` lines.
+#[test]
+fn rfc3659_7_mlst_and_stat_from_entries() {
+    use bytes::Bytes;
+    use ftp_proto::listing::{Entry, EntryKind, ListingTime, Precision};
+    let now = ftp_proto::Timestamp::parse(b"20240601120000").unwrap();
+    let entry = Entry::new(Bytes::from_static(b"report 1.pdf"), EntryKind::File)
+        .with_size(1234)
+        .with_modified(ListingTime::new(ftp_proto::Timestamp::parse(b"20240501093000").unwrap(), Precision::Second))
+        .with_mode(0o644);
+    let mut h = logged_in(ServerConfig::default());
+    let req = h.send("MLST report 1.pdf").request();
+    let d = h.answer(&req, Answer::Entries { entries: vec![entry.clone()], now });
+    assert_eq!(
+        d.lines(),
+        vec!["250-Listing /report 1.pdf", " type=file;size=1234;modify=20240501093000; report 1.pdf", "250 End"]
+    );
+    assert_eq!(h.send("OPTS MLST size;Type;bogus;").lines(), vec!["200 MLST OPTS type;size;"]);
+    let req = h.send("MLST report 1.pdf").request();
+    let d = h.answer(&req, Answer::Entries { entries: vec![entry.clone()], now });
+    assert_eq!(d.lines()[1], " type=file;size=1234; report 1.pdf");
+    let req = h.send("STAT /").request();
+    let d = h.answer(&req, Answer::Entries { entries: vec![entry], now });
+    let lines = d.lines();
+    assert_eq!(lines[0], "213-Status of /");
+    assert!(lines[1].starts_with("-rw-r--r--") && lines[1].ends_with(" May 01 09:30 report 1.pdf"), "{lines:?}");
+    assert_eq!(lines[2], "213 End");
+}

@@ -657,8 +657,14 @@ fn play(seed: u64) -> Plan {
     // A listing: MLSD, since FEAT offered MLST.
     match sim.op(|c, now| c.list(now, ListCommand::Auto, None)) {
         Ok(OpOutput::Transferred { .. }) => {
-            let text = String::from_utf8_lossy(&sim.last_download).into_owned();
-            assert!(text.contains(&format!("type=file;size={len}; report 1.bin")), "{text}");
+            // Parsed as the client would (issue 5): MLSD facts.
+            let body = bytes::Bytes::from(sim.last_download.clone());
+            let now = ftp_proto::Timestamp::parse(b"20240601120000").unwrap();
+            let command = sim.client.list_command(ListCommand::Auto);
+            assert_eq!(command, ListCommand::Mlsd, "FEAT offered MLST");
+            let entries = client::parse_listing(&body, command, now);
+            assert_eq!(entries.len(), 1, "{body:?}");
+            assert_eq!((entries[0].name(), entries[0].size()), (&b"report 1.bin"[..], Some(len as u64)));
         }
         Err(OpError::Rejected(r)) if plan.drop_data => assert_eq!(r.code().as_u16(), 426),
         Err(OpError::Closed(_)) if plan.shutdown_mid_transfer => {

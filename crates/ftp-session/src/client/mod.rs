@@ -809,11 +809,10 @@ impl Session {
     /// [`StartError`] when an operation cannot start now.
     pub fn list(&mut self, now: Instant, command: ListCommand, path: Option<&Pathname>) -> Result<OpId, StartError> {
         let path = path.cloned();
-        let cmd = match command {
-            ListCommand::Auto if self.caps.mlst => Command::Mlsd(path),
-            ListCommand::Auto | ListCommand::List => Command::List(path),
-            ListCommand::Nlst => Command::Nlst(path),
+        let cmd = match self.list_command(command) {
             ListCommand::Mlsd => Command::Mlsd(path),
+            ListCommand::Nlst => Command::Nlst(path),
+            _ => Command::List(path),
         };
         self.transfer(now, cmd, Direction::Download, true, 0)
     }
@@ -856,6 +855,18 @@ impl Session {
                 _ => None,
             },
             _ => None,
+        }
+    }
+
+    /// The command [`list`](Self::list) sends for `command`: `Auto` is MLSD
+    /// when the server's FEAT offered MLST (RFC 3659 7), LIST otherwise. Pass
+    /// it to [`parse_listing`] with the bytes the transfer received.
+    #[must_use]
+    pub fn list_command(&self, command: ListCommand) -> ListCommand {
+        match command {
+            ListCommand::Auto if self.caps.mlst => ListCommand::Mlsd,
+            ListCommand::Auto => ListCommand::List,
+            other => other,
         }
     }
 
@@ -1411,5 +1422,38 @@ impl Session {
             }
             _ => {}
         }
+    }
+}
+
+/// Parses what a listing transfer received, with the parser for the command
+/// that was sent ([`Session::list_command`]): MLSD lines by RFC 3659 7 facts,
+/// LIST lines by auto-detection (Unix, DOS, EPLF, VMS, OS/400, MVS, NetWare;
+/// `now` resolves Unix dates without a year), NLST lines as bare names of
+/// unknown kind. Lines that carry no entry or that no parser recognises are
+/// skipped (SECURITY.md R4: never a wrong entry).
+///
+/// ```
+/// use bytes::Bytes;
+/// use ftp_proto::Timestamp;
+/// use ftp_session::client::{parse_listing, ListCommand};
+///
+/// let body = Bytes::from_static(b"type=file;size=3;modify=20240101120000; a b.txt\r\ntype=dir; docs\r\n");
+/// let now = Timestamp::new(2024, 6, 1, 0, 0, 0).unwrap();
+/// let entries = parse_listing(&body, ListCommand::Mlsd, now);
+/// assert_eq!(entries[0].name(), b"a b.txt");
+/// assert_eq!(entries[0].size(), Some(3));
+/// ```
+#[must_use]
+pub fn parse_listing(body: &Bytes, command: ListCommand, now: Timestamp) -> Vec<ftp_proto::listing::Entry> {
+    use ftp_proto::listing::{self, Entry, EntryKind};
+    let lines = || {
+        body.split(|&b| b == b'\n')
+            .map(|l| body.slice_ref(l.strip_suffix(b"\r").unwrap_or(l)))
+            .filter(|l| !l.is_empty())
+    };
+    match command {
+        ListCommand::Mlsd => lines().filter_map(|l| listing::parse_mlsx(&l).ok()).collect(),
+        ListCommand::Nlst => lines().map(|name| Entry::new(name, EntryKind::Other(Bytes::new()))).collect(),
+        _ => listing::parse_list(body, now),
     }
 }

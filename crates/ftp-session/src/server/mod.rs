@@ -257,6 +257,8 @@ enum Login {
 #[derive(Debug, Clone, Default)]
 struct Params {
     ascii: bool,
+    /// The MLST facts chosen with `OPTS MLST` (bits of [`MLST_FACTS`]).
+    mlst_facts: u8,
     rest: Option<u64>,
     rename_from: Option<VirtualPath>,
     epsv_all: bool,
@@ -264,7 +266,12 @@ struct Params {
 
 impl Params {
     fn new() -> Self {
-        Self { ascii: true, ..Self::default() }
+        Self { ascii: true, mlst_facts: u8::MAX, ..Self::default() }
+    }
+
+    /// The facts to write in MLST/MLSD lines, in RFC 3659 7.8's order.
+    fn facts(&self) -> Vec<&'static str> {
+        MLST_FACTS.iter().enumerate().filter(|(i, _)| self.mlst_facts & (1 << i) != 0).map(|(_, f)| *f).collect()
     }
 }
 
@@ -416,6 +423,10 @@ enum AfterTransfer {
     Quit,
     Rein,
 }
+
+/// The MLST facts the server offers (FEAT) and writes for
+/// [`Answer::Entries`].
+const MLST_FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unique"];
 
 /// Longest virtual path the session resolves (working directory plus
 /// argument), well under the 4096-byte line limit of a 257 reply.
@@ -1319,6 +1330,7 @@ impl Session {
     /// RFC 2389 section 3: only what is enabled.
     fn feat(&mut self) {
         let mut features = vec!["EPRT", "EPSV", "MDTM", "MFMT", "MLST type*;size*;modify*;perm*;unique*;", "PASV"];
+        debug_assert!(MLST_FACTS.iter().all(|f| features[4].contains(f)));
         features.extend(["REST STREAM", "SIZE", "TVFS", "UTF8", "LANG EN*", "HOST"]);
         if self.config.tls_available {
             features.extend(["AUTH TLS", "PBSZ", "PROT"]);
@@ -1336,13 +1348,16 @@ impl Session {
                 self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "OPTS UTF8 takes ON or OFF.");
             }
         } else if name.eq_ignore_ascii_case(b"MLST") {
-            let known = [&b"type"[..], b"size", b"modify", b"perm", b"unique"];
-            let chosen: Vec<String> = value
-                .split(|&b| b == b';')
-                .filter(|f| known.iter().any(|k| k.eq_ignore_ascii_case(f)))
-                .map(|f| format!("{};", String::from_utf8_lossy(f).to_ascii_lowercase()))
-                .collect();
-            self.reply_text(ReplyCode::COMMAND_OK, format!("MLST OPTS {}", chosen.concat()));
+            // RFC 3659 7.9: the facts the client wants, from those offered.
+            let mut mask = 0u8;
+            for f in value.split(|&b| b == b';') {
+                if let Some(i) = MLST_FACTS.iter().position(|k| k.as_bytes().eq_ignore_ascii_case(f)) {
+                    mask |= 1 << i;
+                }
+            }
+            self.params.mlst_facts = mask;
+            let chosen: String = self.params.facts().iter().map(|f| format!("{f};")).collect();
+            self.reply_text(ReplyCode::COMMAND_OK, format!("MLST OPTS {chosen}"));
         } else {
             self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "Option not understood.");
         }
@@ -1419,14 +1434,31 @@ impl Session {
                 self.reply_text(ReplyCode::FILE_STATUS, format!("Modify={time}; {name}"));
             }
             Pending::Facts(path) => {
-                if let Answer::Lines(lines) = answer {
-                    self.lines_reply(ReplyCode::FILE_ACTION_OK, &path, "Listing", lines, true);
-                }
+                let lines = match answer {
+                    Answer::Lines(lines) => lines,
+                    // RFC 3659 7.2: the session writes the fact line itself.
+                    Answer::Entries { entries, .. } => {
+                        let facts = self.params.facts();
+                        entries
+                            .iter()
+                            .filter_map(|e| entry_line(|out| ftp_proto::listing::format_mlsx(e, &facts, out)))
+                            .collect()
+                    }
+                    _ => return,
+                };
+                self.lines_reply(ReplyCode::FILE_ACTION_OK, &path, "Listing", lines, true);
             }
             Pending::StatList(path) => {
-                if let Answer::Lines(lines) = answer {
-                    self.lines_reply(ReplyCode::FILE_STATUS, &path, "Status of", lines, false);
-                }
+                let lines = match answer {
+                    Answer::Lines(lines) => lines,
+                    // RFC 959 4.1.3 (STAT path): `ls -l` lines, as servers send.
+                    Answer::Entries { entries, now } => entries
+                        .iter()
+                        .filter_map(|e| entry_line(|out| ftp_proto::listing::format_unix(e, now, out)))
+                        .collect(),
+                    _ => return,
+                };
+                self.lines_reply(ReplyCode::FILE_STATUS, &path, "Status of", lines, false);
             }
             Pending::Site => {
                 if let Answer::SiteReply(reply) = answer {
@@ -1676,6 +1708,15 @@ impl Session {
     }
 }
 
+/// One listing line written by a producer, as reply text; `None` when the
+/// producer wrote nothing (a name it cannot carry) or the line is not
+/// wire-safe.
+fn entry_line(write: impl FnOnce(&mut BytesMut)) -> Option<Text> {
+    let mut out = BytesMut::new();
+    write(&mut out);
+    if out.is_empty() { None } else { Text::new(out.freeze()).ok() }
+}
+
 /// The 522 reply listing the protocols the server takes (RFC 2428 section 2).
 fn epsv_protocols(local: IpAddr) -> Reply {
     let text = if local.to_canonical().is_ipv4() {
@@ -1697,7 +1738,7 @@ fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
             Answer::Done,
         ) => true,
         (Pending::Size, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,
-        (Pending::Facts(_) | Pending::StatList(_), Answer::Lines(_)) => true,
+        (Pending::Facts(_) | Pending::StatList(_), Answer::Lines(_) | Answer::Entries { .. }) => true,
         (Pending::Site, Answer::SiteReply(_)) => true,
         (Pending::Transfer(p), Answer::Ready) => p.label != "STOU",
         (Pending::Transfer(p), Answer::StoredAs(_)) => p.label == "STOU",

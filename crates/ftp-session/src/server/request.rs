@@ -156,7 +156,8 @@ pub enum RequestKind {
         /// The new modification time (UTC).
         time: Timestamp,
     },
-    /// `MLST` (RFC 3659 7): answer [`Answer::Lines`] with one fact line,
+    /// `MLST` (RFC 3659 7): answer [`Answer::Entries`] with the entry (the
+    /// session writes its fact line), or [`Answer::Lines`] with one fact line,
     /// `type=file;size=12; name`, without a leading space.
     Facts {
         /// The file or directory.
@@ -241,8 +242,18 @@ pub enum Answer {
     Size(u64),
     /// `MDTM`: 213 with the time.
     ModTime(Timestamp),
-    /// `MLST` facts or `STAT path` listing lines.
+    /// `MLST` facts or `STAT path` listing lines, written by the application.
     Lines(Vec<Text>),
+    /// `MLST` or `STAT path` entries, which the session writes itself: MLSx
+    /// fact lines with the facts chosen by `OPTS MLST` (RFC 3659 7), or
+    /// `ls -l` lines for STAT. `now` dates the `ls` lines (recent files show
+    /// the time, older ones the year).
+    Entries {
+        /// The entries.
+        entries: Vec<ftp_proto::listing::Entry>,
+        /// The current UTC time, for the `ls -l` date form.
+        now: Timestamp,
+    },
     /// `SITE`: the application's own reply.
     SiteReply(Reply),
     /// The operation failed.
