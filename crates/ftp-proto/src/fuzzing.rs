@@ -235,6 +235,81 @@ pub fn listing(data: &[u8]) {
     }
 }
 
+/// Runs one listing parser on every line of `data` (SECURITY.md R4): no
+/// panic, and an entry keeps its line as `raw` and has a name.
+fn listing_lines(data: &[u8], parse: impl Fn(&bytes::Bytes) -> Option<crate::listing::Entry>) {
+    let body = bytes::Bytes::copy_from_slice(data);
+    for line in body.split(|&b| b == b'\n') {
+        let line = body.slice_ref(line.strip_suffix(b"\r").unwrap_or(line));
+        if let Some(e) = parse(&line) {
+            assert_eq!(e.raw(), &line[..], "an entry keeps its line");
+            assert!(!e.name().is_empty() || e.format() == crate::listing::Format::Mlsx);
+        }
+    }
+}
+
+fn fuzz_now() -> crate::Timestamp {
+    crate::Timestamp::new(2024, 6, 15, 12, 0, 0).expect("valid")
+}
+
+/// Unix `ls -l` lines; a parsed entry written back by `format_unix` parses
+/// to the same name, kind and size.
+pub fn listing_unix(data: &[u8]) {
+    use crate::listing;
+    listing_lines(data, |l| {
+        let e = listing::parse_unix(l, fuzz_now()).ok()?;
+        let mut out = BytesMut::new();
+        listing::format_unix(&e, fuzz_now(), &mut out);
+        let symlink_arrow =
+            matches!(e.kind(), listing::EntryKind::Symlink { .. }) && memchr::memmem::find(e.name(), b" ->").is_some();
+        if memchr::memchr2(b'\r', b'\n', e.name()).is_none() && !symlink_arrow {
+            let again = listing::parse_unix(&out.freeze(), fuzz_now()).expect("format_unix output parses");
+            assert_eq!(again.name(), e.name());
+            // A device lists `major, minor` instead of a size; the producer
+            // writes 0 for an entry without one.
+            if e.size().is_some() {
+                assert_eq!(again.size(), e.size());
+            }
+        }
+        Some(e)
+    });
+}
+
+/// Windows/IIS/DOS lines.
+pub fn listing_dos(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_dos(l).ok());
+}
+
+/// EPLF lines.
+pub fn listing_eplf(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_eplf(l).ok());
+}
+
+/// MLSD/MLST fact lines (the round trip is in [`listing`]).
+pub fn listing_mlsx(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_mlsx(l).ok());
+}
+
+/// VMS lines (one at a time; continuation joining is in [`listing`]).
+pub fn listing_vms(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_vms(l).ok());
+}
+
+/// OS/400 lines.
+pub fn listing_os400(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_os400(l).ok());
+}
+
+/// MVS dataset and member lines.
+pub fn listing_mvs(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_mvs(l).ok());
+}
+
+/// NetWare lines.
+pub fn listing_netware(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_netware(l, fuzz_now()).ok());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +329,18 @@ mod tests {
             reply_roundtrip(s);
             reply_data(s);
             listing(s);
+            for f in [
+                listing_unix,
+                listing_dos,
+                listing_eplf,
+                listing_mlsx,
+                listing_vms,
+                listing_os400,
+                listing_mvs,
+                listing_netware,
+            ] {
+                f(s);
+            }
         }
         reply_decode(b"\x00\x05\x05\x05\x05211-Features:\r\n EPSV\r\n211-MDTM\r\n211 End\r\n227 Entering Passive Mode (1,2,3,4,5,6).\r\n");
     }
