@@ -29,6 +29,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// A chainable setter for one field of a `*Config` (`config.idle_timeout(d)`).
+/// Defined before the modules so both roles' configurations use it.
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident: $ty:ty) => {
+        $(#[$m])*
+        #[must_use]
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
 pub mod client;
 pub mod server;
 

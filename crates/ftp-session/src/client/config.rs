@@ -87,17 +87,6 @@ impl Default for ClientConfig {
     }
 }
 
-macro_rules! setter {
-    ($(#[$m:meta])* $name:ident: $ty:ty) => {
-        $(#[$m])*
-        #[must_use]
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = value;
-            self
-        }
-    };
-}
-
 impl ClientConfig {
     setter!(
         /// Control connection protection (default: off).

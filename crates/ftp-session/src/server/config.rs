@@ -78,17 +78,6 @@ impl Default for ServerConfig {
     }
 }
 
-macro_rules! setter {
-    ($(#[$m:meta])* $name:ident: $ty:ty) => {
-        $(#[$m])*
-        #[must_use]
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = value;
-            self
-        }
-    };
-}
-
 impl ServerConfig {
     /// The text of the 220 greeting. Line breaks are replaced by spaces.
     #[must_use]
