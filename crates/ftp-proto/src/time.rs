@@ -122,6 +122,31 @@ impl Timestamp {
         }
     }
 
+    /// The UTC time `secs` seconds after 1970-01-01T00:00:00Z (file times as
+    /// operating systems keep them); `None` past the year 9999.
+    ///
+    /// ```
+    /// use ftp_proto::Timestamp;
+    /// assert_eq!(Timestamp::from_unix_seconds(951_782_400).unwrap().to_string(), "20000229000000");
+    /// ```
+    #[must_use]
+    pub fn from_unix_seconds(secs: u64) -> Option<Self> {
+        let days = secs / 86_400;
+        let rem = secs % 86_400;
+        // Howard Hinnant's civil_from_days, for days since 1970-01-01.
+        let z = i64::try_from(days).ok()? + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + i64::from(month <= 2);
+        let year = u16::try_from(year).ok()?;
+        Self::new(year, month as u8, day as u8, (rem / 3600) as u8, (rem / 60 % 60) as u8, (rem % 60) as u8).ok()
+    }
+
     /// The year (0-9999).
     #[must_use]
     pub const fn year(&self) -> u16 {
@@ -189,6 +214,14 @@ impl fmt::Debug for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_unix_seconds_matches_the_calendar() {
+        assert_eq!(Timestamp::from_unix_seconds(0).unwrap().to_string(), "19700101000000");
+        assert_eq!(Timestamp::from_unix_seconds(824_255_902).unwrap().to_string(), "19960213235822");
+        assert_eq!(Timestamp::from_unix_seconds(4_102_444_799).unwrap().to_string(), "20991231235959");
+        assert!(Timestamp::from_unix_seconds(u64::MAX).is_none());
+    }
 
     #[test]
     fn rfc3659_2_3_time_val() {

@@ -1,0 +1,122 @@
+//! `ftpkit`: an FTP server for a directory (client and conformance checks to follow).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use ftp_session::server::ServerConfig;
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+/// FTP tools built on a sans-IO protocol core.
+#[derive(Parser)]
+#[command(name = "ftpkit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a directory over FTP. With no options: the current directory,
+    /// read-only, to anonymous users, on 127.0.0.1:2121.
+    Serve(Serve),
+}
+
+#[derive(clap::Args)]
+struct Serve {
+    /// The directory to serve.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:2121")]
+    listen: SocketAddr,
+    /// Allow anonymous login (the default when no --user is given).
+    #[arg(long)]
+    anonymous: bool,
+    /// A user, NAME:PASSWORD, or NAME:PASSWORD:rw for write access. Repeatable.
+    #[arg(long = "user", value_name = "NAME:PASSWORD[:rw]")]
+    users: Vec<String>,
+    /// Let anonymous users write too.
+    #[arg(long)]
+    writable: bool,
+    /// Passive data ports, LOW-HIGH.
+    #[arg(long, value_name = "LOW-HIGH")]
+    passive_ports: Option<String>,
+    /// The IPv4 address to advertise in PASV replies (behind NAT).
+    #[arg(long, value_name = "IP")]
+    passive_address: Option<IpAddr>,
+    /// Most concurrent sessions (421 past it).
+    #[arg(long, default_value_t = 256)]
+    max_sessions: usize,
+    /// Seconds without a command before a session is closed.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+}
+
+fn parse_user(spec: &str) -> Result<User, String> {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(name), Some(password)) = (parts.next(), parts.next()) else {
+        return Err(format!("--user {spec}: expected NAME:PASSWORD[:rw]"));
+    };
+    let writable = match parts.next() {
+        None => false,
+        Some("rw") => true,
+        Some(other) => return Err(format!("--user {spec}: unknown mode {other:?} (use rw)")),
+    };
+    Ok(User { name: name.to_owned(), password: password.to_owned(), writable })
+}
+
+fn parse_ports(spec: &str) -> Result<(u16, u16), String> {
+    let (low, high) = spec.split_once('-').ok_or_else(|| format!("--passive-ports {spec}: expected LOW-HIGH"))?;
+    let low: u16 = low.parse().map_err(|_| format!("--passive-ports: bad port {low:?}"))?;
+    let high: u16 = high.parse().map_err(|_| format!("--passive-ports: bad port {high:?}"))?;
+    if low == 0 || low > high {
+        return Err(format!("--passive-ports {spec}: LOW must be 1..=HIGH"));
+    }
+    Ok((low, high))
+}
+
+async fn serve(args: Serve) -> Result<(), String> {
+    let users = args.users.iter().map(|u| parse_user(u)).collect::<Result<Vec<_>, _>>()?;
+    let anonymous = args.anonymous || users.is_empty();
+    let passive_address = match args.passive_address {
+        None => None,
+        Some(IpAddr::V4(ip)) => Some(ip),
+        Some(IpAddr::V6(_)) => {
+            return Err("--passive-address must be IPv4 (PASV cannot carry IPv6; EPSV needs none)".into());
+        }
+    };
+    let session = ServerConfig::default()
+        .passive_address(passive_address)
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .greeting("ftpkit ready");
+    let mut options = ServerOptions::new(args.listen, args.root.clone());
+    options.anonymous = anonymous;
+    options.anonymous_writable = args.writable;
+    options.users = users;
+    options.passive_ports = args.passive_ports.as_deref().map(parse_ports).transpose()?;
+    options.session = session;
+    options.max_sessions = args.max_sessions;
+    let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", args.listen))?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    let who = if anonymous { "anonymous users" } else { "its users" };
+    let mode = if args.writable { "read-write" } else { "read-only" };
+    println!("ftpkit: serving {} {mode} to {who} on ftp://{addr}/ (Ctrl-C to stop)", server.root().display());
+    tokio::select! {
+        r = server.run() => r.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args).await,
+    };
+    if let Err(e) = result {
+        eprintln!("ftpkit: {e}");
+        std::process::exit(1);
+    }
+}

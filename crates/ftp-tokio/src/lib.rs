@@ -1,0 +1,16 @@
+//! # ftp-tokio: FTP on tokio, driving the `ftp-session` state machines
+//!
+//! [`server::Server`] serves a directory ([`storage::LocalFs`], confined to
+//! its root) with one tokio task per control connection, each running an
+//! `ftp_session::server::Session`. The driver owns sockets, files and the
+//! clock; every protocol decision is the session's.
+//!
+//! Status: plain FTP server (passive and active data connections, anonymous
+//! and named users, read-only or writable, session limit). Not yet: FTPS
+//! with rustls, the async client, graceful shutdown (issue 6).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod server;
+pub mod storage;

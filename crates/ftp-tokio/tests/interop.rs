@@ -1,0 +1,189 @@
+//! The server against real FTP clients on loopback: curl and Python's
+//! ftplib. Each test skips with a notice when its client is missing, and
+//! fails instead when `FTP_INTEROP_REQUIRED=1` (as `.ci/run` sets). Every
+//! client call is bounded by a timeout.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+/// Whether `program` can run; panics when it cannot and peers are required.
+fn peer(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("FTP_INTEROP_REQUIRED").as_deref() != Ok("1"),
+            "{program} is required (FTP_INTEROP_REQUIRED=1)"
+        );
+        eprintln!("notice: {program} not found; skipping this interop test");
+    }
+    found
+}
+
+/// Starts a server for `root` on an ephemeral loopback port, in its own
+/// runtime thread, with user `alice:secret` (writable) and anonymous read-only.
+fn start(root: &Path) -> SocketAddr {
+    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(options).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            let _ = server.run().await;
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pub")).unwrap();
+    std::fs::write(dir.path().join("pub/hello world.txt"), b"hello ftp\n").unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    std::fs::write(dir.path().join("pub/big.bin"), &big).unwrap();
+    dir
+}
+
+fn curl(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new("curl").args(["-s", "-S", "--max-time", "30"]).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+/// RFC 959 RETR over EPSV (curl's default) and PASV, and a listing.
+#[test]
+fn curl_downloads_passive_and_lists() {
+    if !peer("curl") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start(dir.path());
+    let url = format!("ftp://{addr}/pub/hello%20world.txt");
+    assert_eq!(curl(&[&url]), (0, b"hello ftp\n".to_vec()));
+    assert_eq!(curl(&["--disable-epsv", &url]), (0, b"hello ftp\n".to_vec()), "PASV");
+    let (rc, big) = curl(&[&format!("ftp://{addr}/pub/big.bin")]);
+    assert_eq!(rc, 0);
+    assert_eq!(big, std::fs::read(dir.path().join("pub/big.bin")).unwrap());
+    let (rc, list) = curl(&[&format!("ftp://{addr}/pub/")]);
+    assert_eq!(rc, 0);
+    let list = String::from_utf8(list).unwrap();
+    let lines: Vec<&str> = list.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert!(lines[0].starts_with("-rw-r--r--") && lines[0].ends_with(" big.bin"), "{list}");
+    assert!(lines[1].ends_with(" 10 ") || lines[1].ends_with(" hello world.txt"), "{list}");
+    let (rc, names) = curl(&["--list-only", &format!("ftp://{addr}/pub/")]);
+    let names = String::from_utf8(names).unwrap();
+    let names: Vec<&str> = names.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert_eq!((rc, names), (0, vec!["big.bin", "hello world.txt"]));
+}
+
+/// RFC 959 PORT and RFC 2428 EPRT: curl's active mode on loopback.
+#[test]
+fn curl_active_mode() {
+    if !peer("curl") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start(dir.path());
+    let url = format!("ftp://{addr}/pub/hello%20world.txt");
+    assert_eq!(curl(&["--ftp-port", "127.0.0.1", &url]), (0, b"hello ftp\n".to_vec()));
+    assert_eq!(curl(&["--ftp-port", "127.0.0.1", "--disable-eprt", &url]), (0, b"hello ftp\n".to_vec()), "PORT");
+}
+
+/// Uploads need a writable user; anonymous is read-only; resume with REST
+/// (RFC 3659 5) continues a partial download.
+#[test]
+fn curl_upload_permissions_and_resume() {
+    if !peer("curl") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start(dir.path());
+    let src = dir.path().join("local.txt");
+    std::fs::write(&src, b"uploaded bytes").unwrap();
+    let target = format!("ftp://{addr}/pub/up.txt");
+    let (rc, _) = curl(&["-T", src.to_str().unwrap(), &target]);
+    assert_eq!(rc, 25, "anonymous upload refused (curl: upload failed)");
+    assert!(!dir.path().join("pub/up.txt").exists());
+    let (rc, _) = curl(&["-u", "alice:secret", "-T", src.to_str().unwrap(), &target]);
+    assert_eq!(rc, 0);
+    assert_eq!(std::fs::read(dir.path().join("pub/up.txt")).unwrap(), b"uploaded bytes");
+    let (rc, _) = curl(&["-u", "alice:wrong", &target]);
+    assert_eq!(rc, 67, "bad password: login denied");
+    let partial = dir.path().join("partial.bin");
+    let full = std::fs::read(dir.path().join("pub/big.bin")).unwrap();
+    std::fs::write(&partial, &full[..1_000_000]).unwrap();
+    let (rc, _) = curl(&["-C", "-", "-o", partial.to_str().unwrap(), &format!("ftp://{addr}/pub/big.bin")]);
+    assert_eq!(rc, 0);
+    assert_eq!(std::fs::read(&partial).unwrap(), full, "resumed download is complete");
+}
+
+/// SECURITY.md P1/P2: `..` cannot leave the served directory.
+#[test]
+fn curl_cannot_escape_the_root() {
+    if !peer("curl") {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), b"secret").unwrap();
+    let dir = fixture();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("pub/escape")).unwrap();
+    let addr = start(dir.path());
+    let (rc, out) = curl(&["--path-as-is", &format!("ftp://{addr}/pub/../../../../etc/hostname")]);
+    assert_ne!(rc, 0);
+    assert!(out.is_empty());
+    let (rc, out) = curl(&[&format!("ftp://{addr}/pub/escape/secret.txt")]);
+    assert_ne!(rc, 0, "a symbolic link out of the root is not followed");
+    assert!(out.is_empty());
+}
+
+/// Python's ftplib: login, PWD, NLST, MLSD, SIZE, RETR, STOR, rename, delete,
+/// MKD/RMD, active mode (set_pasv(False)), QUIT.
+#[test]
+fn python_ftplib_session() {
+    if !peer("python3") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start(dir.path());
+    let script = format!(
+        r#"
+import ftplib, io
+f = ftplib.FTP()
+f.connect('127.0.0.1', {port}, timeout=20)
+f.login('alice', 'secret')
+assert f.pwd() == '/', f.pwd()
+assert sorted(f.nlst('pub')) == ['big.bin', 'hello world.txt'], f.nlst('pub')
+facts = dict(f.mlsd('pub'))
+assert facts['hello world.txt']['type'] == 'file' and facts['hello world.txt']['size'] == '10', facts
+assert f.size('pub/hello world.txt') == 10
+buf = io.BytesIO(); f.retrbinary('RETR pub/hello world.txt', buf.write); assert buf.getvalue() == b'hello ftp\n'
+f.storbinary('STOR pub/new file.bin', io.BytesIO(b'x' * 100000))
+f.rename('pub/new file.bin', 'pub/renamed.bin')
+assert f.size('pub/renamed.bin') == 100000
+f.mkd('docs'); f.cwd('docs'); assert f.pwd() == '/docs'; f.cwd('..'); f.rmd('docs')
+f.set_pasv(False)
+buf = io.BytesIO(); f.retrbinary('RETR pub/hello world.txt', buf.write); assert buf.getvalue() == b'hello ftp\n'
+f.delete('pub/renamed.bin')
+try:
+    f.retrbinary('RETR pub/missing', print)
+    raise SystemExit('expected 550')
+except ftplib.error_perm as e:
+    assert str(e).startswith('550'), e
+f.quit()
+print('ok')
+"#,
+        port = addr.port()
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ftplib: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("pub/renamed.bin").exists());
+}
