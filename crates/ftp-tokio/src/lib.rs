@@ -5,12 +5,14 @@
 //! `ftp_session::server::Session`. The driver owns sockets, files and the
 //! clock; every protocol decision is the session's.
 //!
-//! Status: plain FTP server (passive and active data connections, anonymous
-//! and named users, read-only or writable, session limit). Not yet: FTPS
-//! with rustls, the async client, graceful shutdown (issue 6).
+//! Status: the server, in plain FTP and explicit FTPS (passive and active
+//! data connections, anonymous and named users, read-only or writable,
+//! session limit). Not yet: implicit FTPS, the async client, graceful
+//! shutdown (issue 6).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod server;
 pub mod storage;
+pub mod tls;

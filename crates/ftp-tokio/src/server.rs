@@ -5,8 +5,12 @@
 //! the clock produce, and carries out what the session asks, in order. All
 //! protocol decisions are the session's; this module only moves bytes.
 //!
-//! Plain FTP only for now: FTPS (rustls) is not wired in yet, so the session
-//! is configured without TLS and answers `AUTH TLS` with 502.
+//! FTPS (RFC 4217, explicit `AUTH TLS`) runs on rustls when a certificate
+//! is configured ([`crate::tls`]); data connections are protected when the
+//! session says `PROT P` is in force, and must resume their own control
+//! connection's TLS session unless that check is turned off (SECURITY.md
+//! L6). Clearing TLS again (`CCC`, `REIN` on a protected connection) ends
+//! the session for now.
 
 use std::collections::HashMap;
 use std::io;
@@ -57,6 +61,8 @@ pub struct ServerOptions {
     pub session: ServerConfig,
     /// Most concurrent sessions; more are refused with 421 (SECURITY.md C3).
     pub max_sessions: usize,
+    /// FTPS: the certificate and settings (enables `AUTH TLS`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl ServerOptions {
@@ -72,6 +78,7 @@ impl ServerOptions {
             passive_ports: None,
             session: ServerConfig::default().anonymous(true),
             max_sessions: 256,
+            tls: None,
         }
     }
 }
@@ -85,6 +92,7 @@ struct Shared {
     next_port: AtomicUsize,
     sessions: AtomicUsize,
     max_sessions: usize,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// A bound FTP server.
@@ -105,7 +113,7 @@ impl Server {
         socket.set_reuseaddr(true)?;
         socket.bind(options.listen)?;
         let listener = socket.listen(1024)?;
-        let session = options.session.anonymous(options.anonymous);
+        let session = options.session.anonymous(options.anonymous).tls_available(options.tls.is_some());
         let shared = Shared {
             config: Arc::new(session),
             fs,
@@ -115,6 +123,7 @@ impl Server {
             next_port: AtomicUsize::new(0),
             sessions: AtomicUsize::new(0),
             max_sessions: options.max_sessions,
+            tls: options.tls,
         };
         Ok(Self { listener, shared: Arc::new(shared) })
     }
@@ -186,8 +195,63 @@ impl Drop for DataSlot {
     }
 }
 
+/// The control connection, in plaintext or after `AUTH TLS`.
+enum Control {
+    Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf),
+    Tls(
+        tokio::io::ReadHalf<tokio_rustls::server::TlsStream<TcpStream>>,
+        tokio::io::WriteHalf<tokio_rustls::server::TlsStream<TcpStream>>,
+    ),
+    Closed,
+}
+
+impl Control {
+    async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(r, _) => r.read(buf).await,
+            Self::Tls(r, _) => r.read(buf).await,
+            Self::Closed => Ok(0),
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Plain(_, w) => w.write_all(bytes).await,
+            Self::Tls(_, w) => {
+                w.write_all(bytes).await?;
+                w.flush().await
+            }
+            Self::Closed => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    async fn shutdown(&mut self) {
+        match self {
+            Self::Plain(_, w) => drop(w.shutdown().await),
+            Self::Tls(_, w) => drop(w.shutdown().await),
+            Self::Closed => {}
+        }
+    }
+
+    /// RFC 4217 section 4: the handshake right after the 234 went out.
+    async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
+        let Self::Plain(r, w) = std::mem::replace(self, Self::Closed) else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let tcp = r.reunite(w).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let tls = tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+        let (r, w) = tokio::io::split(tls);
+        *self = Self::Tls(r, w);
+        Ok(())
+    }
+}
+
 struct Conn {
     shared: Arc<Shared>,
+    /// This control connection's TLS settings, with its own resumption store.
+    tls: Option<tokio_rustls::TlsAcceptor>,
     local_ip: IpAddr,
     tx: mpsc::UnboundedSender<Note>,
     data: HashMap<DataId, DataSlot>,
@@ -206,16 +270,18 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
     } else {
         Session::new(shared.config.clone(), conn_info, Instant::now())
     };
-    let (mut rd, mut wr) = stream.into_split();
+    let (rd, wr) = stream.into_split();
+    let mut control = Control::Plain(rd, wr);
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let tls = conn_tls(&shared);
     let mut conn =
-        Conn { shared, local_ip: local.ip(), tx, data: HashMap::new(), jobs: HashMap::new(), writable: false };
+        Conn { shared, tls, local_ip: local.ip(), tx, data: HashMap::new(), jobs: HashMap::new(), writable: false };
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
             match session.poll_output() {
-                Output::Transmit(bytes) => wr.write_all(&bytes).await?,
+                Output::Transmit(bytes) => control.write_all(&bytes).await?,
                 Output::Data(action) => conn.act(&mut session, action).await,
                 Output::Request(req) => conn.request(req.id, req.kind),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
@@ -225,8 +291,13 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                         conn.shared.users.iter().any(|u| u.name.as_bytes() == user.as_bytes() && u.writable)
                     };
                 }
-                Output::Close => {
-                    let _ = wr.shutdown().await;
+                Output::StartTls => {
+                    let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
+                    control.start_tls(&acceptor).await?;
+                    let _ = session.handle_input(Instant::now(), Input::TlsEstablished);
+                }
+                Output::StopTls | Output::Close => {
+                    control.shutdown().await;
                     return Ok(());
                 }
                 Output::Wait(deadline) => break deadline,
@@ -240,7 +311,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
             }
         };
         tokio::select! {
-            read = rd.read(&mut buf) => {
+            read = control.read(&mut buf) => {
                 let now = Instant::now();
                 let _ = match read {
                     Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
@@ -251,6 +322,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
             () = sleep => { let _ = session.handle_input(Instant::now(), Input::Timeout); }
         }
     }
+}
+
+fn conn_tls(shared: &Shared) -> Option<tokio_rustls::TlsAcceptor> {
+    shared.tls.as_ref().map(|base| tokio_rustls::TlsAcceptor::from(crate::tls::per_session(base)))
 }
 
 /// Counts sessions down when a connection task ends.
@@ -328,7 +403,7 @@ impl Conn {
                 });
                 self.data.insert(id, DataSlot { listener: None, pending: None, stream: None, task: Some(task) });
             }
-            DataAction::Transfer { id, request, .. } => {
+            DataAction::Transfer { id, request, tls, .. } => {
                 let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
                 let job = self.jobs.remove(&request);
                 let tx = self.tx.clone();
@@ -337,8 +412,22 @@ impl Conn {
                     let _ = session.handle_input(Instant::now(), Input::Data(id, failed));
                     return;
                 };
+                let acceptor = if tls.required { self.tls.clone() } else { None };
+                let must_resume = tls.must_resume_control_session;
                 let task = tokio::spawn(async move {
-                    let event = transfer(stream, job).await;
+                    let event = match acceptor {
+                        None => transfer(stream, job, false).await,
+                        Some(acceptor) => match acceptor.accept(stream).await {
+                            Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                            Ok(tls)
+                                if must_resume
+                                    && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) =>
+                            {
+                                DataEvent::Failed { bytes: 0, reason: DataFailure::TlsNotResumed }
+                            }
+                            Ok(tls) => transfer(tls, job, true).await,
+                        },
+                    };
                     let _ = tx.send(Note::Done(id, event));
                 });
                 if let Some(slot) = self.data.get_mut(&id) {
@@ -522,13 +611,18 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Buffer for file transfers: large, as DESIGN.md's driver notes measured.
 const TRANSFER_BUFFER: usize = 1 << 20;
 
-/// Moves one transfer's bytes and reports how it ended.
-async fn transfer(mut stream: TcpStream, job: Job) -> DataEvent {
+/// Moves one transfer's bytes and reports how it ended. Under TLS a peer
+/// that closes without close_notify is taken as a normal end of an upload,
+/// as vsftpd does by default (`strict_ssl_read_eof=NO`; SECURITY.md L7).
+async fn transfer<S>(mut stream: S, job: Job, tls: bool) -> DataEvent
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let result = match job {
         Job::Listing(bytes) => stream.write_all(&bytes).await.map(|()| bytes.len() as u64),
-        Job::Read(file, ascii) => copy(file, &mut stream, if ascii { Ascii::ToWire } else { Ascii::Off }).await,
+        Job::Read(file, ascii) => copy(file, &mut stream, if ascii { Ascii::ToWire } else { Ascii::Off }, false).await,
         Job::Write(mut file, ascii) => {
-            let r = copy(&mut stream, &mut file, if ascii { Ascii::FromWire } else { Ascii::Off }).await;
+            let r = copy(&mut stream, &mut file, if ascii { Ascii::FromWire } else { Ascii::Off }, tls).await;
             match r {
                 Ok(n) => file.flush().await.map(|()| n),
                 Err(e) => Err(e),
@@ -557,7 +651,7 @@ enum Ascii {
 }
 
 /// Copies with a large buffer; converts line ends only in TYPE A.
-async fn copy<R, W>(mut from: R, to: &mut W, ascii: Ascii) -> io::Result<u64>
+async fn copy<R, W>(mut from: R, to: &mut W, ascii: Ascii, eof_without_notify: bool) -> io::Result<u64>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -567,7 +661,10 @@ where
     let mut total = 0u64;
     let mut last_cr = false;
     loop {
-        let n = from.read(&mut buf).await?;
+        let n = match from.read(&mut buf).await {
+            Err(e) if eof_without_notify && e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            r => r?,
+        };
         if n == 0 {
             if last_cr {
                 to.write_all(b"\r").await?;

@@ -26,8 +26,21 @@ fn peer(program: &str) -> bool {
 /// Starts a server for `root` on an ephemeral loopback port, in its own
 /// runtime thread, with user `alice:secret` (writable) and anonymous read-only.
 fn start(root: &Path) -> SocketAddr {
+    start_with(root, |_| {})
+}
+
+/// The same with FTPS (a self-signed certificate), adjusted by `tweak`.
+fn start_tls(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
+    start_with(root, |o| {
+        o.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+        tweak(o);
+    })
+}
+
+fn start_with(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
     options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    tweak(&mut options);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -186,4 +199,86 @@ print('ok')
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!dir.path().join("pub/renamed.bin").exists());
+}
+
+/// RFC 4217 with curl: AUTH TLS, PBSZ 0, PROT P, and TLS data connections
+/// that resume the control session, which the server requires by default
+/// (SECURITY.md L6). Passive mode (see the note in the issue: curl 7.88's
+/// active-mode FTPS waits forever after accepting, while Python's works).
+#[test]
+fn curl_ftps_explicit() {
+    if !peer("curl") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start_tls(dir.path(), |_| {});
+    let url = format!("ftp://{addr}/pub/hello%20world.txt");
+    assert_eq!(curl(&["--ssl-reqd", "-k", &url]), (0, b"hello ftp\n".to_vec()));
+    let (rc, big) = curl(&["--ssl-reqd", "-k", &format!("ftp://{addr}/pub/big.bin")]);
+    assert_eq!(rc, 0);
+    assert_eq!(big, std::fs::read(dir.path().join("pub/big.bin")).unwrap());
+    let src = dir.path().join("local.txt");
+    std::fs::write(&src, b"over tls").unwrap();
+    let (rc, _) = curl(&[
+        "--ssl-reqd",
+        "-k",
+        "-u",
+        "alice:secret",
+        "-T",
+        src.to_str().unwrap(),
+        &format!("ftp://{addr}/pub/tls.txt"),
+    ]);
+    assert_eq!(rc, 0);
+    assert_eq!(std::fs::read(dir.path().join("pub/tls.txt")).unwrap(), b"over tls");
+}
+
+/// SECURITY.md A7 and L5: with TLS required, a plaintext login is refused.
+#[test]
+fn curl_plaintext_refused_when_tls_required() {
+    if !peer("curl") {
+        return;
+    }
+    let dir = fixture();
+    let addr = start_tls(dir.path(), |o| {
+        o.session = o.session.clone().require_tls_login(true).require_tls_data(true);
+        o.anonymous = false;
+    });
+    let (rc, out) = curl(&["-u", "alice:secret", &format!("ftp://{addr}/pub/hello%20world.txt")]);
+    assert_ne!(rc, 0);
+    assert!(out.is_empty());
+    let (rc, out) = curl(&["--ssl-reqd", "-k", "-u", "alice:secret", &format!("ftp://{addr}/pub/hello%20world.txt")]);
+    assert_eq!((rc, out), (0, b"hello ftp\n".to_vec()));
+}
+
+const PY_TLS: &str = r#"
+import ftplib, io, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=ctx, timeout=20)
+f.connect('127.0.0.1', int(sys.argv[1]))
+f.login('alice', 'secret')
+f.prot_p()
+"#;
+
+/// Python's `FTP_TLS` does not resume the control session on data
+/// connections (cpython #63699): with the resumption check switched off it
+/// works in passive and active mode; with the check on (the default), the
+/// data connection is refused with 522, SECURITY.md L6 at work.
+#[test]
+fn python_ftp_tls_and_the_resumption_check() {
+    if !peer("python3") {
+        return;
+    }
+    let dir = fixture();
+    let relaxed = start_tls(dir.path(), |o| o.session = o.session.clone().require_tls_resumption(false));
+    let script = format!(
+        "{PY_TLS}\nbuf = io.BytesIO(); f.retrbinary('RETR pub/hello world.txt', buf.write); assert buf.getvalue() == b'hello ftp\\n'\nf.storbinary('STOR pub/py.bin', io.BytesIO(b'y' * 70000))\nf.set_pasv(False)\nbuf = io.BytesIO(); f.retrbinary('RETR pub/py.bin', buf.write); assert buf.getvalue() == b'y' * 70000\nf.quit()\nprint('ok')\n"
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).arg(relaxed.port().to_string()).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let strict = start_tls(dir.path(), |_| {});
+    let script = format!(
+        "{PY_TLS}\ntry:\n    f.retrbinary('RETR pub/hello world.txt', print)\n    raise SystemExit('expected a refusal')\nexcept ssl.SSLError:\n    try:\n        f.voidresp()\n        raise SystemExit('expected 522')\n    except (ftplib.error_perm, ftplib.error_temp) as e:\n        assert str(e).startswith('522'), e\nexcept (ftplib.error_perm, ftplib.error_temp) as e:\n    assert str(e).startswith('522'), e\nprint('ok')\n"
+    );
+    let out = Command::new("python3").arg("-c").arg(&script).arg(strict.port().to_string()).output().unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }

@@ -52,6 +52,23 @@ struct Serve {
     /// Seconds without a command before a session is closed.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    /// FTPS: the certificate chain (PEM). Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// FTPS: the private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// FTPS with a fresh self-signed certificate (for local use).
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Refuse logins and transfers without TLS (RFC 4217; needs a certificate).
+    #[arg(long)]
+    require_tls: bool,
+    /// Do not require data connections to resume the control connection's TLS
+    /// session (for clients that cannot, such as Python's ftplib; weakens
+    /// the protection against data-connection theft).
+    #[arg(long)]
+    no_tls_resumption: bool,
 }
 
 fn parse_user(spec: &str) -> Result<User, String> {
@@ -87,7 +104,18 @@ async fn serve(args: Serve) -> Result<(), String> {
             return Err("--passive-address must be IPv4 (PASV cannot carry IPv6; EPSV needs none)".into());
         }
     };
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(ftp_tokio::tls::from_pem(cert, key)?),
+        (_, _, true) => Some(ftp_tokio::tls::self_signed()?),
+        _ => None,
+    };
+    if args.require_tls && tls.is_none() {
+        return Err("--require-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
+    }
     let session = ServerConfig::default()
+        .require_tls_login(args.require_tls)
+        .require_tls_data(args.require_tls)
+        .require_tls_resumption(!args.no_tls_resumption)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .greeting("ftpkit ready");
@@ -98,11 +126,13 @@ async fn serve(args: Serve) -> Result<(), String> {
     options.passive_ports = args.passive_ports.as_deref().map(parse_ports).transpose()?;
     options.session = session;
     options.max_sessions = args.max_sessions;
+    let tls_note = if tls.is_some() { ", FTPS available (AUTH TLS)" } else { "" };
+    options.tls = tls;
     let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", args.listen))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     let who = if anonymous { "anonymous users" } else { "its users" };
     let mode = if args.writable { "read-write" } else { "read-only" };
-    println!("ftpkit: serving {} {mode} to {who} on ftp://{addr}/ (Ctrl-C to stop)", server.root().display());
+    println!("ftpkit: serving {} {mode} to {who} on ftp://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
     tokio::select! {
         r = server.run() => r.map_err(|e| e.to_string()),
         _ = tokio::signal::ctrl_c() => Ok(()),

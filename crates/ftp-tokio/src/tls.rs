@@ -1,0 +1,66 @@
+//! FTPS (RFC 4217) with rustls: certificates, and the per-session
+//! resumption store that makes the data-connection check meaningful.
+//!
+//! SECURITY.md L6: a data connection's TLS session must resume the control
+//! connection's session, proving the peer on the data port is the one that
+//! logged in. In one process serving many sessions, "resumed" alone proves
+//! nothing (an attacker can resume his own session), so every control
+//! connection gets its own copy of the configuration with its own session
+//! store: only sessions made on that control connection can be resumed on
+//! its data connections.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::ServerSessionMemoryCache;
+
+fn build(certs: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<ServerConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate and key do not fit: {e}"))?;
+    // SECURITY.md L10 (ALPACA): say which protocol this endpoint speaks.
+    config.alpn_protocols = vec![b"ftp".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A configuration from a PEM certificate chain and a PEM private key.
+///
+/// # Errors
+/// A file cannot be read or parsed, or the key does not fit the certificate.
+pub fn from_pem(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> {
+    let certs = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate", cert.display()));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{}: {e}", key.display()))?;
+    build(certs, key)
+}
+
+/// A configuration with a fresh self-signed certificate for `localhost`
+/// and 127.0.0.1, for local use.
+///
+/// # Errors
+/// Key generation failed.
+pub fn self_signed() -> Result<Arc<ServerConfig>, String> {
+    let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    let certified = rcgen::generate_simple_self_signed(names).map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    build(vec![certified.cert.der().clone()], key)
+}
+
+/// This control connection's own copy: same certificate, its own session
+/// store (see the module docs).
+pub(crate) fn per_session(base: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut config = (**base).clone();
+    config.session_storage = ServerSessionMemoryCache::new(16);
+    Arc::new(config)
+}
