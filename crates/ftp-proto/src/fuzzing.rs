@@ -36,34 +36,30 @@ fn chunks<'a>(data: &'a [u8], sizes: &[u8]) -> Vec<&'a [u8]> {
     out
 }
 
-fn decode_commands(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Command, DecodeError>> {
-    let mut dec = CommandDecoder::new(opts.clone());
+/// Feeds `pieces` one read at a time to a decoder, collecting every item.
+fn feed<T>(opts: &ParseOptions, pieces: &[&[u8]], mut decode: impl FnMut(&mut BytesMut) -> Option<T>) -> Vec<T> {
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
     for piece in pieces {
         buf.extend_from_slice(piece);
-        while let Some(item) = dec.decode(&mut buf) {
+        while let Some(item) = decode(&mut buf) {
             out.push(item);
         }
-        // SECURITY.md F1: the decoder never holds more than a line plus the
-        // newest read.
+        // SECURITY.md F1, R1: the decoder never holds more than a line plus
+        // the newest read.
         assert!(buf.len() <= opts.max_line_len_value() + piece.len(), "buffer grew past its bound");
     }
     out
 }
 
+fn decode_commands(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Command, DecodeError>> {
+    let mut dec = CommandDecoder::new(opts.clone());
+    feed(opts, pieces, |buf| dec.decode(buf))
+}
+
 fn decode_replies(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Reply, ReplyError>> {
     let mut dec = ReplyDecoder::new(opts.clone());
-    let mut buf = BytesMut::new();
-    let mut out = Vec::new();
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        while let Some(item) = dec.decode(&mut buf) {
-            out.push(item);
-        }
-        assert!(buf.len() <= opts.max_line_len_value() + piece.len(), "buffer grew past its bound");
-    }
-    out
+    feed(opts, pieces, |buf| dec.decode(buf))
 }
 
 fn encode_command(cmd: &Command) -> BytesMut {
