@@ -1,4 +1,4 @@
-//! `ftpkit`: an FTP server for a directory (client and conformance checks to follow).
+//! `ftpkit`: FTP tools on the ftpkit protocol core: `serve` a directory, client commands, and `check` (conformance).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
