@@ -677,6 +677,34 @@ fn sec_l8_ccc_refused_by_default() {
     assert!(d.stop_tls());
 }
 
+/// RFC 4217 section 6 and 12.3: CCC clears the control connection only;
+/// the data protection chosen with PROT stays in force, and a plaintext
+/// control connection takes no PBSZ (503) until a new AUTH.
+#[test]
+fn rfc4217_12_3_ccc_keeps_data_protection() {
+    let (mut h, _) = Harness::new(tls_config().allow_ccc(true));
+    h.send("AUTH TLS");
+    h.input(Input::TlsEstablished);
+    h.send("PBSZ 0");
+    h.send("PROT P");
+    h.login();
+    let d = h.send("CCC");
+    assert_eq!(d.codes(), vec![200]);
+    assert!(d.stop_tls());
+    assert_eq!(h.send("PWD").codes(), vec![257], "commands go on in plaintext");
+    let id = h.pasv(40000);
+    let req = h.send("LIST").request();
+    h.answer(&req, Answer::Ready);
+    let d = h.data(id, DataEvent::Incoming { peer: addr("127.0.0.1:7000") });
+    let DataAction::Transfer { tls, .. } = d.data()[1] else { panic!("{:?}", d.outputs) };
+    assert!(tls.required, "PROT P survives CCC");
+    h.data(id, DataEvent::Finished { bytes: 1 });
+    assert_eq!(h.send("PBSZ 0").codes(), vec![503], "the control connection is plaintext");
+    let d = h.send("REIN");
+    assert_eq!(d.codes(), vec![220]);
+    assert!(!d.stop_tls(), "nothing to clear any more");
+}
+
 // ---- 5. REIN ------------------------------------------------------------------------
 
 /// RFC 959 4.1.1 (REIN): back to the state after the greeting; TYPE, REST,
@@ -957,6 +985,70 @@ fn sec_c2_data_stall_timeout() {
 fn sec_c5_shutdown() {
     let mut h = logged_in(ServerConfig::default());
     let d = h.input(Input::Shutdown);
+    assert_eq!(d.codes(), vec![421]);
+    assert!(d.closed());
+}
+
+/// SECURITY.md C5: a graceful shutdown of an idle session is 421 and close
+/// at once.
+#[test]
+fn sec_c5_graceful_shutdown_of_idle_session() {
+    let mut h = logged_in(ServerConfig::default());
+    h.session.shut_down(h.now).unwrap();
+    let d = h.drain();
+    assert_eq!(d.codes(), vec![421]);
+    assert!(d.closed());
+    assert!(d.events().contains(&Event::Closed(CloseReason::Shutdown)));
+    assert_eq!(h.session.shut_down(h.now), Err(Misuse::Closed));
+}
+
+/// SECURITY.md C5: a graceful shutdown lets a running transfer finish (its
+/// 226 goes out), then 421 and close; a command sent meanwhile is not run.
+#[test]
+fn sec_c5_graceful_shutdown_waits_for_the_transfer() {
+    let mut h = logged_in(ServerConfig::default());
+    let id = h.pasv(40000);
+    let req = h.send("RETR f").request();
+    h.answer(&req, Answer::Ready);
+    h.data(id, DataEvent::Incoming { peer: addr("127.0.0.1:7000") });
+    h.session.shut_down(h.now).unwrap();
+    let d = h.drain();
+    assert!(d.outputs.is_empty(), "the transfer runs on: {:?}", d.outputs);
+    assert!(h.send("NOOP").lines().is_empty());
+    let d = h.data(id, DataEvent::Finished { bytes: 10 });
+    assert_eq!(d.codes(), vec![226, 421], "the transfer's reply, then 421; never the NOOP's 200");
+    assert!(d.closed());
+}
+
+/// SECURITY.md C5 and X3: a shutdown that cuts an upload short answers 421,
+/// never 226, and reports the upload incomplete.
+#[test]
+fn sec_c5_shutdown_cuts_an_upload_without_226() {
+    let mut h = logged_in(ServerConfig::default());
+    let id = h.pasv(40000);
+    let req = h.send("STOR f").request();
+    h.answer(&req, Answer::Ready);
+    h.data(id, DataEvent::Incoming { peer: addr("127.0.0.1:7000") });
+    h.data(id, DataEvent::Progress { bytes: 4096 });
+    h.session.shut_down(h.now).unwrap();
+    assert!(h.drain().outputs.is_empty());
+    let d = h.input(Input::Shutdown);
+    assert_eq!(d.codes(), vec![421]);
+    assert!(d.data().contains(&DataAction::Close { id }), "the data connection is closed");
+    assert!(d.events().iter().any(|e| matches!(e, Event::UploadIncomplete { bytes: 4096, .. })));
+    assert!(d.closed());
+}
+
+/// SECURITY.md C5: a transfer still waiting for its data connection is not
+/// "running": the shutdown closes at once.
+#[test]
+fn sec_c5_graceful_shutdown_does_not_wait_for_a_data_connection() {
+    let mut h = logged_in(ServerConfig::default());
+    h.pasv(40000);
+    let req = h.send("RETR f").request();
+    assert_eq!(h.answer(&req, Answer::Ready).codes(), vec![150]);
+    h.session.shut_down(h.now).unwrap();
+    let d = h.drain();
     assert_eq!(d.codes(), vec![421]);
     assert!(d.closed());
 }

@@ -13,6 +13,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod auth;
+pub mod memory;
 pub mod server;
 pub mod storage;
 pub mod tls;

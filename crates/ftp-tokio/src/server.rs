@@ -9,46 +9,60 @@
 //! is configured ([`crate::tls`]); data connections are protected when the
 //! session says `PROT P` is in force, and must resume their own control
 //! connection's TLS session unless that check is turned off (SECURITY.md
-//! L6). Clearing TLS again (`CCC`, `REIN` on a protected connection) ends
-//! the session for now.
+//! L6). Clearing TLS again (`CCC`, `REIN` on a protected connection)
+//! exchanges close_notify alerts and goes on in plaintext on the same TCP
+//! connection (RFC 4217 sections 12.3 and 13). Implicit FTPS
+//! ([`ServerOptions::implicit_tls`]) runs the handshake as soon as a
+//! connection is accepted.
+//!
+//! Files come from a [`Storage`] and logins are decided by an
+//! [`Authenticator`]; by default a [`LocalFs`] and a [`UserList`].
+//!
+//! Limits (SECURITY.md C3): [`ServerOptions::max_sessions`] in all and
+//! [`ServerOptions::max_sessions_per_ip`] from one address; past either, a
+//! connection gets 421 and is closed before the greeting. A
+//! [`ShutdownHandle`] stops the server gracefully (C5).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ftp_session::server::{
-    Answer, Connection, DataAction, DataEvent, DataFailure, DataId, Event, Input, Output, RequestId, RequestKind,
-    ServerConfig, Session, StorageError, StoreMode,
+    Answer, Connection, DataAction, DataEvent, DataFailure, DataId, Event, Input, ListFormat, Output, RequestId,
+    RequestKind, ServerConfig, Session, StorageError, StoreMode,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::storage::LocalFs;
+pub use crate::auth::User;
+use crate::auth::{Access, Authenticator, UserList};
+use crate::storage::{FileSink, FileSource, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
 
-/// A user who may log in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// The name given to `USER`.
-    pub name: String,
-    /// The password given to `PASS`.
-    pub password: String,
-    /// Whether the user may upload, delete, rename and make directories.
-    pub writable: bool,
-}
+/// The default of [`ServerOptions::max_sessions_per_ip`].
+pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;
 
 /// What the server serves, to whom, and how.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct ServerOptions {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// The directory served.
+    /// The directory served by the default storage ([`LocalFs`]); unused
+    /// when [`storage`](Self::storage) is set.
     pub root: std::path::PathBuf,
+    /// What is served instead of [`root`](Self::root), e.g. a
+    /// [`MemoryFs`](crate::memory::MemoryFs).
+    pub storage: Option<Arc<dyn Storage>>,
+    /// Who may log in instead of the default [`UserList`] made from
+    /// [`anonymous`](Self::anonymous), [`anonymous_writable`](Self::anonymous_writable)
+    /// and [`users`](Self::users) (which are then unused).
+    pub authenticator: Option<Arc<dyn Authenticator>>,
     /// Accept `anonymous`/`ftp` with any password.
     pub anonymous: bool,
     /// Anonymous users may write (off by default, as vsftpd).
@@ -60,9 +74,42 @@ pub struct ServerOptions {
     /// The session configuration (timeouts, passive address, limits).
     pub session: ServerConfig,
     /// Most concurrent sessions; more are refused with 421 (SECURITY.md C3).
+    /// Default 256.
     pub max_sessions: usize,
+    /// Most concurrent sessions from one IP address (IPv4-mapped IPv6
+    /// counts as IPv4); more are refused with 421 (SECURITY.md C3). Default
+    /// 16: twice Pure-FTPd's sample of 8, so that a client running parallel
+    /// transfers (lftp `mirror --parallel`, FileZilla's up to 10) and a few
+    /// users behind one NAT fit, while one host cannot take all of
+    /// [`max_sessions`](Self::max_sessions). `usize::MAX` turns it off.
+    pub max_sessions_per_ip: usize,
+    /// Implicit FTPS: the TLS handshake starts as soon as a connection is
+    /// accepted, before the greeting (the `ftps://` scheme, port 990 by
+    /// convention). Needs [`tls`](Self::tls); `AUTH` is then refused (503)
+    /// and `CCC` is not available. Default off.
+    pub implicit_tls: bool,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("listen", &self.listen)
+            .field("root", &self.root)
+            .field("storage", &self.storage.as_ref().map(|_| "custom"))
+            .field("authenticator", &self.authenticator.as_ref().map(|_| "custom"))
+            .field("anonymous", &self.anonymous)
+            .field("anonymous_writable", &self.anonymous_writable)
+            .field("users", &self.users.iter().map(|u| &u.name).collect::<Vec<_>>())
+            .field("passive_ports", &self.passive_ports)
+            .field("session", &self.session)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_ip", &self.max_sessions_per_ip)
+            .field("implicit_tls", &self.implicit_tls)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl ServerOptions {
@@ -78,21 +125,115 @@ impl ServerOptions {
             passive_ports: None,
             session: ServerConfig::default().anonymous(true),
             max_sessions: 256,
+            max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            implicit_tls: false,
             tls: None,
+            storage: None,
+            authenticator: None,
         }
     }
+
+    /// Anonymous, read-only, on `listen`, serving `storage` (a
+    /// [`MemoryFs`](crate::memory::MemoryFs) in tests, or any other
+    /// [`Storage`]).
+    #[must_use]
+    pub fn with_storage(listen: SocketAddr, storage: Arc<dyn Storage>) -> Self {
+        let mut options = Self::new(listen, std::path::PathBuf::new());
+        options.storage = Some(storage);
+        options
+    }
+}
+
+/// How long a control-connection write may take before the session is
+/// given up (a peer that never reads, SECURITY.md C4).
+const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The same once the server is stopping: the 421 gets this long.
+const STOP_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A TLS handshake (implicit FTPS, AUTH TLS) or close_notify exchange (CCC,
+/// REIN) must complete within this.
+const TLS_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the grace period, how long [`ShutdownHandle::shutdown`] waits for
+/// sessions to send their 421 and close.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most bytes read (and discarded) while waiting for the peer's close_notify.
+const MAX_DISCARD_BEFORE_CLOSE_NOTIFY: usize = 64 * 1024;
+/// How often a running transfer reports progress (which keeps the session's
+/// stall timer from firing and feeds `STAT`).
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where the server is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// New connections are refused with 421; idle sessions close with 421;
+    /// running transfers may finish.
+    Draining,
+    /// Every session sends 421 and closes now.
+    Stopping,
+}
+
+/// Open sessions, in all and per address (SECURITY.md C3).
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
 }
 
 struct Shared {
     config: Arc<ServerConfig>,
-    fs: LocalFs,
-    users: Vec<User>,
-    anonymous_writable: bool,
+    storage: Arc<dyn Storage>,
+    root: std::path::PathBuf,
+    auth: Arc<dyn Authenticator>,
+    anonymous: Option<Access>,
     passive_ports: Option<(u16, u16)>,
     next_port: AtomicUsize,
-    sessions: AtomicUsize,
     max_sessions: usize,
+    max_sessions_per_ip: usize,
+    counts: Mutex<Counts>,
+    /// Connection tasks alive (admitted or being refused).
+    live: watch::Sender<usize>,
+    phase: watch::Sender<Phase>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    implicit_tls: bool,
+}
+
+impl Shared {
+    /// Counts a new connection in, and says whether it is within the limits.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Ticket {
+        let ip = ip.to_canonical();
+        self.live.send_modify(|n| *n += 1);
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from_ip = counts.per_ip.get(&ip).copied().unwrap_or(0);
+        let admitted = counts.total < self.max_sessions && from_ip < self.max_sessions_per_ip;
+        if admitted {
+            counts.total += 1;
+            *counts.per_ip.entry(ip).or_insert(0) += 1;
+        }
+        Ticket { shared: self.clone(), ip, admitted }
+    }
+}
+
+/// A connection's place in the counts, given back when its task ends.
+struct Ticket {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    admitted: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.admitted {
+            let mut counts = self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            counts.total -= 1;
+            if let Some(n) = counts.per_ip.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.per_ip.remove(&self.ip);
+                }
+            }
+        }
+        self.shared.live.send_modify(|n| *n -= 1);
+    }
 }
 
 /// A bound FTP server.
@@ -105,25 +246,54 @@ impl Server {
     /// Binds the listening socket (backlog 1024: DESIGN.md driver notes).
     ///
     /// # Errors
-    /// The address cannot be bound or the root cannot be served.
+    /// The address cannot be bound, the root cannot be served, or implicit
+    /// TLS was asked for without a TLS configuration.
     pub async fn bind(options: ServerOptions) -> io::Result<Self> {
-        let fs = LocalFs::new(&options.root)?;
+        if options.implicit_tls && options.tls.is_none() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "implicit FTPS needs a TLS configuration"));
+        }
+        let (storage, root) = match options.storage {
+            Some(storage) => (storage, options.root),
+            None => {
+                let fs = LocalFs::new(&options.root)?;
+                let root = fs.root().to_path_buf();
+                (Arc::new(fs) as Arc<dyn Storage>, root)
+            }
+        };
+        let auth = options.authenticator.unwrap_or_else(|| {
+            let anonymous = options.anonymous.then_some(if options.anonymous_writable {
+                Access::read_write()
+            } else {
+                Access::read_only()
+            });
+            Arc::new(UserList { users: options.users, anonymous })
+        });
+        let anonymous = auth.anonymous();
         let socket =
             if options.listen.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
         socket.set_reuseaddr(true)?;
         socket.bind(options.listen)?;
         let listener = socket.listen(1024)?;
-        let session = options.session.anonymous(options.anonymous).tls_available(options.tls.is_some());
+        let session = options
+            .session
+            .anonymous(anonymous.is_some())
+            .tls_available(options.tls.is_some())
+            .implicit_tls(options.implicit_tls);
         let shared = Shared {
             config: Arc::new(session),
-            fs,
-            users: options.users,
-            anonymous_writable: options.anonymous_writable,
+            storage,
+            root,
+            auth,
+            anonymous,
             passive_ports: options.passive_ports,
             next_port: AtomicUsize::new(0),
-            sessions: AtomicUsize::new(0),
             max_sessions: options.max_sessions,
+            max_sessions_per_ip: options.max_sessions_per_ip,
+            counts: Mutex::new(Counts::default()),
+            live: watch::Sender::new(0),
+            phase: watch::Sender::new(Phase::Running),
             tls: options.tls,
+            implicit_tls: options.implicit_tls,
         };
         Ok(Self { listener, shared: Arc::new(shared) })
     }
@@ -136,44 +306,108 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// The directory served (canonical).
+    /// The directory served (canonical), or the unused
+    /// [`ServerOptions::root`] when a custom storage is served.
     #[must_use]
     pub fn root(&self) -> &std::path::Path {
-        self.shared.fs.root()
+        &self.shared.root
     }
 
-    /// Accepts and serves connections until the task is dropped.
+    /// A handle that stops this server gracefully, from any task; take it
+    /// before [`run`](Self::run) consumes the server.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle { shared: self.shared.clone() }
+    }
+
+    /// Accepts and serves connections until the task is dropped or a
+    /// [`ShutdownHandle`] stops the server. While it drains, connections
+    /// are still accepted, and answered 421 (SECURITY.md C5). Failing
+    /// accepts (out of file descriptors, say) are retried after a pause, so
+    /// a burst does not end the server.
     ///
     /// # Errors
-    /// Accepting failed for good.
+    /// None so far; the result leaves room for fatal listener errors.
     pub async fn run(self) -> io::Result<()> {
+        let mut phase = self.shared.phase.subscribe();
         loop {
-            let (stream, _) = match self.listener.accept().await {
+            let accepted = tokio::select! {
+                r = self.listener.accept() => r,
+                _ = phase.wait_for(|p| *p == Phase::Stopping) => return Ok(()),
+            };
+            let (stream, peer) = match accepted {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(e) => return Err(e),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
-            let shared = self.shared.clone();
+            let ticket = self.shared.admit(peer.ip());
             tokio::spawn(async move {
-                let _ = serve(stream, shared).await;
+                let admitted = ticket.admitted;
+                let shared = ticket.shared.clone();
+                let _ = serve(stream, shared, admitted).await;
+                drop(ticket);
             });
         }
     }
 }
 
+/// Stops a [`Server`] gracefully (SECURITY.md C5). Clones stop the same
+/// server.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle").field("phase", &*self.shared.phase.borrow()).finish()
+    }
+}
+
+impl ShutdownHandle {
+    /// Stops the server: new connections are answered 421; idle sessions
+    /// get 421 and are closed at once; running transfers may finish within
+    /// `grace` (each then gets its 226, then 421). When `grace` is over,
+    /// every session left gets 421 and is closed, cutting its transfer (an
+    /// upload so cut is never answered 226), and [`Server::run`] returns.
+    /// Returns after every session ended, or at most a few seconds after
+    /// `grace` when some peer does not take its 421.
+    ///
+    /// Returns how many sessions were still open when `grace` ran out.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.shared.phase.send_if_modified(|p| {
+            let running = *p == Phase::Running;
+            if running {
+                *p = Phase::Draining;
+            }
+            running
+        });
+        let mut live = self.shared.live.subscribe();
+        let drained = tokio::time::timeout(grace, live.wait_for(|n| *n == 0)).await.is_ok();
+        let cut = if drained { 0 } else { *live.borrow() };
+        self.shared.phase.send_replace(Phase::Stopping);
+        let _ = tokio::time::timeout(STOP_TIMEOUT, live.wait_for(|n| *n == 0)).await;
+        cut
+    }
+}
+
 /// What background tasks tell the connection task.
 enum Note {
-    Answer(RequestId, Answer, Option<Job>),
+    Answer(RequestId, Answer, Option<Job>, Option<Access>),
     Incoming(DataId, TcpStream, SocketAddr),
     Connected(DataId, io::Result<TcpStream>),
+    Progress(DataId, u64),
     Done(DataId, DataEvent),
 }
 
 /// The prepared source or sink of a transfer.
 enum Job {
-    Read(tokio::fs::File, bool),
-    Write(tokio::fs::File, bool),
+    Read(FileSource, bool),
+    Write(FileSink, bool),
     Listing(Bytes),
 }
 
@@ -195,17 +429,31 @@ impl Drop for DataSlot {
     }
 }
 
-/// The control connection, in plaintext or after `AUTH TLS`.
+type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// The control connection, in plaintext or TLS.
 enum Control {
     Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf),
-    Tls(
-        tokio::io::ReadHalf<tokio_rustls::server::TlsStream<TcpStream>>,
-        tokio::io::WriteHalf<tokio_rustls::server::TlsStream<TcpStream>>,
-    ),
+    Tls(tokio::io::ReadHalf<TlsControl>, tokio::io::WriteHalf<TlsControl>),
     Closed,
 }
 
+fn timed_out() -> io::Error {
+    io::Error::from(io::ErrorKind::TimedOut)
+}
+
 impl Control {
+    fn plain(stream: TcpStream) -> Self {
+        let (r, w) = stream.into_split();
+        Self::Plain(r, w)
+    }
+
+    async fn handshake(stream: TcpStream, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<Self> {
+        let tls = tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await.map_err(|_| timed_out())??;
+        let (r, w) = tokio::io::split(tls);
+        Ok(Self::Tls(r, w))
+    }
+
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::Plain(r, _) => r.read(buf).await,
@@ -239,11 +487,35 @@ impl Control {
             return Err(io::ErrorKind::InvalidInput.into());
         };
         let tcp = r.reunite(w).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let tls = tokio::time::timeout(Duration::from_secs(30), acceptor.accept(tcp))
-            .await
-            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-        let (r, w) = tokio::io::split(tls);
-        *self = Self::Tls(r, w);
+        *self = Self::handshake(tcp, acceptor).await?;
+        Ok(())
+    }
+
+    /// RFC 4217 sections 12.3 (CCC) and 13 (REIN): after the reply went
+    /// out protected, send close_notify, wait for the peer's, and go on in
+    /// plaintext on the same TCP connection. Anything that arrives before
+    /// the peer's close_notify is discarded, never run (SECURITY.md L1).
+    async fn stop_tls(&mut self) -> io::Result<()> {
+        let Self::Tls(r, w) = std::mem::replace(self, Self::Closed) else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let mut tls = r.unsplit(w);
+        tls.get_mut().1.send_close_notify();
+        let exchange = async {
+            tls.flush().await?;
+            let mut sink = [0u8; 4096];
+            let mut discarded = 0;
+            while discarded <= MAX_DISCARD_BEFORE_CLOSE_NOTIFY {
+                match tls.read(&mut sink).await? {
+                    0 => return Ok(()),
+                    n => discarded += n,
+                }
+            }
+            Err(io::Error::new(io::ErrorKind::InvalidData, "no close_notify from the peer"))
+        };
+        tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
+        let (tcp, _) = tls.into_inner();
+        *self = Self::plain(tcp);
         Ok(())
     }
 }
@@ -256,39 +528,56 @@ struct Conn {
     tx: mpsc::UnboundedSender<Note>,
     data: HashMap<DataId, DataSlot>,
     jobs: HashMap<RequestId, Job>,
-    writable: bool,
+    /// What the logged-in user may do.
+    access: Access,
+    /// The access granted with the last named login, taken when the
+    /// session reports the login.
+    granted: Option<Access>,
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
+async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Result<()> {
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
-    let count = shared.sessions.fetch_add(1, Ordering::SeqCst) + 1;
-    let _guard = SessionGuard(shared.clone());
-    let conn_info = Connection::new(peer, local);
-    let mut session = if count > shared.max_sessions {
-        Session::refuse(shared.config.clone(), conn_info, Instant::now())
-    } else {
-        Session::new(shared.config.clone(), conn_info, Instant::now())
-    };
-    let (rd, wr) = stream.into_split();
-    let mut control = Control::Plain(rd, wr);
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut phase = shared.phase.subscribe();
+    let running = *phase.borrow_and_update() == Phase::Running;
     let tls = conn_tls(&shared);
-    let mut conn =
-        Conn { shared, tls, local_ip: local.ip(), tx, data: HashMap::new(), jobs: HashMap::new(), writable: false };
+    let mut control = match &tls {
+        Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor).await?,
+        _ => Control::plain(stream),
+    };
+    let conn_info = Connection::new(peer, local);
+    let mut session = if admitted && running {
+        Session::new(shared.config.clone(), conn_info, Instant::now())
+    } else {
+        Session::refuse(shared.config.clone(), conn_info, Instant::now())
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut conn = Conn {
+        shared,
+        tls,
+        local_ip: local.ip(),
+        tx,
+        data: HashMap::new(),
+        jobs: HashMap::new(),
+        access: Access::read_only(),
+        granted: None,
+    };
+    let mut write_timeout = CONTROL_WRITE_TIMEOUT;
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
             match session.poll_output() {
-                Output::Transmit(bytes) => control.write_all(&bytes).await?,
+                Output::Transmit(bytes) => {
+                    tokio::time::timeout(write_timeout, control.write_all(&bytes)).await.map_err(|_| timed_out())??;
+                }
                 Output::Data(action) => conn.act(&mut session, action).await,
                 Output::Request(req) => conn.request(req.id, req.kind),
-                Output::Event(Event::LoggedIn { user, anonymous }) => {
-                    conn.writable = if anonymous {
-                        conn.shared.anonymous_writable
+                Output::Event(Event::LoggedIn { anonymous, .. }) => {
+                    conn.access = if anonymous {
+                        conn.shared.anonymous.unwrap_or_else(Access::read_only)
                     } else {
-                        conn.shared.users.iter().any(|u| u.name.as_bytes() == user.as_bytes() && u.writable)
+                        conn.granted.take().unwrap_or_else(Access::read_only)
                     };
                 }
                 Output::StartTls => {
@@ -296,8 +585,9 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
                     control.start_tls(&acceptor).await?;
                     let _ = session.handle_input(Instant::now(), Input::TlsEstablished);
                 }
-                Output::StopTls | Output::Close => {
-                    control.shutdown().await;
+                Output::StopTls => control.stop_tls().await?,
+                Output::Close => {
+                    let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
                     return Ok(());
                 }
                 Output::Wait(deadline) => break deadline,
@@ -320,6 +610,18 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> io::Result<()> {
             }
             Some(note) = rx.recv() => conn.note(&mut session, note),
             () = sleep => { let _ = session.handle_input(Instant::now(), Input::Timeout); }
+            Ok(()) = phase.changed() => {
+                let now = Instant::now();
+                let current = *phase.borrow_and_update();
+                match current {
+                    Phase::Running => {}
+                    Phase::Draining => { let _ = session.shut_down(now); }
+                    Phase::Stopping => {
+                        write_timeout = STOP_WRITE_TIMEOUT;
+                        let _ = session.handle_input(now, Input::Shutdown);
+                    }
+                }
+            }
         }
     }
 }
@@ -328,34 +630,27 @@ fn conn_tls(shared: &Shared) -> Option<tokio_rustls::TlsAcceptor> {
     shared.tls.as_ref().map(|base| tokio_rustls::TlsAcceptor::from(crate::tls::per_session(base)))
 }
 
-/// Counts sessions down when a connection task ends.
-struct SessionGuard(Arc<Shared>);
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        self.0.sessions.fetch_sub(1, Ordering::SeqCst);
+/// A passive listener on the control connection's local address, in the
+/// configured port range (RFC 2577 section 8: not predictable in sequence).
+async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListener> {
+    let Some((low, high)) = shared.passive_ports else {
+        return TcpListener::bind(SocketAddr::new(local_ip, 0)).await;
+    };
+    let span = usize::from(high.saturating_sub(low)) + 1;
+    for _ in 0..span.min(64) {
+        let i = shared.next_port.fetch_add(7919, Ordering::Relaxed) % span;
+        let port = low + i as u16;
+        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+            return Ok(l);
+        }
     }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, "no free passive port"))
 }
 
 impl Conn {
-    async fn bind_passive(&self) -> io::Result<TcpListener> {
-        let Some((low, high)) = self.shared.passive_ports else {
-            return TcpListener::bind(SocketAddr::new(self.local_ip, 0)).await;
-        };
-        let span = usize::from(high.saturating_sub(low)) + 1;
-        for _ in 0..span.min(64) {
-            let i = self.shared.next_port.fetch_add(7919, Ordering::Relaxed) % span;
-            let port = low + i as u16;
-            if let Ok(l) = TcpListener::bind(SocketAddr::new(self.local_ip, port)).await {
-                return Ok(l);
-            }
-        }
-        Err(io::Error::new(io::ErrorKind::AddrInUse, "no free passive port"))
-    }
-
     async fn act(&mut self, session: &mut Session, action: DataAction) {
         match action {
-            DataAction::Listen { id, .. } => match self.bind_passive().await {
+            DataAction::Listen { id, .. } => match bind_passive(&self.shared, self.local_ip).await {
                 Ok(listener) => {
                     let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
                     let tx = self.tx.clone();
@@ -415,17 +710,18 @@ impl Conn {
                 let acceptor = if tls.required { self.tls.clone() } else { None };
                 let must_resume = tls.must_resume_control_session;
                 let task = tokio::spawn(async move {
+                    let progress = Progress { tx: tx.clone(), id, last: Instant::now() };
                     let event = match acceptor {
-                        None => transfer(stream, job, false).await,
-                        Some(acceptor) => match acceptor.accept(stream).await {
-                            Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
-                            Ok(tls)
+                        None => transfer(stream, job, false, progress).await,
+                        Some(acceptor) => match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await {
+                            Err(_) | Ok(Err(_)) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                            Ok(Ok(tls))
                                 if must_resume
                                     && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) =>
                             {
                                 DataEvent::Failed { bytes: 0, reason: DataFailure::TlsNotResumed }
                             }
-                            Ok(tls) => transfer(tls, job, true).await,
+                            Ok(Ok(tls)) => transfer(tls, job, true, progress).await,
                         },
                     };
                     let _ = tx.send(Note::Done(id, event));
@@ -444,9 +740,12 @@ impl Conn {
     fn note(&mut self, session: &mut Session, note: Note) {
         let now = Instant::now();
         match note {
-            Note::Answer(id, answer, job) => {
+            Note::Answer(id, answer, job, access) => {
                 if let Some(job) = job {
                     self.jobs.insert(id, job);
+                }
+                if access.is_some() {
+                    self.granted = access;
                 }
                 let _ = session.answer(now, id, answer);
             }
@@ -468,20 +767,30 @@ impl Conn {
                 };
                 let _ = session.handle_input(now, Input::Data(id, event));
             }
+            Note::Progress(id, bytes) => {
+                let _ = session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes }));
+            }
             Note::Done(id, event) => {
                 let _ = session.handle_input(now, Input::Data(id, event));
             }
         }
     }
 
-    /// Answers a request from the storage, in the background.
+    /// Answers a request from the authenticator or the storage, in the
+    /// background.
     fn request(&mut self, id: RequestId, kind: RequestKind) {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
-        let writable = self.writable;
+        let writable = self.access.writable;
         tokio::spawn(async move {
-            let (answer, job) = decide(&shared, writable, kind).await;
-            let _ = tx.send(Note::Answer(id, answer, job));
+            if let RequestKind::Login { user, password } = &kind {
+                let access = shared.auth.login(user, password).await;
+                let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
+                let _ = tx.send(Note::Answer(id, answer, None, access));
+                return;
+            }
+            let (answer, job) = decide(shared.storage.as_ref(), writable, kind).await;
+            let _ = tx.send(Note::Answer(id, answer, job, None));
         });
     }
 }
@@ -491,8 +800,7 @@ fn failed(e: StorageError) -> (Answer, Option<Job>) {
 }
 
 /// The storage's answer to one request.
-async fn decide(shared: &Shared, writable: bool, kind: RequestKind) -> (Answer, Option<Job>) {
-    let fs = &shared.fs;
+async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind) -> (Answer, Option<Job>) {
     let write_op = matches!(
         kind,
         RequestKind::Store { .. }
@@ -500,6 +808,7 @@ async fn decide(shared: &Shared, writable: bool, kind: RequestKind) -> (Answer, 
             | RequestKind::MakeDir { .. }
             | RequestKind::RemoveDir { .. }
             | RequestKind::Rename { .. }
+            | RequestKind::SetModTime { .. }
     );
     if write_op && !writable {
         return failed(StorageError::PermissionDenied);
@@ -509,48 +818,27 @@ async fn decide(shared: &Shared, writable: bool, kind: RequestKind) -> (Answer, 
         Err(e) => failed(e),
     };
     match kind {
-        RequestKind::Login { user, password } => {
-            let ok = shared.users.iter().any(|u| {
-                u.name.as_bytes() == user.as_bytes()
-                    && constant_time_eq(u.password.as_bytes(), password.expose().as_bytes())
-            });
-            (if ok { Answer::LoggedIn } else { Answer::LoginDenied }, None)
-        }
         RequestKind::ChangeDir { path } => done(fs.change_dir(&path).await),
-        RequestKind::List { path, format, all } => match format {
-            ftp_session::server::ListFormat::Stat => match fs.entries(&path, all).await {
-                Ok(entries) => {
-                    let now = Timestamp::from_unix_seconds(
-                        std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_secs())
-                            .unwrap_or(0),
-                    )
-                    .unwrap_or_else(|| Timestamp::new(1970, 1, 1, 0, 0, 0).expect("valid"));
-                    (Answer::Entries { entries, now }, None)
-                }
-                Err(e) => failed(e),
-            },
-            format => match fs.listing(&path, format, all).await {
-                Ok(bytes) => (Answer::Ready, Some(Job::Listing(bytes))),
-                Err(e) => failed(e),
-            },
+        RequestKind::List { path, format, all } => match fs.entries(&path, all).await {
+            Ok(entries) if format == ListFormat::Stat => (Answer::Entries { entries, now: now_timestamp() }, None),
+            Ok(entries) => (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, now_timestamp())))),
+            Err(e) => failed(e),
         },
         RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(&path, offset).await {
             Ok(file) => (Answer::Ready, Some(Job::Read(file, ascii))),
             Err(e) => failed(e),
         },
+        RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, &path).await {
+            Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
+            Err(e) => failed(e),
+        },
         RequestKind::Store { path, mode, offset, ascii } => {
-            let target = if mode == StoreMode::Unique { unique_name(fs, &path).await } else { Some(path.clone()) };
-            let Some(target) = target else { return failed(StorageError::NameNotAllowed) };
-            match fs.open_write(&target, mode == StoreMode::Append, offset).await {
-                Ok(file) if mode == StoreMode::Unique => {
-                    let name = ftp_proto::Pathname::try_from(Bytes::copy_from_slice(target.file_name()));
-                    match name {
-                        Ok(name) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
-                        Err(_) => failed(StorageError::NameNotAllowed),
-                    }
-                }
+            let mode = match mode {
+                StoreMode::Append => WriteMode::Append,
+                _ if offset > 0 => WriteMode::Resume(offset),
+                _ => WriteMode::Replace,
+            };
+            match fs.open_write(&path, mode).await {
                 Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii))),
                 Err(e) => failed(e),
             }
@@ -570,8 +858,7 @@ async fn decide(shared: &Shared, writable: bool, kind: RequestKind) -> (Answer, 
         RequestKind::Facts { path } => match fs.entries(&path, true).await {
             Ok(mut entries) if path.is_root() || entries.len() == 1 => {
                 entries.truncate(1);
-                let now = Timestamp::new(1970, 1, 1, 0, 0, 0).expect("valid");
-                (Answer::Entries { entries, now }, None)
+                (Answer::Entries { entries, now: now_timestamp() }, None)
             }
             Ok(_) => failed(StorageError::NotFound),
             Err(e) => failed(e),
@@ -580,13 +867,13 @@ async fn decide(shared: &Shared, writable: bool, kind: RequestKind) -> (Answer, 
     }
 }
 
-use ftp_proto::Timestamp;
-
-/// A name for STOU that does not exist yet: the hint, then `hint.1`, `hint.2`...
-async fn unique_name(
-    fs: &LocalFs,
+/// STOU: a file that did not exist, named after the hint: the hint, then
+/// `hint.1`, `hint.2`... Each candidate is created with
+/// [`WriteMode::CreateNew`], so two uploads never get the same name.
+async fn store_unique(
+    fs: &dyn Storage,
     hint: &ftp_session::server::VirtualPath,
-) -> Option<ftp_session::server::VirtualPath> {
+) -> Result<(ftp_proto::Pathname, FileSink), StorageError> {
     for i in 0..1000u32 {
         let candidate = if i == 0 {
             hint.clone()
@@ -595,37 +882,79 @@ async fn unique_name(
             name.extend_from_slice(format!(".{i}").as_bytes());
             hint.parent().join(&name)
         };
-        let full = fs.resolve(&candidate).ok()?;
-        if tokio::fs::symlink_metadata(&full).await.is_err() {
-            return Some(candidate);
+        match fs.open_write(&candidate, WriteMode::CreateNew).await {
+            Ok(file) => {
+                let name = ftp_proto::Pathname::try_from(Bytes::copy_from_slice(candidate.file_name()))
+                    .map_err(|_| StorageError::NameNotAllowed)?;
+                return Ok((name, file));
+            }
+            Err(StorageError::AlreadyExists) => {}
+            Err(e) => return Err(e),
         }
     }
-    None
-}
-
-/// Compares secrets without stopping at the first difference (SECURITY.md A4).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    Err(StorageError::NameNotAllowed)
 }
 
 /// Buffer for file transfers: large, as DESIGN.md's driver notes measured.
 const TRANSFER_BUFFER: usize = 1 << 20;
 
-/// Moves one transfer's bytes and reports how it ended. Under TLS a peer
-/// that closes without close_notify is taken as a normal end of an upload,
-/// as vsftpd does by default (`strict_ssl_read_eof=NO`; SECURITY.md L7).
-async fn transfer<S>(mut stream: S, job: Job, tls: bool) -> DataEvent
+/// Reports a running transfer's byte count to the connection task, at most
+/// once per [`PROGRESS_INTERVAL`].
+struct Progress {
+    tx: mpsc::UnboundedSender<Note>,
+    id: DataId,
+    last: Instant,
+}
+
+impl Progress {
+    fn moved(&mut self, total: u64) {
+        if self.last.elapsed() >= PROGRESS_INTERVAL {
+            self.last = Instant::now();
+            let _ = self.tx.send(Note::Progress(self.id, total));
+        }
+    }
+}
+
+/// Which end of a copy failed, and after how many bytes.
+struct Broken {
+    bytes: u64,
+    /// The source failed (else the destination).
+    reading: bool,
+}
+
+/// Moves one transfer's bytes and reports how it ended: a broken data
+/// connection is 426, a failing storage 451; only a transfer that reached
+/// its end (and, for an upload, whose sink flushed) is `Finished`. Under
+/// TLS a peer that closes without close_notify is taken as a normal end of
+/// an upload, as vsftpd does by default (`strict_ssl_read_eof=NO`;
+/// SECURITY.md L7).
+async fn transfer<S>(mut stream: S, job: Job, tls: bool, mut progress: Progress) -> DataEvent
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let result = match job {
-        Job::Listing(bytes) => stream.write_all(&bytes).await.map(|()| bytes.len() as u64),
-        Job::Read(file, ascii) => copy(file, &mut stream, if ascii { Ascii::ToWire } else { Ascii::Off }, false).await,
+        Job::Listing(bytes) => match stream.write_all(&bytes).await {
+            Ok(()) => Ok(bytes.len() as u64),
+            Err(_) => Err(DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost }),
+        },
+        Job::Read(mut file, ascii) => {
+            let mode = if ascii { Ascii::ToWire } else { Ascii::Off };
+            copy(&mut file, &mut stream, mode, false, &mut progress).await.map_err(|b| DataEvent::Failed {
+                bytes: b.bytes,
+                reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
+            })
+        }
         Job::Write(mut file, ascii) => {
-            let r = copy(&mut stream, &mut file, if ascii { Ascii::FromWire } else { Ascii::Off }, tls).await;
-            match r {
-                Ok(n) => file.flush().await.map(|()| n),
-                Err(e) => Err(e),
+            let mode = if ascii { Ascii::FromWire } else { Ascii::Off };
+            match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
+                Ok(n) => match file.flush().await {
+                    Ok(()) => Ok(n),
+                    Err(_) => Err(DataEvent::Failed { bytes: n, reason: DataFailure::Storage }),
+                },
+                Err(b) => Err(DataEvent::Failed {
+                    bytes: b.bytes,
+                    reason: if b.reading { DataFailure::ConnectionLost } else { DataFailure::Storage },
+                }),
             }
         }
     };
@@ -634,10 +963,7 @@ where
             let _ = stream.shutdown().await;
             DataEvent::Finished { bytes }
         }
-        Err(e) => DataEvent::Failed {
-            bytes: 0,
-            reason: if e.kind() == io::ErrorKind::Other { DataFailure::Storage } else { DataFailure::ConnectionLost },
-        },
+        Err(event) => event,
     }
 }
 
@@ -651,10 +977,16 @@ enum Ascii {
 }
 
 /// Copies with a large buffer; converts line ends only in TYPE A.
-async fn copy<R, W>(mut from: R, to: &mut W, ascii: Ascii, eof_without_notify: bool) -> io::Result<u64>
+async fn copy<R, W>(
+    from: &mut R,
+    to: &mut W,
+    ascii: Ascii,
+    eof_without_notify: bool,
+    progress: &mut Progress,
+) -> Result<u64, Broken>
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
 {
     let mut buf = vec![0u8; TRANSFER_BUFFER];
     let mut out = Vec::new();
@@ -663,41 +995,48 @@ where
     loop {
         let n = match from.read(&mut buf).await {
             Err(e) if eof_without_notify && e.kind() == io::ErrorKind::UnexpectedEof => 0,
-            r => r?,
+            Ok(n) => n,
+            Err(_) => return Err(Broken { bytes: total, reading: true }),
         };
-        if n == 0 {
-            if last_cr {
-                to.write_all(b"\r").await?;
+        let wrote = if n == 0 {
+            // A CR held back by the upload conversion was not part of a CRLF.
+            if last_cr && ascii == Ascii::FromWire { to.write_all(b"\r").await } else { Ok(()) }
+        } else {
+            match ascii {
+                Ascii::Off => to.write_all(&buf[..n]).await,
+                Ascii::ToWire => {
+                    out.clear();
+                    for &b in &buf[..n] {
+                        if b == b'\n' && !last_cr {
+                            out.push(b'\r');
+                        }
+                        last_cr = b == b'\r';
+                        out.push(b);
+                    }
+                    to.write_all(&out).await
+                }
+                Ascii::FromWire => {
+                    out.clear();
+                    for &b in &buf[..n] {
+                        if last_cr && b != b'\n' {
+                            out.push(b'\r');
+                        }
+                        last_cr = b == b'\r';
+                        if !last_cr {
+                            out.push(b);
+                        }
+                    }
+                    to.write_all(&out).await
+                }
             }
+        };
+        if wrote.is_err() {
+            return Err(Broken { bytes: total, reading: false });
+        }
+        if n == 0 {
             return Ok(total);
         }
         total += n as u64;
-        match ascii {
-            Ascii::Off => to.write_all(&buf[..n]).await?,
-            Ascii::ToWire => {
-                out.clear();
-                for &b in &buf[..n] {
-                    if b == b'\n' && !last_cr {
-                        out.push(b'\r');
-                    }
-                    last_cr = b == b'\r';
-                    out.push(b);
-                }
-                to.write_all(&out).await?;
-            }
-            Ascii::FromWire => {
-                out.clear();
-                for &b in &buf[..n] {
-                    if last_cr && b != b'\n' {
-                        out.push(b'\r');
-                    }
-                    last_cr = b == b'\r';
-                    if !last_cr {
-                        out.push(b);
-                    }
-                }
-                to.write_all(&out).await?;
-            }
-        }
+        progress.moved(total);
     }
 }

@@ -1,22 +1,146 @@
-//! A local directory served over FTP, confined to its root.
+//! Where the server's files live: the [`Storage`] trait, and [`LocalFs`],
+//! a local directory confined to its root.
 //!
 //! The session hands the storage clean absolute virtual paths (no `.`/`..`).
-//! The storage maps them under its root, and then makes sure that symbolic
-//! links cannot lead out of it: the deepest existing ancestor of every path is
-//! canonicalised and must still lie inside the canonical root (SECURITY.md
-//! P2). A path that leaves the root is "not found", so nothing about the
-//! outside is revealed.
+//! [`LocalFs`] maps them under its root, and then makes sure that symbolic
+//! links cannot lead out of it: the deepest existing ancestor of every path
+//! is canonicalised and must still lie inside the canonical root, and a
+//! dangling link is never followed to create a file (SECURITY.md P2). A path
+//! that leaves the root is "not found", so nothing about the outside is
+//! revealed.
+//!
+//! # Why boxed futures
+//!
+//! [`Storage`] methods return [`BoxFuture`]s rather than being `async fn`s
+//! or making the server generic: the server holds its storage as an
+//! `Arc<dyn Storage>`, so [`ServerOptions`](crate::server::ServerOptions)
+//! stays one plain type that a command line can fill in, and a test can swap
+//! in [`MemoryFs`](crate::memory::MemoryFs) without a type parameter running
+//! through `Server`, its options and its handles. The cost is one allocation
+//! per storage call, next to the system calls and the network round trip of
+//! every FTP command. File bytes do not pay it per byte: a transfer opens one
+//! [`FileSource`] or [`FileSink`] and the driver copies through it with a
+//! large buffer.
 
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::time::UNIX_EPOCH;
 
 use bytes::{Bytes, BytesMut};
 use ftp_proto::Timestamp;
 use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
 use ftp_session::server::{ListFormat, StorageError, VirtualPath};
+use tokio::io::{AsyncRead, AsyncWrite};
 
-/// A directory served over FTP.
+/// A future a [`Storage`] (or an [`Authenticator`](crate::auth::Authenticator))
+/// returns: boxed so that the trait is object safe (see the module docs).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The bytes of a file being downloaded (`RETR`), positioned at the offset
+/// asked for.
+pub type FileSource = Box<dyn AsyncRead + Send + Unpin>;
+
+/// Where an upload (`STOR`, `APPE`, `STOU`) goes. The driver calls
+/// `flush` after the last byte and before it answers 226, so a sink that
+/// buffers must make the data durable (or at least visible) there.
+pub type FileSink = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// How [`Storage::open_write`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WriteMode {
+    /// `STOR`: create, or replace the contents.
+    Replace,
+    /// `REST n` then `STOR` (RFC 3659 5): keep the first `n` bytes (cutting
+    /// anything after them) and write from there.
+    Resume(u64),
+    /// `APPE`: create, or write after the end.
+    Append,
+    /// `STOU`: create a file that must not exist yet; fail with
+    /// [`StorageError::AlreadyExists`] if it does.
+    CreateNew,
+}
+
+/// The files a server serves. Paths are clean absolute virtual paths from
+/// the session; the storage decides what they mean and must keep every one
+/// of them inside what it serves (SECURITY.md P1, P2). Permissions (who
+/// may write) are the server's business: a storage is asked to write only
+/// for users allowed to.
+///
+/// Errors are [`StorageError`]s, from which the session picks the reply
+/// code, so two storages with the same errors look the same to clients.
+pub trait Storage: Send + Sync + 'static {
+    /// `CWD`: succeeds if `path` is a directory.
+    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// The entries of a directory sorted by name, or the single entry of a
+    /// file (named by its last path element); names starting with `.` only
+    /// when `all`. Listings (`LIST`, `NLST`, `MLSD`, `STAT path`, `MLST`)
+    /// are all written from these by the server ([`format_listing`]).
+    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>>;
+
+    /// `SIZE` (RFC 3659 4): the size of a file in bytes as stored.
+    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>>;
+
+    /// `MDTM` (RFC 3659 3): the modification time of a file, UTC.
+    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>>;
+
+    /// `RETR`: a file's bytes from `offset` (past the end: nothing).
+    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>>;
+
+    /// `STOR`, `APPE`, `STOU`: where to write a file; its parent must exist.
+    fn open_write<'a>(
+        &'a self,
+        path: &'a VirtualPath,
+        mode: WriteMode,
+    ) -> BoxFuture<'a, Result<FileSink, StorageError>>;
+
+    /// `DELE`: removes a file (not a directory).
+    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// `MKD`: creates a directory whose parent exists.
+    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// `RMD`: removes an empty directory, never the root.
+    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// `RNFR`/`RNTO`: renames within the storage.
+    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+}
+
+/// The current time as a listing timestamp (the epoch if the clock is off).
+pub(crate) fn now_timestamp() -> Timestamp {
+    let secs = std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    Timestamp::from_unix_seconds(secs).unwrap_or_else(|| Timestamp::new(1970, 1, 1, 0, 0, 0).expect("valid"))
+}
+
+/// A listing in the wire format a command asks for, CRLF line ends: names
+/// for `NLST`, RFC 3659 7 fact lines for `MLSD`, `ls -l` lines otherwise.
+/// `now` decides whether `ls` dates show the time or the year. Every
+/// storage's listings go through here, so they look the same.
+#[must_use]
+pub fn format_listing(entries: &[Entry], format: ListFormat, now: Timestamp) -> Bytes {
+    let mut out = BytesMut::new();
+    for e in entries {
+        let before = out.len();
+        match format {
+            // A name with a line break would read as two names: left out.
+            ListFormat::Nlst if e.name().iter().any(|&b| b == b'\r' || b == b'\n') => {}
+            ListFormat::Nlst => out.extend_from_slice(e.name()),
+            ListFormat::Mlsd => listing::format_mlsx(e, &["type", "size", "modify", "perm"], &mut out),
+            _ => listing::format_unix(e, now, &mut out),
+        }
+        if out.len() > before {
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.freeze()
+}
+
+/// A local directory served over FTP, confined to its root (see the module
+/// docs).
 #[derive(Debug, Clone)]
 pub struct LocalFs {
     root: PathBuf,
@@ -24,9 +148,11 @@ pub struct LocalFs {
 
 fn storage_error(e: &io::Error) -> StorageError {
     match e.kind() {
-        io::ErrorKind::NotFound => StorageError::NotFound,
-        io::ErrorKind::PermissionDenied => StorageError::PermissionDenied,
-        io::ErrorKind::AlreadyExists => StorageError::PermissionDenied,
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => StorageError::NotFound,
+        io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty => {
+            StorageError::PermissionDenied
+        }
+        io::ErrorKind::AlreadyExists => StorageError::AlreadyExists,
         io::ErrorKind::StorageFull => StorageError::InsufficientStorage,
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidFilename => StorageError::NameNotAllowed,
         _ => StorageError::LocalError,
@@ -56,8 +182,9 @@ impl LocalFs {
     /// symbolic links included.
     ///
     /// # Errors
-    /// [`StorageError::NotFound`] when the path would leave the root,
-    /// [`StorageError::NameNotAllowed`] for a NUL byte.
+    /// [`StorageError::NotFound`] when the path would leave the root
+    /// (through a link, or a dangling link that creating the file would
+    /// follow), [`StorageError::NameNotAllowed`] for a NUL byte.
     pub fn resolve(&self, path: &VirtualPath) -> Result<PathBuf, StorageError> {
         use std::os::unix::ffi::OsStrExt;
         let bytes = path.as_bytes();
@@ -75,6 +202,9 @@ impl LocalFs {
                 Ok(real) => {
                     return if real.starts_with(&self.root) { Ok(full) } else { Err(StorageError::NotFound) };
                 }
+                // A link whose target does not exist: opening it to write
+                // would create the target, wherever it points.
+                Err(_) if std::fs::symlink_metadata(probe).is_ok() => return Err(StorageError::NotFound),
                 Err(_) => match probe.parent() {
                     Some(parent) if parent.starts_with(&self.root) => probe = parent,
                     _ => return Err(StorageError::NotFound),
@@ -89,16 +219,6 @@ impl LocalFs {
         let full = self.resolve(path)?;
         let real = std::fs::canonicalize(&full).map_err(|e| storage_error(&e))?;
         if real.starts_with(&self.root) { Ok(real) } else { Err(StorageError::NotFound) }
-    }
-
-    /// CWD: the path must be a directory.
-    ///
-    /// # Errors
-    /// Not found, or not a directory.
-    pub async fn change_dir(&self, path: &VirtualPath) -> Result<(), StorageError> {
-        let real = self.existing(path)?;
-        let meta = tokio::fs::metadata(&real).await.map_err(|e| storage_error(&e))?;
-        if meta.is_dir() { Ok(()) } else { Err(StorageError::NotFound) }
     }
 
     /// An entry for one directory member (or the file itself).
@@ -119,12 +239,7 @@ impl LocalFs {
         entry.with_perm(Bytes::from_static(if meta.is_dir() { b"elcdmp" } else { b"radfw" }))
     }
 
-    /// The entries of a directory (or the entry of a file), sorted by name;
-    /// names starting with `.` only when `all`.
-    ///
-    /// # Errors
-    /// Not found or unreadable.
-    pub async fn entries(&self, path: &VirtualPath, all: bool) -> Result<Vec<Entry>, StorageError> {
+    async fn entries_of(&self, path: &VirtualPath, all: bool) -> Result<Vec<Entry>, StorageError> {
         use std::os::unix::ffi::OsStrExt;
         let real = self.existing(path)?;
         let meta = tokio::fs::metadata(&real).await.map_err(|e| storage_error(&e))?;
@@ -147,55 +262,7 @@ impl LocalFs {
         Ok(out)
     }
 
-    /// A listing in the wire format the command asks for, CRLF line ends.
-    ///
-    /// # Errors
-    /// Not found or unreadable.
-    pub async fn listing(&self, path: &VirtualPath, format: ListFormat, all: bool) -> Result<Bytes, StorageError> {
-        let entries = self.entries(path, all).await?;
-        let now = Timestamp::from_unix_seconds(
-            std::time::SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-        )
-        .unwrap_or_else(|| Timestamp::new(1970, 1, 1, 0, 0, 0).expect("valid"));
-        let mut out = BytesMut::new();
-        for e in &entries {
-            let before = out.len();
-            match format {
-                ListFormat::Nlst => out.extend_from_slice(e.name()),
-                ListFormat::Mlsd => listing::format_mlsx(e, &["type", "size", "modify", "perm"], &mut out),
-                _ => listing::format_unix(e, now, &mut out),
-            }
-            if out.len() > before {
-                out.extend_from_slice(b"\r\n");
-            }
-        }
-        Ok(out.freeze())
-    }
-
-    /// Size in bytes of a file (RFC 3659 4).
-    ///
-    /// # Errors
-    /// Not found, or a directory.
-    pub async fn size(&self, path: &VirtualPath) -> Result<u64, StorageError> {
-        let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
-        if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
-    }
-
-    /// Modification time of a file (RFC 3659 3), UTC.
-    ///
-    /// # Errors
-    /// Not found.
-    pub async fn modified(&self, path: &VirtualPath) -> Result<Timestamp, StorageError> {
-        let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
-        let secs = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
-        secs.and_then(Timestamp::from_unix_seconds).ok_or(StorageError::LocalError)
-    }
-
-    /// Opens a file for reading from `offset`.
-    ///
-    /// # Errors
-    /// Not found, a directory, or unreadable.
-    pub async fn open_read(&self, path: &VirtualPath, offset: u64) -> Result<tokio::fs::File, StorageError> {
+    async fn open_read_at(&self, path: &VirtualPath, offset: u64) -> Result<FileSource, StorageError> {
         use tokio::io::AsyncSeekExt;
         let real = self.existing(path)?;
         let mut file = tokio::fs::File::open(&real).await.map_err(|e| storage_error(&e))?;
@@ -206,70 +273,97 @@ impl LocalFs {
         if offset > 0 {
             file.seek(io::SeekFrom::Start(offset)).await.map_err(|e| storage_error(&e))?;
         }
-        Ok(file)
+        Ok(Box::new(file))
     }
 
-    /// Opens a file for writing: replace (from `offset` when resuming) or append.
-    ///
-    /// # Errors
-    /// The parent does not exist, or the file cannot be written.
-    pub async fn open_write(
-        &self,
-        path: &VirtualPath,
-        append: bool,
-        offset: u64,
-    ) -> Result<tokio::fs::File, StorageError> {
+    async fn open_write_as(&self, path: &VirtualPath, mode: WriteMode) -> Result<FileSink, StorageError> {
         use tokio::io::AsyncSeekExt;
-        let full = self.resolve(path)?;
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true).create(true);
-        if append {
-            options.append(true);
-        } else if offset == 0 {
-            options.truncate(true);
-        }
-        let mut file = options.open(&full).await.map_err(|e| storage_error(&e))?;
-        if !append && offset > 0 {
-            file.set_len(offset).await.map_err(|e| storage_error(&e))?;
-            file.seek(io::SeekFrom::Start(offset)).await.map_err(|e| storage_error(&e))?;
-        }
-        Ok(file)
-    }
-
-    /// Deletes a file.
-    ///
-    /// # Errors
-    /// Not found or not permitted.
-    pub async fn delete(&self, path: &VirtualPath) -> Result<(), StorageError> {
-        tokio::fs::remove_file(self.resolve(path)?).await.map_err(|e| storage_error(&e))
-    }
-
-    /// Creates a directory.
-    ///
-    /// # Errors
-    /// Exists already, or the parent does not.
-    pub async fn make_dir(&self, path: &VirtualPath) -> Result<(), StorageError> {
-        tokio::fs::create_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e))
-    }
-
-    /// Removes an empty directory (never the root).
-    ///
-    /// # Errors
-    /// Not found, not empty, or the root.
-    pub async fn remove_dir(&self, path: &VirtualPath) -> Result<(), StorageError> {
         if path.is_root() {
             return Err(StorageError::PermissionDenied);
         }
-        tokio::fs::remove_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e))
+        let full = self.resolve(path)?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true);
+        match mode {
+            WriteMode::Replace => options.create(true).truncate(true),
+            WriteMode::Resume(_) => options.create(true),
+            WriteMode::Append => options.create(true).append(true),
+            WriteMode::CreateNew => options.create_new(true),
+        };
+        let mut file = options.open(&full).await.map_err(|e| storage_error(&e))?;
+        if let WriteMode::Resume(offset) = mode {
+            file.set_len(offset).await.map_err(|e| storage_error(&e))?;
+            file.seek(io::SeekFrom::Start(offset)).await.map_err(|e| storage_error(&e))?;
+        }
+        Ok(Box::new(file))
+    }
+}
+
+impl Storage for LocalFs {
+    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            let real = self.existing(path)?;
+            let meta = tokio::fs::metadata(&real).await.map_err(|e| storage_error(&e))?;
+            if meta.is_dir() { Ok(()) } else { Err(StorageError::NotFound) }
+        })
     }
 
-    /// Renames within the root.
-    ///
-    /// # Errors
-    /// Not found or not permitted.
-    pub async fn rename(&self, from: &VirtualPath, to: &VirtualPath) -> Result<(), StorageError> {
-        let (from, to) = (self.resolve(from)?, self.resolve(to)?);
-        tokio::fs::rename(from, to).await.map_err(|e| storage_error(&e))
+    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
+        Box::pin(self.entries_of(path, all))
+    }
+
+    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(async move {
+            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
+            if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
+        })
+    }
+
+    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
+        Box::pin(async move {
+            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
+            let secs = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
+            secs.and_then(Timestamp::from_unix_seconds).ok_or(StorageError::LocalError)
+        })
+    }
+
+    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>> {
+        Box::pin(self.open_read_at(path, offset))
+    }
+
+    fn open_write<'a>(
+        &'a self,
+        path: &'a VirtualPath,
+        mode: WriteMode,
+    ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
+        Box::pin(self.open_write_as(path, mode))
+    }
+
+    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move { tokio::fs::remove_file(self.resolve(path)?).await.map_err(|e| storage_error(&e)) })
+    }
+
+    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move { tokio::fs::create_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e)) })
+    }
+
+    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            if path.is_root() {
+                return Err(StorageError::PermissionDenied);
+            }
+            tokio::fs::remove_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e))
+        })
+    }
+
+    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            if from.is_root() || to.is_root() {
+                return Err(StorageError::PermissionDenied);
+            }
+            let (from, to) = (self.resolve(from)?, self.resolve(to)?);
+            tokio::fs::rename(from, to).await.map_err(|e| storage_error(&e))
+        })
     }
 }
 
@@ -299,5 +393,19 @@ mod tests {
         assert_eq!(fs.resolve(&v("escape/new-file")), Err(StorageError::NotFound), "no writing through a link");
         assert!(fs.existing(&v("pub/alias")).is_ok(), "links inside the root are fine");
         assert!(fs.resolve(&v("pub/not-yet")).is_ok(), "a new file inside the root");
+    }
+
+    /// SECURITY.md P2: a dangling link pointing outside is not followed to
+    /// create its target (opening it for writing would create the file
+    /// outside the root).
+    #[tokio::test]
+    async fn sec_p2_dangling_link_is_not_followed_on_write() {
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path().join("planted"), root.path().join("trap")).unwrap();
+        let fs = LocalFs::new(root.path()).unwrap();
+        assert_eq!(fs.open_write(&v("trap"), WriteMode::Replace).await.err(), Some(StorageError::NotFound));
+        assert_eq!(fs.open_write(&v("trap"), WriteMode::Append).await.err(), Some(StorageError::NotFound));
+        assert!(!outside.path().join("planted").exists(), "nothing was created outside the root");
     }
 }

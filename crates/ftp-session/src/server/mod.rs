@@ -241,6 +241,8 @@ pub struct Session {
     last_activity: Instant,
     login_deadline: Option<Instant>,
     data_deadline: Option<Instant>,
+    /// [`Session::shut_down`] was called: close once the transfer ends.
+    shutting_down: bool,
     closed: bool,
 }
 
@@ -289,22 +291,31 @@ enum Tls {
         pbsz: bool,
         prot: ProtectionLevel,
     },
+    /// TLS through AUTH, then cleared with CCC: the control connection is
+    /// plaintext again, while the data protection chosen with PROT stays
+    /// in force (RFC 4217 section 6: CCC concerns the control connection
+    /// only; clearing it is for firewalls that must read PORT and PASV).
+    Cleared {
+        pbsz: bool,
+        prot: ProtectionLevel,
+    },
 }
 
 impl Tls {
+    /// Whether the control connection runs in TLS now.
     fn secured(self) -> bool {
-        !matches!(self, Self::Plain)
+        matches!(self, Self::Explicit { .. } | Self::Implicit { .. })
     }
     fn prot(self) -> ProtectionLevel {
         match self {
             Self::Plain => ProtectionLevel::Clear,
-            Self::Explicit { prot, .. } | Self::Implicit { prot, .. } => prot,
+            Self::Explicit { prot, .. } | Self::Implicit { prot, .. } | Self::Cleared { prot, .. } => prot,
         }
     }
     fn pbsz(self) -> bool {
         match self {
             Self::Plain => false,
-            Self::Explicit { pbsz, .. } | Self::Implicit { pbsz, .. } => pbsz,
+            Self::Explicit { pbsz, .. } | Self::Implicit { pbsz, .. } | Self::Cleared { pbsz, .. } => pbsz,
         }
     }
     fn with(self, pbsz: bool, prot: ProtectionLevel) -> Self {
@@ -312,6 +323,7 @@ impl Tls {
             Self::Plain => Self::Plain,
             Self::Explicit { .. } => Self::Explicit { pbsz, prot },
             Self::Implicit { .. } => Self::Implicit { pbsz, prot },
+            Self::Cleared { .. } => Self::Cleared { pbsz, prot },
         }
     }
 }
@@ -534,6 +546,7 @@ impl Session {
             login_failures: 0,
             last_activity: now,
             data_deadline: None,
+            shutting_down: false,
             closed: false,
         }
     }
@@ -631,12 +644,38 @@ impl Session {
             }
             Input::Timeout => self.on_timeout(now),
             Input::Data(id, event) => self.on_data(now, id, event),
-            Input::Shutdown => {
-                self.abort_transfer();
-                self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Server shutting down.", CloseReason::Shutdown);
-            }
+            Input::Shutdown => self.close_for_shutdown(),
         }
         Ok(())
+    }
+
+    /// The server is shutting down (SECURITY.md C5; RFC 959 4.2: 421 may
+    /// answer any command when the service must shut down). An idle session
+    /// (or one waiting for a storage answer, a listener, a data connection
+    /// or a TLS handshake) gets `421` and closes at once. A running transfer
+    /// may finish first: its `226` (or `426`) goes out, then `421` and
+    /// close; commands that arrive meanwhile are not run, but `ABOR` and
+    /// `STAT` still act on the transfer. [`Input::Shutdown`] later cuts
+    /// the transfer short; an upload cut so is never answered `226`.
+    ///
+    /// # Errors
+    /// [`Misuse::Closed`] when the session has already ended.
+    pub fn shut_down(&mut self, now: Instant) -> Result<(), Misuse> {
+        if self.closed {
+            return Err(Misuse::Closed);
+        }
+        self.shutting_down = true;
+        match &self.busy {
+            Busy::Transfer(t) if t.phase == Phase::Running => self.last_activity = now,
+            _ => self.close_for_shutdown(),
+        }
+        Ok(())
+    }
+
+    /// Ends a transfer without its final reply, then 421 and close (C5).
+    fn close_for_shutdown(&mut self) {
+        self.abort_transfer();
+        self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Server shutting down.", CloseReason::Shutdown);
     }
 
     /// Answers a request.
@@ -855,7 +894,11 @@ impl Session {
     }
 
     fn run_after_transfer(&mut self, now: Instant) {
-        match std::mem::replace(&mut self.after_transfer, AfterTransfer::Nothing) {
+        let after = std::mem::replace(&mut self.after_transfer, AfterTransfer::Nothing);
+        if self.shutting_down {
+            return self.close_for_shutdown();
+        }
+        match after {
             AfterTransfer::Nothing => {}
             AfterTransfer::Quit => self.quit(),
             AfterTransfer::Rein => self.reinitialize(now),
@@ -1141,7 +1184,8 @@ impl Session {
                     self.reply(ReplyCode::COMMAND_OK, "Control connection cleared.");
                     self.input = BytesMut::new();
                     self.decoder.reset();
-                    self.tls = Tls::Plain;
+                    self.queued.clear();
+                    self.tls = Tls::Cleared { pbsz: self.tls.pbsz(), prot: self.tls.prot() };
                     self.out.push_back(Output::StopTls);
                 } else {
                     self.error(ReplyCode::PROTECTION_DENIED, "CCC not allowed.");
@@ -1372,7 +1416,9 @@ impl Session {
         self.reset_state();
         self.login_deadline = Some(now + self.config.login_timeout);
         self.reply(ReplyCode::SERVICE_READY, "Service ready for new user.");
-        if matches!(self.tls, Tls::Explicit { .. }) {
+        if matches!(self.tls, Tls::Cleared { .. }) {
+            self.tls = Tls::Plain;
+        } else if matches!(self.tls, Tls::Explicit { .. }) {
             self.tls = Tls::Plain;
             self.input = BytesMut::new();
             self.decoder.reset();

@@ -190,6 +190,10 @@ pub enum StorageError {
     LocalError,
     /// The storage does not support the operation: 502.
     NotSupported,
+    /// The name is taken (`MKD` of an existing directory, or a `STOU`
+    /// candidate name): 550. A driver choosing a `STOU` name tries the next
+    /// candidate on this error.
+    AlreadyExists,
 }
 
 impl StorageError {
@@ -197,7 +201,7 @@ impl StorageError {
     #[must_use]
     pub fn reply_code(self) -> ReplyCode {
         match self {
-            Self::NotFound | Self::PermissionDenied => ReplyCode::FILE_NOT_AVAILABLE,
+            Self::NotFound | Self::PermissionDenied | Self::AlreadyExists => ReplyCode::FILE_NOT_AVAILABLE,
             Self::NameNotAllowed => ReplyCode::FILE_NAME_NOT_ALLOWED,
             Self::Unavailable => ReplyCode::FILE_UNAVAILABLE,
             Self::InsufficientStorage => ReplyCode::INSUFFICIENT_STORAGE,
@@ -217,6 +221,7 @@ impl StorageError {
             Self::QuotaExceeded => "Exceeded storage allocation.",
             Self::LocalError => "Local error in processing.",
             Self::NotSupported => "Not supported by this server.",
+            Self::AlreadyExists => "File exists.",
         }
     }
 }

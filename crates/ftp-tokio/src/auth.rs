@@ -1,0 +1,131 @@
+//! Who may log in, and what they may do: the [`Authenticator`] trait and
+//! [`UserList`], the server's default.
+//!
+//! The session decides *when* to ask (after `PASS`, with the failure delay
+//! and the limit on attempts of SECURITY.md A1 around it); an authenticator
+//! only answers whether a name and password are good, and grants an
+//! [`Access`]. Anonymous logins (`anonymous`/`ftp` with any password) are
+//! accepted by the session itself when [`Authenticator::anonymous`] grants
+//! them, so an authenticator never sees the e-mail address such users give
+//! as their password.
+
+use ftp_proto::{Password, Secret, Username};
+
+use crate::storage::BoxFuture;
+
+/// What a logged-in user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Access {
+    /// May upload, delete, rename and make or remove directories.
+    pub writable: bool,
+}
+
+impl Access {
+    /// Download and list only.
+    #[must_use]
+    pub fn read_only() -> Self {
+        Self { writable: false }
+    }
+
+    /// Everything the storage allows.
+    #[must_use]
+    pub fn read_write() -> Self {
+        Self { writable: true }
+    }
+}
+
+/// Decides logins. Held by the server as an `Arc<dyn Authenticator>`; the
+/// future is boxed for the reason [`crate::storage`] gives.
+pub trait Authenticator: Send + Sync + 'static {
+    /// Checks a named user's password: `Some` grants a login with that
+    /// access, `None` refuses it (the client gets 530 after the failure
+    /// delay). Compare secrets in constant time (SECURITY.md A4).
+    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Access>>;
+
+    /// Whether anonymous logins are accepted, and with what access. Asked
+    /// once, when the server starts.
+    fn anonymous(&self) -> Option<Access>;
+}
+
+/// A user who may log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The name given to `USER`.
+    pub name: String,
+    /// The password given to `PASS`.
+    pub password: String,
+    /// Whether the user may upload, delete, rename and make directories.
+    pub writable: bool,
+}
+
+/// The default authenticator: a fixed list of users with their passwords
+/// and write permission, and an anonymous account that is off, read-only
+/// (vsftpd's default when enabled) or writable.
+#[derive(Debug, Clone, Default)]
+pub struct UserList {
+    /// Named users.
+    pub users: Vec<User>,
+    /// Anonymous logins and their access; `None` refuses them.
+    pub anonymous: Option<Access>,
+}
+
+impl Authenticator for UserList {
+    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Access>> {
+        Box::pin(async move {
+            let password = password.expose().as_bytes();
+            // Every entry is compared, so the time taken does not say which
+            // names exist or where a password first differs (A3, A4).
+            let mut granted = None;
+            for u in &self.users {
+                let matches = constant_time_eq(u.name.as_bytes(), user.as_bytes())
+                    & constant_time_eq(u.password.as_bytes(), password);
+                if matches && granted.is_none() {
+                    granted = Some(Access { writable: u.writable });
+                }
+            }
+            granted
+        })
+    }
+
+    fn anonymous(&self) -> Option<Access> {
+        self.anonymous
+    }
+}
+
+/// Compares secrets without stopping at the first difference (SECURITY.md A4).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Username {
+        Username::try_from(s).unwrap()
+    }
+
+    fn secret(s: &str) -> Secret<Password> {
+        Secret::new(Password::try_from(s).unwrap())
+    }
+
+    /// SECURITY.md A4: the right name and password grant the user's access;
+    /// anything else is refused.
+    #[tokio::test]
+    async fn sec_a4_user_list_checks_name_and_password() {
+        let list = UserList {
+            users: vec![
+                User { name: "alice".into(), password: "secret".into(), writable: true },
+                User { name: "bob".into(), password: "hunter2".into(), writable: false },
+            ],
+            anonymous: None,
+        };
+        assert_eq!(list.login(&name("alice"), &secret("secret")).await, Some(Access::read_write()));
+        assert_eq!(list.login(&name("bob"), &secret("hunter2")).await, Some(Access::read_only()));
+        assert_eq!(list.login(&name("alice"), &secret("hunter2")).await, None, "another user's password");
+        assert_eq!(list.login(&name("alice"), &secret("secre")).await, None, "a prefix");
+        assert_eq!(list.login(&name("carol"), &secret("secret")).await, None);
+        assert_eq!(list.anonymous(), None);
+    }
+}
