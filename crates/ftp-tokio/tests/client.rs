@@ -1,0 +1,190 @@
+//! The async client against our own server, in-process on loopback: every
+//! operation, passive and active, plain and explicit FTPS, with the bytes
+//! compared.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use ftp_proto::listing::EntryKind;
+use ftp_session::client::{ClientConfig, DataMode};
+use ftp_tokio::client::{Client, ClientError, ClientOptions, Security};
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+fn start(root: &Path, tls: bool) -> SocketAddr {
+    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    if tls {
+        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(options).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            let _ = server.run().await;
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pub")).unwrap();
+    std::fs::write(dir.path().join("pub/hello world.txt"), b"hello ftp\n").unwrap();
+    std::fs::write(dir.path().join("pub/big.bin"), pattern(5_000_000)).unwrap();
+    dir
+}
+
+fn options(security: Security, mode: DataMode) -> ClientOptions {
+    ClientOptions {
+        security,
+        insecure: true,
+        config: ClientConfig::default().data_mode(mode),
+        ..ClientOptions::default()
+    }
+}
+
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f).await.expect("test timed out")
+}
+
+/// One full session: RFC 959 4.1 (every service command the client has),
+/// RFC 3659 (SIZE, MDTM, MLSD, REST STREAM) and RFC 2428 (EPSV/EPRT).
+async fn full_session(root: &Path, addr: SocketAddr, options: ClientOptions) {
+    let mut c = Client::connect("127.0.0.1", addr.port(), options).await.unwrap();
+    assert_eq!(c.greeting().unwrap().code().as_u16(), 220);
+    c.login("alice", "secret").await.unwrap();
+    assert!(c.capabilities().mlst, "FEAT read at login (RFC 2389)");
+    assert_eq!(c.pwd().await.unwrap(), "/");
+
+    // Listing: MLSD, parsed (RFC 3659 section 7).
+    let entries = c.list(Some("pub")).await.unwrap();
+    let mut names: Vec<_> = entries.iter().map(|e| String::from_utf8_lossy(e.name()).into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["big.bin", "hello world.txt"]);
+    let big = entries.iter().find(|e| e.name() == b"big.bin").unwrap();
+    assert_eq!(big.size(), Some(5_000_000));
+    assert_eq!(big.kind(), &EntryKind::File);
+    let mut nlst = c.nlst(Some("pub")).await.unwrap();
+    nlst.sort();
+    assert_eq!(nlst.len(), 2, "{nlst:?}");
+
+    // Download, whole and resumed (RFC 3659 section 5, REST then RETR).
+    let mut got = Vec::new();
+    assert_eq!(c.get("pub/big.bin", 0, &mut got).await.unwrap(), 5_000_000);
+    assert!(got == pattern(5_000_000), "download differs");
+    let mut tail = Vec::new();
+    assert_eq!(c.get("pub/big.bin", 4_000_000, &mut tail).await.unwrap(), 1_000_000);
+    assert!(tail[..] == pattern(5_000_000)[4_000_000..], "resumed download differs");
+    assert_eq!(c.size("pub/big.bin").await.unwrap(), 5_000_000);
+    assert!(c.mdtm("pub/big.bin").await.unwrap().year() >= 2024);
+
+    // Upload, resumed upload, append (RFC 959 STOR/APPE, RFC 3659 REST STREAM).
+    c.mkdir("up").await.unwrap();
+    c.cwd("up").await.unwrap();
+    let data = pattern(3_000_000);
+    assert_eq!(c.put("whole.bin", 0, &mut &data[..]).await.unwrap(), 3_000_000);
+    assert_eq!(c.put("resumed.bin", 0, &mut &data[..1_000_000]).await.unwrap(), 1_000_000);
+    assert_eq!(c.put("resumed.bin", 1_000_000, &mut &data[1_000_000..]).await.unwrap(), 2_000_000);
+    c.put("log.txt", 0, &mut &b"one\n"[..]).await.unwrap();
+    c.append("log.txt", &mut &b"two\n"[..]).await.unwrap();
+    assert!(std::fs::read(root.join("up/whole.bin")).unwrap() == data);
+    assert!(std::fs::read(root.join("up/resumed.bin")).unwrap() == data);
+    assert_eq!(std::fs::read(root.join("up/log.txt")).unwrap(), b"one\ntwo\n");
+
+    // Rename, delete, rmdir; errors carry the reply.
+    c.rename("whole.bin", "renamed.bin").await.unwrap();
+    assert!(root.join("up/renamed.bin").exists());
+    for name in ["renamed.bin", "resumed.bin", "log.txt"] {
+        c.delete(name).await.unwrap();
+    }
+    let err = c.delete("missing").await.unwrap_err();
+    assert_eq!(err.reply().map(|r| r.code().as_u16()), Some(550), "{err}");
+    c.cwd("/").await.unwrap();
+    c.rmdir("up").await.unwrap();
+    assert!(!root.join("up").exists());
+    let err = c.get("nope.txt", 0, &mut Vec::new()).await.unwrap_err();
+    assert!(matches!(err, ClientError::Rejected(_)), "{err}");
+    c.noop().await.unwrap();
+    c.quit().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passive_session() {
+    let dir = fixture();
+    let addr = start(dir.path(), false);
+    timed(full_session(dir.path(), addr, options(Security::Plain, DataMode::Passive))).await;
+}
+
+/// RFC 959 PORT (EPRT for IPv6): the server connects to our listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_session() {
+    let dir = fixture();
+    let addr = start(dir.path(), false);
+    timed(full_session(dir.path(), addr, options(Security::Plain, DataMode::Active))).await;
+}
+
+/// RFC 4217: AUTH TLS, PBSZ 0, PROT P; every data connection resumes the
+/// control session, which our server requires (SECURITY.md L6).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_ftps_session() {
+    let dir = fixture();
+    let addr = start(dir.path(), true);
+    timed(full_session(dir.path(), addr, options(Security::Explicit, DataMode::Passive))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_ftps_active_session() {
+    let dir = fixture();
+    let addr = start(dir.path(), true);
+    timed(full_session(dir.path(), addr, options(Security::Explicit, DataMode::Active))).await;
+}
+
+/// A server without TLS refuses AUTH TLS: explicit FTPS then fails rather
+/// than falling back to plaintext (RFC 4217 section 4; SECURITY.md L3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_silent_downgrade() {
+    let dir = fixture();
+    let addr = start(dir.path(), false);
+    let mut c =
+        timed(Client::connect("127.0.0.1", addr.port(), options(Security::Explicit, DataMode::Passive))).await.unwrap();
+    let err = timed(c.login("alice", "secret")).await.unwrap_err();
+    assert!(err.reply().is_some_and(|r| r.code().as_u16() >= 500), "{err}");
+}
+
+/// Without `insecure`, a self-signed certificate is refused (SECURITY.md L10:
+/// verify the certificate name).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_verified() {
+    let dir = fixture();
+    let addr = start(dir.path(), true);
+    let mut o = options(Security::Explicit, DataMode::Passive);
+    o.insecure = false;
+    let mut c = timed(Client::connect("127.0.0.1", addr.port(), o)).await.unwrap();
+    let err = timed(c.login("alice", "secret")).await.unwrap_err();
+    assert!(matches!(err, ClientError::Tls(_)), "{err}");
+}
+
+/// RFC 959 4.2: 530 for a bad password, as a `Rejected` error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_login() {
+    let dir = fixture();
+    let addr = start(dir.path(), false);
+    let mut c = timed(Client::connect("127.0.0.1", addr.port(), ClientOptions::default())).await.unwrap();
+    let err = timed(c.login("alice", "wrong")).await.unwrap_err();
+    assert_eq!(err.reply().map(|r| r.code().as_u16()), Some(530), "{err}");
+}
+
+/// Nothing listens: a `Connect` error naming the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let err = timed(Client::connect("127.0.0.1", port, ClientOptions::default())).await.unwrap_err();
+    assert!(matches!(err, ClientError::Connect { .. }), "{err}");
+}

@@ -1,0 +1,477 @@
+//! The client subcommands: `get`, `put`, `ls`, `mkdir`, `rm`, `rmdir`, `mv`.
+//!
+//! Each connects, logs in, does one thing and quits. Failures are one line
+//! on stderr and an exit code that says which kind of failure it was
+//! ([`Failure::code`]), so scripts can tell a refused login from a missing
+//! file from an unreachable host.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ftp_proto::listing::{Entry, EntryKind};
+use ftp_session::client::{ClientConfig, DataMode, PasvPolicy};
+use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::url::FtpUrl;
+
+/// Options every client subcommand takes.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Connection {
+    /// Active mode: the server connects back (PORT/EPRT) instead of passive.
+    #[arg(long)]
+    active: bool,
+    /// Accept any TLS certificate (self-signed servers): encrypted but not
+    /// authenticated.
+    #[arg(long)]
+    insecure: bool,
+    /// Implicit FTPS (TLS from the first byte, usually port 990) instead of
+    /// the explicit `AUTH TLS` that `ftps://` means.
+    #[arg(long)]
+    implicit: bool,
+    /// What to do with the address in a PASV (227) reply.
+    #[arg(long, value_enum, default_value = "control-peer")]
+    pasv_address_policy: Policy,
+    /// Print the control conversation on stderr (passwords masked).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+/// `--pasv-address-policy` (SECURITY.md D5).
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+enum Policy {
+    /// Connect to the control connection's peer, ignoring the 227 address
+    /// (curl's default).
+    ControlPeer,
+    /// Use the 227 address unless it is private/loopback while the server is not.
+    SubstituteUnroutable,
+    /// Use the 227 address as given.
+    Trust,
+}
+
+/// `ftpkit get`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Get {
+    /// ftp://[user[:password]@]host[:port]/path or ftps://...
+    url: String,
+    /// Where to write: a file name, or `-` for standard output (default:
+    /// the remote file's name in the current directory).
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Continue a download that stopped: from FILE.part (or FILE) as far as
+    /// it got (REST, RFC 3659 section 5).
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// `ftpkit put`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Put {
+    /// The local file to upload.
+    file: PathBuf,
+    /// The destination; ending in `/` uploads under the file's own name.
+    url: String,
+    /// Append to the remote file (APPE) instead of replacing it.
+    #[arg(long, conflicts_with = "resume")]
+    append: bool,
+    /// Continue an upload that stopped: send what the server lacks (SIZE,
+    /// then REST and STOR).
+    #[arg(long)]
+    resume: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// `ftpkit ls`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Ls {
+    /// The directory (MLSD when the server offers it, LIST otherwise).
+    url: String,
+    /// One JSON object per line and entry: name, kind (file, dir, link,
+    /// other), size, modified (RFC 3339), target (links), raw.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// `ftpkit mkdir`, `rm`, `rmdir`: one path.
+#[derive(clap::Args, Debug)]
+pub(crate) struct OnePath {
+    /// ftp://[user[:password]@]host[:port]/path or ftps://...
+    url: String,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// `ftpkit mv`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct Mv {
+    /// The file or directory to rename.
+    url: String,
+    /// The new name (a path on the same server, relative to the login
+    /// directory unless it starts with `/`).
+    to: String,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// A failed command: the message and which kind of failure.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) message: String,
+    pub(crate) code: u8,
+}
+
+/// Exit codes (also in `ftpkit --help`).
+pub(crate) mod exit {
+    /// Usage error (bad URL, missing argument).
+    pub(crate) const USAGE: u8 = 2;
+    /// Cannot resolve, connect or set up TLS.
+    pub(crate) const CONNECT: u8 = 3;
+    /// The server refused the login.
+    pub(crate) const LOGIN: u8 = 4;
+    /// The server refused the command (no such file, permission denied).
+    pub(crate) const REFUSED: u8 = 5;
+    /// The transfer failed or was incomplete.
+    pub(crate) const TRANSFER: u8 = 6;
+    /// A local file could not be read or written.
+    pub(crate) const LOCAL: u8 = 7;
+}
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        Self { message: message.into(), code }
+    }
+
+    /// Classifies a client error, with what was being done.
+    fn from_client(what: &str, e: &ClientError) -> Self {
+        let code = match e {
+            ClientError::Resolve { .. } | ClientError::Connect { .. } | ClientError::Tls(_) => exit::CONNECT,
+            ClientError::Rejected(_) => exit::REFUSED,
+            ClientError::Io(_) => exit::LOCAL,
+            ClientError::Usage(_) => exit::USAGE,
+            _ => exit::TRANSFER,
+        };
+        Self::new(code, format!("{what}: {e}"))
+    }
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
+    let security = match (url.tls, conn.implicit) {
+        (_, true) => Security::Implicit,
+        (true, false) => Security::Explicit,
+        (false, false) => Security::Plain,
+    };
+    let policy = match conn.pasv_address_policy {
+        Policy::ControlPeer => PasvPolicy::UseControlPeer,
+        Policy::SubstituteUnroutable => PasvPolicy::SubstituteUnroutable,
+        Policy::Trust => PasvPolicy::Trust,
+    };
+    let mode = if conn.active { DataMode::Active } else { DataMode::Passive };
+    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode);
+    let mut options = ClientOptions { security, insecure: conn.insecure, config, ..ClientOptions::default() };
+    if conn.verbose {
+        options.transcript = Some(Arc::new(|line: Line<'_>| match line {
+            Line::Sent(s) => eprintln!("> {s}"),
+            Line::Received(s) => eprintln!("< {s}"),
+            Line::Info(s) => eprintln!("* {s}"),
+            _ => {}
+        }));
+    }
+    let target = format!("{}:{}", url.host, url.port);
+    let mut client =
+        Client::connect(&url.host, url.port, options).await.map_err(|e| Failure::from_client(&target, &e))?;
+    if let Err(e) = client.login(&url.user, &url.password).await {
+        let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
+        if matches!(e, ClientError::Rejected(_)) {
+            failure.code = exit::LOGIN;
+        }
+        return Err(failure);
+    }
+    Ok(client)
+}
+
+/// QUIT politely; a failure to say goodbye is not the command's failure.
+async fn finish(client: Client) {
+    let _ = client.quit().await;
+}
+
+fn url(s: &str) -> Result<FtpUrl> {
+    FtpUrl::parse(s).map_err(|e| Failure::new(exit::USAGE, e))
+}
+
+fn remote_path(url: &FtpUrl) -> Option<&str> {
+    (!url.path.is_empty()).then_some(url.path.as_str())
+}
+
+fn needs_path(url: &FtpUrl) -> Result<&str> {
+    remote_path(url).ok_or_else(|| Failure::new(exit::USAGE, format!("{url:?}: the URL names no file")))
+}
+
+pub(crate) async fn get(args: Get) -> Result<()> {
+    let url = url(&args.url)?;
+    let path = needs_path(&url)?.to_owned();
+    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
+    let mut client = connect(&url, &args.conn).await?;
+    if to_stdout {
+        let mut out = tokio::io::stdout();
+        let r = client.get(&path, 0, &mut out).await;
+        finish(client).await;
+        return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
+    }
+    let target = match args.output {
+        Some(p) => p,
+        None => PathBuf::from(url.file_name().ok_or_else(|| Failure::new(exit::USAGE, "no file name in the URL"))?),
+    };
+    // The bytes go to FILE.part and become FILE only once complete, so a
+    // failed download never looks like a finished one.
+    let part = part_path(&target);
+    let local = |e: std::io::Error, p: &Path| Failure::new(exit::LOCAL, format!("{}: {e}", p.display()));
+    if args.resume && !part.exists() && target.exists() {
+        std::fs::rename(&target, &part).map_err(|e| local(e, &target))?;
+    }
+    let offset = if args.resume { std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) } else { 0 };
+    let file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(offset > 0)
+        .truncate(offset == 0)
+        .open(&part)
+        .await
+        .map_err(|e| local(e, &part))?;
+    let total = client.size(&path).await.ok();
+    let bar = progress(total, offset);
+    let mut sink = Counted { inner: file, bar: bar.clone() };
+    let result = client.get(&path, offset, &mut sink).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    finish(client).await;
+    match result {
+        Ok(_) => {
+            std::fs::rename(&part, &target).map_err(|e| local(e, &part))?;
+            Ok(())
+        }
+        Err(e) => {
+            let got = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+            let mut failure = Failure::from_client(&path, &e);
+            if got > 0 {
+                failure.message.push_str(&format!(
+                    "; the {got} bytes received are kept in {} (rerun with --resume)",
+                    part.display()
+                ));
+            } else {
+                let _ = std::fs::remove_file(&part);
+                failure.message.push_str("; nothing was kept");
+            }
+            Err(failure)
+        }
+    }
+}
+
+fn part_path(target: &Path) -> PathBuf {
+    let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".part");
+    target.with_file_name(name)
+}
+
+pub(crate) async fn put(args: Put) -> Result<()> {
+    let url = url(&args.url)?;
+    let file_name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_owned();
+    let path = if url.path.is_empty() || url.path.ends_with('/') {
+        format!("{}{file_name}", url.path)
+    } else {
+        url.path.clone()
+    };
+    let local = |e: std::io::Error| Failure::new(exit::LOCAL, format!("{}: {e}", args.file.display()));
+    let mut file = tokio::fs::File::open(&args.file).await.map_err(local)?;
+    let len = file.metadata().await.map_err(local)?.len();
+    let mut client = connect(&url, &args.conn).await?;
+    let offset = if args.resume { client.size(&path).await.unwrap_or(0).min(len) } else { 0 };
+    if offset > 0 {
+        use tokio::io::AsyncSeekExt;
+        file.seek(std::io::SeekFrom::Start(offset)).await.map_err(local)?;
+    }
+    let bar = progress(Some(len), offset);
+    let mut source = Counted { inner: file, bar: bar.clone() };
+    let result = if args.append {
+        client.append(&path, &mut source).await
+    } else {
+        client.put(&path, offset, &mut source).await
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    finish(client).await;
+    result.map(drop).map_err(|e| Failure::from_client(&path, &e))
+}
+
+pub(crate) async fn ls(args: Ls) -> Result<()> {
+    let url = url(&args.url)?;
+    let mut client = connect(&url, &args.conn).await?;
+    let result = client.list(remote_path(&url)).await;
+    finish(client).await;
+    let entries = result.map_err(|e| Failure::from_client(if url.path.is_empty() { "/" } else { &url.path }, &e))?;
+    for entry in &entries {
+        if args.json {
+            println!("{}", entry_json(entry));
+        } else {
+            println!("{}", entry_text(entry));
+        }
+    }
+    Ok(())
+}
+
+fn kind_word(entry: &Entry) -> &'static str {
+    match entry.kind() {
+        EntryKind::File => "file",
+        EntryKind::Directory | EntryKind::CurrentDir | EntryKind::ParentDir => "dir",
+        EntryKind::Symlink { .. } => "link",
+        _ => "other",
+    }
+}
+
+fn link_target(entry: &Entry) -> Option<String> {
+    match entry.kind() {
+        EntryKind::Symlink { target: Some(t) } => Some(String::from_utf8_lossy(t).into_owned()),
+        _ => None,
+    }
+}
+
+/// RFC 3339, in UTC (listings give UTC for MLSD; LIST times are the
+/// server's local time, reported as they are).
+fn rfc3339(entry: &Entry) -> Option<String> {
+    let t = entry.modified()?.time();
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+fn entry_json(entry: &Entry) -> String {
+    let mut object = serde_json::Map::new();
+    object.insert("name".into(), String::from_utf8_lossy(entry.name()).into_owned().into());
+    object.insert("kind".into(), kind_word(entry).into());
+    object.insert("size".into(), entry.size().map_or(serde_json::Value::Null, Into::into));
+    object.insert("modified".into(), rfc3339(entry).map_or(serde_json::Value::Null, Into::into));
+    if let Some(target) = link_target(entry) {
+        object.insert("target".into(), target.into());
+    }
+    object.insert("raw".into(), String::from_utf8_lossy(entry.raw()).into_owned().into());
+    serde_json::Value::Object(object).to_string()
+}
+
+fn entry_text(entry: &Entry) -> String {
+    let kind = match kind_word(entry) {
+        "dir" => 'd',
+        "link" => 'l',
+        "file" => '-',
+        _ => '?',
+    };
+    let size = entry.size().map_or_else(|| "-".to_owned(), |s| s.to_string());
+    let time = rfc3339(entry).unwrap_or_else(|| "-".to_owned());
+    let mut line = format!("{kind} {size:>12} {time:<20} {}", String::from_utf8_lossy(entry.name()));
+    if let Some(target) = link_target(entry) {
+        line.push_str(" -> ");
+        line.push_str(&target);
+    }
+    line
+}
+
+pub(crate) async fn mkdir(args: OnePath) -> Result<()> {
+    one(args, |c, p| Box::pin(async move { c.mkdir(&p).await.map(drop) })).await
+}
+
+pub(crate) async fn rm(args: OnePath) -> Result<()> {
+    one(args, |c, p| Box::pin(async move { c.delete(&p).await })).await
+}
+
+pub(crate) async fn rmdir(args: OnePath) -> Result<()> {
+    one(args, |c, p| Box::pin(async move { c.rmdir(&p).await })).await
+}
+
+type OneFuture<'a> = Pin<Box<dyn std::future::Future<Output = std::result::Result<(), ClientError>> + Send + 'a>>;
+
+async fn one(args: OnePath, f: impl for<'a> FnOnce(&'a mut Client, String) -> OneFuture<'a>) -> Result<()> {
+    let url = url(&args.url)?;
+    let path = needs_path(&url)?.trim_end_matches('/').to_owned();
+    let mut client = connect(&url, &args.conn).await?;
+    let result = f(&mut client, path.clone()).await;
+    finish(client).await;
+    result.map_err(|e| Failure::from_client(&path, &e))
+}
+
+pub(crate) async fn mv(args: Mv) -> Result<()> {
+    let url = url(&args.url)?;
+    let from = needs_path(&url)?.to_owned();
+    let mut client = connect(&url, &args.conn).await?;
+    let result = client.rename(&from, &args.to).await;
+    finish(client).await;
+    result.map_err(|e| Failure::from_client(&format!("{from} -> {}", args.to), &e))
+}
+
+/// A progress bar on stderr for transfers, only when stderr is a terminal.
+fn progress(total: Option<u64>, start: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(total) => indicatif::ProgressBar::new(total),
+        None => indicatif::ProgressBar::no_length(),
+    };
+    let style = indicatif::ProgressStyle::with_template(
+        "{bytes:>10}/{total_bytes:10} {wide_bar} {binary_bytes_per_sec:>12} {eta:>4}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_position(start);
+    Some(bar)
+}
+
+/// Counts the bytes that pass, for the progress bar.
+struct Counted<T> {
+    inner: T,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Counted<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let (Poll::Ready(Ok(n)), Some(bar)) = (&r, &self.bar) {
+            bar.inc(*n as u64);
+        }
+        r
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(bar)) = (&r, &self.bar) {
+            bar.inc((buf.filled().len() - before) as u64);
+        }
+        r
+    }
+}

@@ -1,0 +1,124 @@
+//! `ftpkit serve`: a directory over FTP and FTPS.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ftp_session::server::ServerConfig;
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+#[derive(clap::Args)]
+pub(crate) struct Serve {
+    /// The directory to serve.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
+    /// Where to listen.
+    #[arg(long, default_value = "127.0.0.1:2121")]
+    listen: SocketAddr,
+    /// Allow anonymous login (the default when no --user is given).
+    #[arg(long)]
+    anonymous: bool,
+    /// A user, NAME:PASSWORD, or NAME:PASSWORD:rw for write access. Repeatable.
+    #[arg(long = "user", value_name = "NAME:PASSWORD[:rw]")]
+    users: Vec<String>,
+    /// Let anonymous users write too.
+    #[arg(long)]
+    writable: bool,
+    /// Passive data ports, LOW-HIGH.
+    #[arg(long, value_name = "LOW-HIGH")]
+    passive_ports: Option<String>,
+    /// The IPv4 address to advertise in PASV replies (behind NAT).
+    #[arg(long, value_name = "IP")]
+    passive_address: Option<IpAddr>,
+    /// Most concurrent sessions (421 past it).
+    #[arg(long, default_value_t = 256)]
+    max_sessions: usize,
+    /// Seconds without a command before a session is closed.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+    /// FTPS: the certificate chain (PEM). Needs --tls-key.
+    #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
+    tls_cert: Option<PathBuf>,
+    /// FTPS: the private key (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// FTPS with a fresh self-signed certificate (for local use).
+    #[arg(long)]
+    tls_self_signed: bool,
+    /// Refuse logins and transfers without TLS (RFC 4217; needs a certificate).
+    #[arg(long)]
+    require_tls: bool,
+    /// Do not require data connections to resume the control connection's TLS
+    /// session (for clients that cannot, such as Python's ftplib; weakens
+    /// the protection against data-connection theft).
+    #[arg(long)]
+    no_tls_resumption: bool,
+}
+
+fn parse_user(spec: &str) -> Result<User, String> {
+    let mut parts = spec.splitn(3, ':');
+    let (Some(name), Some(password)) = (parts.next(), parts.next()) else {
+        return Err(format!("--user {spec}: expected NAME:PASSWORD[:rw]"));
+    };
+    let writable = match parts.next() {
+        None => false,
+        Some("rw") => true,
+        Some(other) => return Err(format!("--user {spec}: unknown mode {other:?} (use rw)")),
+    };
+    Ok(User { name: name.to_owned(), password: password.to_owned(), writable })
+}
+
+fn parse_ports(spec: &str) -> Result<(u16, u16), String> {
+    let (low, high) = spec.split_once('-').ok_or_else(|| format!("--passive-ports {spec}: expected LOW-HIGH"))?;
+    let low: u16 = low.parse().map_err(|_| format!("--passive-ports: bad port {low:?}"))?;
+    let high: u16 = high.parse().map_err(|_| format!("--passive-ports: bad port {high:?}"))?;
+    if low == 0 || low > high {
+        return Err(format!("--passive-ports {spec}: LOW must be 1..=HIGH"));
+    }
+    Ok((low, high))
+}
+
+pub(crate) async fn serve(args: Serve) -> Result<(), String> {
+    let users = args.users.iter().map(|u| parse_user(u)).collect::<Result<Vec<_>, _>>()?;
+    let anonymous = args.anonymous || users.is_empty();
+    let passive_address = match args.passive_address {
+        None => None,
+        Some(IpAddr::V4(ip)) => Some(ip),
+        Some(IpAddr::V6(_)) => {
+            return Err("--passive-address must be IPv4 (PASV cannot carry IPv6; EPSV needs none)".into());
+        }
+    };
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(ftp_tokio::tls::from_pem(cert, key)?),
+        (_, _, true) => Some(ftp_tokio::tls::self_signed()?),
+        _ => None,
+    };
+    if args.require_tls && tls.is_none() {
+        return Err("--require-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
+    }
+    let session = ServerConfig::default()
+        .require_tls_login(args.require_tls)
+        .require_tls_data(args.require_tls)
+        .require_tls_resumption(!args.no_tls_resumption)
+        .passive_address(passive_address)
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .greeting("ftpkit ready");
+    let mut options = ServerOptions::new(args.listen, args.root.clone());
+    options.anonymous = anonymous;
+    options.anonymous_writable = args.writable;
+    options.users = users;
+    options.passive_ports = args.passive_ports.as_deref().map(parse_ports).transpose()?;
+    options.session = session;
+    options.max_sessions = args.max_sessions;
+    let tls_note = if tls.is_some() { ", FTPS available (AUTH TLS)" } else { "" };
+    options.tls = tls;
+    let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", args.listen))?;
+    let addr = server.local_addr().map_err(|e| e.to_string())?;
+    let who = if anonymous { "anonymous users" } else { "its users" };
+    let mode = if args.writable { "read-write" } else { "read-only" };
+    println!("ftpkit: serving {} {mode} to {who} on ftp://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
+    tokio::select! {
+        r = server.run() => r.map_err(|e| e.to_string()),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
+}

@@ -1,0 +1,153 @@
+//! `ftp://` and `ftps://` URLs (RFC 1738 section 3.2, as curl reads them).
+//!
+//! `ftp://user:password@host:port/path`: user and password are
+//! percent-decoded; the host may be a bracketed IPv6 address; the port
+//! defaults to 21. The path is percent-decoded and taken relative to the
+//! login directory, as curl does: `ftp://host/dir/file` is `dir/file`, and
+//! `ftp://host//etc/motd` is the absolute `/etc/motd`. `ftps://` means
+//! explicit FTPS (`AUTH TLS` on the normal port), as curl's `--ssl-reqd`.
+
+use std::fmt;
+
+/// A parsed FTP URL.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct FtpUrl {
+    /// `ftps://`: AUTH TLS before login.
+    pub(crate) tls: bool,
+    pub(crate) user: String,
+    pub(crate) password: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// The path, decoded, relative to the login directory ("" for it).
+    pub(crate) path: String,
+}
+
+impl fmt::Debug for FtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}@{}:{}/{}", if self.tls { "ftps" } else { "ftp" }, self.user, self.host, self.port, self.path)
+    }
+}
+
+impl FtpUrl {
+    /// Parses `url`; the error says what is wrong in one line.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let (tls, rest) = if let Some(rest) = strip_prefix_ci(url, "ftp://") {
+            (false, rest)
+        } else if let Some(rest) = strip_prefix_ci(url, "ftps://") {
+            (true, rest)
+        } else {
+            return Err(format!("{url}: not an ftp:// or ftps:// URL"));
+        };
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let (userinfo, hostport) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        let (user, password) = match userinfo {
+            None => ("anonymous".to_owned(), "ftpkit@".to_owned()),
+            Some(info) => {
+                let (u, p) = info.split_once(':').unwrap_or((info, ""));
+                (decode(u)?, decode(p)?)
+            }
+        };
+        let (host, port) = split_host_port(hostport).ok_or_else(|| format!("{url}: bad host or port"))?;
+        if host.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        let path = decode(path)?;
+        if path.contains(['\r', '\n']) {
+            return Err(format!("{url}: line breaks in the path"));
+        }
+        Ok(Self { tls, user, password, host, port, path })
+    }
+
+    /// The last path segment (the file name for `get`), if any.
+    pub(crate) fn file_name(&self) -> Option<&str> {
+        self.path.rsplit('/').next().filter(|n| !n.is_empty())
+    }
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
+}
+
+fn split_host_port(hostport: &str) -> Option<(String, u16)> {
+    let (host, port) = if let Some(rest) = hostport.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        match after {
+            "" => (host, None),
+            p => (host, Some(p.strip_prefix(':')?)),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        }
+    };
+    let port = match port {
+        None | Some("") => 21,
+        Some(p) => p.parse().ok().filter(|&p: &u16| p != 0)?,
+    };
+    Some((host.to_owned(), port))
+}
+
+/// Percent-decoding (RFC 3986 section 2.1); the result must be UTF-8.
+fn decode(s: &str) -> Result<String, String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let byte =
+                hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| format!("bad escape in {s:?}"))?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FtpUrl;
+
+    #[test]
+    fn full_url() {
+        let u = FtpUrl::parse("ftp://alice:p%40ss@example.test:2121/dir/my%20file.txt").unwrap();
+        assert!(!u.tls);
+        assert_eq!((u.user.as_str(), u.password.as_str()), ("alice", "p@ss"));
+        assert_eq!((u.host.as_str(), u.port), ("example.test", 2121));
+        assert_eq!(u.path, "dir/my file.txt");
+        assert_eq!(u.file_name(), Some("my file.txt"));
+    }
+
+    #[test]
+    fn defaults_and_ipv6() {
+        let u = FtpUrl::parse("FTPS://[::1]/").unwrap();
+        assert!(u.tls);
+        assert_eq!((u.user.as_str(), u.host.as_str(), u.port), ("anonymous", "::1", 21));
+        assert_eq!(u.path, "");
+        assert_eq!(u.file_name(), None);
+        let u = FtpUrl::parse("ftp://[::1]:990//etc/motd").unwrap();
+        assert_eq!((u.port, u.path.as_str()), (990, "/etc/motd"));
+    }
+
+    #[test]
+    fn refusals() {
+        for bad in [
+            "http://x/",
+            "ftp://",
+            "ftp://h:0/",
+            "ftp://h:99999/",
+            "ftp://h/%zz",
+            "ftp://h/a%0d%0aDELE%20x",
+            "ftp://[::1/",
+        ] {
+            assert!(FtpUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The `ftpkit` binary end to end, against our server on loopback: each
+//! client subcommand, its output, its exit code, and what it leaves on
+//! disk when it fails.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+const FTPKIT: &str = env!("CARGO_BIN_EXE_ftpkit");
+
+fn start(root: &Path) -> SocketAddr {
+    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
+    options.users = vec![
+        User { name: "alice".into(), password: "s3cret:x".into(), writable: true },
+        User { name: "reader".into(), password: "pw".into(), writable: false },
+    ];
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(options).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            let _ = server.run().await;
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 13 + i / 509) as u8).collect()
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pub")).unwrap();
+    std::fs::write(dir.path().join("pub/data.bin"), pattern(2_000_000)).unwrap();
+    std::fs::write(dir.path().join("pub/a b.txt"), b"spaces\n").unwrap();
+    dir
+}
+
+fn ftpkit(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(FTPKIT).current_dir(cwd).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `get` writes FILE (via FILE.part), `-o -` writes stdout; RFC 1738 3.2
+/// URL escapes (`%20`, `%3A` in the password) are decoded.
+#[test]
+fn get_to_file_and_stdout() {
+    let served = fixture();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let base = format!("ftp://alice:s3cret%3Ax@{addr}");
+    let out = ftpkit(work.path(), &["get", &format!("{base}/pub/data.bin")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(work.path().join("data.bin")).unwrap() == pattern(2_000_000));
+    assert!(!work.path().join("data.bin.part").exists());
+    let out = ftpkit(work.path(), &["get", &format!("{base}/pub/a%20b.txt"), "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"spaces\n");
+}
+
+/// `get --resume` continues from FILE.part with REST (RFC 3659 section 5).
+#[test]
+fn get_resumes_a_part_file() {
+    let served = fixture();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("out.bin.part"), &pattern(2_000_000)[..700_000]).unwrap();
+    let url = format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin");
+    let out = ftpkit(work.path(), &["get", &url, "-o", "out.bin", "--resume", "-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("> REST 700000"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("s3cret"), "the password is masked in -v output");
+    assert!(std::fs::read(work.path().join("out.bin")).unwrap() == pattern(2_000_000));
+}
+
+/// A missing file: one line, exit 5, and no file left behind.
+#[test]
+fn get_missing_file() {
+    let served = fixture();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["get", &format!("ftp://alice:s3cret%3Ax@{addr}/pub/nope.bin")]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("550"), "{err}");
+    assert!(std::fs::read_dir(work.path()).unwrap().next().is_none(), "nothing left: {err}");
+}
+
+/// Login refused: exit 4; nothing listening: exit 3; a bad URL: exit 2.
+#[test]
+fn failures_have_their_exit_codes() {
+    let served = fixture();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:wrong@{addr}/")]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("530"), "{}", stderr(&out));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://127.0.0.1:{port}/")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    let out = ftpkit(work.path(), &["ls", "http://127.0.0.1/"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // A read-only user cannot upload: refused, exit 5.
+    std::fs::write(work.path().join("f.txt"), b"x").unwrap();
+    let out = ftpkit(work.path(), &["put", "f.txt", &format!("ftp://reader:pw@{addr}/pub/")]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+}
+
+/// `put`, `put --append`, `put --resume`, `mkdir`, `mv`, `rm`, `rmdir`.
+#[test]
+fn put_and_file_operations() {
+    let served = fixture();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let base = format!("ftp://alice:s3cret%3Ax@{addr}");
+    let ok = |args: &[&str]| {
+        let out = ftpkit(work.path(), args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    };
+    std::fs::write(work.path().join("up.bin"), pattern(1_500_000)).unwrap();
+    ok(&["mkdir", &format!("{base}/new")]);
+    ok(&["put", "up.bin", &format!("{base}/new/")]);
+    assert!(std::fs::read(served.path().join("new/up.bin")).unwrap() == pattern(1_500_000));
+    // Resume: the server has the first 400,000 bytes.
+    std::fs::write(served.path().join("new/half.bin"), &pattern(1_500_000)[..400_000]).unwrap();
+    ok(&["put", "--resume", "up.bin", &format!("{base}/new/half.bin")]);
+    assert!(std::fs::read(served.path().join("new/half.bin")).unwrap() == pattern(1_500_000));
+    std::fs::write(work.path().join("more.txt"), b"more\n").unwrap();
+    std::fs::write(served.path().join("new/log.txt"), b"first\n").unwrap();
+    ok(&["put", "--append", "more.txt", &format!("{base}/new/log.txt")]);
+    assert_eq!(std::fs::read(served.path().join("new/log.txt")).unwrap(), b"first\nmore\n");
+    ok(&["mv", &format!("{base}/new/up.bin"), "new/moved.bin"]);
+    assert!(served.path().join("new/moved.bin").exists());
+    for name in ["moved.bin", "half.bin", "log.txt"] {
+        ok(&["rm", &format!("{base}/new/{name}")]);
+    }
+    ok(&["rmdir", &format!("{base}/new/")]);
+    assert!(!served.path().join("new").exists());
+}
+
+/// `ls --json`: one object per entry with the fields.
+#[test]
+fn ls_json() {
+    let served = fixture();
+    std::os::unix::fs::symlink("data.bin", served.path().join("pub/link")).unwrap();
+    let addr = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["ls", "--json", &format!("ftp://alice:s3cret%3Ax@{addr}/pub")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let entries: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let find = |name: &str| entries.iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name}: {stdout}"));
+    let data = find("data.bin");
+    assert_eq!(data["kind"], "file");
+    assert_eq!(data["size"], 2_000_000);
+    let modified = data["modified"].as_str().unwrap();
+    assert!(modified.len() == 20 && modified.ends_with('Z') && modified.as_bytes()[10] == b'T', "{modified}");
+    assert!(data["raw"].as_str().unwrap().contains("data.bin"));
+    assert_eq!(find("a b.txt")["size"], 7);
+    let link = find("link");
+    assert!(link["kind"] == "link" || link["kind"] == "file", "{link}");
+    // Text form: one line per entry.
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:s3cret%3Ax@{addr}/pub")]);
+    assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with('-') && l.ends_with(" data.bin")));
+}
+
+/// The README's main command: `ftpkit serve` with no options serves the
+/// current directory read-only to anonymous users on 127.0.0.1:2121 and
+/// says so; a listing works and an upload is refused (RFC 959 4.2: 550).
+#[test]
+fn serve_with_no_options() {
+    if std::net::TcpListener::bind("127.0.0.1:2121").is_err() {
+        eprintln!("notice: 127.0.0.1:2121 is in use; skipping the default-serve test");
+        return;
+    }
+    let served = fixture();
+    let mut child = Command::new(FTPKIT)
+        .current_dir(served.path())
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.contains("127.0.0.1:2121") && line.contains("read-only") && line.contains("anonymous"), "{line}");
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["ls", "ftp://127.0.0.1:2121/"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(" pub"), "{}", String::from_utf8_lossy(&out.stdout));
+}
