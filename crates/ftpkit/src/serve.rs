@@ -33,6 +33,13 @@ pub(crate) struct Serve {
     /// Most concurrent sessions (421 past it).
     #[arg(long, default_value_t = 256)]
     max_sessions: usize,
+    /// Most concurrent sessions from one IP address (421 past it).
+    #[arg(long, default_value_t = 16)]
+    max_sessions_per_ip: usize,
+    /// Seconds running transfers may take to finish on Ctrl-C or SIGTERM
+    /// before they are cut (every session gets 421 either way).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    shutdown_grace: u64,
     /// Seconds without a command before a session is closed.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
@@ -45,6 +52,10 @@ pub(crate) struct Serve {
     /// FTPS with a fresh self-signed certificate (for local use).
     #[arg(long)]
     tls_self_signed: bool,
+    /// Implicit FTPS: TLS from the first byte (ftps:// in curl, port 990 by
+    /// convention) instead of AUTH TLS. Needs a certificate.
+    #[arg(long)]
+    implicit_tls: bool,
     /// Refuse logins and transfers without TLS (RFC 4217; needs a certificate).
     #[arg(long)]
     require_tls: bool,
@@ -93,6 +104,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         (_, _, true) => Some(ftp_tokio::tls::self_signed()?),
         _ => None,
     };
+    if args.implicit_tls && tls.is_none() {
+        return Err("--implicit-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
+    }
     if args.require_tls && tls.is_none() {
         return Err("--require-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
     }
@@ -110,15 +124,47 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.passive_ports = args.passive_ports.as_deref().map(parse_ports).transpose()?;
     options.session = session;
     options.max_sessions = args.max_sessions;
-    let tls_note = if tls.is_some() { ", FTPS available (AUTH TLS)" } else { "" };
+    options.max_sessions_per_ip = args.max_sessions_per_ip;
+    options.implicit_tls = args.implicit_tls;
+    let tls_note = match (&tls, args.implicit_tls) {
+        (None, _) => "",
+        (Some(_), false) => ", FTPS available (AUTH TLS)",
+        (Some(_), true) => ", implicit FTPS only",
+    };
     options.tls = tls;
     let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", args.listen))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
-    let who = if anonymous { "anonymous users" } else { "its users" };
-    let mode = if args.writable { "read-write" } else { "read-only" };
-    println!("ftpkit: serving {} {mode} to {who} on ftp://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
+    let who = match (anonymous, args.writable) {
+        (true, false) => "read-only to anonymous users".to_owned(),
+        (true, true) => "read-write to anonymous users".to_owned(),
+        (false, _) => format!("to {} user(s)", args.users.len()),
+    };
+    let scheme = if args.implicit_tls { "ftps" } else { "ftp" };
+    println!("ftpkit: serving {} {who} on {scheme}://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
+    let handle = server.shutdown_handle();
+    let run = tokio::spawn(server.run());
+    stop_signal().await;
+    eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", args.shutdown_grace);
+    let cut = handle.shutdown(Duration::from_secs(args.shutdown_grace)).await;
+    if cut > 0 {
+        eprintln!("ftpkit: {cut} session(s) cut at the end of the grace period");
+    }
+    match run.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Ctrl-C, or SIGTERM (service managers, `docker stop`).
+async fn stop_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => drop(s.recv().await),
+            Err(_) => std::future::pending().await,
+        }
+    };
     tokio::select! {
-        r = server.run() => r.map_err(|e| e.to_string()),
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
     }
 }

@@ -202,3 +202,40 @@ fn serve_with_no_options() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains(" pub"), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// SIGTERM stops `ftpkit serve` gracefully: a logged-in session gets 421
+/// (RFC 959 4.2: service closing) and the process exits 0.
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    use std::io::{Read, Write};
+    let served = fixture();
+    let mut child = Command::new(FTPKIT)
+        .current_dir(served.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "2"])
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let mut control = std::net::TcpStream::connect(&addr).unwrap();
+    control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut buf = [0u8; 512];
+    let n = control.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"220"), "{:?}", String::from_utf8_lossy(&buf[..n]));
+    control.write_all(b"USER anonymous\r\nPASS x@\r\n").unwrap();
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("230") {
+        let n = control.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before login");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let mut rest = Vec::new();
+    let _ = control.read_to_end(&mut rest);
+    assert!(String::from_utf8_lossy(&rest).starts_with("421"), "{:?}", String::from_utf8_lossy(&rest));
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
