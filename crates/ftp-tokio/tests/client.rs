@@ -12,10 +12,15 @@ use ftp_tokio::client::{Client, ClientError, ClientOptions, Security};
 use ftp_tokio::server::{Server, ServerOptions, User};
 
 fn start(root: &Path, tls: bool) -> SocketAddr {
+    start_with(root, tls, false)
+}
+
+fn start_with(root: &Path, tls: bool, implicit: bool) -> SocketAddr {
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
     options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
     if tls {
         options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+        options.implicit_tls = implicit;
     }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -144,6 +149,15 @@ async fn explicit_ftps_active_session() {
     let dir = fixture();
     let addr = start(dir.path(), true);
     timed(full_session(dir.path(), addr, options(Security::Explicit, DataMode::Active))).await;
+}
+
+/// Implicit FTPS: TLS from the first byte, then PBSZ 0 / PROT P (RFC 4217
+/// section 9: the data protection still defaults to clear).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_ftps_session() {
+    let dir = fixture();
+    let addr = start_with(dir.path(), true, true);
+    timed(full_session(dir.path(), addr, options(Security::Implicit, DataMode::Passive))).await;
 }
 
 /// A server without TLS refuses AUTH TLS: explicit FTPS then fails rather
