@@ -1,0 +1,224 @@
+//! FTPS beyond `AUTH TLS`: implicit FTPS (TLS from the first byte) with
+//! curl's `ftps://` and a Python ftplib wrapper, and clearing TLS again
+//! with `CCC` and `REIN` (RFC 4217 sections 12.3 and 13), checked with
+//! Python's ftplib. Each test skips with a notice when its client is
+//! missing, and fails instead when `FTP_INTEROP_REQUIRED=1`. Every client
+//! call is bounded by a timeout.
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ftp_tokio::memory::MemoryFs;
+use ftp_tokio::server::{Server, ServerOptions, User};
+
+/// Whether `program` can run; panics when it cannot and peers are required.
+fn peer(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("FTP_INTEROP_REQUIRED").as_deref() != Ok("1"),
+            "{program} is required (FTP_INTEROP_REQUIRED=1)"
+        );
+        eprintln!("notice: {program} not found; skipping this interop test");
+    }
+    found
+}
+
+/// A MemoryFs with `pub/hello.txt` and a 3 MB `pub/big.bin`.
+fn fixture() -> (MemoryFs, Vec<u8>) {
+    let fs = MemoryFs::new();
+    fs.write_file("pub/hello.txt", b"hello ftps\n").unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    fs.write_file("pub/big.bin", &big).unwrap();
+    (fs, big)
+}
+
+/// Starts a TLS server over `fs` (self-signed certificate, `alice:secret`
+/// writable) in its own runtime thread, adjusted by `tweak`.
+fn start(fs: &MemoryFs, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
+    let mut options = ServerOptions::with_storage("127.0.0.1:0".parse().unwrap(), Arc::new(fs.clone()));
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+    tweak(&mut options);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async move {
+            let server = Server::bind(options).await.unwrap();
+            tx.send(server.local_addr().unwrap()).unwrap();
+            let _ = server.run().await;
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+}
+
+fn curl(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new("curl").args(["-s", "-S", "--max-time", "30"]).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+fn python(script: &str, port: u16) {
+    let out = Command::new("timeout").args(["60", "python3", "-c", script, &port.to_string()]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "python: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok"));
+}
+
+/// Implicit FTPS (the `ftps://` scheme): curl handshakes at once, sends
+/// PBSZ 0 and PROT P (RFC 4217 9), and its TLS data connections resume the
+/// control session, as the server requires by default (SECURITY.md L6).
+#[test]
+fn rfc4217_implicit_ftps_with_curl() {
+    if !peer("curl") {
+        return;
+    }
+    let (fs, big) = fixture();
+    let addr = start(&fs, |o| o.implicit_tls = true);
+    let url = format!("ftps://{addr}/pub/hello.txt");
+    assert_eq!(curl(&["-k", &url]), (0, b"hello ftps\n".to_vec()));
+    let (rc, got) = curl(&["-k", &format!("ftps://{addr}/pub/big.bin")]);
+    assert_eq!(rc, 0);
+    assert!(got == big, "the 3 MB file arrives intact");
+    let (rc, names) = curl(&["-k", "--list-only", &format!("ftps://{addr}/pub/")]);
+    let names = String::from_utf8(names).unwrap();
+    let names: Vec<&str> = names.lines().map(|l| l.trim_end_matches('\r')).collect();
+    assert_eq!((rc, names), (0, vec!["big.bin", "hello.txt"]));
+    let src = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(src.path(), b"implicitly secret").unwrap();
+    let (rc, _) =
+        curl(&["-k", "-u", "alice:secret", "-T", src.path().to_str().unwrap(), &format!("ftps://{addr}/pub/up.txt")]);
+    assert_eq!(rc, 0);
+    assert_eq!(fs.read_file("pub/up.txt").as_deref(), Some(&b"implicitly secret"[..]));
+    // A plaintext client on the implicit port gets no FTP greeting.
+    let (rc, _) = curl(&["--max-time", "5", &format!("ftp://{addr}/pub/hello.txt")]);
+    assert_ne!(rc, 0);
+}
+
+/// Python ftplib has no implicit mode; this wrapper wraps the socket before
+/// the greeting. `FTP_TLS` does not resume the control session on data
+/// connections (cpython #63699), so the server runs with the L6 check off.
+const PY_IMPLICIT: &str = r#"
+import ftplib, io, socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+class Implicit(ftplib.FTP_TLS):
+    def connect(self, host, port, timeout=20):
+        self.host, self.port, self.timeout = host, port, timeout
+        sock = socket.create_connection((host, port), timeout)
+        self.af = sock.family
+        self.sock = self.context.wrap_socket(sock, server_hostname=host)
+        self.file = self.sock.makefile('r', encoding=self.encoding)
+        self.welcome = self.getresp()
+        return self.welcome
+f = Implicit(context=ctx, timeout=20)
+assert f.connect('127.0.0.1', int(sys.argv[1])).startswith('220')
+f.login('alice', 'secret')
+f.prot_p()
+buf = io.BytesIO(); f.retrbinary('RETR pub/hello.txt', buf.write); assert buf.getvalue() == b'hello ftps\n', buf.getvalue()
+f.storbinary('STOR pub/py.bin', io.BytesIO(b'z' * 70000))
+assert f.size('pub/py.bin') == 70000
+try:
+    f.sendcmd('AUTH TLS')
+    raise SystemExit('AUTH on an implicit connection must fail')
+except ftplib.error_perm as e:
+    assert str(e).startswith('503'), e
+f.quit()
+print('ok')
+"#;
+
+/// Implicit FTPS with Python's ftplib wrapped: TLS before the greeting,
+/// PBSZ/PROT P, protected transfers both ways; `AUTH` on an implicit
+/// connection is a bad sequence (503).
+#[test]
+fn rfc4217_implicit_ftps_with_python() {
+    if !peer("python3") {
+        return;
+    }
+    let (fs, _) = fixture();
+    let addr = start(&fs, |o| {
+        o.implicit_tls = true;
+        o.session = o.session.clone().require_tls_resumption(false);
+    });
+    python(PY_IMPLICIT, addr.port());
+    assert_eq!(fs.read_file("pub/py.bin").map(|b| b.len()), Some(70000));
+}
+
+const PY_CONNECT: &str = r#"
+import ftplib, io, socket, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=ctx, timeout=20)
+f.connect('127.0.0.1', int(sys.argv[1]))
+def plaintext(f):
+    # SSLSocket.unwrap() (close_notify both ways) leaves an SSLSocket object
+    # without TLS; ftplib.auth() refuses to run on it, so take a plain one.
+    s = f.sock.unwrap()
+    f.sock = socket.socket(fileno=s.detach())
+    f.sock.settimeout(f.timeout)
+    f.file = f.sock.makefile('r', encoding=f.encoding)
+"#;
+
+/// RFC 4217 section 12.3: after `CCC` the server sends close_notify, waits
+/// for the client's, and the control connection goes on in plaintext on the
+/// same TCP connection; the data protection (PROT P) stays in force
+/// (section 6). Python's `FTP_TLS.ccc()` unwraps the socket, so a command
+/// that works afterwards proves the server speaks plaintext.
+#[test]
+fn rfc4217_12_3_ccc_continues_in_plaintext() {
+    if !peer("python3") {
+        return;
+    }
+    let (fs, _) = fixture();
+    let addr = start(&fs, |o| o.session = o.session.clone().allow_ccc(true).require_tls_resumption(false));
+    let script = format!(
+        r#"{PY_CONNECT}
+f.login('alice', 'secret')
+f.prot_p()
+assert f.ccc().startswith('200')
+assert f.sock._sslobj is None, 'TLS was shut down both ways'
+assert f.pwd() == '/', 'a plaintext command after CCC'
+assert f.sendcmd('NOOP').startswith('200')
+assert sorted(f.nlst('pub')) == ['big.bin', 'hello.txt'], 'data still protected (PROT P)'
+f.quit()
+print('ok')
+"#
+    );
+    python(&script, addr.port());
+}
+
+/// RFC 4217 section 13: `REIN` on an explicit TLS connection answers 220
+/// protected, then clears TLS like CCC; the client logs in again in
+/// plaintext (USER/PASS), may REIN again, and may secure the same
+/// connection again with AUTH TLS.
+#[test]
+fn rfc4217_13_rein_clears_tls_and_login_continues_in_plaintext() {
+    if !peer("python3") {
+        return;
+    }
+    let (fs, _) = fixture();
+    let addr = start(&fs, |_| {});
+    let script = format!(
+        r#"{PY_CONNECT}
+f.auth()
+f.login('alice', 'secret')
+assert f.pwd() == '/'
+assert f.sendcmd('REIN').startswith('220')
+plaintext(f)
+f.login('alice', 'secret', secure=False)
+assert f.pwd() == '/', 'logged in again in plaintext'
+assert f.sendcmd('CWD pub').startswith('250')
+assert f.sendcmd('REIN').startswith('220'), 'REIN in plaintext'
+f.auth()
+assert isinstance(f.sock, ssl.SSLSocket)
+f.login('alice', 'secret')
+assert f.pwd() == '/', 'REIN reset the working directory'
+f.quit()
+print('ok')
+"#
+    );
+    python(&script, addr.port());
+}
