@@ -86,7 +86,9 @@ pub struct ServerOptions {
     /// Implicit FTPS: the TLS handshake starts as soon as a connection is
     /// accepted, before the greeting (the `ftps://` scheme, port 990 by
     /// convention). Needs [`tls`](Self::tls); `AUTH` is then refused (503)
-    /// and `CCC` is not available. Default off.
+    /// and `CCC` is not available. A connection past the session limits is
+    /// closed without a handshake (a 421 could only go through one).
+    /// Default off.
     pub implicit_tls: bool,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
@@ -157,6 +159,9 @@ const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most bytes read (and discarded) while waiting for the peer's close_notify.
 const MAX_DISCARD_BEFORE_CLOSE_NOTIFY: usize = 64 * 1024;
+/// The largest TLS record (RFC 8446 section 5.2: 2^14 + 256 of ciphertext;
+/// TLS 1.2 allows up to 2^14 + 2048).
+const MAX_TLS_RECORD: usize = (1 << 14) + 2048;
 /// How often a running transfer reports progress (which keeps the session's
 /// stall timer from firing and feeds `STAT`).
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
@@ -495,26 +500,55 @@ impl Control {
     /// out protected, send close_notify, wait for the peer's, and go on in
     /// plaintext on the same TCP connection. Anything that arrives before
     /// the peer's close_notify is discarded, never run (SECURITY.md L1).
+    ///
+    /// The peer's records are read from the socket one at a time (a 5-byte
+    /// header, then exactly its length), never more: the plaintext command
+    /// a client sends right after its close_notify may already be in the
+    /// socket, and must stay there for the plaintext reader.
     async fn stop_tls(&mut self) -> io::Result<()> {
         let Self::Tls(r, w) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
-        let mut tls = r.unsplit(w);
-        tls.get_mut().1.send_close_notify();
+        let (mut tcp, mut tls) = r.unsplit(w).into_inner();
         let exchange = async {
-            tls.flush().await?;
+            tls.send_close_notify();
+            let mut out = Vec::new();
+            while tls.wants_write() {
+                tls.write_tls(&mut out)?;
+            }
+            tcp.write_all(&out).await?;
+            let mut discarded = 0usize;
             let mut sink = [0u8; 4096];
-            let mut discarded = 0;
-            while discarded <= MAX_DISCARD_BEFORE_CLOSE_NOTIFY {
-                match tls.read(&mut sink).await? {
-                    0 => return Ok(()),
-                    n => discarded += n,
+            loop {
+                let state = tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                // Application data before the close_notify: dropped.
+                while let Ok(n @ 1..) = io::Read::read(&mut tls.reader(), &mut sink) {
+                    discarded += n;
+                }
+                if state.peer_has_closed() {
+                    return Ok(());
+                }
+                if discarded > MAX_DISCARD_BEFORE_CLOSE_NOTIFY {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "no close_notify from the peer"));
+                }
+                let mut record = vec![0u8; 5];
+                tcp.read_exact(&mut record).await?;
+                let len = usize::from(u16::from_be_bytes([record[3], record[4]]));
+                if len > MAX_TLS_RECORD {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "oversized TLS record"));
+                }
+                record.resize(5 + len, 0);
+                tcp.read_exact(&mut record[5..]).await?;
+                discarded += record.len();
+                let mut rest = &record[..];
+                while !rest.is_empty() {
+                    if tls.read_tls(&mut rest)? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
                 }
             }
-            Err(io::Error::new(io::ErrorKind::InvalidData, "no close_notify from the peer"))
         };
         tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
-        let (tcp, _) = tls.into_inner();
         *self = Self::plain(tcp);
         Ok(())
     }
@@ -540,6 +574,11 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
     let local = stream.local_addr()?;
     let mut phase = shared.phase.subscribe();
     let running = *phase.borrow_and_update() == Phase::Running;
+    if shared.implicit_tls && !(admitted && running) {
+        // A 421 could only go out after a TLS handshake: a refused client
+        // of implicit FTPS costs no handshake, it is just closed (C3).
+        return Ok(());
+    }
     let tls = conn_tls(&shared);
     let mut control = match &tls {
         Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor).await?,

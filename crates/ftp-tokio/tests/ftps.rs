@@ -222,3 +222,91 @@ print('ok')
     );
     python(&script, addr.port());
 }
+
+/// Reads TLS records one at a time from `tcp` into `conn` until the peer's
+/// close_notify, never reading past it.
+async fn read_until_close_notify(tcp: &mut tokio::net::TcpStream, conn: &mut rustls::ClientConnection) {
+    use tokio::io::AsyncReadExt;
+    for _ in 0..100 {
+        let state = conn.process_new_packets().unwrap();
+        let mut sink = [0u8; 1024];
+        while let Ok(1..) = std::io::Read::read(&mut conn.reader(), &mut sink) {}
+        if state.peer_has_closed() {
+            return;
+        }
+        let mut record = vec![0u8; 5];
+        tcp.read_exact(&mut record).await.unwrap();
+        let len = usize::from(u16::from_be_bytes([record[3], record[4]]));
+        record.resize(5 + len, 0);
+        tcp.read_exact(&mut record[5..]).await.unwrap();
+        conn.read_tls(&mut &record[..]).unwrap();
+    }
+    panic!("no close_notify");
+}
+
+/// RFC 4217 section 12.3 and SECURITY.md L1: a client may send its
+/// close_notify and its first plaintext command in one TCP segment. The
+/// server reads the peer's TLS records one by one, so the command is not
+/// swallowed by the TLS layer: it is answered, in plaintext.
+#[tokio::test]
+async fn rfc4217_12_3_command_right_behind_close_notify_is_answered() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), certified.key_pair.serialize_pem()).unwrap();
+    let fs = MemoryFs::new();
+    let mut options = ServerOptions::with_storage("127.0.0.1:0".parse().unwrap(), Arc::new(fs));
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: false }];
+    options.tls = Some(ftp_tokio::tls::from_pem(&dir.path().join("cert.pem"), &dir.path().join("key.pem")).unwrap());
+    options.session = options.session.clone().allow_ccc(true);
+    let server = Server::bind(options).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    tokio::spawn(server.run());
+    let step = Duration::from_secs(30);
+
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut line = String::new();
+    let mut plain = BufReader::new(&mut tcp);
+    tokio::time::timeout(step, plain.read_line(&mut line)).await.unwrap().unwrap();
+    assert!(line.starts_with("220 "), "{line}");
+    plain.get_mut().write_all(b"AUTH TLS\r\n").await.unwrap();
+    line.clear();
+    tokio::time::timeout(step, plain.read_line(&mut line)).await.unwrap().unwrap();
+    assert!(line.starts_with("234 "), "{line}");
+    drop(plain);
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certified.cert.der().clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tokio::time::timeout(step, connector.connect(name, tcp)).await.unwrap().unwrap();
+    let mut tls = BufReader::new(tls);
+    for (command, code) in [("USER alice", "331 "), ("PASS secret", "230 "), ("CCC", "200 ")] {
+        tls.get_mut().write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
+        tls.get_mut().flush().await.unwrap();
+        line.clear();
+        tokio::time::timeout(step, tls.read_line(&mut line)).await.unwrap().unwrap();
+        assert!(line.starts_with(code), "{command}: {line}");
+    }
+    assert!(tls.buffer().is_empty());
+    let (mut tcp, mut conn) = tls.into_inner().into_inner();
+    conn.send_close_notify();
+    let mut out = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut out).unwrap();
+    }
+    out.extend_from_slice(b"PWD\r\n");
+    tcp.write_all(&out).await.unwrap(); // close_notify and PWD together
+    tokio::time::timeout(step, read_until_close_notify(&mut tcp, &mut conn)).await.unwrap();
+    let mut plain = BufReader::new(tcp);
+    line.clear();
+    tokio::time::timeout(step, plain.read_line(&mut line)).await.unwrap().unwrap();
+    assert_eq!(line, "257 \"/\" is the current directory\r\n");
+}

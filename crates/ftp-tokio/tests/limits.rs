@@ -139,3 +139,26 @@ async fn sec_c5_shutdown_cuts_an_upload_with_421() {
     })
     .await;
 }
+
+/// SECURITY.md C3 under implicit FTPS: a connection past the limit is
+/// closed before any TLS handshake (nothing is sent: a 421 could only go
+/// out through one), so refused clients cost no handshake.
+#[tokio::test]
+async fn sec_c3_implicit_ftps_refusal_costs_no_handshake() {
+    bounded(2, async {
+        let fs = MemoryFs::new();
+        let mut options = memory_options(&fs);
+        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+        options.implicit_tls = true;
+        options.max_sessions_per_ip = 1;
+        let server = serve(options).await;
+        // Admitted: the server waits for this client's TLS hello.
+        let first = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut second = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = second.read(&mut buf).await.unwrap_or(0);
+        assert_eq!(n, 0, "closed without a byte");
+        drop(first);
+    })
+    .await;
+}
