@@ -1,19 +1,24 @@
 //! # ftp-tokio: FTP on tokio, driving the `ftp-session` state machines
 //!
-//! [`server::Server`] serves a directory ([`storage::LocalFs`], confined to
-//! its root) with one tokio task per control connection, each running an
-//! `ftp_session::server::Session`. The driver owns sockets, files and the
-//! clock; every protocol decision is the session's.
+//! The drivers own sockets, files, TLS and the clock; every protocol
+//! decision is the sans-IO sessions'.
 //!
-//! Status: the server, in plain FTP and explicit FTPS (passive and active
-//! data connections, anonymous and named users, read-only or writable,
-//! session limit). Not yet: implicit FTPS, the async client, graceful
-//! shutdown (issue 6).
+//! - [`server::Server`]: one tokio task per control connection, each running
+//!   an `ftp_session::server::Session`; answers its requests from a
+//!   [`storage::Storage`] ([`storage::LocalFs`], confined to its root, or
+//!   [`memory::MemoryFs`]) and an [`auth::Authenticator`]. Passive and active
+//!   data connections, explicit and implicit FTPS ([`tls`]), session limits
+//!   in all and per IP, graceful shutdown. [`background::Background`] runs
+//!   one on a thread of its own.
+//! - [`client::Client`]: an async client over `ftp_session::client::Session`:
+//!   plain, explicit or implicit FTPS, passive or active, parsed listings,
+//!   downloads and uploads with resume.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod background;
 pub mod client;
 pub mod memory;
 pub mod server;

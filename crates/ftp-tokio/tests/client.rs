@@ -8,30 +8,22 @@ use std::time::Duration;
 
 use ftp_proto::listing::EntryKind;
 use ftp_session::client::{ClientConfig, DataMode};
+use ftp_tokio::background::Background;
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Security};
-use ftp_tokio::server::{Server, ServerOptions, User};
+use ftp_tokio::server::{ServerOptions, User};
 
-fn start(root: &Path, tls: bool) -> SocketAddr {
+fn start(root: &Path, tls: bool) -> Background {
     start_with(root, tls, false)
 }
 
-fn start_with(root: &Path, tls: bool, implicit: bool) -> SocketAddr {
+fn start_with(root: &Path, tls: bool, implicit: bool) -> Background {
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
     options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
     if tls {
         options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
         options.implicit_tls = implicit;
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let server = Server::bind(options).await.unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            let _ = server.run().await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    Background::start(options).unwrap()
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -123,7 +115,8 @@ async fn full_session(root: &Path, addr: SocketAddr, options: ClientOptions) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passive_session() {
     let dir = fixture();
-    let addr = start(dir.path(), false);
+    let addr_server = start(dir.path(), false);
+    let addr = addr_server.addr();
     timed(full_session(dir.path(), addr, options(Security::Plain, DataMode::Passive))).await;
 }
 
@@ -131,7 +124,8 @@ async fn passive_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_session() {
     let dir = fixture();
-    let addr = start(dir.path(), false);
+    let addr_server = start(dir.path(), false);
+    let addr = addr_server.addr();
     timed(full_session(dir.path(), addr, options(Security::Plain, DataMode::Active))).await;
 }
 
@@ -140,14 +134,16 @@ async fn active_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explicit_ftps_session() {
     let dir = fixture();
-    let addr = start(dir.path(), true);
+    let addr_server = start(dir.path(), true);
+    let addr = addr_server.addr();
     timed(full_session(dir.path(), addr, options(Security::Explicit, DataMode::Passive))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn explicit_ftps_active_session() {
     let dir = fixture();
-    let addr = start(dir.path(), true);
+    let addr_server = start(dir.path(), true);
+    let addr = addr_server.addr();
     timed(full_session(dir.path(), addr, options(Security::Explicit, DataMode::Active))).await;
 }
 
@@ -156,7 +152,8 @@ async fn explicit_ftps_active_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn implicit_ftps_session() {
     let dir = fixture();
-    let addr = start_with(dir.path(), true, true);
+    let addr_server = start_with(dir.path(), true, true);
+    let addr = addr_server.addr();
     timed(full_session(dir.path(), addr, options(Security::Implicit, DataMode::Passive))).await;
 }
 
@@ -165,7 +162,8 @@ async fn implicit_ftps_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_silent_downgrade() {
     let dir = fixture();
-    let addr = start(dir.path(), false);
+    let addr_server = start(dir.path(), false);
+    let addr = addr_server.addr();
     let mut c =
         timed(Client::connect("127.0.0.1", addr.port(), options(Security::Explicit, DataMode::Passive))).await.unwrap();
     let err = timed(c.login("alice", "secret")).await.unwrap_err();
@@ -177,7 +175,8 @@ async fn no_silent_downgrade() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificate_verified() {
     let dir = fixture();
-    let addr = start(dir.path(), true);
+    let addr_server = start(dir.path(), true);
+    let addr = addr_server.addr();
     let mut o = options(Security::Explicit, DataMode::Passive);
     o.insecure = false;
     let mut c = timed(Client::connect("127.0.0.1", addr.port(), o)).await.unwrap();
@@ -189,7 +188,8 @@ async fn certificate_verified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_login() {
     let dir = fixture();
-    let addr = start(dir.path(), false);
+    let addr_server = start(dir.path(), false);
+    let addr = addr_server.addr();
     let mut c = timed(Client::connect("127.0.0.1", addr.port(), ClientOptions::default())).await.unwrap();
     let err = timed(c.login("alice", "wrong")).await.unwrap_err();
     assert_eq!(err.reply().map(|r| r.code().as_u16()), Some(530), "{err}");

@@ -5,11 +5,11 @@
 //! missing, and fails instead when `FTP_INTEROP_REQUIRED=1`. Every client
 //! call is bounded by a timeout.
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ftp_tokio::background::Background;
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{Server, ServerOptions, User};
 
@@ -37,21 +37,12 @@ fn fixture() -> (MemoryFs, Vec<u8>) {
 
 /// Starts a TLS server over `fs` (self-signed certificate, `alice:secret`
 /// writable) in its own runtime thread, adjusted by `tweak`.
-fn start(fs: &MemoryFs, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
+fn start(fs: &MemoryFs, tweak: impl FnOnce(&mut ServerOptions)) -> Background {
     let mut options = ServerOptions::with_storage("127.0.0.1:0".parse().unwrap(), Arc::new(fs.clone()));
     options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
     options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
     tweak(&mut options);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let server = Server::bind(options).await.unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            let _ = server.run().await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    Background::start(options).unwrap()
 }
 
 fn curl(args: &[&str]) -> (i32, Vec<u8>) {
@@ -79,7 +70,8 @@ fn rfc4217_implicit_ftps_with_curl() {
         return;
     }
     let (fs, big) = fixture();
-    let addr = start(&fs, |o| o.implicit_tls = true);
+    let addr_server = start(&fs, |o| o.implicit_tls = true);
+    let addr = addr_server.addr();
     let url = format!("ftps://{addr}/pub/hello.txt");
     assert_eq!(curl(&["-k", &url]), (0, b"hello ftps\n".to_vec()));
     let (rc, got) = curl(&["-k", &format!("ftps://{addr}/pub/big.bin")]);
@@ -140,10 +132,11 @@ fn rfc4217_implicit_ftps_with_python() {
         return;
     }
     let (fs, _) = fixture();
-    let addr = start(&fs, |o| {
+    let addr_server = start(&fs, |o| {
         o.implicit_tls = true;
         o.session = o.session.clone().require_tls_resumption(false);
     });
+    let addr = addr_server.addr();
     python(PY_IMPLICIT, addr.port());
     assert_eq!(fs.read_file("pub/py.bin").map(|b| b.len()), Some(70000));
 }
@@ -173,7 +166,8 @@ fn rfc4217_12_3_ccc_continues_in_plaintext() {
         return;
     }
     let (fs, _) = fixture();
-    let addr = start(&fs, |o| o.session = o.session.clone().allow_ccc(true).require_tls_resumption(false));
+    let addr_server = start(&fs, |o| o.session = o.session.clone().allow_ccc(true).require_tls_resumption(false));
+    let addr = addr_server.addr();
     let script = format!(
         r#"{PY_CONNECT}
 f.login('alice', 'secret')
@@ -200,7 +194,8 @@ fn rfc4217_13_rein_clears_tls_and_login_continues_in_plaintext() {
         return;
     }
     let (fs, _) = fixture();
-    let addr = start(&fs, |_| {});
+    let addr_server = start(&fs, |_| {});
+    let addr = addr_server.addr();
     let script = format!(
         r#"{PY_CONNECT}
 f.auth()

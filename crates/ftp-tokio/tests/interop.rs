@@ -3,12 +3,11 @@
 //! fails instead when `FTP_INTEROP_REQUIRED=1` (as `.ci/run` sets). Every
 //! client call is bounded by a timeout.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use ftp_tokio::server::{Server, ServerOptions, User};
+use ftp_tokio::background::Background;
+use ftp_tokio::server::{ServerOptions, User};
 
 /// Whether `program` can run; panics when it cannot and peers are required.
 fn peer(program: &str) -> bool {
@@ -25,32 +24,23 @@ fn peer(program: &str) -> bool {
 
 /// Starts a server for `root` on an ephemeral loopback port, in its own
 /// runtime thread, with user `alice:secret` (writable) and anonymous read-only.
-fn start(root: &Path) -> SocketAddr {
+fn start(root: &Path) -> Background {
     start_with(root, |_| {})
 }
 
 /// The same with FTPS (a self-signed certificate), adjusted by `tweak`.
-fn start_tls(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
+fn start_tls(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> Background {
     start_with(root, |o| {
         o.tls = Some(ftp_tokio::tls::self_signed().unwrap());
         tweak(o);
     })
 }
 
-fn start_with(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> SocketAddr {
+fn start_with(root: &Path, tweak: impl FnOnce(&mut ServerOptions)) -> Background {
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
     options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
     tweak(&mut options);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let server = Server::bind(options).await.unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            let _ = server.run().await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    Background::start(options).unwrap()
 }
 
 fn fixture() -> tempfile::TempDir {
@@ -74,7 +64,8 @@ fn curl_downloads_passive_and_lists() {
         return;
     }
     let dir = fixture();
-    let addr = start(dir.path());
+    let addr_server = start(dir.path());
+    let addr = addr_server.addr();
     let url = format!("ftp://{addr}/pub/hello%20world.txt");
     assert_eq!(curl(&[&url]), (0, b"hello ftp\n".to_vec()));
     assert_eq!(curl(&["--disable-epsv", &url]), (0, b"hello ftp\n".to_vec()), "PASV");
@@ -100,7 +91,8 @@ fn curl_active_mode() {
         return;
     }
     let dir = fixture();
-    let addr = start(dir.path());
+    let addr_server = start(dir.path());
+    let addr = addr_server.addr();
     let url = format!("ftp://{addr}/pub/hello%20world.txt");
     assert_eq!(curl(&["--ftp-port", "127.0.0.1", &url]), (0, b"hello ftp\n".to_vec()));
     assert_eq!(curl(&["--ftp-port", "127.0.0.1", "--disable-eprt", &url]), (0, b"hello ftp\n".to_vec()), "PORT");
@@ -114,7 +106,8 @@ fn curl_upload_permissions_and_resume() {
         return;
     }
     let dir = fixture();
-    let addr = start(dir.path());
+    let addr_server = start(dir.path());
+    let addr = addr_server.addr();
     let src = dir.path().join("local.txt");
     std::fs::write(&src, b"uploaded bytes").unwrap();
     let target = format!("ftp://{addr}/pub/up.txt");
@@ -144,7 +137,8 @@ fn curl_cannot_escape_the_root() {
     std::fs::write(outside.path().join("secret.txt"), b"secret").unwrap();
     let dir = fixture();
     std::os::unix::fs::symlink(outside.path(), dir.path().join("pub/escape")).unwrap();
-    let addr = start(dir.path());
+    let addr_server = start(dir.path());
+    let addr = addr_server.addr();
     let (rc, out) = curl(&["--path-as-is", &format!("ftp://{addr}/pub/../../../../etc/hostname")]);
     assert_ne!(rc, 0);
     assert!(out.is_empty());
@@ -161,7 +155,8 @@ fn python_ftplib_session() {
         return;
     }
     let dir = fixture();
-    let addr = start(dir.path());
+    let addr_server = start(dir.path());
+    let addr = addr_server.addr();
     let script = format!(
         r#"
 import ftplib, io
@@ -211,7 +206,8 @@ fn curl_ftps_explicit() {
         return;
     }
     let dir = fixture();
-    let addr = start_tls(dir.path(), |_| {});
+    let addr_server = start_tls(dir.path(), |_| {});
+    let addr = addr_server.addr();
     let url = format!("ftp://{addr}/pub/hello%20world.txt");
     assert_eq!(curl(&["--ssl-reqd", "-k", &url]), (0, b"hello ftp\n".to_vec()));
     let (rc, big) = curl(&["--ssl-reqd", "-k", &format!("ftp://{addr}/pub/big.bin")]);
@@ -239,10 +235,11 @@ fn curl_plaintext_refused_when_tls_required() {
         return;
     }
     let dir = fixture();
-    let addr = start_tls(dir.path(), |o| {
+    let addr_server = start_tls(dir.path(), |o| {
         o.session = o.session.clone().require_tls_login(true).require_tls_data(true);
         o.anonymous = false;
     });
+    let addr = addr_server.addr();
     let (rc, out) = curl(&["-u", "alice:secret", &format!("ftp://{addr}/pub/hello%20world.txt")]);
     assert_ne!(rc, 0);
     assert!(out.is_empty());
@@ -269,13 +266,15 @@ fn python_ftp_tls_and_the_resumption_check() {
         return;
     }
     let dir = fixture();
-    let relaxed = start_tls(dir.path(), |o| o.session = o.session.clone().require_tls_resumption(false));
+    let relaxed_server = start_tls(dir.path(), |o| o.session = o.session.clone().require_tls_resumption(false));
+    let relaxed = relaxed_server.addr();
     let script = format!(
         "{PY_TLS}\nbuf = io.BytesIO(); f.retrbinary('RETR pub/hello world.txt', buf.write); assert buf.getvalue() == b'hello ftp\\n'\nf.storbinary('STOR pub/py.bin', io.BytesIO(b'y' * 70000))\nf.set_pasv(False)\nbuf = io.BytesIO(); f.retrbinary('RETR pub/py.bin', buf.write); assert buf.getvalue() == b'y' * 70000\nf.quit()\nprint('ok')\n"
     );
     let out = Command::new("python3").arg("-c").arg(&script).arg(relaxed.port().to_string()).output().unwrap();
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let strict = start_tls(dir.path(), |_| {});
+    let strict_server = start_tls(dir.path(), |_| {});
+    let strict = strict_server.addr();
     let script = format!(
         "{PY_TLS}\ntry:\n    f.retrbinary('RETR pub/hello world.txt', print)\n    raise SystemExit('expected a refusal')\nexcept ssl.SSLError:\n    try:\n        f.voidresp()\n        raise SystemExit('expected 522')\n    except (ftplib.error_perm, ftplib.error_temp) as e:\n        assert str(e).startswith('522'), e\nexcept (ftplib.error_perm, ftplib.error_temp) as e:\n    assert str(e).startswith('522'), e\nprint('ok')\n"
     );

@@ -56,6 +56,10 @@ pub(crate) struct Serve {
     /// convention) instead of AUTH TLS. Needs a certificate.
     #[arg(long)]
     implicit_tls: bool,
+    /// Accept CCC (RFC 4217 section 6: back to a plaintext control
+    /// connection after login, for NAT helpers that read it). Off by default.
+    #[arg(long)]
+    allow_ccc: bool,
     /// Refuse logins and transfers without TLS (RFC 4217; needs a certificate).
     #[arg(long)]
     require_tls: bool,
@@ -114,6 +118,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         .require_tls_login(args.require_tls)
         .require_tls_data(args.require_tls)
         .require_tls_resumption(!args.no_tls_resumption)
+        .allow_ccc(args.allow_ccc)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .greeting("ftpkit ready");

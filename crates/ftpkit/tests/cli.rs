@@ -3,31 +3,23 @@
 //! disk when it fails.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use ftp_tokio::server::{Server, ServerOptions, User};
+use ftp_tokio::background::Background;
+use ftp_tokio::server::{ServerOptions, User};
 
 const FTPKIT: &str = env!("CARGO_BIN_EXE_ftpkit");
 
-fn start(root: &Path) -> SocketAddr {
+fn start(root: &Path) -> Background {
     let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
     options.users = vec![
         User { name: "alice".into(), password: "s3cret:x".into(), writable: true },
         User { name: "reader".into(), password: "pw".into(), writable: false },
     ];
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        rt.block_on(async move {
-            let server = Server::bind(options).await.unwrap();
-            tx.send(server.local_addr().unwrap()).unwrap();
-            let _ = server.run().await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    Background::start(options).unwrap()
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -55,7 +47,8 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn get_to_file_and_stdout() {
     let served = fixture();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     let base = format!("ftp://alice:s3cret%3Ax@{addr}");
     let out = ftpkit(work.path(), &["get", &format!("{base}/pub/data.bin")]);
@@ -71,7 +64,8 @@ fn get_to_file_and_stdout() {
 #[test]
 fn get_resumes_a_part_file() {
     let served = fixture();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("out.bin.part"), &pattern(2_000_000)[..700_000]).unwrap();
     let url = format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin");
@@ -86,7 +80,8 @@ fn get_resumes_a_part_file() {
 #[test]
 fn get_missing_file() {
     let served = fixture();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     let out = ftpkit(work.path(), &["get", &format!("ftp://alice:s3cret%3Ax@{addr}/pub/nope.bin")]);
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
@@ -100,7 +95,8 @@ fn get_missing_file() {
 #[test]
 fn failures_have_their_exit_codes() {
     let served = fixture();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:wrong@{addr}/")]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
@@ -121,7 +117,8 @@ fn failures_have_their_exit_codes() {
 #[test]
 fn put_and_file_operations() {
     let served = fixture();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     let base = format!("ftp://alice:s3cret%3Ax@{addr}");
     let ok = |args: &[&str]| {
@@ -154,7 +151,8 @@ fn put_and_file_operations() {
 fn ls_json() {
     let served = fixture();
     std::os::unix::fs::symlink("data.bin", served.path().join("pub/link")).unwrap();
-    let addr = start(served.path());
+    let addr_server = start(served.path());
+    let addr = addr_server.addr();
     let work = tempfile::tempdir().unwrap();
     let out = ftpkit(work.path(), &["ls", "--json", &format!("ftp://alice:s3cret%3Ax@{addr}/pub")]);
     assert!(out.status.success(), "{}", stderr(&out));
