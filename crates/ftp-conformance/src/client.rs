@@ -675,6 +675,21 @@ impl Data {
         };
         within(limit, &format!("{}: sending data", self.tag), fut).await?;
         self.log.note(format!("{}: sent {} bytes, then closed", self.tag, bytes.len()));
+        if let DataStream::Tls(s) = &mut self.stream {
+            // Read until the server closes: this takes in the TLS 1.3
+            // session tickets it sent on this connection (single-use in
+            // rustls), so that later data connections can still resume the
+            // control connection's session (RFC 4217 10.2).
+            let mut sink = [0u8; 1024];
+            let _ = tokio::time::timeout(limit, async {
+                while let Ok(n) = s.read(&mut sink).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
         self.stream = DataStream::Gone;
         Ok(())
     }

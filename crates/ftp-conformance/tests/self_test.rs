@@ -41,3 +41,37 @@ async fn our_server_passes_every_check_in_the_clear() {
     assert_all_pass(&report, &[]);
     assert_eq!(support::listing(&root.path().join(DIR)), before, "the writable directory was not left as found");
 }
+
+/// Every check with TLS sessions (AUTH TLS, PBSZ 0, PROT P on every data
+/// connection; RFC 4217). The REIN checks stay in the clear (RFC 4217 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_server_passes_every_check_in_tls() {
+    let root = tempfile::tempdir().unwrap();
+    let addr = support::start_server(root.path(), true);
+    let before = support::listing(&root.path().join(DIR));
+    let target = Target::new(addr, USER, PASSWORD, Some(DIR)).with_tls(true, true);
+    let report = ftp_conformance::run(&target, &options()).await;
+    println!("{}", report.render_text());
+    assert_all_pass(&report, &[]);
+    assert_eq!(support::listing(&root.path().join(DIR)), before, "the writable directory was not left as found");
+}
+
+/// The three renderings carry every result, escaped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reports_render_in_three_formats() {
+    let root = tempfile::tempdir().unwrap();
+    let addr = support::start_server(root.path(), true);
+    let target = Target::new(addr, USER, PASSWORD, Some(DIR));
+    let report = ftp_conformance::run(&target, &options().only(["rfc959-5.4", "rfc2428-4"])).await;
+    assert!(report.results.len() >= 8);
+    let text = report.render_text();
+    let json = report.render_json();
+    let junit = report.render_junit();
+    for r in &report.results {
+        assert!(text.contains(r.id) && json.contains(r.id) && junit.contains(r.id), "{}", r.id);
+    }
+    assert!(json.starts_with("{\"target\":") && json.ends_with("\"must_failed\":false}"));
+    assert!(junit.starts_with("<?xml") && junit.contains("<testsuite ") && junit.trim_end().ends_with("</testsuites>"));
+    let scores = report.scores();
+    assert_eq!(scores.iter().map(|s| s.passed + s.failed + s.skipped).sum::<usize>(), report.results.len());
+}
