@@ -180,7 +180,12 @@ impl Cx {
     /// with protected data connections when the target asks for it.
     pub(crate) async fn session(&self) -> Result<Control, Stop> {
         let mut c = self.connect_secure().await?;
-        c.login(&self.target.user, &self.target.password).await?;
+        // A refused login is the login checks' failure; here it only means
+        // this check cannot be judged.
+        match c.login(&self.target.user, &self.target.password).await {
+            Err(Stop::Fail(why)) => return skip(format!("setup: cannot log in: {why}")),
+            other => other?,
+        }
         if self.target.tls {
             c.protect_data().await?;
         }

@@ -617,6 +617,11 @@ impl Data {
             }
         }
         self.log.note(format!("{}: received {} bytes, then end of data", self.tag, out.len()));
+        if let DataStream::Tls(s) = &mut self.stream {
+            // Answer the server's close_notify with ours: some servers
+            // (vsftpd) wait for it before they send 226.
+            let _ = tokio::time::timeout(self.timeout, s.shutdown()).await;
+        }
         Ok(out)
     }
 

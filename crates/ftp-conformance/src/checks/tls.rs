@@ -24,8 +24,8 @@ pub(crate) async fn auth_tls(cx: &Cx) -> Verdict {
         return skip(format!("the server does not offer AUTH TLS ({})", show(&r)));
     }
     c.start_tls(&tls).await?;
-    let r = c.cmd(Command::Noop).await?;
-    want("NOOP in TLS", &r, &[200])
+    let r = c.cmd(Command::User(crate::client::username(&cx.target.user)?)).await?;
+    want("USER in TLS", &r, &[331, 332, 230])
 }
 
 fn contains_tls(params: &[u8]) -> bool {
