@@ -45,12 +45,16 @@ enum Command {
     Rmdir(remote::OnePath),
     /// Rename a file or directory.
     Mv(remote::Mv),
+    /// Grade a live server against the RFCs, check by check (non-zero exit
+    /// when a MUST fails).
+    Check(ftp_conformance::cli::CheckArgs),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Check(args) => return ftp_conformance::cli::run(args).await,
         Command::Serve(args) => serve::serve(args).await.map_err(|message| remote::Failure { message, code: 1 }),
         Command::Get(args) => remote::get(args).await,
         Command::Put(args) => remote::put(args).await,
