@@ -237,3 +237,24 @@ fn serve_stops_gracefully_on_sigterm() {
     let exit = child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// `ftpkit check` wired in: a subset of the catalogue (RFC 959 login
+/// sequence checks) against our server passes, in JUnit form; against a
+/// closed port it exits 2.
+#[test]
+fn check_subcommand() {
+    let served = fixture();
+    std::fs::create_dir(served.path().join("w")).unwrap();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("ftp://alice:s3cret%3Ax@{addr}/w");
+    let out = ftpkit(work.path(), &["check", &url, "--only", "rfc959", "--format", "junit", "--timeout", "10"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", stderr(&out));
+    assert!(report.contains("<testsuite") && report.contains("rfc959"), "{report}");
+    assert!(std::fs::read_dir(served.path().join("w")).unwrap().next().is_none(), "the writable dir is left empty");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = ftpkit(work.path(), &["check", &format!("ftp://127.0.0.1:{port}/")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
