@@ -160,6 +160,10 @@ start_ftpkit() {
     FTPKIT_PORT=$(free_port)
     FTPKIT_ARGS=(serve --root "$WORK/ftpkit" --listen "127.0.0.1:$FTPKIT_PORT" --writable
                  --max-sessions 5000 --idle-timeout 600)
+    # Every benchmark session comes from 127.0.0.1.
+    if "$FTPKIT" serve --help | grep -q -- '--max-sessions-per-ip'; then
+        FTPKIT_ARGS+=(--max-sessions-per-ip 5000)
+    fi
     "$FTPKIT" "${FTPKIT_ARGS[@]}" >>"$WORK/ftpkit.log" 2>&1 &
     FTPKIT_PID=$!
     PIDS+=("$FTPKIT_PID")
@@ -176,6 +180,20 @@ start_vsftpd() {
 }
 port_of() { if [ "$1" = ftpkit ]; then echo "$FTPKIT_PORT"; else echo "$VSFTPD_PORT"; fi; }
 pid_of() { if [ "$1" = ftpkit ]; then echo "$FTPKIT_PID"; else echo "$VSFTPD_PID"; fi; }
+CPU_WATCH=; CPU_SECS=
+cpu_start() {  # SERVER: sample its CPU use until cpu_stop
+    rm -f "$WORK/cpu.out" "$WORK/cpu.out.ready"
+    python3 "$BENCH/cpustat.py" watch "$(pid_of "$1")" "$WORK/cpu.out" &
+    CPU_WATCH=$!
+    PIDS+=("$CPU_WATCH")
+    for _ in $(seq 100); do [ -e "$WORK/cpu.out.ready" ] && break; sleep 0.01; done
+}
+cpu_stop() {  # sets CPU_SECS: CPU seconds since cpu_start
+    sleep 0.3  # let the session processes finish
+    kill -TERM "$CPU_WATCH"
+    wait "$CPU_WATCH" || true
+    CPU_SECS=$(cat "$WORK/cpu.out")
+}
 order() { if [ $(($1 % 2)) = 1 ]; then echo ftpkit vsftpd; else echo vsftpd ftpkit; fi; }
 
 start_ftpkit
@@ -195,13 +213,15 @@ rate() {  # BYTES TOTAL PRETRANSFER -> data-phase MB/s, whole-command MB/s, stal
 }
 for rep in $(seq "$REPS_BIG"); do
     for s in $(order "$rep"); do
+        cpu_start "$s"
         out=$("${CURL[@]}" -o /dev/null -w '%{size_download} %{time_total} %{time_pretransfer}' \
               "ftp://127.0.0.1:$(port_of $s)/big.bin")
         read -r size secs pre <<<"$out"
         [ "$size" = "$BIG_BYTES" ] || die "$s RETR: got $size of $BIG_BYTES bytes"
         read -r mbps whole stalled <<<"$(rate "$size" "$secs" "$pre")"
-        say "RETR $s #$rep: $mbps MB/s (whole command $whole MB/s, pretransfer $pre s)"
-        printf 'retr\t%s\t%s\t%s\t%s\n' "$s" "$mbps" "$whole" "$stalled" >> "$RAW"
+        cpu_stop; cpu=$CPU_SECS
+        say "RETR $s #$rep: $mbps MB/s (whole command $whole MB/s, pretransfer $pre s, server CPU $cpu s)"
+        printf 'retr\t%s\t%s\t%s\t%s\t%s\n' "$s" "$mbps" "$whole" "$stalled" "$cpu" >> "$RAW"
     done
 done
 
@@ -209,17 +229,19 @@ done
 for rep in $(seq "$REPS_BIG"); do
     for s in $(order "$rep"); do
         name="big-$rep.bin"
+        cpu_start "$s"
         out=$("${CURL[@]}" -T "$WORK/src/big.bin" -w '%{size_upload} %{time_total} %{time_pretransfer}' \
               "ftp://127.0.0.1:$(port_of $s)/upload/$name")
         read -r size secs pre <<<"$out"
+        cpu_stop; cpu=$CPU_SECS
         stored=$(stat -c %s "$WORK/$s/upload/$name" 2>/dev/null || echo 0)
         [ "$size" = "$BIG_BYTES" ] && [ "$stored" = "$BIG_BYTES" ] \
             || die "$s STOR: sent $size, stored $stored of $BIG_BYTES bytes"
         cmp -s "$WORK/src/big.bin" "$WORK/$s/upload/$name" || die "$s STOR: the stored file differs"
         rm -f "$WORK/$s/upload/$name"
         read -r mbps whole stalled <<<"$(rate "$size" "$secs" "$pre")"
-        say "STOR $s #$rep: $mbps MB/s (whole command $whole MB/s, pretransfer $pre s)"
-        printf 'stor\t%s\t%s\t%s\t%s\n' "$s" "$mbps" "$whole" "$stalled" >> "$RAW"
+        say "STOR $s #$rep: $mbps MB/s (whole command $whole MB/s, pretransfer $pre s, server CPU $cpu s)"
+        printf 'stor\t%s\t%s\t%s\t%s\t%s\n' "$s" "$mbps" "$whole" "$stalled" "$cpu" >> "$RAW"
     done
 done
 
@@ -251,12 +273,14 @@ done
 REUSE_NOTE="checked each run: 1 USER, $((SMALL_COUNT - 1)) reuses, $SMALL_COUNT RETR per server"
 for rep in $(seq "$REPS_SMALL"); do
     for s in $(order "$rep"); do
+        cpu_start "$s"
         t0=$(date +%s%N)
         "${CURL[@]}" -P 127.0.0.1 -K "$WORK/small-$s.curl" || die "$s small files failed"
         t1=$(date +%s%N)
+        cpu_stop; cpu=$CPU_SECS
         secs=$(python3 -c "print(($t1-$t0)/1e9)")
-        say "small files $s #$rep, curl active: $(python3 -c "print(round($SMALL_COUNT/$secs))") files/s"
-        printf 'small\t%s\t%s\n' "$s" "$secs" >> "$RAW"
+        say "small files $s #$rep, curl active: $(python3 -c "print(round($SMALL_COUNT/$secs))") files/s, server CPU $cpu s"
+        printf 'small\t%s\t%s\t%s\n' "$s" "$secs" "$cpu" >> "$RAW"
         out=$(python3 "$BENCH/ftpload.py" files --port "$(port_of $s)" --count "$SMALL_COUNT")
         say "small files $s #$rep, ftplib passive: $out"
         printf 'smallpy\t%s\t%s\n' "$s" \
@@ -278,11 +302,13 @@ done
 # --- 4. sessions per second ------------------------------------------------
 for rep in $(seq "$REPS_SMALL"); do
     for s in $(order "$rep"); do
+        cpu_start "$s"
         out=$(python3 "$BENCH/ftpload.py" sessions --port "$(port_of $s)" --count "$SESSION_COUNT" \
               --concurrency "$SESSION_CONCURRENCY" --procs "$SESSION_PROCS")
         read -r rate ok failed <<<"$(python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["rate"], d["ok"], d["failed"])' "$out")"
-        say "sessions $s #$rep: $rate/s ($ok ok, $failed failed) $out"
-        printf 'sessions\t%s\t%s\t%s\t%s\n' "$s" "$rate" "$ok" "$failed" >> "$RAW"
+        cpu_stop; cpu=$CPU_SECS
+        say "sessions $s #$rep: $rate/s ($ok ok, $failed failed, server CPU $cpu s) $out"
+        printf 'sessions\t%s\t%s\t%s\t%s\t%s\n' "$s" "$rate" "$ok" "$failed" "$cpu" >> "$RAW"
     done
 done
 
@@ -309,6 +335,8 @@ for s in ftpkit vsftpd; do
     printf 'mem1\t%s\t%s\n' "$s" "$(python3 "$BENCH/memstat.py" "$pid")" >> "$RAW"
     printf 'hold\t%s\t%s\n' "$s" "$(cat "$ready")" >> "$RAW"
     say "memory $s: $(tail -2 "$RAW" | tr '\n' ' ')"
+    alive=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["alive"])' "$ready")
+    [ "$alive" = "$IDLE_COUNT" ] || say "WARNING: $s holds $alive of $IDLE_COUNT idle sessions"
     stop_tree "$hold_pid"
     stop_tree "$pid"
 done
@@ -343,6 +371,7 @@ meta = {
     "python": platform.python_version(),
     "big_label": "$BIG_MIB MiB" if $BIG_MIB < 1024 else "$((BIG_MIB / 1024)) GiB",
     "small_count": $SMALL_COUNT,
+    "big_bytes": $BIG_BYTES,
     "small_label": "$((SMALL_SIZE / 1024)) KiB",
     "session_count": $SESSION_COUNT,
     "session_concurrency": $SESSION_CONCURRENCY,

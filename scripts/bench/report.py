@@ -122,8 +122,10 @@ def main() -> None:
 
     f1, v1 = compared("ftpkit", mem["ftpkit"][1]), compared("vsftpd", mem["vsftpd"][1])
     f0, v0 = compared("ftpkit", mem["ftpkit"][0]), compared("vsftpd", mem["vsftpd"][0])
-    per_f = (f1 - f0) / n_idle if f1 is not None and f0 is not None else None
-    per_v = (v1 - v0) / n_idle if v1 is not None and v0 is not None else None
+    # Divide by the sessions actually held open (all of them, unless something failed).
+    held = {s: (mem[s][2]["alive"] if mem[s][2] and mem[s][2]["alive"] else n_idle) for s in SERVERS}
+    per_f = (f1 - f0) / held["ftpkit"] if f1 is not None and f0 is not None else None
+    per_v = (v1 - v0) / held["vsftpd"] if v1 is not None and v0 is not None else None
     rows.append((f"memory at {n_idle:,} idle logged-in sessions (MiB; ftpkit RSS, vsftpd ΣPSS)",
                  fmt(f1 / 1024 if f1 else None, 1), fmt(v1 / 1024 if v1 else None, 1), ratio(f1, v1),
                  "lower is better",
@@ -131,6 +133,22 @@ def main() -> None:
                  if mem["ftpkit"][1] else ""))
     rows.append(("memory per session, (total at N − total at 0) / N (KiB)", fmt(per_f, 1), fmt(per_v, 1),
                  ratio(per_f, per_v), "lower is better", ""))
+
+    # Server CPU cost, independent of what else the machine was doing.
+    cpu_rows = []
+    gb = meta["big_bytes"] / 1e9
+
+    def cpu_row(metric, index, label, scale):
+        f = median(metric, "ftpkit", index)
+        v = median(metric, "vsftpd", index)
+        if f is None or v is None:
+            return
+        cpu_rows.append((label, fmt(f * scale, 0), fmt(v * scale, 0), ratio(f, v)))
+
+    cpu_row("retr", 3, "RETR, server CPU ms per GB", 1000 / gb)
+    cpu_row("stor", 3, "STOR, server CPU ms per GB", 1000 / gb)
+    cpu_row("small", 1, f"small files (curl active), server CPU ms per 1,000 files", 1000 * 1000 / small_n)
+    cpu_row("sessions", 3, "sessions, server CPU ms per 1,000 sessions", 1000 * 1000 / meta["session_count"])
 
     out = []
     out.append(f"# ftpkit vs vsftpd on loopback ({meta['mode']} run)\n")
@@ -152,6 +170,14 @@ def main() -> None:
     out.append("|---|---:|---:|---:|---|---|")
     for label, fv, vv, r, better, note in rows:
         out.append(f"| {label} | {fv} | {vv} | {fmt(r, 2) if r is not None else 'n/a'} | {better} | {note} |")
+    out.append("")
+    out.append("Server CPU time (user + system, all threads; for vsftpd the listener and every session "
+               "process; scripts/bench/cpustat.py, a lower bound for vsftpd's sessions row, whose "
+               "processes live for milliseconds), median per repetition:\n")
+    out.append("| figure | ftpkit | vsftpd | ftpkit/vsftpd (lower is better) |")
+    out.append("|---|---:|---:|---:|")
+    for label, fv, vv, r in cpu_rows:
+        out.append(f"| {label} | {fv} | {vv} | {fmt(r, 2) if r is not None else 'n/a'} |")
     out.append("")
     out.append("Memory detail (KiB):\n")
     out.append("| server | state | processes | ΣPSS | ΣRSS | main process RSS | main process VmHWM | sessions |")
