@@ -13,7 +13,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-timeout=5
+timeout=15
 out=docs/conformance.md
 while [ $# -gt 0 ]; do
     case $1 in

@@ -622,6 +622,9 @@ impl Data {
             // (vsftpd) wait for it before they send 226.
             let _ = tokio::time::timeout(self.timeout, s.shutdown()).await;
         }
+        // Close at once, as clients do: some servers (proftpd) wait for the
+        // client's close before they send 226.
+        self.stream = DataStream::Gone;
         Ok(out)
     }
 

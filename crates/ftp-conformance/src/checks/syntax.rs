@@ -79,7 +79,12 @@ pub(crate) async fn multiline_framing(cx: &Cx) -> Verdict {
                 if line.starts_with(c) && line.get(3) == Some(&b' ') {
                     open = None;
                     seen += 1;
-                } else if line.len() >= 4 && line[..3].iter().all(u8::is_ascii_digit) && matches!(line[3], b' ' | b'-')
+                } else if line.len() >= 4
+                    && line[..3].iter().all(u8::is_ascii_digit)
+                    && matches!(line[3], b' ' | b'-')
+                    // `ddd-text` with the reply's own code is the widely used
+                    // continuation form (RFC 2389 3.2 notes it): no confusion.
+                    && !(line.starts_with(c) && line[3] == b'-')
                 {
                     return fail(format!(
                         "inside a multi-line {} reply, a line begins with a code (not padded): {}",

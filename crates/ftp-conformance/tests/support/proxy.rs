@@ -214,6 +214,7 @@ async fn session(client: TcpStream, upstream: SocketAddr, fault: Arc<Fault>) -> 
     let mut state = State::default();
     let mut greeted = false;
     let mut listeners: Vec<JoinHandle<()>> = Vec::new();
+    let mut stale: Vec<Arc<std::sync::atomic::AtomicBool>> = Vec::new();
     let mut server_open = true;
     let mut cbuf = vec![0u8; 64 * 1024];
     let mut sbuf = vec![0u8; 64 * 1024];
@@ -309,14 +310,22 @@ async fn session(client: TcpStream, upstream: SocketAddr, fault: Arc<Fault>) -> 
                     };
                     let Some(mut out) = out else { continue };
                     if fault.data_proxy && (out.starts_with(b"227") || out.starts_with(b"229")) {
-                        if !fault.leak_listeners {
+                        if fault.leak_listeners {
+                            // The old listener stays open, its connections
+                            // held (the server's own port is gone).
+                            for flag in &stale {
+                                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        } else {
                             for l in listeners.drain(..) {
                                 l.abort();
                             }
                         }
-                        if let Some((rewritten, handle)) = proxy_passive(&out, upstream, fault.data.clone(), fault.leak_listeners).await {
+                        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                        if let Some((rewritten, handle)) = proxy_passive(&out, upstream, fault.data.clone(), flag.clone()).await {
                             out = rewritten;
                             listeners.push(handle);
+                            stale.push(flag);
                         }
                     }
                     client.write_all(&out).await?;
@@ -359,7 +368,7 @@ async fn proxy_passive(
     reply: &[u8],
     upstream: SocketAddr,
     data: Option<DataRule>,
-    hold: bool,
+    stale: Arc<std::sync::atomic::AtomicBool>,
 ) -> Option<(Vec<u8>, JoinHandle<()>)> {
     let text = String::from_utf8_lossy(reply).into_owned();
     let open = text.find('(')?;
@@ -380,15 +389,16 @@ async fn proxy_passive(
     let handle = tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
             let data = data.clone();
+            let stale = stale.load(std::sync::atomic::Ordering::SeqCst);
             tokio::spawn(async move {
-                let Ok(up) = TcpStream::connect(target).await else {
-                    if hold {
-                        // A leaking listener: the connection stays open.
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        drop(conn);
-                    }
+                if stale {
+                    // A leaked listener: the connection is accepted and
+                    // stays open.
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    drop(conn);
                     return;
-                };
+                }
+                let Ok(up) = TcpStream::connect(target).await else { return };
                 pipe(conn, up, data).await;
             });
         }
