@@ -17,7 +17,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 BENCH="$HERE/bench"
-COMMAND="scripts/bench-vs-vsftpd.sh $*"
+COMMAND="scripts/bench-vs-vsftpd.sh${*:+ $*}"
 
 MODE=full
 for arg in "$@"; do
