@@ -211,6 +211,13 @@ CURL=(curl --silent --show-error --max-time 300)
 rate() {  # BYTES TOTAL PRETRANSFER -> data-phase MB/s, whole-command MB/s, stalled?
     python3 -c "import sys; b,t,p=map(float,sys.argv[1:]); print(round(b/1e6/(t-p),1), round(b/1e6/t,1), int(p>0.15))" "$@"
 }
+# Warm-up, not counted: the first large upload into a fresh tmpfs pays for
+# page allocation (and showed 2-4x the CPU of later ones for both servers).
+for s in ftpkit vsftpd; do
+    "${CURL[@]}" -o /dev/null "ftp://127.0.0.1:$(port_of $s)/big.bin" || die "$s warm-up RETR failed"
+    "${CURL[@]}" -T "$WORK/src/big.bin" "ftp://127.0.0.1:$(port_of $s)/upload/warm-up.bin" || die "$s warm-up STOR failed"
+    rm -f "$WORK/$s/upload/warm-up.bin"
+done
 for rep in $(seq "$REPS_BIG"); do
     for s in $(order "$rep"); do
         cpu_start "$s"

@@ -165,12 +165,16 @@ def main() -> None:
                f"and an asyncio helper (scripts/bench/ftpload.py, {meta['session_procs']} processes) "
                f"for sessions and idle sessions")
     out.append(f"- Repetitions: {meta['reps_big']} for RETR/STOR, {meta['reps_small']} for small files and sessions, "
-               f"alternating which server goes first; medians shown, min–max in the notes. MB = 10^6 bytes.\n")
+               f"alternating which server goes first, after one uncounted RETR and STOR per server; "
+               f"medians shown, min–max in the notes. MB = 10^6 bytes.\n")
     out.append("| figure | ftpkit | vsftpd | ftpkit/vsftpd | | notes |")
     out.append("|---|---:|---:|---:|---|---|")
     for label, fv, vv, r, better, note in rows:
         out.append(f"| {label} | {fv} | {vv} | {fmt(r, 2) if r is not None else 'n/a'} | {better} | {note} |")
     out.append("")
+    out.append("Client, servers and the rest of the machine share the same CPUs: when a server needs "
+               "little CPU per operation (see below), its figure is bounded by the client (curl, Python) "
+               "rather than by the server.\n")
     out.append("Server CPU time (user + system, all threads; for vsftpd the listener and every session "
                "process; scripts/bench/cpustat.py, a lower bound for vsftpd's sessions row, whose "
                "processes live for milliseconds), median per repetition:\n")
