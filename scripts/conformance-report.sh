@@ -65,22 +65,31 @@ wait_port() {
 servers=(ftpkit vsftpd pure-ftpd proftpd pyftpdlib)
 port=$((30000 + RANDOM % 20000))
 for server in "${servers[@]}"; do
-    while ! port_free "$port"; do port=$((port + 1)); done
     root=$work/$server
     mkdir -p "$root/upload"
-    if [ "$server" = ftpkit ]; then
-        "$ftpkit" serve --root "$root" --listen "127.0.0.1:$port" --user ftptest:ftptest:rw \
-            --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/$server.log" 2>&1 &
-    else
-        tests/peers/start.sh "$server" "$port" "$root" --tls "$work/cert.pem" "$work/key.pem" \
-            >"$work/$server.log" 2>&1 &
-    fi
-    pid=$!
-    pids+=("$pid")
-    if ! wait_port "$port"; then
+    started=0
+    # Two tries, on fresh ports: a peer occasionally fails to bind.
+    for _ in 1 2; do
+        while ! port_free "$port"; do port=$((port + 1)); done
+        if [ "$server" = ftpkit ]; then
+            "$ftpkit" serve --root "$root" --listen "127.0.0.1:$port" --user ftptest:ftptest:rw \
+                --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/$server.log" 2>&1 &
+        else
+            tests/peers/start.sh "$server" "$port" "$root" --tls "$work/cert.pem" "$work/key.pem" \
+                >"$work/$server.log" 2>&1 &
+        fi
+        pid=$!
+        pids+=("$pid")
+        if wait_port "$port"; then
+            started=1
+            break
+        fi
         echo "conformance-report: $server did not start: $(tail -n 3 "$work/$server.log" | tr '\n' ' ')" >&2
-        echo '{"unavailable": true}' >"$work/$server.json"
         kill "$pid" 2>/dev/null || true
+        port=$((port + 1))
+    done
+    if [ "$started" -eq 0 ]; then
+        echo '{"unavailable": true}' >"$work/$server.json"
         continue
     fi
     echo "conformance-report: checking $server on 127.0.0.1:$port" >&2
