@@ -49,15 +49,20 @@ find_bin() {
     fi
 }
 
-# Generated configuration lives in its own directory, removed once the
-# server (this pid, after exec) is gone.
+# Generated configuration and logs live in their own directory, removed
+# once the server (this pid, after exec) is gone.
+# With FTPKIT_PEER_KEEP=1 it is kept, for the peers' own logs.
 rundir=$(mktemp -d "${TMPDIR:-/tmp}/ftpkit-peer.XXXXXX")
 chmod 755 "$rundir"
-pid=$$
-(
-    while kill -0 "$pid" 2>/dev/null; do sleep 1; done
-    rm -rf "$rundir"
-) </dev/null >/dev/null 2>&1 &
+if [ "${FTPKIT_PEER_KEEP:-}" = 1 ]; then
+    echo "start.sh: configuration and logs in $rundir" >&2
+else
+    pid=$$
+    (
+        while kill -0 "$pid" 2>/dev/null; do sleep 1; done
+        rm -rf "$rundir"
+    ) </dev/null >/dev/null 2>&1 &
+fi
 
 # Fills in a template: @PORT@ @ROOT@ @RUNDIR@ @PREFIX@ @CERT@ @KEY@.
 render() {
