@@ -101,6 +101,6 @@ fn lftp_ftps_tls13_reuses_the_control_ticket() {
     std::fs::write(server.root().join("a.txt"), b"first").unwrap();
     std::fs::write(server.root().join("b.txt"), b"second").unwrap();
     let local = tempfile::tempdir().unwrap();
-    lftp(server.port(), FTPS, &format!("get a.txt b.txt a.txt -O {}", quoted(local.path())));
+    lftp(server.port(), FTPS, &format!("get -O {} a.txt b.txt a.txt", quoted(local.path())));
     assert_eq!(std::fs::read(local.path().join("b.txt")).unwrap(), b"second");
 }
