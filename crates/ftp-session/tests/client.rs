@@ -647,6 +647,40 @@ fn rfc959_4_1_2_port_ipv4() {
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 3 }))]);
 }
 
+/// RFC 959 section 3.2 and 4.1.2: in active mode the server's 226 can
+/// overtake the client's accept of the data connection (the server wrote a
+/// short listing and closed at once). After a 150 the data is on its way:
+/// the transfer waits for it instead of completing empty (found by the
+/// tokio client against our server: MLSD in active mode came back empty).
+#[test]
+fn rfc959_3_2_final_reply_before_accept_waits_for_the_data() {
+    let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
+    let (op, _) = c.start(|s, now| s.list(now, ListCommand::Nlst, None));
+    let id = c.feed(b"200 Type set to A\r\n").listen();
+    c.data(id, DataEvent::Listening { addr: addr("127.0.0.1:50001") });
+    assert_eq!(c.feed(b"200 PORT command successful\r\n").sent(), "NLST\r\n");
+    c.feed(b"150 Here comes the directory listing\r\n");
+    let d = c.feed(b"226 Directory send OK\r\n");
+    assert!(d.completed().is_empty(), "completed before the data arrived: {:?}", d.completed());
+    let d = c.data(id, DataEvent::Accepted { peer: addr("127.0.0.1:20") });
+    assert_eq!(d.data(), transfer(id, Direction::Download, NO_TLS));
+    let d = c.data(id, DataEvent::Finished { bytes: 12 });
+    assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 12 }))]);
+}
+
+/// RFC 959 section 4.2: a 226 with no 150 and no connection (servers that
+/// answer an empty listing at once) completes at once, empty.
+#[test]
+fn rfc959_4_2_final_reply_without_mark_is_an_empty_transfer() {
+    let mut c = Client::logged_in(plain().data_mode(DataMode::Active));
+    let (op, _) = c.start(|s, now| s.list(now, ListCommand::Nlst, None));
+    let id = c.feed(b"200 Type set to A\r\n").listen();
+    c.data(id, DataEvent::Listening { addr: addr("127.0.0.1:50001") });
+    c.feed(b"200 PORT command successful\r\n");
+    let d = c.feed(b"226 No files\r\n");
+    assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 0 }))]);
+}
+
 /// RFC 2428 section 2: EPRT for IPv6, `|2|::1|port|`; a connection accepted
 /// before the 150 mark starts moving at the mark.
 #[test]

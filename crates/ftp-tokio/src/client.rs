@@ -48,6 +48,8 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::buffer::Buffer;
+
 /// How the control connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -329,8 +331,6 @@ impl fmt::Debug for Client {
 
 /// Bytes of one control read; replies are small, so this is plenty.
 const CONTROL_BUFFER: usize = 16 * 1024;
-/// Buffer for file transfers: large, as DESIGN.md's driver notes measured.
-const TRANSFER_BUFFER: usize = 1 << 20;
 
 fn pathname(path: &str) -> Result<Pathname, ClientError> {
     Pathname::new(Bytes::copy_from_slice(path.as_bytes())).map_err(|_| ClientError::Usage(StartError::InvalidArgument))
@@ -935,12 +935,12 @@ async fn move_bytes<S>(mut stream: S, io: DataIo<'_>, direction: Direction, stal
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut buf = vec![0u8; TRANSFER_BUFFER];
+    let mut buf = Buffer::new();
     let mut moved = 0u64;
     let failed = |bytes| DataEvent::Failed { bytes };
     match (io, direction) {
         (DataIo::Sink(out, limit), Direction::Download) => loop {
-            let n = match tokio::time::timeout(stall, stream.read(&mut buf)).await {
+            let n = match tokio::time::timeout(stall, stream.read_buf(buf.next())).await {
                 Ok(Ok(n)) => n,
                 // A TLS peer that closes without close_notify: the session
                 // still compares the count with SIZE / the 150 reply (R5).
@@ -960,7 +960,7 @@ where
         },
         (DataIo::Source(input), Direction::Upload) => {
             loop {
-                let n = match input.read(&mut buf).await {
+                let n = match input.read_buf(buf.next()).await {
                     Ok(n) => n,
                     Err(_) => return failed(moved),
                 };
@@ -978,7 +978,7 @@ where
             // Read to the server's close: under TLS 1.3 this also takes in
             // the session tickets the next data connection resumes with.
             let _ = tokio::time::timeout(Duration::from_secs(5), async {
-                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                while matches!(stream.read_buf(buf.next()).await, Ok(n) if n > 0) {}
             })
             .await;
             DataEvent::Finished { bytes: moved }
@@ -989,7 +989,7 @@ where
             DataEvent::Finished { bytes: 0 }
         }
         _ => loop {
-            match tokio::time::timeout(stall, stream.read(&mut buf)).await {
+            match tokio::time::timeout(stall, stream.read_buf(buf.next())).await {
                 Ok(Ok(0)) => return DataEvent::Finished { bytes: moved },
                 Ok(Ok(n)) => moved += n as u64,
                 _ => return failed(moved),

@@ -19,6 +19,7 @@
 
 pub mod auth;
 pub mod background;
+mod buffer;
 pub mod client;
 pub mod memory;
 pub mod server;

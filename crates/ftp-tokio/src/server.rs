@@ -42,6 +42,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::auth::User;
 use crate::auth::{Access, Authenticator, UserList};
+use crate::buffer::Buffer;
 use crate::storage::{FileSink, FileSource, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
@@ -602,7 +603,10 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
         granted: None,
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
-    let mut buf = vec![0u8; 16 * 1024];
+    // Commands are at most 4 KiB a line and the decoder takes them in
+    // pieces, so a small read buffer costs nothing but keeps idle sessions
+    // small (README: memory per session).
+    let mut buf = vec![0u8; 4 * 1024];
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
@@ -934,9 +938,6 @@ async fn store_unique(
     Err(StorageError::NameNotAllowed)
 }
 
-/// Buffer for file transfers: large, as DESIGN.md's driver notes measured.
-const TRANSFER_BUFFER: usize = 1 << 20;
-
 /// Reports a running transfer's byte count to the connection task, at most
 /// once per [`PROGRESS_INTERVAL`].
 struct Progress {
@@ -1027,12 +1028,12 @@ where
     R: AsyncRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    let mut buf = vec![0u8; TRANSFER_BUFFER];
+    let mut buf = Buffer::new();
     let mut out = Vec::new();
     let mut total = 0u64;
     let mut last_cr = false;
     loop {
-        let n = match from.read(&mut buf).await {
+        let n = match from.read_buf(buf.next()).await {
             Err(e) if eof_without_notify && e.kind() == io::ErrorKind::UnexpectedEof => 0,
             Ok(n) => n,
             Err(_) => return Err(Broken { bytes: total, reading: true }),

@@ -1320,7 +1320,16 @@ impl Session {
                 self.event(Event::Intermediate { op: id, reply });
             }
             TStep::Command | TStep::Running if code.is_positive_completion() => {
-                self.with_transfer(|t| t.reply = Some(Ok(reply)));
+                let waiting = self.with_transfer(|t| {
+                    t.reply = Some(Ok(reply));
+                    t.step == TStep::Running && !t.connected
+                });
+                if waiting == Some(true) {
+                    // Active mode: the server said 150 and connected, and its
+                    // 226 overtook our accept. The data is on its way; wait
+                    // for it, but not for ever.
+                    self.reply_deadline = Some(now + self.config.reply_timeout);
+                }
                 self.complete_transfer();
             }
             TStep::Command | TStep::Running => {
@@ -1345,8 +1354,8 @@ impl Session {
     /// Completes a transfer once both its final reply and its data side are
     /// known (or at once when the reply is a refusal).
     fn complete_transfer(&mut self) {
-        let Some((reply, bytes, expected, offset, direction, connected)) =
-            self.with_transfer(|t| (t.reply.clone(), t.bytes, t.expected, t.offset, t.direction, t.connected))
+        let Some((reply, bytes, expected, offset, direction, connected, step)) =
+            self.with_transfer(|t| (t.reply.clone(), t.bytes, t.expected, t.offset, t.direction, t.connected, t.step))
         else {
             return;
         };
@@ -1363,9 +1372,13 @@ impl Session {
                 self.finish(result);
             }
             (Some(Ok(_)), Some(Err(()))) => self.finish(Err(OpError::DataConnection)),
-            // A final reply before the data connection was ever used (an
-            // empty listing some servers answer at once): nothing to wait for.
-            (Some(Ok(_)), None) if !connected => self.finish(Ok(OpOutput::Transferred { bytes: 0 })),
+            // A final reply with no preliminary one and no data connection
+            // (an empty listing some servers answer at once): nothing to
+            // wait for. After a 150 the server has opened (or is opening) the
+            // connection, so its data is waited for.
+            (Some(Ok(_)), None) if !connected && step == TStep::Command => {
+                self.finish(Ok(OpOutput::Transferred { bytes: 0 }))
+            }
             _ => {} // Wait for the other half.
         }
     }
