@@ -187,11 +187,8 @@ fn mlsd_fixture(root: &Path) {
 }
 
 /// RFC 3659 7.9: after `OPTS MLST type;size;` (what `FTP.mlsd(facts=...)`
-/// sends), `MLSD` lines carry only the selected facts. Our server answers
-/// `200 MLST OPTS type;size;` but its MLSD body still carries `modify` and
-/// `perm` (ftp-tokio `storage.rs` writes a fixed fact list).
+/// sends), `MLSD` lines carry only the selected facts.
 #[test]
-#[ignore = "ftp-tokio: MLSD ignores the OPTS MLST selection (reported)"]
 fn ftplib_mlsd_honours_opts_mlst() {
     if !have_program("python3") {
         return;

@@ -87,12 +87,11 @@ fn lftp_mirror_over_explicit_ftps_tls13() {
 
 /// SECURITY.md L6 with TLS 1.3: lftp copies the control connection's
 /// session (one ticket) into every data connection. vsftpd
-/// (`require_ssl_reuse=YES`, OpenSSL tickets reusable) accepts all of them;
-/// our server's per-session store hands each TLS 1.3 ticket out once
-/// (rustls `ServerSessionMemoryCache::take`), so the second data
-/// connection makes a full handshake and is refused with 522.
+/// (`require_ssl_reuse=YES`, OpenSSL tickets reusable) accepts all of them,
+/// and so does our server: its per-session store lets a ticket be used
+/// again within its own control session (rustls' default store would hand
+/// each out once, and the second data connection would get 522).
 #[test]
-#[ignore = "ftp-tokio: TLS 1.3 tickets of the control session are single-use (reported)"]
 fn lftp_ftps_tls13_reuses_the_control_ticket() {
     if !have_program("lftp") {
         return;

@@ -245,34 +245,34 @@ async fn pyftpdlib_plain() {
     plain(Peer::Pyftpdlib).await;
 }
 
-/// See [`active`]. Downloads in active mode sometimes complete with 0
-/// bytes (RETR, LIST) when the peer connects, sends and sends 226 quickly.
+/// See [`active`]. The peer often connects, sends and says 226 before the
+/// client has taken the connection off its listener: the client must wait
+/// for the data after a 150 (RFC 959 3.2), not complete empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "ftp-tokio client: active-mode downloads intermittently end with 0 bytes (reported)"]
 async fn vsftpd_active() {
     active(Peer::Vsftpd).await;
 }
 
-/// See [`active`]. Downloads in active mode sometimes complete with 0
-/// bytes (RETR, LIST) when the peer connects, sends and sends 226 quickly.
+/// See [`active`]. The peer often connects, sends and says 226 before the
+/// client has taken the connection off its listener: the client must wait
+/// for the data after a 150 (RFC 959 3.2), not complete empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "ftp-tokio client: active-mode downloads intermittently end with 0 bytes (reported)"]
 async fn pure_ftpd_active() {
     active(Peer::PureFtpd).await;
 }
 
-/// See [`active`]. Downloads in active mode sometimes complete with 0
-/// bytes (RETR, LIST) when the peer connects, sends and sends 226 quickly.
+/// See [`active`]. The peer often connects, sends and says 226 before the
+/// client has taken the connection off its listener: the client must wait
+/// for the data after a 150 (RFC 959 3.2), not complete empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "ftp-tokio client: active-mode downloads intermittently end with 0 bytes (reported)"]
 async fn proftpd_active() {
     active(Peer::Proftpd).await;
 }
 
-/// See [`active`]. Downloads in active mode sometimes complete with 0
-/// bytes (RETR, LIST) when the peer connects, sends and sends 226 quickly.
+/// See [`active`]. The peer often connects, sends and says 226 before the
+/// client has taken the connection off its listener: the client must wait
+/// for the data after a 150 (RFC 959 3.2), not complete empty.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "ftp-tokio client: active-mode downloads intermittently end with 0 bytes (reported)"]
 async fn pyftpdlib_active() {
     active(Peer::Pyftpdlib).await;
 }

@@ -647,6 +647,15 @@ fn rfc959_4_1_2_port_ipv4() {
     assert_eq!(d.completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 3 }))]);
 }
 
+/// RFC 959 section 4.1.2 PASV only, when EPSV is turned off (curl's
+/// `--disable-epsv`, for middleboxes that mangle RFC 2428 commands).
+#[test]
+fn rfc959_4_1_2_pasv_only_when_epsv_is_off() {
+    let mut c = Client::logged_in(plain().epsv(false));
+    c.start(|s, now| s.retrieve(now, &path("f"), 0));
+    assert_eq!(c.feed(b"200 Type set to I\r\n").sent(), "PASV\r\n");
+}
+
 /// RFC 959 section 3.2 and 4.1.2: in active mode the server's 226 can
 /// overtake the client's accept of the data connection (the server wrote a
 /// short listing and closed at once). After a 150 the data is on its way:

@@ -615,7 +615,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
                     tokio::time::timeout(write_timeout, control.write_all(&bytes)).await.map_err(|_| timed_out())??;
                 }
                 Output::Data(action) => conn.act(&mut session, action).await,
-                Output::Request(req) => conn.request(req.id, req.kind),
+                Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { anonymous, .. }) => {
                     conn.access = if anonymous {
                         conn.shared.anonymous.unwrap_or_else(Access::read_only)
@@ -821,7 +821,7 @@ impl Conn {
 
     /// Answers a request from the authenticator or the storage, in the
     /// background.
-    fn request(&mut self, id: RequestId, kind: RequestKind) {
+    fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
         let writable = self.access.writable;
@@ -832,7 +832,7 @@ impl Conn {
                 let _ = tx.send(Note::Answer(id, answer, None, access));
                 return;
             }
-            let (answer, job) = decide(shared.storage.as_ref(), writable, kind).await;
+            let (answer, job) = decide(shared.storage.as_ref(), writable, kind, &facts).await;
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
     }
@@ -843,7 +843,7 @@ fn failed(e: StorageError) -> (Answer, Option<Job>) {
 }
 
 /// The storage's answer to one request.
-async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind) -> (Answer, Option<Job>) {
+async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&str]) -> (Answer, Option<Job>) {
     let write_op = matches!(
         kind,
         RequestKind::Store { .. }
@@ -864,7 +864,7 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind) -> (Answer,
         RequestKind::ChangeDir { path } => done(fs.change_dir(&path).await),
         RequestKind::List { path, format, all } => match fs.entries(&path, all).await {
             Ok(entries) if format == ListFormat::Stat => (Answer::Entries { entries, now: now_timestamp() }, None),
-            Ok(entries) => (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, now_timestamp())))),
+            Ok(entries) => (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, facts, now_timestamp())))),
             Err(e) => failed(e),
         },
         RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(&path, offset).await {

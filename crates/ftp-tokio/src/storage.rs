@@ -121,7 +121,7 @@ pub(crate) fn now_timestamp() -> Timestamp {
 /// `now` decides whether `ls` dates show the time or the year. Every
 /// storage's listings go through here, so they look the same.
 #[must_use]
-pub fn format_listing(entries: &[Entry], format: ListFormat, now: Timestamp) -> Bytes {
+pub fn format_listing(entries: &[Entry], format: ListFormat, facts: &[&str], now: Timestamp) -> Bytes {
     let mut out = BytesMut::new();
     for e in entries {
         let before = out.len();
@@ -129,7 +129,7 @@ pub fn format_listing(entries: &[Entry], format: ListFormat, now: Timestamp) -> 
             // A name with a line break would read as two names: left out.
             ListFormat::Nlst if e.name().iter().any(|&b| b == b'\r' || b == b'\n') => {}
             ListFormat::Nlst => out.extend_from_slice(e.name()),
-            ListFormat::Mlsd => listing::format_mlsx(e, &["type", "size", "modify", "perm"], &mut out),
+            ListFormat::Mlsd => listing::format_mlsx(e, facts, &mut out),
             _ => listing::format_unix(e, now, &mut out),
         }
         if out.len() > before {
@@ -236,7 +236,11 @@ impl LocalFs {
         if let Some(t) = secs.and_then(Timestamp::from_unix_seconds) {
             entry = entry.with_modified(ListingTime::new(t, Precision::Second));
         }
-        entry.with_perm(Bytes::from_static(if meta.is_dir() { b"elcdmp" } else { b"radfw" }))
+        // RFC 3659 7.5.2: the same file (through any name) has the same id.
+        let unique = format!("{:x}g{:x}", meta.dev(), meta.ino());
+        entry
+            .with_perm(Bytes::from_static(if meta.is_dir() { b"elcdmp" } else { b"radfw" }))
+            .with_unique(Bytes::from(unique))
     }
 
     async fn entries_of(&self, path: &VirtualPath, all: bool) -> Result<Vec<Entry>, StorageError> {

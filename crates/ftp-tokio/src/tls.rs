@@ -61,6 +61,36 @@ pub fn self_signed() -> Result<Arc<ServerConfig>, String> {
 /// store (see the module docs).
 pub(crate) fn per_session(base: &Arc<ServerConfig>) -> Arc<ServerConfig> {
     let mut config = (**base).clone();
-    config.session_storage = ServerSessionMemoryCache::new(16);
+    config.session_storage = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(16)));
     Arc::new(config)
+}
+
+/// A session store whose TLS 1.3 tickets can be used more than once.
+///
+/// rustls makes stateful TLS 1.3 tickets single-use (`take`), against
+/// replay of early data, which FTPS never sends. FTPS clients built on
+/// OpenSSL or GnuTLS (lftp among them) offer the control connection's one
+/// ticket on every data connection, as vsftpd accepts; with single-use
+/// tickets the second data connection could not resume and would be
+/// refused (SECURITY.md L6). The store is this control connection's own,
+/// so reuse stays within the session that earned the ticket.
+#[derive(Debug)]
+struct ReusableSessions(Arc<ServerSessionMemoryCache>);
+
+impl rustls::server::StoresServerSessions for ReusableSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.0.put(key, value)
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key)
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(key)
+    }
+
+    fn can_cache(&self) -> bool {
+        self.0.can_cache()
+    }
 }

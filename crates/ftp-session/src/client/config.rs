@@ -63,6 +63,7 @@ pub struct ClientConfig {
     pub(crate) resume_tls_session: bool,
     pub(crate) pasv_policy: PasvPolicy,
     pub(crate) data_mode: DataMode,
+    pub(crate) epsv: bool,
     pub(crate) ascii: bool,
     pub(crate) auto_feat: bool,
     pub(crate) reply_timeout: Duration,
@@ -78,6 +79,7 @@ impl Default for ClientConfig {
             resume_tls_session: true,
             pasv_policy: PasvPolicy::UseControlPeer,
             data_mode: DataMode::Passive,
+            epsv: true,
             ascii: false,
             auto_feat: true,
             reply_timeout: Duration::from_secs(60),
@@ -108,6 +110,12 @@ impl ClientConfig {
     setter!(
         /// Passive (default) or active data connections.
         data_mode: DataMode
+    );
+    setter!(
+        /// Try `EPSV` first in passive mode (default yes, falling back to
+        /// `PASV` for the session once refused); off sends `PASV` only, as
+        /// curl's `--disable-epsv`, for middleboxes that mangle EPSV.
+        epsv: bool
     );
     setter!(
         /// Transfer files in `TYPE A` instead of `TYPE I` (default: binary).

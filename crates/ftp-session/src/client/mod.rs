@@ -485,6 +485,7 @@ impl Session {
     #[must_use]
     pub fn new(config: ClientConfig, peer: SocketAddr, now: Instant) -> Self {
         let secured = matches!(config.tls, TlsMode::Implicit);
+        let epsv_refused = !config.epsv;
         Self {
             decoder: ReplyDecoder::new(config.parse_options.clone()),
             config: Arc::new(config),
@@ -494,7 +495,7 @@ impl Session {
             conn: Conn::AwaitGreeting,
             secured,
             caps: Capabilities::default(),
-            epsv_refused: false,
+            epsv_refused,
             ascii_type: None,
             op: None,
             next_id: 0,

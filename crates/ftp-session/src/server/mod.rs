@@ -513,6 +513,14 @@ impl Session {
         s
     }
 
+    /// The facts `MLST` and `MLSD` lines carry: all of RFC 3659 7.8's
+    /// until `OPTS MLST` chooses (RFC 3659 7.9). The driver writes `MLSD`
+    /// listings with these.
+    #[must_use]
+    pub fn mlst_facts(&self) -> Vec<&'static str> {
+        self.params.facts()
+    }
+
     /// A session the server refuses before the greeting, over capacity or
     /// shutting down: `421` and close (RFC 959 5.4, SECURITY.md C3, C5).
     #[must_use]
