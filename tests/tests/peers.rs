@@ -212,11 +212,16 @@ async fn active(peer: Peer) {
 /// refuse a data connection that does not resume the control connection's
 /// TLS session (PEERS.md pain point 2); the client resumes it.
 async fn ftps(peer: Peer) {
+    ftps_with(peer, false).await;
+}
+
+async fn ftps_with(peer: Peer, tls12_only: bool) {
     let Some(server) = PeerServer::start(peer, true) else { return };
     let direct = SocketAddr::from(([127, 0, 0, 1], server.port()));
     for (mode, tag) in [(DataMode::Passive, "tls-passive"), (DataMode::Active, "tls-active")] {
         let sent = Sent::default();
         let mut o = options(Security::Explicit, mode);
+        o.tls12_only = tls12_only;
         sent.attach(&mut o);
         bounded(&format!("{peer} {tag}"), exercise(&server, direct, o, tag)).await;
         let verbs = sent.verbs();
@@ -288,16 +293,14 @@ async fn pyftpdlib_ftps() {
 }
 
 /// proftpd requires every data connection to resume the control session
-/// (no `NoSessionReuseRequired`). With TLS 1.3 the client spends one
-/// single-use ticket per data connection (rustls' default client store) and
-/// receives no new ones from proftpd, so the fifth data connection makes a
-/// full handshake and is refused with 425 ("client did not reuse TLS
-/// session" in proftpd's TLS log). Limiting proftpd to TLS 1.2 (reusable
-/// session IDs) makes this test pass.
+/// (no `NoSessionReuseRequired`) and hands out no TLS 1.3 tickets on data
+/// connections, while a client's TLS 1.3 ticket is single-use: over TLS
+/// 1.3 the fifth data connection would make a full handshake and get 425.
+/// With `tls12_only` the client resumes the control connection's TLS 1.2
+/// session on every data connection, as SECURITY.md L6 wants.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "ftp-tokio client: TLS 1.3 tickets run out after a few data connections (reported)"]
 async fn proftpd_ftps_with_session_reuse_required() {
-    ftps(Peer::Proftpd).await;
+    ftps_with(Peer::Proftpd, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

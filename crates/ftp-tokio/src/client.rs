@@ -91,6 +91,11 @@ pub struct ClientOptions {
     /// The name to send as SNI and to verify the certificate against;
     /// default: the host given to [`Client::connect`].
     pub server_name: Option<String>,
+    /// Offer TLS 1.2 only. For servers that require every data connection
+    /// to resume the control session but hand out no fresh TLS 1.3 tickets
+    /// on data connections (proftpd): a TLS 1.3 ticket is single-use on the
+    /// client side, while a TLS 1.2 session resumes any number of times.
+    pub tls12_only: bool,
     /// Trust anchors; default: the system's certificate store.
     pub roots: Option<Arc<rustls::RootCertStore>>,
     /// The session's configuration: data mode, 227 policy, `PROT` level,
@@ -112,6 +117,7 @@ impl Default for ClientOptions {
             security: Security::Plain,
             insecure: false,
             server_name: None,
+            tls12_only: false,
             roots: None,
             config: ClientConfig::default(),
             connect_timeout: Duration::from_secs(30),
@@ -128,6 +134,7 @@ impl fmt::Debug for ClientOptions {
             .field("security", &self.security)
             .field("insecure", &self.insecure)
             .field("server_name", &self.server_name)
+            .field("tls12_only", &self.tls12_only)
             .field("config", &self.config)
             .field("connect_timeout", &self.connect_timeout)
             .field("data_timeout", &self.data_timeout)
@@ -1012,8 +1019,10 @@ fn tls_connector(
     host: &str,
 ) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&'static rustls::SupportedProtocolVersion] =
+        if options.tls12_only { &[&rustls::version::TLS12] } else { rustls::DEFAULT_VERSIONS };
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .map_err(|e| ClientError::Tls(e.to_string()))?;
     let mut config = if options.insecure {
         builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAny(provider))).with_no_client_auth()

@@ -32,6 +32,14 @@ pub(crate) struct Connection {
     /// the explicit `AUTH TLS` that `ftps://` means.
     #[arg(long)]
     implicit: bool,
+    /// Passive mode with PASV only, never EPSV (for middleboxes that mangle
+    /// EPSV), as curl's option of the same name.
+    #[arg(long)]
+    disable_epsv: bool,
+    /// Offer TLS 1.2 only (servers such as proftpd that require TLS session
+    /// reuse on data connections but issue no fresh TLS 1.3 tickets).
+    #[arg(long)]
+    tls12: bool,
     /// What to do with the address in a PASV (227) reply.
     #[arg(long, value_enum, default_value = "control-peer")]
     pasv_address_policy: Policy,
@@ -176,8 +184,9 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         Policy::Trust => PasvPolicy::Trust,
     };
     let mode = if conn.active { DataMode::Active } else { DataMode::Passive };
-    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode);
-    let mut options = ClientOptions { security, insecure: conn.insecure, config, ..ClientOptions::default() };
+    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode).epsv(!conn.disable_epsv);
+    let mut options =
+        ClientOptions { security, insecure: conn.insecure, tls12_only: conn.tls12, config, ..ClientOptions::default() };
     if conn.verbose {
         options.transcript = Some(Arc::new(|line: Line<'_>| match line {
             Line::Sent(s) => eprintln!("> {s}"),
