@@ -864,7 +864,9 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&s
         RequestKind::ChangeDir { path } => done(fs.change_dir(&path).await),
         RequestKind::List { path, format, all } => match fs.entries(&path, all).await {
             Ok(entries) if format == ListFormat::Stat => (Answer::Entries { entries, now: now_timestamp() }, None),
-            Ok(entries) => (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, facts, now_timestamp())))),
+            Ok(entries) => {
+                (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, facts, now_timestamp()))))
+            }
             Err(e) => failed(e),
         },
         RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(&path, offset).await {

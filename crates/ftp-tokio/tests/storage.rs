@@ -134,7 +134,9 @@ async fn rfc3659_7_listings_are_written_alike() {
     let m = memory.entries(&root, false).await.unwrap();
     assert_eq!(format_listing(&l, ListFormat::Nlst, &[], now), format_listing(&m, ListFormat::Nlst, &[], now));
     let mlsd = |e: &[ftp_proto::listing::Entry]| {
-        let text = String::from_utf8(format_listing(e, ListFormat::Mlsd, &["type", "size", "modify", "perm"], now).to_vec()).unwrap();
+        let text =
+            String::from_utf8(format_listing(e, ListFormat::Mlsd, &["type", "size", "modify", "perm"], now).to_vec())
+                .unwrap();
         // Only the facts that do not depend on the disk: type, and size of files.
         text.lines()
             .map(|line| {
