@@ -14,7 +14,7 @@ use bytes::BytesMut;
 use ftp_proto::{Command, Feature, ParseOptions, Reply, ReplyDecoder};
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// Why a check stopped early.
@@ -164,6 +164,10 @@ pub(crate) async fn tcp_connect(addr: SocketAddr, source: Option<IpAddr>, limit:
     within(limit, &format!("connecting to {addr}"), fut).await
 }
 
+/// Telnet IP (`IAC IP`) and Synch (`IAC DM`), sent before ABOR and before
+/// STAT during a transfer (RFC 959 4.1.3).
+pub(crate) const TELNET_SYNCH: &[u8] = b"\xff\xf4\xff\xf2";
+
 /// A control connection.
 pub(crate) struct Control {
     stream: Option<Stream>,
@@ -272,6 +276,40 @@ impl Control {
             self.send_raw(part).await?;
         }
         Ok(())
+    }
+
+    /// Sends a command the way RFC 959 4.1.3 asks for ABOR and for STAT
+    /// during a transfer: first the Telnet "Interrupt Process" (`IAC IP`),
+    /// then the Telnet "Synch" (`IAC DM`) with the DM byte as TCP urgent
+    /// data, so that a server busy with the transfer notices the command
+    /// (many only read the control connection on SIGURG). Under TLS there is
+    /// no urgent data (RFC 4217 section 14): the same bytes go in-band.
+    pub(crate) async fn send_with_synch(&mut self, cmd: &Command) -> Result<(), Stop> {
+        let limit = self.timeout;
+        let tag = self.tag.clone();
+        let stream = self.stream()?;
+        let urgent = matches!(stream, Stream::Plain(_));
+        let fut = async {
+            // The last byte (DM) is the one the urgent pointer marks.
+            stream.write_all(&TELNET_SYNCH[..TELNET_SYNCH.len() - 1]).await?;
+            stream.flush().await?;
+            let mark = &TELNET_SYNCH[TELNET_SYNCH.len() - 1..];
+            match stream {
+                Stream::Plain(tcp) => {
+                    let tcp = &*tcp;
+                    tcp.async_io(Interest::WRITABLE, || socket2::SockRef::from(tcp).send_out_of_band(mark)).await?;
+                }
+                Stream::Tls(_) => {
+                    stream.write_all(mark).await?;
+                    stream.flush().await?;
+                }
+            }
+            Ok(())
+        };
+        within(limit, "sending the Telnet IP and Synch", fut).await?;
+        let how = if urgent { "DM as TCP urgent data" } else { "in-band, in TLS" };
+        self.log.note(format!("{tag}> (raw) {} ({how})", escape(TELNET_SYNCH)));
+        self.send(cmd).await
     }
 
     async fn write(&mut self, bytes: &[u8]) -> Result<(), Stop> {

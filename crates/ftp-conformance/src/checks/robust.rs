@@ -6,7 +6,7 @@ use ftp_proto::Command;
 
 use super::{code, want};
 use crate::catalogue::Cx;
-use crate::client::{Ended, Verdict, escape, fail, path, show};
+use crate::client::{Ended, TELNET_SYNCH, Verdict, escape, fail, path, show};
 
 /// TCP is a byte stream (RFC 959 2.2, the Telnet NVT): a command line may
 /// arrive in any number of segments and is one command.
@@ -118,16 +118,19 @@ pub(crate) async fn bare_lf(cx: &Cx) -> Verdict {
 }
 
 /// RFC 959 4.1.3 ABOR: the client sends Telnet IP and Synch (IAC IP, IAC
-/// DM) before ABOR; the server must ignore them and read ABOR.
+/// DM) before ABOR; the server must ignore them and read ABOR. All four
+/// bytes go in-band here (as under TLS, RFC 4217 section 14, and as a server
+/// reading urgent data inline sees them), so the server's Telnet parsing is
+/// what is checked; the transfer checks send the DM as urgent data.
 pub(crate) async fn telnet_abor(cx: &Cx) -> Verdict {
     let mut c = cx.session().await?;
-    c.send_raw(b"\xff\xf4\xff\xf2ABOR\r\n").await?;
+    c.send_raw(&[TELNET_SYNCH, b"ABOR\r\n"].concat()).await?;
     let r = c.reply().await?;
     if r.code().is_negative() {
         return fail(format!(
             "IAC IP IAC DM ABOR was not read as ABOR: {} (sent {})",
             show(&r),
-            escape(b"\xff\xf4\xff\xf2ABOR")
+            escape(&[TELNET_SYNCH, b"ABOR"].concat())
         ));
     }
     want("IAC IP IAC DM ABOR", &r, &[225, 226])

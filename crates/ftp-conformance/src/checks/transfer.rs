@@ -231,7 +231,8 @@ async fn drain(mut data: Data) {
 pub(crate) async fn abor_transfer(cx: &Cx) -> Verdict {
     let mut c = cx.session().await?;
     let data = start_big_download(cx, &mut c).await?;
-    c.send(&Command::Abor).await?;
+    // As a user-PI does (RFC 959 4.1.3): Telnet IP and Synch, then ABOR.
+    c.send_with_synch(&Command::Abor).await?;
     // Keep reading the data: a server that notices ABOR only between writes
     // must not be stuck on a full socket.
     let (_, replies) = tokio::join!(drain(data), async {
@@ -249,7 +250,10 @@ pub(crate) async fn abor_transfer(cx: &Cx) -> Verdict {
 pub(crate) async fn stat_transfer(cx: &Cx) -> Verdict {
     let mut c = cx.session().await?;
     let data = start_big_download(cx, &mut c).await?;
-    c.send(&Command::Stat(None)).await?;
+    // "The command may be sent during a file transfer (along with the
+    // Telnet IP and Synch signals ...)" (RFC 959 4.1.3, STAT): many servers
+    // read nothing during a transfer until the urgent data arrives.
+    c.send_with_synch(&Command::Stat(None)).await?;
     // Do not read the data: the transfer cannot finish meanwhile.
     let r = c.reply().await;
     drop(data);

@@ -148,6 +148,12 @@ pub fn start(upstream: SocketAddr, fault: Fault) -> SocketAddr {
             let fault = Arc::new(fault);
             loop {
                 let Ok((client, _)) = listener.accept().await else { continue };
+                // Urgent data (the DM of a Telnet Synch before ABOR or STAT,
+                // RFC 959 4.1.3) is read in-band and forwarded like any
+                // other byte; without this the kernel would take it out of
+                // the stream and the server would see `IAC IP IAC ABOR`.
+                socket2::SockRef::from(&client).set_out_of_band_inline(true).unwrap();
+                let client = UrgentInline(client);
                 let fault = fault.clone();
                 tokio::spawn(async move {
                     let _ = tokio::time::timeout(Duration::from_secs(120), session(client, upstream, fault)).await;
@@ -169,9 +175,14 @@ struct Pending {
 
 const TRANSFERS: [&str; 7] = ["RETR", "STOR", "APPE", "STOU", "LIST", "NLST", "MLSD"];
 
-/// The verb of a command line: up to the first space, upper case, Telnet
-/// bytes kept.
-fn verb_of(line: &[u8]) -> String {
+/// The verb of a command line: up to the first space, upper case, after
+/// any leading Telnet commands (`IAC IP IAC DM` before ABOR or STAT).
+fn verb_of(mut line: &[u8]) -> String {
+    while let [0xff, cmd, rest @ ..] = line
+        && *cmd != 0xff
+    {
+        line = rest;
+    }
     let end = line.iter().position(|&b| b == b' ' || b == b'\r' || b == b'\n').unwrap_or(line.len());
     String::from_utf8_lossy(&line[..end]).to_ascii_uppercase()
 }
@@ -202,10 +213,58 @@ fn take_reply(buf: &mut Vec<u8>) -> Option<Vec<u8>> {
     }
 }
 
-async fn session(client: TcpStream, upstream: SocketAddr, fault: Arc<Fault>) -> std::io::Result<()> {
+/// A client connection whose urgent data is read in-band. Linux ends a
+/// read at the urgent mark even when more bytes are waiting, and tokio takes
+/// a short read for "nothing more to read" and waits for the next event,
+/// which may never come (the command after `IAC IP IAC DM` has arrived
+/// already). So each read first asks the socket directly.
+struct UrgentInline(TcpStream);
+
+impl AsyncRead for UrgentInline {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let mut sock = &*socket2::SockRef::from(&this.0);
+        match std::io::Read::read(&mut sock, buf.initialize_unfilled()) {
+            Ok(n) => {
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::pin::Pin::new(&mut this.0).poll_read(cx, buf),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+}
+
+impl AsyncWrite for UrgentInline {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+async fn session(client: UrgentInline, upstream: SocketAddr, fault: Arc<Fault>) -> std::io::Result<()> {
     let server = TcpStream::connect(upstream).await?;
     let _ = server.set_nodelay(true);
-    let _ = client.set_nodelay(true);
+    let _ = client.0.set_nodelay(true);
     let mut client: Box<dyn Io> = Box::new(client);
     let mut server: Box<dyn Io> = Box::new(server);
     let mut cin: Vec<u8> = Vec::new();
@@ -328,11 +387,15 @@ async fn session(client: TcpStream, upstream: SocketAddr, fault: Arc<Fault>) -> 
                             stale.push(flag);
                         }
                     }
+                    let tls_next = verb == "AUTH" && out.starts_with(b"234");
+                    if tls_next && let Some(bytes) = &fault.after_234 {
+                        // In the same write as the 234, so that they arrive
+                        // together (the checker looks for plaintext read
+                        // with the 234).
+                        out.extend_from_slice(bytes);
+                    }
                     client.write_all(&out).await?;
-                    if verb == "AUTH" && out.starts_with(b"234") {
-                        if let Some(bytes) = &fault.after_234 {
-                            client.write_all(bytes).await?;
-                        }
+                    if tls_next {
                         // The server discards what followed AUTH; so do we.
                         cin.clear();
                         queue.clear();
