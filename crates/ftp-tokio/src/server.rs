@@ -350,6 +350,12 @@ impl Server {
                 }
             };
             let _ = stream.set_nodelay(true);
+            // RFC 959 4.1.3: a client aborting a transfer sends the Telnet
+            // Synch, whose DM byte travels as TCP urgent data. Linux drops
+            // that byte from the normal stream unless it is kept inline, and
+            // the decoder would then see `IAC IP IAC ABOR`; inline, it sees
+            // the whole `IAC IP IAC DM` and strips it (SECURITY.md T2).
+            let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
             let ticket = self.shared.admit(peer.ip());
             tokio::spawn(async move {
                 let admitted = ticket.admitted;
@@ -439,7 +445,8 @@ type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
 
 /// The control connection, in plaintext or TLS.
 enum Control {
-    Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf),
+    /// The halves, and whether a direct read already saw the peer's EOF.
+    Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf, bool),
     Tls(tokio::io::ReadHalf<TlsControl>, tokio::io::WriteHalf<TlsControl>),
     Closed,
 }
@@ -451,7 +458,7 @@ fn timed_out() -> io::Error {
 impl Control {
     fn plain(stream: TcpStream) -> Self {
         let (r, w) = stream.into_split();
-        Self::Plain(r, w)
+        Self::Plain(r, w, false)
     }
 
     async fn handshake(stream: TcpStream, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<Self> {
@@ -462,7 +469,28 @@ impl Control {
 
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Self::Plain(r, _) => r.read(buf).await,
+            Self::Plain(_, _, true) => Ok(0),
+            Self::Plain(r, _, eof) => {
+                // Linux ends a read at the urgent mark even when more bytes
+                // wait, and tokio takes a short read as "drained" and waits
+                // for a readiness event that will not come. So read on,
+                // straight from the (non-blocking) socket, until it would
+                // block; an EOF seen there is reported by the next call.
+                use std::io::Read;
+                let mut n = r.read(buf).await?;
+                let socket = socket2::SockRef::from(r.as_ref());
+                while n > 0 && n < buf.len() {
+                    match (&*socket).read(&mut buf[n..]) {
+                        Ok(0) => {
+                            *eof = true;
+                            break;
+                        }
+                        Ok(m) => n += m,
+                        Err(_) => break,
+                    }
+                }
+                Ok(n)
+            }
             Self::Tls(r, _) => r.read(buf).await,
             Self::Closed => Ok(0),
         }
@@ -470,7 +498,7 @@ impl Control {
 
     async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
-            Self::Plain(_, w) => w.write_all(bytes).await,
+            Self::Plain(_, w, _) => w.write_all(bytes).await,
             Self::Tls(_, w) => {
                 w.write_all(bytes).await?;
                 w.flush().await
@@ -481,7 +509,7 @@ impl Control {
 
     async fn shutdown(&mut self) {
         match self {
-            Self::Plain(_, w) => drop(w.shutdown().await),
+            Self::Plain(_, w, _) => drop(w.shutdown().await),
             Self::Tls(_, w) => drop(w.shutdown().await),
             Self::Closed => {}
         }
@@ -489,7 +517,7 @@ impl Control {
 
     /// RFC 4217 section 4: the handshake right after the 234 went out.
     async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
-        let Self::Plain(r, w) = std::mem::replace(self, Self::Closed) else {
+        let Self::Plain(r, w, _) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
         let tcp = r.reunite(w).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
