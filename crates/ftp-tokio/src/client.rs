@@ -48,6 +48,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::ascii::{FromWire, ToWire};
 use crate::buffer::Buffer;
 
 /// How the control connection is protected.
@@ -302,8 +303,11 @@ struct DataSide {
 /// Where a transfer's bytes come from or go.
 enum DataIo<'a> {
     None,
-    Sink(&'a mut (dyn AsyncWrite + Unpin + Send), u64),
-    Source(&'a mut (dyn AsyncRead + Unpin + Send)),
+    /// Where downloaded bytes go, the most accepted, and whether to turn
+    /// CRLF into LF (a `TYPE A` file, RFC 959 3.1.1.1).
+    Sink(&'a mut (dyn AsyncWrite + Unpin + Send), u64, bool),
+    /// Where uploaded bytes come from, and whether to turn LF into CRLF.
+    Source(&'a mut (dyn AsyncRead + Unpin + Send), bool),
 }
 
 type TransferFuture<'a> = Pin<Box<dyn Future<Output = DataEvent> + Send + 'a>>;
@@ -549,7 +553,7 @@ impl Client {
         let command = self.session.list_command(command);
         let mut body = Vec::new();
         let limit = self.options.max_listing;
-        self.op(move |s, now| s.list(now, command, path.as_ref()), DataIo::Sink(&mut body, limit)).await?;
+        self.op(move |s, now| s.list(now, command, path.as_ref()), DataIo::Sink(&mut body, limit, false)).await?;
         let raw = Bytes::from(body);
         let entries = if command == ListCommand::Nlst {
             Vec::new()
@@ -584,7 +588,8 @@ impl Client {
         W: AsyncWrite + Unpin + Send,
     {
         let path = pathname(path)?;
-        let out = self.op(move |s, now| s.retrieve(now, &path, offset), DataIo::Sink(out, u64::MAX)).await?;
+        let ascii = self.options.config.is_ascii();
+        let out = self.op(move |s, now| s.retrieve(now, &path, offset), DataIo::Sink(out, u64::MAX, ascii)).await?;
         transferred(out)
     }
 
@@ -599,7 +604,8 @@ impl Client {
         R: AsyncRead + Unpin + Send,
     {
         let path = pathname(path)?;
-        let out = self.op(move |s, now| s.store(now, &path, offset), DataIo::Source(input)).await?;
+        let ascii = self.options.config.is_ascii();
+        let out = self.op(move |s, now| s.store(now, &path, offset), DataIo::Source(input, ascii)).await?;
         transferred(out)
     }
 
@@ -612,7 +618,8 @@ impl Client {
         R: AsyncRead + Unpin + Send,
     {
         let path = pathname(path)?;
-        let out = self.op(move |s, now| s.append(now, &path), DataIo::Source(input)).await?;
+        let ascii = self.options.config.is_ascii();
+        let out = self.op(move |s, now| s.append(now, &path), DataIo::Source(input, ascii)).await?;
         transferred(out)
     }
 
@@ -946,26 +953,40 @@ where
     let mut moved = 0u64;
     let failed = |bytes| DataEvent::Failed { bytes };
     match (io, direction) {
-        (DataIo::Sink(out, limit), Direction::Download) => loop {
-            let n = match tokio::time::timeout(stall, stream.read_buf(buf.next())).await {
-                Ok(Ok(n)) => n,
-                // A TLS peer that closes without close_notify: the session
-                // still compares the count with SIZE / the 150 reply (R5).
-                Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
-                _ => return failed(moved),
-            };
-            if n == 0 {
-                return match out.flush().await {
-                    Ok(()) => DataEvent::Finished { bytes: moved },
-                    Err(_) => failed(moved),
+        (DataIo::Sink(out, limit, ascii), Direction::Download) => {
+            let mut lines = ascii.then(FromWire::default);
+            let mut converted = Vec::new();
+            loop {
+                let n = match tokio::time::timeout(stall, stream.read_buf(buf.next())).await {
+                    Ok(Ok(n)) => n,
+                    // A TLS peer that closes without close_notify: the session
+                    // still compares the count with SIZE / the 150 reply (R5).
+                    Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => 0,
+                    _ => return failed(moved),
                 };
+                if n == 0 {
+                    let tail = lines.as_mut().map_or(&b""[..], FromWire::finish);
+                    return match async { out.write_all(tail).await.and(out.flush().await) }.await {
+                        Ok(()) => DataEvent::Finished { bytes: moved },
+                        Err(_) => failed(moved),
+                    };
+                }
+                moved += n as u64;
+                let bytes = match &mut lines {
+                    Some(lines) => {
+                        lines.convert(&buf, &mut converted);
+                        &converted[..]
+                    }
+                    None => &buf[..],
+                };
+                if moved > limit || out.write_all(bytes).await.is_err() {
+                    return failed(moved);
+                }
             }
-            moved += n as u64;
-            if moved > limit || out.write_all(&buf[..n]).await.is_err() {
-                return failed(moved);
-            }
-        },
-        (DataIo::Source(input), Direction::Upload) => {
+        }
+        (DataIo::Source(input, ascii), Direction::Upload) => {
+            let mut lines = ascii.then(ToWire::default);
+            let mut converted = Vec::new();
             loop {
                 let n = match input.read_buf(buf.next()).await {
                     Ok(n) => n,
@@ -974,8 +995,15 @@ where
                 if n == 0 {
                     break;
                 }
-                match tokio::time::timeout(stall, stream.write_all(&buf[..n])).await {
-                    Ok(Ok(())) => moved += n as u64,
+                let bytes = match &mut lines {
+                    Some(lines) => {
+                        lines.convert(&buf, &mut converted);
+                        &converted[..]
+                    }
+                    None => &buf[..],
+                };
+                match tokio::time::timeout(stall, stream.write_all(bytes)).await {
+                    Ok(Ok(())) => moved += bytes.len() as u64,
                     _ => return failed(moved),
                 }
             }

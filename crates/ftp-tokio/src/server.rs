@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
 use crate::auth::{Access, Authenticator, UserList};
 use crate::buffer::Buffer;
@@ -1008,14 +1009,14 @@ where
             Err(_) => Err(DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost }),
         },
         Job::Read(mut file, ascii) => {
-            let mode = if ascii { Ascii::ToWire } else { Ascii::Off };
+            let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
             copy(&mut file, &mut stream, mode, false, &mut progress).await.map_err(|b| DataEvent::Failed {
                 bytes: b.bytes,
                 reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
             })
         }
         Job::Write(mut file, ascii) => {
-            let mode = if ascii { Ascii::FromWire } else { Ascii::Off };
+            let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
             match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
                 Ok(n) => match file.flush().await {
                     Ok(()) => Ok(n),
@@ -1037,13 +1038,12 @@ where
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum Ascii {
     Off,
     /// LF to CRLF (TYPE A downloads, RFC 959 3.1.1.1).
-    ToWire,
+    ToWire(ToWire),
     /// CRLF to LF (TYPE A uploads).
-    FromWire,
+    FromWire(FromWire),
 }
 
 /// Copies with a large buffer; converts line ends only in TYPE A.
@@ -1061,7 +1061,7 @@ where
     let mut buf = Buffer::new();
     let mut out = Vec::new();
     let mut total = 0u64;
-    let mut last_cr = false;
+    let mut ascii = ascii;
     loop {
         let n = match from.read_buf(buf.next()).await {
             Err(e) if eof_without_notify && e.kind() == io::ErrorKind::UnexpectedEof => 0,
@@ -1070,32 +1070,19 @@ where
         };
         let wrote = if n == 0 {
             // A CR held back by the upload conversion was not part of a CRLF.
-            if last_cr && ascii == Ascii::FromWire { to.write_all(b"\r").await } else { Ok(()) }
+            match &mut ascii {
+                Ascii::FromWire(c) => to.write_all(c.finish()).await,
+                _ => Ok(()),
+            }
         } else {
-            match ascii {
+            match &mut ascii {
                 Ascii::Off => to.write_all(&buf[..n]).await,
-                Ascii::ToWire => {
-                    out.clear();
-                    for &b in &buf[..n] {
-                        if b == b'\n' && !last_cr {
-                            out.push(b'\r');
-                        }
-                        last_cr = b == b'\r';
-                        out.push(b);
-                    }
+                Ascii::ToWire(c) => {
+                    c.convert(&buf[..n], &mut out);
                     to.write_all(&out).await
                 }
-                Ascii::FromWire => {
-                    out.clear();
-                    for &b in &buf[..n] {
-                        if last_cr && b != b'\n' {
-                            out.push(b'\r');
-                        }
-                        last_cr = b == b'\r';
-                        if !last_cr {
-                            out.push(b);
-                        }
-                    }
+                Ascii::FromWire(c) => {
+                    c.convert(&buf[..n], &mut out);
                     to.write_all(&out).await
                 }
             }

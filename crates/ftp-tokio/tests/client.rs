@@ -202,3 +202,29 @@ async fn unreachable() {
     let err = timed(Client::connect("127.0.0.1", port, ClientOptions::default())).await.unwrap_err();
     assert!(matches!(err, ClientError::Connect { .. }), "{err}");
 }
+
+/// RFC 959 3.1.1.1: with `ClientConfig::ascii(true)` files go as `TYPE A`;
+/// the client turns CRLF into LF on the way in and LF into CRLF on the way
+/// out, and the server does the reverse, so text survives both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ascii_transfers_convert_line_ends() {
+    let dir = fixture();
+    std::fs::write(dir.path().join("pub/text.txt"), b"x\r\ny\nlast").unwrap();
+    let server = start(dir.path(), false);
+    let o = ClientOptions { config: ClientConfig::default().ascii(true), ..ClientOptions::default() };
+    let mut c = timed(Client::connect("127.0.0.1", server.addr().port(), o)).await.unwrap();
+    timed(c.login("alice", "secret")).await.unwrap();
+    let mut got = Vec::new();
+    timed(c.get("pub/text.txt", 0, &mut got)).await.unwrap();
+    assert_eq!(got, b"x\ny\nlast");
+    let sent = timed(c.put("pub/up.txt", 0, &mut &b"p\nq\n"[..])).await.unwrap();
+    assert_eq!(sent, 6, "p CR LF q CR LF on the wire");
+    assert_eq!(std::fs::read(dir.path().join("pub/up.txt")).unwrap(), b"p\nq\n");
+    // In binary the same file arrives as stored.
+    let o = ClientOptions::default();
+    let mut b = timed(Client::connect("127.0.0.1", server.addr().port(), o)).await.unwrap();
+    timed(b.login("alice", "secret")).await.unwrap();
+    let mut raw = Vec::new();
+    timed(b.get("pub/text.txt", 0, &mut raw)).await.unwrap();
+    assert_eq!(raw, b"x\r\ny\nlast");
+}

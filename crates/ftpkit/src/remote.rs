@@ -36,6 +36,10 @@ pub(crate) struct Connection {
     /// EPSV), as curl's option of the same name.
     #[arg(long)]
     disable_epsv: bool,
+    /// Transfer files as text (TYPE A): CRLF on the wire, local line ends
+    /// (LF) on disk.
+    #[arg(long)]
+    ascii: bool,
     /// Offer TLS 1.2 only (servers such as proftpd that require TLS session
     /// reuse on data connections but issue no fresh TLS 1.3 tickets).
     #[arg(long)]
@@ -184,7 +188,7 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         Policy::Trust => PasvPolicy::Trust,
     };
     let mode = if conn.active { DataMode::Active } else { DataMode::Passive };
-    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode).epsv(!conn.disable_epsv);
+    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode).epsv(!conn.disable_epsv).ascii(conn.ascii);
     let mut options =
         ClientOptions { security, insecure: conn.insecure, tls12_only: conn.tls12, config, ..ClientOptions::default() };
     if conn.verbose {

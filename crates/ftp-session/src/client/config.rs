@@ -90,6 +90,13 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// Whether files are transferred in `TYPE A`, so a driver knows to
+    /// convert line ends (RFC 959 3.1.1.1).
+    #[must_use]
+    pub fn is_ascii(&self) -> bool {
+        self.ascii
+    }
+
     setter!(
         /// Control connection protection (default: off).
         tls: TlsMode
