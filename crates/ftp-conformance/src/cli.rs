@@ -115,8 +115,8 @@ pub fn parse_url(url: &str) -> Result<FtpUrl, String> {
     let (user, password) = match userinfo {
         None => ("anonymous".to_owned(), String::new()),
         Some(info) => match info.find(':') {
-            Some(i) => (decode(&info[..i])?, decode(&info[i + 1..])?),
-            None => (decode(info)?, String::new()),
+            Some(i) => (percent_decode(&info[..i])?, percent_decode(&info[i + 1..])?),
+            None => (percent_decode(info)?, String::new()),
         },
     };
     let user = if user.is_empty() { "anonymous".to_owned() } else { user };
@@ -142,7 +142,7 @@ pub fn parse_url(url: &str) -> Result<FtpUrl, String> {
         Some(p) if !p.is_empty() => {
             // A `;type=` suffix (RFC 1738 3.2.2) means nothing here.
             let p = p.split(';').next().unwrap_or("");
-            let d = decode(p)?;
+            let d = percent_decode(p)?;
             let d = d.trim_end_matches('/').to_owned();
             if d.is_empty() { None } else { Some(d) }
         }
@@ -158,8 +158,18 @@ fn parse_port(p: &str) -> Result<u16, String> {
     }
 }
 
-/// Percent-decoding (RFC 3986 2.1); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, String> {
+/// Percent-decoding (RFC 3986 2.1) of one URL component; the result must
+/// be UTF-8. Shared with `ftpkit`'s client URLs.
+///
+/// # Errors
+/// A bad `%XX` escape, or bytes that are not UTF-8 once decoded.
+///
+/// ```
+/// use ftp_conformance::cli::percent_decode;
+/// assert_eq!(percent_decode("my%20file%3A1").unwrap(), "my file:1");
+/// assert!(percent_decode("%zz").is_err());
+/// ```
+pub fn percent_decode(s: &str) -> Result<String, String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

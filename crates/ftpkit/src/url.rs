@@ -9,6 +9,8 @@
 
 use std::fmt;
 
+use ftp_conformance::cli::percent_decode as decode;
+
 /// A parsed FTP URL.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct FtpUrl {
@@ -89,26 +91,6 @@ fn split_host_port(hostport: &str) -> Option<(String, u16)> {
         Some(p) => p.parse().ok().filter(|&p: &u16| p != 0)?,
     };
     Some((host.to_owned(), port))
-}
-
-/// Percent-decoding (RFC 3986 section 2.1); the result must be UTF-8.
-fn decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let byte =
-                hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| format!("bad escape in {s:?}"))?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{s:?} is not UTF-8 once decoded"))
 }
 
 #[cfg(test)]
