@@ -7,6 +7,9 @@
 #                           (vsftpd and proftpd-core conflict as packages:
 #                           both provide and conflict with ftp-server)
 #   pyftpdlib + pyOpenSSL   pip install --target $PREFIX/python
+#   rclone, wget, tnftp     apt-get install (client programs)
+#   aioftp                  pip install --target $PREFIX/python (client library)
+#   basic-ftp               npm install --prefix $PREFIX/node (Node client library)
 #   user ftptest            system account (password ftptest) that the
 #                           vsftpd, proftpd and pure-ftpd sessions run as
 #
@@ -48,7 +51,7 @@ apt_install() {
 # 1. Packages that install normally. openssl makes the proftpd password hash
 #    and the tests' certificates; the libraries are what the unpacked
 #    proftpd and pure-ftpd binaries link against (checked with ldd below).
-apt_install vsftpd lftp curl openssl ca-certificates python3 \
+apt_install vsftpd lftp curl rclone wget tnftp openssl ca-certificates python3 \
     libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libcap2 libssl3
 # vsftpd's package starts a daemon on port 21 where an init system runs;
 # the tests start their own instances, so stop it if it came up.
@@ -92,6 +95,27 @@ if ! PYTHONPATH="$PYDIR" python3 -c 'import pyftpdlib, OpenSSL' 2>/dev/null; the
     PYTHONPATH="$PYDIR" python3 -c 'import pyftpdlib, OpenSSL'
 fi
 
+# 3b. aioftp (an asyncio client; it starts the data connection's TLS
+#     handshake before sending the transfer command) beside pyftpdlib.
+if ! PYTHONPATH="$PYDIR" python3 -c 'import aioftp' 2>/dev/null; then
+    log "pip install aioftp -> $PYDIR"
+    python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --upgrade --target "$PYDIR" aioftp
+    PYTHONPATH="$PYDIR" python3 -c 'import aioftp'
+fi
+
+# 3c. basic-ftp (the npm FTP client) for the machine's node, in a private
+#     prefix; the tests run node with NODE_PATH=$PREFIX/node/node_modules.
+NODEDIR="$PREFIX/node"
+if ! NODE_PATH="$NODEDIR/node_modules" node -e 'require("basic-ftp")' 2>/dev/null; then
+    # The machine's own node and npm when there are (Debian's otherwise).
+    command -v node >/dev/null || apt_install nodejs
+    command -v npm >/dev/null || apt_install npm
+    log "npm install basic-ftp -> $NODEDIR"
+    mkdir -p "$NODEDIR"
+    npm install --silent --no-audit --no-fund --prefix "$NODEDIR" basic-ftp@5 >/dev/null
+    NODE_PATH="$NODEDIR/node_modules" node -e 'require("basic-ftp")'
+fi
+
 # 4. The account the setuid peers run sessions as. Its shell must be listed
 #    in /etc/shells (vsftpd's PAM stack has pam_shells).
 if ! getent passwd ftptest >/dev/null; then
@@ -104,3 +128,5 @@ log "vsftpd $(dpkg-query -W -f='${Version}' vsftpd), lftp $(dpkg-query -W -f='${
 log "$("$PREFIX/root/usr/sbin/proftpd" -v 2>&1 | head -1)"
 log "pure-ftpd $("$PREFIX/root/usr/sbin/pure-ftpd" --help 2>&1 | head -1 | awk '{print $2}')"
 log "pyftpdlib $(PYTHONPATH="$PYDIR" python3 -c 'import pyftpdlib; print(pyftpdlib.__ver__)')"
+log "rclone $(dpkg-query -W -f='${Version}' rclone), wget $(dpkg-query -W -f='${Version}' wget), tnftp $(dpkg-query -W -f='${Version}' tnftp)"
+log "aioftp $(PYTHONPATH="$PYDIR" python3 -c 'import aioftp; print(aioftp.__version__)'), basic-ftp $(NODE_PATH="$NODEDIR/node_modules" node -p 'require("basic-ftp/package.json").version'), node $(node --version)"
