@@ -563,7 +563,7 @@ impl Harness {
     fn data_action(&mut self, action: &DataAction) {
         let id = match action {
             DataAction::Listen { id, .. }
-            | DataAction::Accept { id }
+            | DataAction::Accept { id, .. }
             | DataAction::Reject { id, .. }
             | DataAction::Connect { id, .. }
             | DataAction::Transfer { id, .. }

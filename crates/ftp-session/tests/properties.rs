@@ -687,7 +687,7 @@ impl Driver {
                 }
                 return;
             }
-            DataAction::Accept { id } => {
+            DataAction::Accept { id, .. } => {
                 assert!(self.logged_in, "S1: accept before login");
                 self.passive = Some((id, true));
                 return;
@@ -704,7 +704,7 @@ impl Driver {
                 assert!(!(self.epsv_all && head == Some(Kind::Pasv)), "D7: PASV listens after EPSV ALL");
                 self.listen = Some(id);
             }
-            DataAction::Connect { id, addr } => {
+            DataAction::Connect { id, addr, .. } => {
                 assert!(head.is_some_and(Kind::is_transfer), "Connect for {head:?}");
                 assert_eq!(addr.ip(), self.conn.peer.ip(), "D1: connect to a third host");
                 assert!(addr.port() >= 1024, "D1: connect to a privileged port");

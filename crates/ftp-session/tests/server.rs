@@ -12,8 +12,8 @@ use std::time::Duration;
 use ftp_proto::ProtectionLevel;
 use ftp_session::Misuse;
 use ftp_session::server::{
-    Answer, CloseReason, DataAction, DataEvent, DataFailure, Direction, Event, Input, ListFormat, Output, RequestKind,
-    ServerConfig, Session, StorageError, StoreMode,
+    Answer, CloseReason, DataAction, DataEvent, DataFailure, DataTls, Direction, Event, Input, ListFormat, Output,
+    RequestKind, ServerConfig, Session, StorageError, StoreMode,
 };
 use support::{Harness, PEER, logged_in};
 
@@ -313,7 +313,7 @@ fn rfc959_active_transfer_sequence_and_connect_failure() {
     assert_eq!(d.codes(), vec![150]);
     // The 150 goes out before the connect.
     assert!(matches!(d.outputs[0], Output::Transmit(_)));
-    let DataAction::Connect { id, addr: to } = d.data()[0] else { panic!("{:?}", d.data()) };
+    let DataAction::Connect { id, addr: to, .. } = d.data()[0] else { panic!("{:?}", d.data()) };
     assert_eq!(to, addr("127.0.0.1:1025"));
     let d = h.data(id, DataEvent::Connected);
     assert!(matches!(d.data()[0], DataAction::Transfer { direction: Direction::Send, .. }));
@@ -340,7 +340,10 @@ fn sec_d3_port_theft_refused_and_waits() {
     assert!(d.events().contains(&Event::ForeignDataConnection { peer: addr("127.0.0.66:7000") }));
     assert!(d.lines().is_empty(), "no reply: still waiting");
     let d = h.data(id, DataEvent::Incoming { peer: addr("127.0.0.1:7001") });
-    assert_eq!(d.data()[0], DataAction::Accept { id });
+    assert_eq!(
+        d.data()[0],
+        DataAction::Accept { id, tls: DataTls { required: false, must_resume_control_session: true } }
+    );
     assert!(matches!(d.data()[1], DataAction::Transfer { .. }));
 }
 
@@ -465,25 +468,40 @@ fn rfc3659_listing_formats_and_options() {
     }
 }
 
-/// RFC 3659 section 5: REST n then RETR/STOR starts at n; the marker is
-/// cleared after use (SECURITY.md N3).
+/// RFC 3659 section 5: REST n then RETR/STOR starts at n; the marker
+/// survives data-setup and parameter commands between REST and the
+/// transfer (PASV, EPSV, PORT, EPRT, TYPE: suppaftp and ncftp send REST
+/// first; issue 12), is cleared by any other command, and applies to one
+/// transfer only (SECURITY.md N3).
 #[test]
 fn rfc3659_5_rest_applies_once() {
     let mut h = logged_in(ServerConfig::default());
     assert_eq!(h.send("REST 1000").lines(), vec!["350 Restarting at 1000. Send STORE or RETRIEVE."]);
+    assert_eq!(h.send("TYPE I").codes(), vec![200]);
     h.pasv(40000);
-    // PASV came between: the marker applies to the next command only.
     let req = h.send("RETR f").request();
-    assert!(matches!(req.kind, RequestKind::Retrieve { offset: 0, .. }));
+    assert!(matches!(req.kind, RequestKind::Retrieve { offset: 1000, .. }), "kept across TYPE and PASV: {req:?}");
     h.answer(&req, Answer::Failed(StorageError::NotFound));
+    h.send("REST 2000");
     h.pasv(40001);
-    h.send("REST 1000");
+    h.send("MODE S");
     let req = h.send("STOR f").request();
-    assert!(matches!(req.kind, RequestKind::Store { offset: 1000, mode: StoreMode::Replace, .. }));
+    assert!(matches!(req.kind, RequestKind::Store { offset: 2000, mode: StoreMode::Replace, .. }), "{req:?}");
     h.answer(&req, Answer::Failed(StorageError::NotFound));
     h.pasv(40002);
     let req = h.send("RETR f").request();
     assert!(matches!(req.kind, RequestKind::Retrieve { offset: 0, .. }), "cleared after use");
+    h.answer(&req, Answer::Failed(StorageError::NotFound));
+    h.send("REST 3000");
+    assert_eq!(h.send("PWD").codes(), vec![257]);
+    h.pasv(40003);
+    let req = h.send("RETR f").request();
+    assert!(matches!(req.kind, RequestKind::Retrieve { offset: 0, .. }), "cleared by a command that is not data setup");
+    h.answer(&req, Answer::Failed(StorageError::NotFound));
+    h.send("REST 4000");
+    h.send("PORT 127,0,0,1,200,10");
+    let req = h.send("RETR f").request();
+    assert!(matches!(req.kind, RequestKind::Retrieve { offset: 4000, .. }), "kept across PORT: {req:?}");
 }
 
 /// RFC 959 4.1.2 / SECURITY.md N5: TYPE A, I and L 8 are supported and each
@@ -548,6 +566,64 @@ fn sec_x3_broken_upload_is_reported_incomplete() {
     let d = h.send("ABOR");
     assert_eq!(d.codes(), vec![426, 226]);
     assert!(d.events().iter().any(|e| matches!(e, Event::UploadIncomplete { bytes: 10, .. })));
+}
+
+/// SECURITY.md L7: a protected upload that ended without TLS close_notify
+/// is accepted (226) but reported as possibly truncated; with
+/// `require_tls_close_notify` it is refused (426) and reported incomplete.
+#[test]
+fn sec_l7_upload_without_close_notify_is_flagged_or_refused() {
+    for strict in [false, true] {
+        let mut h = logged_in(ServerConfig::default().require_tls_close_notify(strict));
+        let id = h.pasv(40000);
+        let req = h.send("STOR up.bin").request();
+        h.answer(&req, Answer::Ready);
+        h.data(id, DataEvent::Incoming { peer: addr("127.0.0.1:7000") });
+        let d = h.data(id, DataEvent::FinishedWithoutCloseNotify { bytes: 4096 });
+        let events = d.events();
+        if strict {
+            assert_eq!(d.codes(), vec![426]);
+            assert!(events.iter().any(|e| matches!(e, Event::UploadIncomplete { bytes: 4096, .. })), "{events:?}");
+        } else {
+            assert_eq!(d.codes(), vec![226]);
+            let flagged = events.iter().find_map(|e| match e {
+                Event::UploadPossiblyTruncated { path, bytes } => Some((path.as_bytes().to_vec(), *bytes)),
+                _ => None,
+            });
+            assert_eq!(flagged, Some((b"/up.bin".to_vec(), 4096)), "{events:?}");
+        }
+    }
+}
+
+/// Issue 12: RMD of a directory with entries says what happened.
+#[test]
+fn rfc959_4_1_3_rmd_of_non_empty_directory_says_so() {
+    let mut h = logged_in(ServerConfig::default());
+    let req = h.send("RMD full").request();
+    let d = h.answer(&req, Answer::Failed(StorageError::DirectoryNotEmpty));
+    assert_eq!(d.lines(), vec!["550 Directory not empty."]);
+}
+
+/// RFC 959 4.1.3 HELP, DESIGN (capabilities, not promises): HELP lists
+/// only verbs this session can run: no MFMT (issue 12), SITE only when
+/// enabled, the TLS verbs only when TLS is available.
+#[test]
+fn rfc959_4_1_3_help_lists_only_working_verbs() {
+    let (mut h, _) = Harness::new(ServerConfig::default());
+    let help = h.send("HELP").lines().join("\n");
+    let words: Vec<&str> = help.split_whitespace().collect();
+    for absent in ["MFMT", "SITE", "AUTH", "PBSZ", "PROT", "CCC", "MFCT", "MFF"] {
+        assert!(!words.contains(&absent), "{absent} in {help}");
+    }
+    for present in ["RETR", "STOR", "MLST", "EPSV", "REST"] {
+        assert!(words.contains(&present), "{present} missing from {help}");
+    }
+    let (mut h, _) = Harness::new(tls_config().site_enabled(true));
+    let help = h.send("HELP").lines().join("\n");
+    let words: Vec<&str> = help.split_whitespace().collect();
+    for present in ["SITE", "AUTH", "PBSZ", "PROT"] {
+        assert!(words.contains(&present), "{present} missing from {help}");
+    }
 }
 
 /// RFC 959 5.4: storage errors map to their reply codes (550, 553, 452, 552, 451).
@@ -777,9 +853,12 @@ fn rfc2389_3_feat_lists_enabled_features() {
     let lines = h.send("FEAT").lines();
     assert_eq!(lines.first().unwrap(), "211-Features:");
     assert_eq!(lines.last().unwrap(), "211 End");
-    for f in [" EPSV", " EPRT", " MDTM", " SIZE", " REST STREAM", " UTF8", " TVFS", " PASV", " MFMT"] {
+    for f in [" EPSV", " EPRT", " MDTM", " SIZE", " REST STREAM", " UTF8", " TVFS", " PASV"] {
         assert!(lines.iter().any(|l| l == f), "{f} in {lines:?}");
     }
+    // Issue 12: MFMT answered 502 through the real server; not advertised
+    // until it works end to end (DESIGN: capabilities, not promises).
+    assert!(!lines.iter().any(|l| l.contains("MFMT")), "{lines:?}");
     assert!(lines.iter().any(|l| l.starts_with(" MLST type*;size*;modify*;")));
     assert!(!lines.iter().any(|l| l.contains("AUTH")), "no TLS configured");
     let (mut h, _) = Harness::new(tls_config());
@@ -911,8 +990,8 @@ fn rfc959_4_1_1_quit() {
 }
 
 /// RFC 959 4.2.1 / SECURITY.md F1, S4: unknown verbs 502, bad arguments 501,
-/// overlong lines 500 without dropping the connection; three errors in a row
-/// give 421 and close.
+/// overlong lines 500 without dropping the connection; three protocol
+/// errors (input that is not FTP) in a row give 421 and close.
 #[test]
 fn sec_s4_errors_and_error_budget() {
     let mut h = logged_in(ServerConfig::default());
@@ -923,11 +1002,35 @@ fn sec_s4_errors_and_error_budget() {
     let long = format!("RETR {}", "a".repeat(5000));
     assert_eq!(h.send(&long).codes(), vec![500]);
     assert_eq!(h.send("NOOP").codes(), vec![200], "still connected");
-    h.send("BAD1");
-    h.send("BAD2");
-    let d = h.send("BAD3");
-    assert_eq!(d.codes(), vec![502, 421]);
+    assert_eq!(h.send("@@@@").codes(), vec![500]);
+    assert_eq!(h.bytes(b"\x01\x02\x03\r\n").codes(), vec![500]);
+    let d = h.send("{}{}");
+    assert_eq!(d.codes(), vec![500, 421]);
     assert!(d.events().contains(&Event::Closed(CloseReason::TooManyErrors)));
+}
+
+/// DESIGN (defaults) / SECURITY.md S4: a well-formed command the server
+/// refuses (502, 504, 503, 530, 550) is not a protocol error, so clients
+/// that probe features in a row (issue 12: four refusals gave 421) keep
+/// their session.
+#[test]
+fn sec_s4_refusals_do_not_count_as_errors() {
+    let mut h = logged_in(ServerConfig::default());
+    for _ in 0..4 {
+        assert_eq!(h.send("XCRC f").codes(), vec![502]);
+        assert_eq!(h.send("MODE B").codes(), vec![504]);
+        assert_eq!(h.send("RNTO x").codes(), vec![503]);
+        assert_eq!(h.send("SITE CHMOD 644 f").codes(), vec![502]);
+        assert_eq!(h.send("STRU R").codes(), vec![504]);
+    }
+    let d = h.send("NOOP");
+    assert_eq!(d.codes(), vec![200], "still connected after twenty refusals");
+    assert!(!d.closed());
+    let (mut h, _) = Harness::new(ServerConfig::default());
+    for _ in 0..5 {
+        assert_eq!(h.send("PWD").codes(), vec![530], "before login");
+    }
+    assert_eq!(h.send("NOOP").codes(), vec![200]);
 }
 
 /// RFC 959 5.4 / SECURITY.md F3: pipelined commands are answered in order,

@@ -348,7 +348,7 @@ impl Sim {
                     .handle_input(self.now, server::Input::Data(id, server::DataEvent::Listening { addr }))
                     .unwrap();
             }
-            server::DataAction::Connect { id, addr } => {
+            server::DataAction::Connect { id, addr, .. } => {
                 // Active mode: the server connects to the client's listener.
                 let port = addr.port();
                 let Some((&cid, _)) = self.client_listeners.iter().find(|(_, p)| **p == port) else {

@@ -107,24 +107,27 @@ impl Dir {
     }
 
     fn entry(name: &[u8], node: &Node) -> Entry {
-        let name = Bytes::copy_from_slice(name);
         match node {
-            Node::Dir(d) => {
-                let mut e = Entry::new(name, EntryKind::Directory).with_size(0).with_mode(0o755);
-                if let Some(t) = listing_time(d.modified) {
-                    e = e.with_modified(t);
-                }
-                e.with_perm(Bytes::from_static(b"elcdmp"))
-            }
+            Node::Dir(d) => Self::dir_entry(name, d),
             Node::File(f) => {
                 let f = lock(f);
-                let mut e = Entry::new(name, EntryKind::File).with_size(f.bytes.len() as u64).with_mode(0o644);
+                let mut e = Entry::new(Bytes::copy_from_slice(name), EntryKind::File)
+                    .with_size(f.bytes.len() as u64)
+                    .with_mode(0o644);
                 if let Some(t) = listing_time(f.modified) {
                     e = e.with_modified(t);
                 }
                 e.with_perm(Bytes::from_static(b"radfw"))
             }
         }
+    }
+
+    fn dir_entry(name: &[u8], d: &Dir) -> Entry {
+        let mut e = Entry::new(Bytes::copy_from_slice(name), EntryKind::Directory).with_size(0).with_mode(0o755);
+        if let Some(t) = listing_time(d.modified) {
+            e = e.with_modified(t);
+        }
+        e.with_perm(Bytes::from_static(b"elcdmp"))
     }
 }
 
@@ -256,7 +259,7 @@ impl MemoryFs {
             // rmdir(2) of a file: ENOTDIR; unlink(2) of a directory: EISDIR.
             (Some(Node::File(_)), true) => return Err(StorageError::NotFound),
             (Some(Node::Dir(_)), false) => return Err(StorageError::PermissionDenied),
-            (Some(Node::Dir(d)), true) if !d.children.is_empty() => return Err(StorageError::PermissionDenied),
+            (Some(Node::Dir(d)), true) if !d.children.is_empty() => return Err(StorageError::DirectoryNotEmpty),
             _ => {}
         }
         dir.children.remove(*name);
@@ -283,7 +286,7 @@ impl MemoryFs {
         match (tree.dir(to_dirs)?.children.get(*to_name), source_is_dir) {
             (Some(Node::Dir(_)), false) => return Err(StorageError::PermissionDenied), // EISDIR
             (Some(Node::File(_)), true) => return Err(StorageError::NotFound),         // ENOTDIR
-            (Some(Node::Dir(d)), true) if !d.children.is_empty() => return Err(StorageError::PermissionDenied),
+            (Some(Node::Dir(d)), true) if !d.children.is_empty() => return Err(StorageError::DirectoryNotEmpty),
             _ => {}
         }
         let (from_name, from_dirs) = from_parts.split_last().ok_or(StorageError::PermissionDenied)?;
@@ -359,6 +362,17 @@ impl Storage for MemoryFs {
                 .filter(|(name, _)| all || !name.starts_with(b"."))
                 .map(|(name, node)| Dir::entry(name, node))
                 .collect())
+        })
+    }
+
+    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+        Box::pin(async move {
+            let parts = parts(path)?;
+            let tree = self.tree();
+            if parts.is_empty() {
+                return Ok(Dir::dir_entry(path.as_bytes(), &tree));
+            }
+            Ok(Dir::entry(path.as_bytes(), tree.node(&parts)?))
         })
     }
 

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ftp_session::server::{
-    Answer, Connection, DataAction, DataEvent, DataFailure, DataId, Event, Input, ListFormat, Output, RequestId,
-    RequestKind, ServerConfig, Session, StorageError, StoreMode,
+    Answer, Connection, DataAction, DataEvent, DataFailure, DataId, DataTls, Direction, Event, Input, ListFormat,
+    Output, RequestId, RequestKind, ServerConfig, Session, StorageError, StoreMode,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -427,8 +427,81 @@ enum Job {
 struct DataSlot {
     listener: Option<JoinHandle<()>>,
     pending: Option<TcpStream>,
-    stream: Option<TcpStream>,
+    stream: Option<DataStream>,
     task: Option<JoinHandle<()>>,
+    /// For an active connection: the protection asked for with `Connect`,
+    /// applied when the connection is made.
+    connect_tls: Option<DataTls>,
+}
+
+impl DataSlot {
+    fn new(listener: Option<JoinHandle<()>>, task: Option<JoinHandle<()>>) -> Self {
+        Self { listener, pending: None, stream: None, task, connect_tls: None }
+    }
+}
+
+type TlsData = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// An accepted or connected data connection.
+enum DataStream {
+    Plain(TcpStream),
+    /// `PROT P`: the TLS handshake, started as soon as the connection was
+    /// made (see `DataAction::Accept`), running in the background.
+    Tls(Handshake),
+}
+
+/// A data connection's TLS handshake task; aborted when dropped, so a
+/// closed data setup leaves nothing running. `direction` is set when the
+/// transfer command arrives; the handshake reads it when the ClientHello
+/// has come, to choose whether to send session tickets (only to a client
+/// that will read to the end: see [`crate::tls::SessionTls`]).
+struct Handshake {
+    task: JoinHandle<Result<TlsData, DataFailure>>,
+    direction: watch::Sender<Option<Direction>>,
+}
+
+impl Handshake {
+    fn start(configs: Arc<DataTlsConfigs>, stream: TcpStream, must_resume: bool) -> Self {
+        let (direction, known) = watch::channel(None);
+        Self { task: tokio::spawn(data_handshake(configs, stream, must_resume, known)), direction }
+    }
+
+    async fn finish(mut self, direction: Direction) -> Result<TlsData, DataFailure> {
+        self.direction.send_replace(Some(direction));
+        (&mut self.task).await.unwrap_or(Err(DataFailure::TlsFailed))
+    }
+}
+
+impl Drop for Handshake {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The server side of a data connection's handshake, bounded in time;
+/// the session must resume the control connection's (SECURITY.md L6).
+async fn data_handshake(
+    configs: Arc<DataTlsConfigs>,
+    stream: TcpStream,
+    must_resume: bool,
+    direction: watch::Receiver<Option<Direction>>,
+) -> Result<TlsData, DataFailure> {
+    let handshake = async {
+        let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+        let config = if *direction.borrow() == Some(Direction::Send) {
+            configs.with_tickets.clone()
+        } else {
+            configs.without_tickets.clone()
+        };
+        start.into_stream(config).await
+    };
+    match tokio::time::timeout(TLS_TIMEOUT, handshake).await {
+        Err(_) | Ok(Err(_)) => Err(DataFailure::TlsFailed),
+        Ok(Ok(tls)) if must_resume && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) => {
+            Err(DataFailure::TlsNotResumed)
+        }
+        Ok(Ok(tls)) => Ok(tls),
+    }
 }
 
 impl Drop for DataSlot {
@@ -588,6 +661,8 @@ struct Conn {
     shared: Arc<Shared>,
     /// This control connection's TLS settings, with its own resumption store.
     tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The same for its data connections (see [`crate::tls::SessionTls`]).
+    data_tls: Option<Arc<DataTlsConfigs>>,
     local_ip: IpAddr,
     tx: mpsc::UnboundedSender<Note>,
     data: HashMap<DataId, DataSlot>,
@@ -609,7 +684,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
         // of implicit FTPS costs no handshake, it is just closed (C3).
         return Ok(());
     }
-    let tls = conn_tls(&shared);
+    let (tls, data_tls) = conn_tls(&shared);
     let mut control = match &tls {
         Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor).await?,
         _ => Control::plain(stream),
@@ -624,6 +699,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
     let mut conn = Conn {
         shared,
         tls,
+        data_tls,
         local_ip: local.ip(),
         tx,
         data: HashMap::new(),
@@ -651,6 +727,17 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
                     } else {
                         conn.granted.take().unwrap_or_else(Access::read_only)
                     };
+                }
+                Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
+                    tracing::warn!(
+                        %peer,
+                        path = %String::from_utf8_lossy(path.as_bytes()),
+                        bytes,
+                        "upload accepted without TLS close_notify: possibly truncated (SECURITY.md L7)"
+                    );
+                }
+                Output::Event(Event::UploadIncomplete { path, bytes }) => {
+                    tracing::warn!(%peer, path = %String::from_utf8_lossy(path.as_bytes()), bytes, "upload incomplete");
                 }
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
@@ -698,8 +785,25 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
     }
 }
 
-fn conn_tls(shared: &Shared) -> Option<tokio_rustls::TlsAcceptor> {
-    shared.tls.as_ref().map(|base| tokio_rustls::TlsAcceptor::from(crate::tls::per_session(base)))
+/// A control connection's two data-connection configurations.
+struct DataTlsConfigs {
+    with_tickets: Arc<rustls::ServerConfig>,
+    without_tickets: Arc<rustls::ServerConfig>,
+}
+
+/// This control connection's acceptor, and its data connections'
+/// configurations (see [`crate::tls::SessionTls`]).
+fn conn_tls(shared: &Shared) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
+    match shared.tls.as_ref().map(crate::tls::per_session) {
+        Some(t) => (
+            Some(t.control.into()),
+            Some(Arc::new(DataTlsConfigs {
+                with_tickets: t.data_with_tickets,
+                without_tickets: t.data_without_tickets,
+            })),
+        ),
+        None => (None, None),
+    }
 }
 
 /// A passive listener on the control connection's local address, in the
@@ -733,16 +837,20 @@ impl Conn {
                             }
                         }
                     });
-                    self.data.insert(id, DataSlot { listener: Some(task), pending: None, stream: None, task: None });
+                    self.data.insert(id, DataSlot::new(Some(task), None));
                     let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr }));
                 }
                 Err(_) => {
                     let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed));
                 }
             },
-            DataAction::Accept { id } => {
-                if let Some(slot) = self.data.get_mut(&id) {
-                    slot.stream = slot.pending.take();
+            DataAction::Accept { id, tls } => {
+                let stream = self.data.get_mut(&id).and_then(|slot| slot.pending.take());
+                if let Some(stream) = stream {
+                    let stream = self.protect(stream, tls);
+                    if let Some(slot) = self.data.get_mut(&id) {
+                        slot.stream = Some(stream);
+                    }
                 }
             }
             DataAction::Reject { id, .. } => {
@@ -750,7 +858,7 @@ impl Conn {
                     slot.pending = None;
                 }
             }
-            DataAction::Connect { id, addr } => {
+            DataAction::Connect { id, addr, tls } => {
                 let tx = self.tx.clone();
                 let local = SocketAddr::new(self.local_ip, 0);
                 let task = tokio::spawn(async move {
@@ -768,9 +876,11 @@ impl Conn {
                         .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")));
                     let _ = tx.send(Note::Connected(id, result));
                 });
-                self.data.insert(id, DataSlot { listener: None, pending: None, stream: None, task: Some(task) });
+                let mut slot = DataSlot::new(None, Some(task));
+                slot.connect_tls = Some(tls);
+                self.data.insert(id, slot);
             }
-            DataAction::Transfer { id, request, tls, .. } => {
+            DataAction::Transfer { id, request, tls, direction } => {
                 let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
                 let job = self.jobs.remove(&request);
                 let tx = self.tx.clone();
@@ -779,21 +889,21 @@ impl Conn {
                     let _ = session.handle_input(Instant::now(), Input::Data(id, failed));
                     return;
                 };
-                let acceptor = if tls.required { self.tls.clone() } else { None };
-                let must_resume = tls.must_resume_control_session;
+                // PROT P set after the connection came: the handshake starts now.
+                let stream = match stream {
+                    DataStream::Plain(tcp) => self.protect(tcp, tls),
+                    tls_stream @ DataStream::Tls(_) => tls_stream,
+                };
                 let task = tokio::spawn(async move {
                     let progress = Progress { tx: tx.clone(), id, last: Instant::now() };
-                    let event = match acceptor {
-                        None => transfer(stream, job, false, progress).await,
-                        Some(acceptor) => match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await {
-                            Err(_) | Ok(Err(_)) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
-                            Ok(Ok(tls))
-                                if must_resume
-                                    && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) =>
-                            {
-                                DataEvent::Failed { bytes: 0, reason: DataFailure::TlsNotResumed }
-                            }
-                            Ok(Ok(tls)) => transfer(tls, job, true, progress).await,
+                    let event = match stream {
+                        DataStream::Plain(tcp) if !tls.required => transfer(tcp, job, false, progress).await,
+                        // Required but no certificate: the session never
+                        // allows PROT P then; refuse rather than send plaintext.
+                        DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                        DataStream::Tls(handshake) => match handshake.finish(direction).await {
+                            Ok(tls) => transfer(tls, job, true, progress).await,
+                            Err(reason) => DataEvent::Failed { bytes: 0, reason },
                         },
                     };
                     let _ = tx.send(Note::Done(id, event));
@@ -830,9 +940,16 @@ impl Conn {
             }
             Note::Connected(id, result) => {
                 let Some(slot) = self.data.get_mut(&id) else { return };
+                let tls = slot.connect_tls.take();
                 let event = match result {
                     Ok(stream) => {
-                        slot.stream = Some(stream);
+                        let stream = match tls {
+                            Some(tls) => self.protect(stream, tls),
+                            None => DataStream::Plain(stream),
+                        };
+                        if let Some(slot) = self.data.get_mut(&id) {
+                            slot.stream = Some(stream);
+                        }
                         DataEvent::Connected
                     }
                     Err(_) => DataEvent::ConnectFailed,
@@ -845,6 +962,17 @@ impl Conn {
             Note::Done(id, event) => {
                 let _ = session.handle_input(now, Input::Data(id, event));
             }
+        }
+    }
+
+    /// A new data connection, with its TLS handshake started in the
+    /// background when `PROT P` is in force.
+    fn protect(&self, stream: TcpStream, tls: DataTls) -> DataStream {
+        match &self.data_tls {
+            Some(configs) if tls.required => {
+                DataStream::Tls(Handshake::start(configs.clone(), stream, tls.must_resume_control_session))
+            }
+            _ => DataStream::Plain(stream),
         }
     }
 
@@ -929,12 +1057,9 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&s
             Ok(t) => (Answer::ModTime(t), None),
             Err(e) => failed(e),
         },
-        RequestKind::Facts { path } => match fs.entries(&path, true).await {
-            Ok(mut entries) if path.is_root() || entries.len() == 1 => {
-                entries.truncate(1);
-                (Answer::Entries { entries, now: now_timestamp() }, None)
-            }
-            Ok(_) => failed(StorageError::NotFound),
+        // RFC 3659 7.2: MLST describes the object named, not its contents.
+        RequestKind::Facts { path } => match fs.stat(&path).await {
+            Ok(entry) => (Answer::Entries { entries: vec![entry], now: now_timestamp() }, None),
             Err(e) => failed(e),
         },
         _ => failed(StorageError::NotSupported),
@@ -994,11 +1119,12 @@ struct Broken {
 }
 
 /// Moves one transfer's bytes and reports how it ended: a broken data
-/// connection is 426, a failing storage 451; only a transfer that reached
-/// its end (and, for an upload, whose sink flushed) is `Finished`. Under
-/// TLS a peer that closes without close_notify is taken as a normal end of
-/// an upload, as vsftpd does by default (`strict_ssl_read_eof=NO`;
-/// SECURITY.md L7).
+/// connection (a reset included) is 426, a failing storage 451; only a
+/// transfer that reached its end (and, for an upload, whose sink flushed)
+/// is `Finished`. Under TLS, an upload whose peer closed without
+/// close_notify is reported as `FinishedWithoutCloseNotify`: the session
+/// accepts it, flagged as possibly truncated, or refuses it when so
+/// configured (SECURITY.md L7; vsftpd `strict_ssl_read_eof`).
 async fn transfer<S>(mut stream: S, job: Job, tls: bool, mut progress: Progress) -> DataEvent
 where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -1010,17 +1136,23 @@ where
         },
         Job::Read(mut file, ascii) => {
             let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
-            copy(&mut file, &mut stream, mode, false, &mut progress).await.map_err(|b| DataEvent::Failed {
-                bytes: b.bytes,
-                reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
+            copy(&mut file, &mut stream, mode, false, &mut progress).await.map(|c| c.bytes).map_err(|b| {
+                DataEvent::Failed {
+                    bytes: b.bytes,
+                    reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
+                }
             })
         }
         Job::Write(mut file, ascii) => {
             let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
             match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
-                Ok(n) => match file.flush().await {
-                    Ok(()) => Ok(n),
-                    Err(_) => Err(DataEvent::Failed { bytes: n, reason: DataFailure::Storage }),
+                Ok(c) => match file.flush().await {
+                    Ok(()) if c.without_close_notify => {
+                        let _ = stream.shutdown().await;
+                        return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
+                    }
+                    Ok(()) => Ok(c.bytes),
+                    Err(_) => Err(DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage }),
                 },
                 Err(b) => Err(DataEvent::Failed {
                     bytes: b.bytes,
@@ -1046,14 +1178,23 @@ enum Ascii {
     FromWire(FromWire),
 }
 
-/// Copies with a large buffer; converts line ends only in TYPE A.
+/// How a copy that reached the end of its source ended.
+struct Copied {
+    bytes: u64,
+    /// The source was TLS and ended without close_notify (SECURITY.md L7).
+    without_close_notify: bool,
+}
+
+/// Copies with a large buffer; converts line ends only in TYPE A. With
+/// `tls_source`, a TLS stream that ends without close_notify (rustls
+/// reports `UnexpectedEof`) counts as the end, marked in the result.
 async fn copy<R, W>(
     from: &mut R,
     to: &mut W,
     ascii: Ascii,
-    eof_without_notify: bool,
+    tls_source: bool,
     progress: &mut Progress,
-) -> Result<u64, Broken>
+) -> Result<Copied, Broken>
 where
     R: AsyncRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
@@ -1062,9 +1203,13 @@ where
     let mut out = Vec::new();
     let mut total = 0u64;
     let mut ascii = ascii;
+    let mut without_close_notify = false;
     loop {
         let n = match from.read_buf(buf.next()).await {
-            Err(e) if eof_without_notify && e.kind() == io::ErrorKind::UnexpectedEof => 0,
+            Err(e) if tls_source && e.kind() == io::ErrorKind::UnexpectedEof => {
+                without_close_notify = true;
+                0
+            }
             Ok(n) => n,
             Err(_) => return Err(Broken { bytes: total, reading: true }),
         };
@@ -1091,7 +1236,7 @@ where
             return Err(Broken { bytes: total, reading: false });
         }
         if n == 0 {
-            return Ok(total);
+            return Ok(Copied { bytes: total, without_close_notify });
         }
         total += n as u64;
         progress.moved(total);

@@ -9,6 +9,17 @@
 //! that leaves the root is "not found", so nothing about the outside is
 //! revealed.
 //!
+//! # Symbolic links
+//!
+//! One policy for every command, as pyftpdlib presents links: a link whose
+//! target exists inside the root *is* its target to clients. `LIST`,
+//! `NLST`, `MLSD`, `MLST` and `STAT` show the target's type, size, time and
+//! id under the link's name, and `SIZE`, `MDTM`, `RETR` and `CWD` follow it,
+//! so a mirroring client (rclone, `wget -r`) sees sizes that match what it
+//! downloads. A link that dangles or leads out of the root is left out of
+//! listings and is "not found" to every other command (SECURITY.md P2).
+//! Clients never see `l` lines or `type=OS.unix=slink`.
+//!
 //! # Why boxed futures
 //!
 //! [`Storage`] methods return [`BoxFuture`]s rather than being `async fn`s
@@ -81,6 +92,29 @@ pub trait Storage: Send + Sync + 'static {
     /// are all written from these by the server ([`format_listing`]).
     fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>>;
 
+    /// `MLST` (RFC 3659 7.2): the entry of the object `path` names itself,
+    /// a file or a directory (never a directory's first child), named by
+    /// the full virtual path.
+    ///
+    /// The default looks the name up in the parent's [`entries`](Self::entries)
+    /// (the root is a directory when it can be listed); a storage that can
+    /// ask for one object's metadata directly should override it.
+    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+        Box::pin(async move {
+            let full = Bytes::copy_from_slice(path.as_bytes());
+            if path.is_root() {
+                self.entries(path, false).await?;
+                return Ok(Entry::new(full, EntryKind::Directory));
+            }
+            let siblings = self.entries(&path.parent(), true).await?;
+            siblings
+                .into_iter()
+                .find(|e| e.name() == path.file_name())
+                .map(|e| e.with_name(full))
+                .ok_or(StorageError::NotFound)
+        })
+    }
+
     /// `SIZE` (RFC 3659 4): the size of a file in bytes as stored.
     fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>>;
 
@@ -149,9 +183,8 @@ pub struct LocalFs {
 fn storage_error(e: &io::Error) -> StorageError {
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => StorageError::NotFound,
-        io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory | io::ErrorKind::DirectoryNotEmpty => {
-            StorageError::PermissionDenied
-        }
+        io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory => StorageError::PermissionDenied,
+        io::ErrorKind::DirectoryNotEmpty => StorageError::DirectoryNotEmpty,
         io::ErrorKind::AlreadyExists => StorageError::AlreadyExists,
         io::ErrorKind::StorageFull => StorageError::InsufficientStorage,
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidFilename => StorageError::NameNotAllowed,
@@ -224,13 +257,9 @@ impl LocalFs {
     /// An entry for one directory member (or the file itself).
     fn entry(name: &[u8], meta: &std::fs::Metadata) -> Entry {
         use std::os::unix::fs::MetadataExt;
-        let kind = if meta.is_dir() {
-            EntryKind::Directory
-        } else if meta.file_type().is_symlink() {
-            EntryKind::Symlink { target: None }
-        } else {
-            EntryKind::File
-        };
+        // `meta` is always followed metadata (see the symbolic-link policy
+        // in the module docs), so there are no link entries.
+        let kind = if meta.is_dir() { EntryKind::Directory } else { EntryKind::File };
         let mut entry = Entry::new(Bytes::copy_from_slice(name), kind).with_size(meta.len()).with_mode(meta.mode());
         let secs = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
         if let Some(t) = secs.and_then(Timestamp::from_unix_seconds) {
@@ -258,12 +287,30 @@ impl LocalFs {
             if !all && name.starts_with(b".") {
                 continue;
             }
-            if let Ok(meta) = item.metadata().await {
-                out.push(Self::entry(name, &meta));
+            let Ok(mut meta) = item.metadata().await else { continue };
+            if meta.file_type().is_symlink() {
+                // The link policy (module docs): presented as its target
+                // when that lies inside the root, else left out.
+                match self.link_target(&item.path()).await {
+                    Some(target) => meta = target,
+                    None => continue,
+                }
             }
+            out.push(Self::entry(name, &meta));
         }
         out.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(out)
+    }
+
+    /// The metadata of what a symbolic link leads to, when that exists and
+    /// lies inside the root (SECURITY.md P2); `None` for a dangling link
+    /// or one leading out.
+    async fn link_target(&self, link: &Path) -> Option<std::fs::Metadata> {
+        let real = tokio::fs::canonicalize(link).await.ok()?;
+        if !real.starts_with(&self.root) {
+            return None;
+        }
+        tokio::fs::metadata(&real).await.ok()
     }
 
     async fn open_read_at(&self, path: &VirtualPath, offset: u64) -> Result<FileSource, StorageError> {
@@ -314,6 +361,13 @@ impl Storage for LocalFs {
 
     fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
         Box::pin(self.entries_of(path, all))
+    }
+
+    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+        Box::pin(async move {
+            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
+            Ok(Self::entry(path.as_bytes(), &meta))
+        })
     }
 
     fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {

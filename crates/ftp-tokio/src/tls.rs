@@ -57,12 +57,51 @@ pub fn self_signed() -> Result<Arc<ServerConfig>, String> {
     build(vec![certified.cert.der().clone()], key)
 }
 
-/// This control connection's own copy: same certificate, its own session
-/// store (see the module docs).
-pub(crate) fn per_session(base: &Arc<ServerConfig>) -> Arc<ServerConfig> {
-    let mut config = (**base).clone();
-    config.session_storage = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(16)));
-    Arc::new(config)
+/// One control connection's TLS settings: its own copy of the
+/// configuration with its own session store (see the module docs), and two
+/// copies for its data connections sharing that store.
+///
+/// Why two: TLS 1.3 session tickets on a data connection are needed by
+/// clients whose tickets are single-use (rustls, the suppaftp crate): each
+/// data connection resumes with one ticket and needs a fresh one for the
+/// next. But an uploading client never reads from the data connection, so
+/// tickets sent there sit unread in its socket; when it closes, its kernel
+/// answers the unread bytes with a TCP reset, which discards the upload
+/// bytes not yet delivered: the file is cut short (issue 12, seen with
+/// suppaftp and rclone). So tickets go only where the client reads to the
+/// end: downloads and listings.
+pub(crate) struct SessionTls {
+    /// For the control connection: issues the tickets (TLS 1.3) or session
+    /// id (TLS 1.2) that data connections resume.
+    pub(crate) control: Arc<ServerConfig>,
+    /// For a data connection known to carry a download or a listing:
+    /// resumes the control session and sends fresh tickets.
+    pub(crate) data_with_tickets: Arc<ServerConfig>,
+    /// For any other data connection (an upload, or one whose handshake
+    /// starts before the transfer command): resumes, sends no tickets.
+    pub(crate) data_without_tickets: Arc<ServerConfig>,
+}
+
+/// Tickets the control connection and each download send: more than
+/// rustls's default of 2, so a client with single-use tickets can upload up
+/// to this many files in a row before a download or listing renews its
+/// supply (rustls clients keep 8 per server). Clients built on OpenSSL,
+/// GnuTLS or Go reuse one ticket and never run out.
+const TICKETS: usize = 8;
+
+/// This control connection's own copies (see [`SessionTls`]).
+pub(crate) fn per_session(base: &Arc<ServerConfig>) -> SessionTls {
+    let mut control = (**base).clone();
+    control.session_storage = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(64)));
+    control.send_tls13_tickets = TICKETS;
+    let data_with_tickets = control.clone();
+    let mut data_without_tickets = control.clone();
+    data_without_tickets.send_tls13_tickets = 0;
+    SessionTls {
+        control: Arc::new(control),
+        data_with_tickets: Arc::new(data_with_tickets),
+        data_without_tickets: Arc::new(data_without_tickets),
+    }
 }
 
 /// A session store whose TLS 1.3 tickets can be used more than once.

@@ -181,6 +181,15 @@ impl Entry {
         e
     }
 
+    /// Renames the entry, keeping its facts: a server describing one object
+    /// by its full path (`MLST`, RFC 3659 7.2) after finding it in its
+    /// parent's listing.
+    #[must_use]
+    pub fn with_name(mut self, name: Bytes) -> Self {
+        self.name = name;
+        self
+    }
+
     /// Sets the size in bytes.
     #[must_use]
     pub fn with_size(mut self, size: u64) -> Self {

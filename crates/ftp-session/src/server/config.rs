@@ -35,6 +35,7 @@ pub struct ServerConfig {
     pub(crate) require_tls_login: bool,
     pub(crate) require_tls_data: bool,
     pub(crate) require_tls_resumption: bool,
+    pub(crate) require_tls_close_notify: bool,
     pub(crate) allow_ccc: bool,
     pub(crate) site_enabled: bool,
     pub(crate) max_consecutive_errors: u32,
@@ -63,6 +64,7 @@ impl Default for ServerConfig {
             require_tls_login: false,
             require_tls_data: false,
             require_tls_resumption: true,
+            require_tls_close_notify: false,
             allow_ccc: false,
             site_enabled: false,
             max_consecutive_errors: 3,
@@ -135,6 +137,13 @@ impl ServerConfig {
         /// Data-connection TLS must resume this control connection's session
         /// (L6; default yes). Carried on every data action for the driver.
         require_tls_resumption: bool
+    );
+    setter!(
+        /// Refuse (426) a protected upload whose data connection ended without
+        /// a TLS close_notify, instead of accepting it and reporting it as
+        /// possibly truncated (SECURITY.md L7; default no, as vsftpd's
+        /// `strict_ssl_read_eof`: many clients never send close_notify).
+        require_tls_close_notify: bool
     );
     setter!(
         /// Allow `CCC` after login (default no: 533).

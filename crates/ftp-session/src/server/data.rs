@@ -52,9 +52,15 @@ pub enum DataAction {
         family: NetProto,
     },
     /// Keep the connection that was reported with [`DataEvent::Incoming`].
+    /// When `tls.required`, start the server side of the TLS handshake on it
+    /// at once: some clients (aioftp) run the handshake before they send
+    /// the transfer command, and would wait forever for a server that only
+    /// starts it at [`DataAction::Transfer`].
     Accept {
         /// The setup.
         id: DataId,
+        /// Protection in force when the connection arrived.
+        tls: DataTls,
     },
     /// Close the connection that was reported with [`DataEvent::Incoming`]
     /// and keep listening: it came from another host than the control peer
@@ -73,9 +79,12 @@ pub enum DataAction {
         id: DataId,
         /// The client's address.
         addr: SocketAddr,
+        /// Protection in force: when required, the driver may start the TLS
+        /// handshake as soon as the connection is made.
+        tls: DataTls,
     },
-    /// Move the bytes of `request` over the connection: run the TLS
-    /// handshake first when `tls.required`, then copy, then report
+    /// Move the bytes of `request` over the connection: run (or finish) the
+    /// TLS handshake first when `tls.required`, then copy, then report
     /// [`DataEvent::Finished`] or [`DataEvent::Failed`].
     Transfer {
         /// The setup whose connection to use.
@@ -143,6 +152,16 @@ pub enum DataEvent {
     /// The transfer completed.
     Finished {
         /// Total bytes moved.
+        bytes: u64,
+    },
+    /// A protected upload reached the end of the stream, but the peer closed
+    /// the TLS connection without a close_notify alert, so a forged or
+    /// premature TCP FIN cannot be told from the real end (SECURITY.md L7).
+    /// The session answers 226 and reports
+    /// [`Event::UploadPossiblyTruncated`](super::Event::UploadPossiblyTruncated),
+    /// or 426 when the configuration requires close_notify.
+    FinishedWithoutCloseNotify {
+        /// Total bytes received.
         bytes: u64,
     },
     /// The transfer failed.

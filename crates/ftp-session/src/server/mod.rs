@@ -143,6 +143,15 @@ pub enum Event {
         /// Bytes received.
         bytes: u64,
     },
+    /// A protected upload was accepted (226) although its data connection
+    /// ended without a TLS close_notify: it may be truncated (SECURITY.md
+    /// L7). Log it; compare sizes if the file matters.
+    UploadPossiblyTruncated {
+        /// The file.
+        path: VirtualPath,
+        /// Bytes received.
+        bytes: u64,
+    },
     /// A passive data connection from a foreign address was refused (D3).
     ForeignDataConnection {
         /// Who tried.
@@ -471,6 +480,23 @@ fn pathname_of(cmd: &Command) -> Option<&Pathname> {
 }
 
 /// The commands allowed before login (SECURITY.md S1).
+/// Data-setup and parameter commands between `REST` and the transfer
+/// command that leave the restart marker in place.
+fn keeps_restart_marker(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Pasv
+            | Command::Epsv(_)
+            | Command::Port(_)
+            | Command::Eprt(_)
+            | Command::Type(_)
+            | Command::Mode(_)
+            | Command::Stru(_)
+            | Command::Pbsz(_)
+            | Command::Prot(_)
+    )
+}
+
 fn allowed_before_login(cmd: &Command) -> bool {
     matches!(
         cmd,
@@ -751,12 +777,17 @@ impl Session {
         DataId(self.next_id)
     }
 
-    /// A 5xx protocol error: counted toward the limits (SECURITY.md S4).
+    /// A refusal of a well-formed command (502, 504, 503, 530, 550...).
+    /// Not counted toward the error limits: clients probe features this way
+    /// (DESIGN, defaults).
     fn error(&mut self, code: ReplyCode, text: &'static str) {
-        self.error_reply(Reply::from_static(code, text));
+        self.send(Reply::from_static(code, text));
     }
 
-    fn error_reply(&mut self, reply: Reply) {
+    /// A reply to input that is not FTP (an unparsable or over-long line,
+    /// a bad verb): counted toward the limits (SECURITY.md S4), and the
+    /// session closes with 421 when a limit is reached.
+    fn protocol_error(&mut self, reply: Reply) {
         self.send(reply);
         self.errors_in_row += 1;
         self.errors_total += 1;
@@ -930,15 +961,21 @@ impl Session {
                         "Syntax error, command unrecognized."
                     }
                     DecodeError::Parse(ftp_proto::ParseError::UnsupportedProtocol { .. }) => {
-                        return self.error_reply(epsv_protocols(self.conn.local.ip()));
+                        return self.protocol_error(epsv_protocols(self.conn.local.ip()));
                     }
                     _ => "Syntax error in parameters or arguments.",
                 };
-                return self.error(code, text);
+                return self.protocol_error(Reply::from_static(code, text));
             }
         };
-        // One-shot markers: only the next command may use them.
-        let rest = self.params.rest.take();
+        // A line that is FTP ends a run of protocol errors (S4).
+        self.errors_in_row = 0;
+        // One-shot markers: only the next command may use them. The restart
+        // marker survives data-setup and parameter commands (REST, PASV,
+        // RETR is what suppaftp and ncftp send; vsftpd, proftpd and
+        // pyftpdlib keep it too): RFC 3659 5.3 only requires that the
+        // transfer command follow, and losing it rewrites a file from 0.
+        let rest = if keeps_restart_marker(&cmd) { self.params.rest } else { self.params.rest.take() };
         let rename_from = self.params.rename_from.take();
 
         if let Command::Other(ext) = &cmd {
@@ -957,12 +994,7 @@ impl Session {
                 return self.reply(ReplyCode::FILE_NAME_NOT_ALLOWED, "Pathname too long.");
             }
         }
-        let errors_before = self.errors_total;
         self.command(now, cmd, rest, rename_from);
-        // A command that did not end in an error reply resets the run (S4).
-        if self.errors_total == errors_before {
-            self.errors_in_row = 0;
-        }
     }
 
     fn command(&mut self, now: Instant, cmd: Command, rest: Option<u64>, rename_from: Option<VirtualPath>) {
@@ -1075,7 +1107,7 @@ impl Session {
                     self.passive(true, proto);
                 } else {
                     let reply = epsv_protocols(self.conn.local.ip());
-                    self.error_reply(reply);
+                    self.send(reply);
                 }
             }
             C::Rest(n) => {
@@ -1368,10 +1400,23 @@ impl Session {
         self.send(reply);
     }
 
+    /// RFC 959 4.1.3 HELP: the verbs this session can actually run, so a
+    /// client that reads HELP (as some do instead of FEAT) is not told about
+    /// a command that then answers 502 (DESIGN: capabilities, not promises).
     fn help(&mut self) {
-        const VERBS: &str = "ABOR ACCT ALLO APPE AUTH CCC CDUP CWD DELE EPRT EPSV FEAT HELP HOST LANG LIST MDTM MFMT MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PBSZ PORT PROT PWD QUIT REIN REST RETR RMD RNFR RNTO SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
+        const VERBS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP HOST LANG LIST MDTM MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
+        let mut words: Vec<&str> = VERBS.split(' ').collect();
+        if self.config.tls_available {
+            words.extend(["AUTH", "PBSZ", "PROT"]);
+            if self.config.allow_ccc {
+                words.push("CCC");
+            }
+        }
+        if self.config.site_enabled {
+            words.push("SITE");
+        }
+        words.sort_unstable();
         let mut lines = vec![Text::from_static("The following commands are recognized:")];
-        let words: Vec<&str> = VERBS.split(' ').collect();
         for chunk in words.chunks(12) {
             lines.push(Text::new(Bytes::from(format!(" {}", chunk.join(" ")))).expect("ascii"));
         }
@@ -1381,8 +1426,9 @@ impl Session {
 
     /// RFC 2389 section 3: only what is enabled.
     fn feat(&mut self) {
-        let mut features = vec!["EPRT", "EPSV", "MDTM", "MFMT", "MLST type*;size*;modify*;perm*;unique*;", "PASV"];
-        debug_assert!(MLST_FACTS.iter().all(|f| features[4].contains(f)));
+        // MFMT is not listed until the storage can set times end to end.
+        let mut features = vec!["EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;unique*;", "PASV"];
+        debug_assert!(MLST_FACTS.iter().all(|f| features[3].contains(f)));
         features.extend(["REST STREAM", "SIZE", "TVFS", "UTF8", "LANG EN*", "HOST"]);
         if self.config.tls_available {
             features.extend(["AUTH TLS", "PBSZ", "PROT"]);
@@ -1566,7 +1612,8 @@ impl Session {
             }
             DataSetup::Active { id, addr } => {
                 mark(self, ReplyCode::FILE_STATUS_OK, "Opening data connection.");
-                self.action(DataAction::Connect { id, addr });
+                let tls = self.data_tls();
+                self.action(DataAction::Connect { id, addr, tls });
                 self.data_deadline = Some(now + self.config.data_connect_timeout);
                 (id, Phase::Connecting)
             }
@@ -1636,7 +1683,8 @@ impl Session {
                     return self.event(Event::ForeignDataConnection { peer });
                 }
                 self.data = DataSetup::Passive { id, peer: Some(peer) };
-                self.action(DataAction::Accept { id });
+                let tls = self.data_tls();
+                self.action(DataAction::Accept { id, tls });
                 if let Busy::Transfer(t) = &self.busy {
                     if t.phase == Phase::Connecting {
                         let t = t.clone();
@@ -1676,6 +1724,21 @@ impl Session {
                 self.event(Event::TransferCompleted { request, bytes });
                 self.end_transfer(now);
             }
+            DataEvent::FinishedWithoutCloseNotify { bytes } => {
+                let Busy::Transfer(t) = &self.busy else { return };
+                if t.phase != Phase::Running {
+                    return;
+                }
+                if self.config.require_tls_close_notify {
+                    return self.on_data(now, id, DataEvent::Failed { bytes, reason: DataFailure::Truncated });
+                }
+                let (request, path) = (t.request, t.plan.path.clone());
+                self.close_data();
+                self.reply(ReplyCode::CLOSING_DATA_CONNECTION, "Transfer complete (no TLS close_notify).");
+                self.event(Event::UploadPossiblyTruncated { path, bytes });
+                self.event(Event::TransferCompleted { request, bytes });
+                self.end_transfer(now);
+            }
             DataEvent::Failed { bytes, reason } => {
                 let Busy::Transfer(t) = &self.busy else { return };
                 let t = t.clone();
@@ -1688,6 +1751,10 @@ impl Session {
                     DataFailure::TlsFailed | DataFailure::TlsNotResumed => self.reply(
                         ReplyCode::NETWORK_PROTOCOL_NOT_SUPPORTED,
                         "Data connection must resume the control connection's TLS session.",
+                    ),
+                    DataFailure::Truncated => self.reply(
+                        ReplyCode::TRANSFER_ABORTED,
+                        "Upload ended without TLS close_notify; possibly truncated, refused.",
                     ),
                     _ => self.reply(ReplyCode::TRANSFER_ABORTED, "Connection closed; transfer aborted."),
                 }

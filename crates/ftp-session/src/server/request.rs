@@ -156,9 +156,11 @@ pub enum RequestKind {
         /// The new modification time (UTC).
         time: Timestamp,
     },
-    /// `MLST` (RFC 3659 7): answer [`Answer::Entries`] with the entry (the
-    /// session writes its fact line), or [`Answer::Lines`] with one fact line,
-    /// `type=file;size=12; name`, without a leading space.
+    /// `MLST` (RFC 3659 7.2): answer [`Answer::Entries`] with the one entry
+    /// describing the object `path` names itself (for a directory, the
+    /// directory, never a child), named by its full path; the session writes
+    /// its fact line. Or [`Answer::Lines`] with one fact line,
+    /// `type=file;size=12; /name`, without a leading space.
     Facts {
         /// The file or directory.
         path: VirtualPath,
@@ -194,6 +196,9 @@ pub enum StorageError {
     /// candidate name): 550. A driver choosing a `STOU` name tries the next
     /// candidate on this error.
     AlreadyExists,
+    /// `RMD` of a directory that still has entries (or a rename onto one):
+    /// 550 "Directory not empty.", so the user learns what to do.
+    DirectoryNotEmpty,
 }
 
 impl StorageError {
@@ -201,7 +206,9 @@ impl StorageError {
     #[must_use]
     pub fn reply_code(self) -> ReplyCode {
         match self {
-            Self::NotFound | Self::PermissionDenied | Self::AlreadyExists => ReplyCode::FILE_NOT_AVAILABLE,
+            Self::NotFound | Self::PermissionDenied | Self::AlreadyExists | Self::DirectoryNotEmpty => {
+                ReplyCode::FILE_NOT_AVAILABLE
+            }
             Self::NameNotAllowed => ReplyCode::FILE_NAME_NOT_ALLOWED,
             Self::Unavailable => ReplyCode::FILE_UNAVAILABLE,
             Self::InsufficientStorage => ReplyCode::INSUFFICIENT_STORAGE,
@@ -222,6 +229,7 @@ impl StorageError {
             Self::LocalError => "Local error in processing.",
             Self::NotSupported => "Not supported by this server.",
             Self::AlreadyExists => "File exists.",
+            Self::DirectoryNotEmpty => "Directory not empty.",
         }
     }
 }

@@ -78,7 +78,7 @@ impl Drained {
                 DataAction::Listen { id, .. }
                 | DataAction::Connect { id, .. }
                 | DataAction::Transfer { id, .. }
-                | DataAction::Accept { id }
+                | DataAction::Accept { id, .. }
                 | DataAction::Reject { id, .. }
                 | DataAction::Close { id },
             ) => *id,

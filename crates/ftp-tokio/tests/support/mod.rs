@@ -87,6 +87,13 @@ impl Ftp {
         (ftp, greeting)
     }
 
+    /// The control connection itself, e.g. for a TLS handshake after
+    /// `AUTH TLS` (nothing may be buffered past the last reply).
+    pub fn into_stream(self) -> TcpStream {
+        assert!(self.buf.is_empty(), "bytes after the last reply");
+        self.stream
+    }
+
     /// The next reply.
     ///
     /// # Panics
