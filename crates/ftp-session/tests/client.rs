@@ -751,7 +751,8 @@ fn rfc959_4_1_2_port_refused_and_listen_failed() {
 
 // ---- 5. FTPS (RFC 4217) -------------------------------------------------------------
 
-/// Runs an explicit-FTPS login up to and including PROT, returning the op.
+/// Runs an explicit-FTPS login up to and including PROT (`AUTH TLS`, the
+/// handshake, `USER`/`PASS`, `PBSZ 0`, then `prot`), returning the op.
 fn explicit_tls_login(c: &mut Client, prot: &str) -> ftp_session::client::OpId {
     let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
     assert_eq!(d.sent(), "AUTH TLS\r\n");
@@ -761,22 +762,26 @@ fn explicit_tls_login(c: &mut Client, prot: &str) -> ftp_session::client::OpId {
     assert!(!c.session.is_secured());
     let d = c.tls_established();
     assert!(c.session.is_secured());
+    assert_eq!(d.sent(), "USER alice\r\n");
+    assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
+    let d = c.feed(b"230 Logged in\r\n");
+    assert!(d.completed().is_empty(), "PBSZ and PROT still to come: {:#?}", d.outputs);
     assert_eq!(d.sent(), "PBSZ 0\r\n");
     assert_eq!(c.feed(b"200 PBSZ=0\r\n").sent(), prot);
     op
 }
 
-/// RFC 4217 (AUTH TLS, then PBSZ and PROT, section 9): `AUTH TLS`, `234`, a handshake on the
-/// control connection (nothing sent meanwhile), `PBSZ 0`, `PROT P`, then the
-/// login; every data transfer then asks for TLS resuming the control
-/// session (PEERS.md pain point 2, SECURITY.md L6).
+/// RFC 4217 sections 4 and 9, in curl's order: `AUTH TLS`, `234`, a
+/// handshake on the control connection (nothing sent meanwhile), the login
+/// (`USER`/`PASS`) under TLS, then `PBSZ 0` and `PROT P` (section 9 asks
+/// only that they follow the security exchange; some servers refuse them
+/// before the login). Every data transfer then asks for TLS resuming the
+/// control session (PEERS.md pain point 2, SECURITY.md L6).
 #[test]
-fn rfc4217_explicit_auth_tls_pbsz_prot_p() {
+fn rfc4217_explicit_auth_tls_login_then_pbsz_prot_p() {
     let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
     let op = explicit_tls_login(&mut c, "PROT P\r\n");
-    assert_eq!(c.feed(b"200 Protection level set to P\r\n").sent(), "USER alice\r\n");
-    assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
-    assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+    assert_eq!(c.feed(b"200 Protection level set to P\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
 
     c.start(|s, now| s.list(now, ListCommand::Nlst, None));
     c.feed(b"200 Type set to A\r\n");
@@ -792,8 +797,7 @@ fn rfc4217_9_prot_c_and_no_resumption() {
     let config = plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }).protect_data(false);
     let mut c = Client::greeted(config);
     let op = explicit_tls_login(&mut c, "PROT C\r\n");
-    c.feed(b"200 Protection level set to C\r\n");
-    assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+    assert_eq!(c.feed(b"200 Protection level set to C\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
     let (_, id) = running_retrieve(&mut c);
     let _ = id;
 
@@ -801,7 +805,6 @@ fn rfc4217_9_prot_c_and_no_resumption() {
     let mut c = Client::greeted(config);
     explicit_tls_login(&mut c, "PROT P\r\n");
     c.feed(b"200 Protection level set to P\r\n");
-    c.feed(b"230 Logged in\r\n");
     c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
@@ -810,24 +813,68 @@ fn rfc4217_9_prot_c_and_no_resumption() {
 }
 
 /// RFC 4217 section 9 (PBSZ/PROT) with implicit FTPS: a session configured as
-/// already secured sends no AUTH, but still PBSZ 0 and PROT P before the
-/// login, since data protection defaults to Clear; data connections are TLS.
+/// already secured sends no AUTH; it logs in first (`USER`/`PASS`), then
+/// sends PBSZ 0 and PROT P, since data protection defaults to Clear, in
+/// curl's order (some servers refuse PBSZ before the login); data
+/// connections are TLS.
 #[test]
-fn rfc4217_implicit_ftps_is_already_secured() {
+fn rfc4217_implicit_ftps_login_then_pbsz_prot_p() {
     let (mut c, _) = Client::new(plain().tls(TlsMode::Implicit));
     assert!(c.session.is_secured());
     c.feed(b"220 Implicit TLS ready\r\n");
     let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
-    assert_eq!(d.sent(), "PBSZ 0\r\n");
+    assert_eq!(d.sent(), "USER alice\r\n");
     assert!(!d.start_tls());
+    assert_eq!(c.feed(b"331 Password required\r\n").sent(), "PASS secret\r\n");
+    let d = c.feed(b"230 Logged in\r\n");
+    assert!(d.completed().is_empty(), "not logged in before PROT: {:#?}", d.outputs);
+    assert_eq!(d.sent(), "PBSZ 0\r\n");
     assert_eq!(c.feed(b"200 PBSZ=0\r\n").sent(), "PROT P\r\n");
-    assert_eq!(c.feed(b"200 PROT now Private\r\n").sent(), "USER alice\r\n");
-    c.feed(b"331 Password required\r\n");
-    assert_eq!(c.feed(b"230 Logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+    assert_eq!(c.feed(b"200 PROT now Private\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
     c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = epsv_connected(&mut c, 50000);
     assert_eq!(c.feed(b"150 Opening\r\n").data(), transfer(id, Direction::Download, PROT_P));
+}
+
+/// RFC 4217 sections 4 and 9, the whole login in order: `AUTH TLS`, the
+/// handshake, `USER`, `PASS` (and `ACCT` when asked, RFC 959 4.1.1), only
+/// then `PBSZ 0` and `PROT P`, then `FEAT` and `OPTS UTF8 ON`; the login
+/// completes after the last of them. A PBSZ refused after the login fails
+/// the login (data protection could not be set).
+#[test]
+fn rfc4217_9_pbsz_prot_follow_user_pass_acct_before_feat() {
+    let config = ClientConfig::default().tls(TlsMode::Explicit { allow_plaintext_fallback: false });
+    let mut c = Client::greeted(config);
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", Some("acme")));
+    let mut sent = d.sent();
+    sent += &c.feed(b"234 Proceed\r\n").sent();
+    sent += &c.tls_established().sent();
+    for wire in [
+        &b"331 Password required\r\n"[..],
+        b"332 Account required\r\n",
+        b"230 Logged in\r\n",
+        b"200 PBSZ=0\r\n",
+        b"200 Protection level set to P\r\n",
+        b"211-Features:\r\n UTF8\r\n211 End\r\n",
+    ] {
+        let d = c.feed(wire);
+        assert!(d.completed().is_empty(), "the login ends only after OPTS: {:#?}", d.outputs);
+        sent += &d.sent();
+    }
+    assert_eq!(
+        sent,
+        "AUTH TLS\r\nUSER alice\r\nPASS secret\r\nACCT acme\r\nPBSZ 0\r\nPROT P\r\nFEAT\r\nOPTS UTF8 ON\r\n"
+    );
+    assert_eq!(c.feed(b"200 UTF8 set to on\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+
+    let mut c = Client::greeted(plain().tls(TlsMode::Implicit));
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
+    c.feed(b"331 Password required\r\n");
+    assert_eq!(c.feed(b"230 Logged in\r\n").sent(), "PBSZ 0\r\n");
+    let d = c.feed(b"503 Bad sequence of commands\r\n");
+    assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("503 Bad sequence of commands\r\n"))))]);
+    assert!(d.sent().is_empty(), "no PROT after a refused PBSZ");
 }
 
 /// RFC 4217 (AUTH TLS refused): a server that refuses AUTH is an error (the password
@@ -920,7 +967,6 @@ fn rfc4217_rein_clears_tls_and_login_renegotiates() {
     let mut c = Client::greeted(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
     explicit_tls_login(&mut c, "PROT P\r\n");
     c.feed(b"200 PROT P\r\n");
-    c.feed(b"230 Logged in\r\n");
     let (op, _) = c.start(|s, now| s.rein(now));
     let d = c.feed(b"220 Ready for new user\r\n");
     assert!(d.stop_tls());
@@ -1247,6 +1293,26 @@ fn rfc959_4_1_directory_and_file_commands() {
     assert_eq!(d.sent(), "DELE f\r\n");
     let d = c.feed(b"550 Permission denied\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::Rejected(reply("550 Permission denied\r\n"))))]);
+}
+
+/// RFC 959 section 4.2 and Appendix II: 257 is MKD's success reply and the
+/// quoted pathname is a convention, so a 257 without one (aioftp sends a
+/// bare `257 `) or with an unterminated quote is success, with the reply;
+/// PWD, which exists to return the pathname, still needs it. A quoted
+/// pathname with a control character is still refused (SECURITY.md E3).
+#[test]
+fn rfc959_appendix2_mkd_257_without_a_pathname_is_success() {
+    let mut c = Client::logged_in(plain());
+    for wire in ["257 \r\n", "257\r\n", "257 Directory created.\r\n", "257 \"/unterminated created\r\n"] {
+        let (op, d) = c.start(|s, now| s.mkdir(now, &path("made")));
+        assert_eq!(d.sent(), "MKD made\r\n");
+        assert_eq!(c.feed(wire.as_bytes()).completed(), vec![(op, Ok(OpOutput::Done(reply(wire))))], "{wire:?}");
+    }
+    let (op, _) = c.start(|s, now| s.mkdir(now, &path("made")));
+    let d = c.feed(b"257 \"/a\x1bb\" created\r\n");
+    assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("control character in a 257 pathname")))]);
+    let (op, _) = c.start(|s, now| s.pwd(now));
+    assert_eq!(c.feed(b"257 \r\n").completed(), vec![(op, Err(OpError::Protocol("malformed 257 pathname")))]);
 }
 
 /// RFC 959 section 4.1.3: RNFR, 350, RNTO, 250; a refused RNFR sends no RNTO.

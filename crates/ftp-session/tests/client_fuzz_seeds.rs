@@ -184,7 +184,7 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
                 .raw(b"421 Service not available\r\n")
                 .data_n(ev::FINISHED, 1)),
         ),
-        // Explicit FTPS: AUTH TLS, 234, handshake, PBSZ, PROT P, login, a
+        // Explicit FTPS: AUTH TLS, 234, handshake, login, PBSZ, PROT P, a
         // PROT P listing, REIN (TLS dropped), then a 234 with a reply
         // pipelined behind it (L2): fatal.
         (
@@ -192,10 +192,10 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
             s(Seed::new(0x01, 0, op::LOGIN)
                 .raw(b"234 Proceed\r\n")
                 .tls()
-                .raw(b"200 PBSZ=0\r\n")
-                .raw(b"200 PROT P\r\n")
                 .raw(b"331 Password required\r\n")
                 .raw(b"230 Logged in\r\n")
+                .raw(b"200 PBSZ=0\r\n")
+                .raw(b"200 PROT P\r\n")
                 .start(op::MLSD)
                 .raw(b"200 Type A\r\n")
                 .raw(b"229 (|||50000|)\r\n")
@@ -214,9 +214,9 @@ fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         (
             "implicit-ipv6",
             s(Seed::with_greeting(0x07, 0x01, op::LOGIN, b"120 wait\r\n230 Already in\r\n")
+                .raw(b"230 Logged in\r\n")
                 .raw(b"200 PBSZ=0\r\n")
                 .raw(b"200 PROT P\r\n")
-                .raw(b"230 Logged in\r\n")
                 .start(op::STOU)
                 .raw(b"200 Type I\r\n")
                 .data_n(ev::LISTENING, 50003)

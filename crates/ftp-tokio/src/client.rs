@@ -430,8 +430,10 @@ impl Client {
         self.session.is_secured()
     }
 
-    /// Logs in (with `AUTH TLS`, `PBSZ 0` and `PROT P` first for explicit
-    /// FTPS; `FEAT` and `OPTS UTF8 ON` after, unless turned off).
+    /// Logs in: `AUTH TLS` first for explicit FTPS, then `USER`/`PASS`,
+    /// then, under TLS (explicit or implicit), `PBSZ 0` and `PROT P` (after
+    /// the login, as curl sends them: some servers refuse them before it,
+    /// RFC 4217 section 9), then `FEAT` and `OPTS UTF8 ON` unless turned off.
     ///
     /// # Errors
     /// [`ClientError::Rejected`] with the 530 when the server refuses.

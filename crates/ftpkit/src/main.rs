@@ -18,7 +18,8 @@ use clap::{Parser, Subcommand};
     about,
     after_help = "URLs: ftp://[user[:password]@]host[:port]/path, or ftps://... for explicit FTPS (AUTH TLS).\n\
                   Exit codes: 0 done, 1 other failure, 2 usage, 3 cannot connect (DNS, TCP, TLS), \
-                  4 login refused, 5 command refused (no such file, permission), 6 transfer failed or incomplete, \
+                  4 login refused, 5 command refused (no such file, permission), 6 transfer failed or incomplete \
+                  (or `get --resume` with a local file larger than the remote one), \
                   7 local file error."
 )]
 struct Cli {
@@ -31,7 +32,8 @@ enum Command {
     /// Serve a directory over FTP. With no options: the current directory,
     /// read-only, to anonymous users, on 127.0.0.1:2121.
     Serve(serve::Serve),
-    /// Download a file (to FILE.part first; renamed to FILE once complete).
+    /// Download a file (to FILE.part first; renamed to FILE once complete;
+    /// a device or FIFO is written in place).
     Get(remote::Get),
     /// Upload a file.
     Put(remote::Put),

@@ -70,11 +70,16 @@ pub(crate) struct Get {
     /// ftp://[user[:password]@]host[:port]/path or ftps://...
     url: String,
     /// Where to write: a file name, or `-` for standard output (default:
-    /// the remote file's name in the current directory).
+    /// the remote file's name in the current directory). A regular file is
+    /// written as FILE.part and renamed once complete; something that
+    /// exists and is not a regular file (a device such as /dev/null, a
+    /// FIFO) is written in place.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Continue a download that stopped: from FILE.part (or FILE) as far as
-    /// it got (REST, RFC 3659 section 5).
+    /// it got (REST, RFC 3659 section 5). Refused (exit 6, the file left
+    /// as it is) when the local file is larger than the remote one. Not
+    /// for `-o -` or a device or FIFO, which are written from the start.
     #[arg(long)]
     resume: bool,
     #[command(flatten)]
@@ -229,29 +234,100 @@ fn needs_path(url: &FtpUrl) -> Result<&str> {
     remote_path(url).ok_or_else(|| Failure::new(exit::USAGE, format!("{url:?}: the URL names no file")))
 }
 
+/// Where `get` writes.
+enum Destination {
+    /// `-o -`.
+    Stdout,
+    /// Something that exists and is not a regular file (a character device
+    /// such as `/dev/null`, a FIFO): written in place, never replaced.
+    Stream(PathBuf),
+    /// A regular file (or a new one): written to FILE.part, renamed once
+    /// complete.
+    File(PathBuf),
+}
+
+/// Decides where `get` writes, before anything is connected.
+fn destination(output: Option<PathBuf>, url: &FtpUrl) -> Result<Destination> {
+    let target = match output {
+        Some(p) if p.as_os_str() == "-" => return Ok(Destination::Stdout),
+        Some(p) => p,
+        None => PathBuf::from(url.file_name().ok_or_else(|| Failure::new(exit::USAGE, "no file name in the URL"))?),
+    };
+    // `metadata` follows symbolic links: a link to /dev/null is a device.
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => Err(Failure::new(exit::LOCAL, format!("{}: is a directory", target.display()))),
+        Ok(m) if !m.is_file() => Ok(Destination::Stream(target)),
+        _ => Ok(Destination::File(target)),
+    }
+}
+
 pub(crate) async fn get(args: Get) -> Result<()> {
     let url = url(&args.url)?;
     let path = needs_path(&url)?.to_owned();
-    let to_stdout = args.output.as_deref() == Some(Path::new("-"));
-    let mut client = connect(&url, &args.conn).await?;
-    if to_stdout {
-        let mut out = tokio::io::stdout();
-        let r = client.get(&path, 0, &mut out).await;
-        finish(client).await;
-        return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
-    }
-    let target = match args.output {
-        Some(p) => p,
-        None => PathBuf::from(url.file_name().ok_or_else(|| Failure::new(exit::USAGE, "no file name in the URL"))?),
+    let local = |e: std::io::Error, p: &Path| Failure::new(exit::LOCAL, format!("{}: {e}", p.display()));
+    let target = match destination(args.output, &url)? {
+        Destination::Stdout => {
+            let mut client = connect(&url, &args.conn).await?;
+            let mut out = tokio::io::stdout();
+            let r = client.get(&path, 0, &mut out).await;
+            finish(client).await;
+            return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
+        }
+        Destination::Stream(target) => {
+            // Opened as it is (no create, no truncate, no rename), before
+            // connecting: a FIFO blocks here until its reader comes.
+            let file = tokio::fs::OpenOptions::new().write(true).open(&target).await.map_err(|e| local(e, &target))?;
+            let mut client = connect(&url, &args.conn).await?;
+            let total = client.size(&path).await.ok();
+            let bar = progress(total, 0);
+            let mut sink = Counted { inner: file, bar: bar.clone() };
+            let r = client.get(&path, 0, &mut sink).await;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            finish(client).await;
+            return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
+        }
+        Destination::File(target) => target,
     };
     // The bytes go to FILE.part and become FILE only once complete, so a
     // failed download never looks like a finished one.
     let part = part_path(&target);
-    let local = |e: std::io::Error, p: &Path| Failure::new(exit::LOCAL, format!("{}: {e}", p.display()));
-    if args.resume && !part.exists() && target.exists() {
+    // What a resumed download starts from: FILE.part, else FILE itself.
+    let resume_from = if !args.resume {
+        None
+    } else if part.exists() {
+        Some(part.clone())
+    } else if target.exists() {
+        Some(target.clone())
+    } else {
+        None
+    };
+    let offset = match &resume_from {
+        Some(p) => std::fs::metadata(p).map_err(|e| local(e, p))?.len(),
+        None => 0,
+    };
+    let mut client = connect(&url, &args.conn).await?;
+    let total = client.size(&path).await.ok();
+    if let (Some(from), Some(total)) = (&resume_from, total) {
+        if offset > total {
+            // Nothing to append: the local file is not a prefix of the
+            // remote one (a REST marker past the end, RFC 3659 section 5,
+            // names no byte to continue from). It is left exactly as it was.
+            finish(client).await;
+            return Err(Failure::new(
+                exit::TRANSFER,
+                format!(
+                    "{path}: cannot resume: {} has {offset} bytes, the remote file only {total}; \
+                     nothing was changed (remove it to download again)",
+                    from.display()
+                ),
+            ));
+        }
+    }
+    if resume_from.as_ref() == Some(&target) {
         std::fs::rename(&target, &part).map_err(|e| local(e, &target))?;
     }
-    let offset = if args.resume { std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) } else { 0 };
     let file = tokio::fs::OpenOptions::new()
         .create(true)
         .write(true)
@@ -260,7 +336,6 @@ pub(crate) async fn get(args: Get) -> Result<()> {
         .open(&part)
         .await
         .map_err(|e| local(e, &part))?;
-    let total = client.size(&path).await.ok();
     let bar = progress(total, offset);
     let mut sink = Counted { inner: file, bar: bar.clone() };
     let result = client.get(&path, offset, &mut sink).await;
@@ -276,7 +351,10 @@ pub(crate) async fn get(args: Get) -> Result<()> {
         Err(e) => {
             let got = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
             let mut failure = Failure::from_client(&path, &e);
-            if got > 0 {
+            if resume_from.as_ref() == Some(&target) && got == offset && std::fs::rename(&part, &target).is_ok() {
+                // A resume of FILE that added nothing puts FILE back.
+                failure.message.push_str(&format!("; {} is unchanged", target.display()));
+            } else if got > 0 {
                 failure.message.push_str(&format!(
                     "; the {got} bytes received are kept in {} (rerun with --resume)",
                     part.display()

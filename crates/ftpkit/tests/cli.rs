@@ -258,3 +258,126 @@ fn check_subcommand() {
     let out = ftpkit(work.path(), &["check", &format!("ftp://127.0.0.1:{port}/")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// `get -o FIFO`: the download streams into the FIFO itself (its reader
+/// gets every byte) and the FIFO is still a FIFO afterwards; no FIFO.part.
+/// A path that exists and is not a regular file is never replaced by a
+/// rename; the bytes are written as they come (RFC 959 section 3.4.1,
+/// stream mode).
+#[test]
+fn get_into_a_fifo_writes_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let fifo = work.path().join("pipe");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader_path = fifo.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut got = Vec::new();
+        let r = std::fs::File::open(&reader_path).and_then(|mut f| f.read_to_end(&mut got));
+        let _ = tx.send(r.map(|_| got));
+    });
+    let out = ftpkit(work.path(), &["get", &format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin"), "-o", "pipe"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = rx.recv_timeout(Duration::from_secs(60)).expect("the FIFO's reader finished").unwrap();
+    assert!(got == pattern(2_000_000), "the reader got {} bytes", got.len());
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still a FIFO");
+    assert!(!work.path().join("pipe.part").exists());
+}
+
+/// `get -o /dev/null`: /dev/null stays the character device (it is written
+/// as a stream, RFC 959 section 3.4.1, not replaced by a renamed
+/// FILE.part, which as root would put a regular file in its place), and no
+/// `/dev/null.part` is created.
+#[test]
+fn get_to_dev_null_keeps_the_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let null = Path::new("/dev/null");
+    assert!(std::fs::symlink_metadata(null).unwrap().file_type().is_char_device());
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["get", &format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin"), "-o", "/dev/null"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(null).unwrap().file_type().is_char_device(), "/dev/null is still a device");
+    assert!(!Path::new("/dev/null.part").exists(), "no /dev/null.part");
+    assert!(std::fs::read_dir(work.path()).unwrap().next().is_none(), "nothing written in the working directory");
+}
+
+/// `get -o -`: standard output carries exactly the file's bytes (2 MB,
+/// TYPE I, RFC 959 section 3.1.1.3), and `-v`'s control conversation stays
+/// on stderr.
+#[test]
+fn get_to_stdout_is_exactly_the_file() {
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["get", &format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin"), "-o", "-", "-v"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout == pattern(2_000_000), "stdout has {} bytes", out.stdout.len());
+    assert!(stderr(&out).contains("> RETR pub/data.bin"), "{}", stderr(&out));
+    assert!(std::fs::read_dir(work.path()).unwrap().next().is_none(), "nothing written in the working directory");
+}
+
+/// `get --resume` with a local file larger than the remote one (RFC 3659
+/// section 5: a REST marker past the end names no byte to continue from): refused
+/// with exit 6, and the local file, FILE or FILE.part, is left byte for
+/// byte as it was, under its own name.
+#[test]
+fn get_resume_refuses_a_larger_local_file() {
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let url = format!("ftp://alice:s3cret%3Ax@{addr}/pub/data.bin");
+    let larger: Vec<u8> = pattern(2_000_123).iter().map(|b| b ^ 0x5a).collect();
+    for name in ["out.bin", "out.bin.part"] {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::write(work.path().join(name), &larger).unwrap();
+        let out = ftpkit(work.path(), &["get", &url, "-o", "out.bin", "--resume"]);
+        assert_eq!(out.status.code(), Some(6), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("cannot resume") && err.contains("2000123") && err.contains("2000000"), "{err}");
+        assert!(std::fs::read(work.path().join(name)).unwrap() == larger, "{name} is unchanged");
+        let names: Vec<_> = std::fs::read_dir(work.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(name)], "nothing else appears");
+    }
+}
+
+/// Explicit (`ftps://`, `AUTH TLS`) and implicit (`--implicit`) FTPS
+/// against our server: the download arrives intact, and the commands go in
+/// curl's order, RFC 4217 sections 4 and 9: TLS first, then `USER`/`PASS`,
+/// then `PBSZ 0` and `PROT P`.
+#[test]
+fn get_over_ftps_logs_in_before_pbsz_prot() {
+    let served = fixture();
+    for implicit in [false, true] {
+        let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), served.path().to_path_buf());
+        options.users = vec![User { name: "alice".into(), password: "pw".into(), writable: false }];
+        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+        options.implicit_tls = implicit;
+        let server = Background::start(options).unwrap();
+        let addr = server.addr();
+        let work = tempfile::tempdir().unwrap();
+        let url = format!("ftps://alice:pw@{addr}/pub/data.bin");
+        let mut args = vec!["get", &url, "-o", "out.bin", "--insecure", "-v"];
+        if implicit {
+            args.push("--implicit");
+        }
+        let out = ftpkit(work.path(), &args);
+        let err = stderr(&out);
+        assert!(out.status.success(), "implicit={implicit}: {err}");
+        assert!(std::fs::read(work.path().join("out.bin")).unwrap() == pattern(2_000_000));
+        let sent: Vec<&str> = err.lines().filter_map(|l| l.strip_prefix("> ")).collect();
+        let mut expected = if implicit { vec![] } else { vec!["AUTH TLS"] };
+        expected.extend(["USER alice", "PASS ****", "PBSZ 0", "PROT P"]);
+        assert_eq!(&sent[..expected.len()], &expected[..], "implicit={implicit}: {err}");
+        assert!(err.contains("TLS established"), "{err}");
+    }
+}

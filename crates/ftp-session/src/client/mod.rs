@@ -367,11 +367,11 @@ enum Conn {
 #[derive(Debug, Clone)]
 enum LoginStep {
     Auth,
-    Pbsz,
-    Prot,
     User,
     Pass,
     Acct,
+    Pbsz,
+    Prot,
     Feat,
     Utf8,
 }
@@ -389,6 +389,7 @@ struct Login {
 enum Simple {
     Done,
     Pathname,
+    MadeDir,
     Size,
     Time,
     Facts,
@@ -582,9 +583,14 @@ impl Session {
         Ok(id)
     }
 
-    /// Logs in: `AUTH TLS`, `PBSZ 0`, `PROT` first when TLS is configured,
-    /// then `USER`/`PASS` (and `ACCT` when asked, RFC 959 4.1.1), then `FEAT`
-    /// and `OPTS UTF8 ON` when enabled.
+    /// Logs in: `AUTH TLS` first when explicit TLS is configured, then
+    /// `USER`/`PASS` (and `ACCT` when asked, RFC 959 4.1.1), then, on a
+    /// secured connection, `PBSZ 0` and `PROT`, then `FEAT` and
+    /// `OPTS UTF8 ON` when enabled.
+    ///
+    /// PBSZ and PROT come after the login, as curl sends them: RFC 4217
+    /// section 9 only asks that they follow the security exchange, and some
+    /// servers refuse them before `USER`/`PASS`.
     ///
     /// # Errors
     /// [`StartError`] when busy, not connected, or the strings hold line breaks.
@@ -600,15 +606,9 @@ impl Session {
         let account =
             account.map(|a| Text::try_from(a).map(Secret::new)).transpose().map_err(|_| StartError::InvalidArgument)?;
         let tls = matches!(self.config.tls, TlsMode::Explicit { .. }) && !self.secured;
-        // Already secured (implicit FTPS, or a second login): PBSZ and PROT
-        // still set the data protection, whose default is C (RFC 4217 9).
-        let step = if tls {
-            LoginStep::Auth
-        } else if self.secured {
-            LoginStep::Pbsz
-        } else {
-            LoginStep::User
-        };
+        // Already secured (implicit FTPS, or a second login): USER first;
+        // PBSZ and PROT follow the login (`on_login_reply`).
+        let step = if tls { LoginStep::Auth } else { LoginStep::User };
         let login = Login { user, password, account, step };
         let id = self.start(now, OpKind::Login(Box::new(login.clone())))?;
         self.login_step(now, &login);
@@ -667,12 +667,18 @@ impl Session {
         self.start_simple(now, Command::Cdup, Simple::Done)
     }
 
-    /// `MKD path`: the created directory's name when the server says it.
+    /// `MKD path`: [`OpOutput::Pathname`] with the created directory's name
+    /// when the 257 reply quotes one, [`OpOutput::Done`] with the reply
+    /// otherwise. Any 2xx is success, a 257 without a quoted pathname
+    /// included (aioftp sends a bare `257`): RFC 959 section 4.2 makes 257
+    /// the success reply, and the quoted name is Appendix II's convention.
+    /// A quoted name holding a control character is still refused
+    /// (SECURITY.md E3).
     ///
     /// # Errors
     /// [`StartError`] when an operation cannot start now.
     pub fn mkdir(&mut self, now: Instant, path: &Pathname) -> Result<OpId, StartError> {
-        self.start_simple(now, Command::Mkd(path.clone()), Simple::Pathname)
+        self.start_simple(now, Command::Mkd(path.clone()), Simple::MadeDir)
     }
 
     /// `RMD path`.
@@ -922,7 +928,7 @@ impl Session {
                 self.secured = true;
                 if let Some(Op { kind: OpKind::Login(l), .. }) = &self.op {
                     let mut l = (**l).clone();
-                    l.step = LoginStep::Pbsz;
+                    l.step = LoginStep::User;
                     self.login_step(now, &l);
                 }
             }
@@ -1103,12 +1109,20 @@ impl Session {
                 }
             }
             LoginStep::Pbsz if code.is_positive_completion() => LoginStep::Prot,
-            LoginStep::Prot if code.is_positive_completion() => LoginStep::User,
+            LoginStep::Prot if code.is_positive_completion() => match self.after_protection() {
+                Some(step) => step,
+                None => return self.finish(Ok(OpOutput::LoggedIn)),
+            },
             LoginStep::User | LoginStep::Pass | LoginStep::Acct if code == ReplyCode::LOGGED_IN => {
-                if self.config.auto_feat {
-                    LoginStep::Feat
+                if self.secured {
+                    // RFC 4217 section 9: the data protection defaults to
+                    // C under TLS too, so PBSZ 0 and PROT are always sent.
+                    LoginStep::Pbsz
                 } else {
-                    return self.finish(Ok(OpOutput::LoggedIn));
+                    match self.after_protection() {
+                        Some(step) => step,
+                        None => return self.finish(Ok(OpOutput::LoggedIn)),
+                    }
                 }
             }
             LoginStep::User if code == ReplyCode::NEED_PASSWORD => LoginStep::Pass,
@@ -1128,6 +1142,12 @@ impl Session {
         self.login_step(now, &login);
     }
 
+    /// The login step after `USER`/`PASS` (and `PBSZ`/`PROT` under TLS):
+    /// `FEAT` when enabled, else none (logged in).
+    fn after_protection(&self) -> Option<LoginStep> {
+        self.config.auto_feat.then_some(LoginStep::Feat)
+    }
+
     fn on_simple_reply(&mut self, kind: Simple, reply: Reply) {
         let code = reply.code();
         let ok = code.is_positive_completion();
@@ -1141,7 +1161,14 @@ impl Session {
                 Ok(_) => Err(OpError::Protocol("control character in a 257 pathname")),
                 Err(_) => Err(OpError::Protocol("malformed 257 pathname")),
             },
-            Simple::Pathname => Ok(OpOutput::Done(reply)),
+            Simple::MadeDir if code == ReplyCode::PATHNAME_CREATED => match reply.pathname() {
+                Ok(p) if clean_path(&p) => Ok(OpOutput::Pathname(p)),
+                Ok(_) => Err(OpError::Protocol("control character in a 257 pathname")),
+                // RFC 959 Appendix II: the directory was made; which name
+                // it got is not said.
+                Err(_) => Ok(OpOutput::Done(reply)),
+            },
+            Simple::Pathname | Simple::MadeDir => Ok(OpOutput::Done(reply)),
             Simple::Size => reply.size().map(OpOutput::Size).map_err(|_| OpError::Protocol("malformed SIZE reply")),
             Simple::Time => {
                 reply.modification_time().map(OpOutput::Time).map_err(|_| OpError::Protocol("malformed MDTM reply"))
