@@ -68,6 +68,11 @@ pub(crate) struct Serve {
     /// the protection against data-connection theft).
     #[arg(long)]
     no_tls_resumption: bool,
+    /// Refuse (426) a protected upload whose data connection ends without a
+    /// TLS close_notify, instead of accepting it with a warning that it may
+    /// be truncated (SECURITY.md L7; vsftpd's strict_ssl_read_eof).
+    #[arg(long)]
+    require_tls_close_notify: bool,
 }
 
 fn parse_user(spec: &str) -> Result<User, String> {
@@ -94,6 +99,14 @@ fn parse_ports(spec: &str) -> Result<(u16, u16), String> {
 }
 
 pub(crate) async fn serve(args: Serve) -> Result<(), String> {
+    // The server's warnings (an upload accepted without close_notify, an
+    // incomplete upload) go to stderr; the banner stays on stdout.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
     let users = args.users.iter().map(|u| parse_user(u)).collect::<Result<Vec<_>, _>>()?;
     let anonymous = args.anonymous || users.is_empty();
     let passive_address = match args.passive_address {
@@ -118,6 +131,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         .require_tls_login(args.require_tls)
         .require_tls_data(args.require_tls)
         .require_tls_resumption(!args.no_tls_resumption)
+        .require_tls_close_notify(args.require_tls_close_notify)
         .allow_ccc(args.allow_ccc)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))

@@ -166,8 +166,9 @@ fn ls_json() {
     assert!(modified.len() == 20 && modified.ends_with('Z') && modified.as_bytes()[10] == b'T', "{modified}");
     assert!(data["raw"].as_str().unwrap().contains("data.bin"));
     assert_eq!(find("a b.txt")["size"], 7);
+    // The server's link policy: a link inside the root is its target.
     let link = find("link");
-    assert!(link["kind"] == "link" || link["kind"] == "file", "{link}");
+    assert!(link["kind"] == "file" && link["size"] == 2_000_000, "{link}");
     // Text form: one line per entry.
     let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:s3cret%3Ax@{addr}/pub")]);
     assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with('-') && l.ends_with(" data.bin")));
@@ -379,5 +380,73 @@ fn get_over_ftps_logs_in_before_pbsz_prot() {
         expected.extend(["USER alice", "PASS ****", "PBSZ 0", "PROT P"]);
         assert_eq!(&sent[..expected.len()], &expected[..], "implicit={implicit}: {err}");
         assert!(err.contains("TLS established"), "{err}");
+    }
+}
+
+/// Uploads over FTPS with Python's ssl module and closes the data
+/// connection without a TLS close_notify (`close()` without `unwrap()`);
+/// prints the final reply.
+const PY_NO_CLOSE_NOTIFY: &str = r#"
+import ftplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=ctx, timeout=30)
+f.connect('127.0.0.1', int(sys.argv[1]))
+f.auth(); f.login('alice', 'pw'); f.prot_p()
+conn = f.transfercmd('STOR cut.bin')
+conn.sendall(b'x' * 300000)
+conn.close()
+try:
+    print(f.voidresp())
+except ftplib.Error as e:
+    print(e)
+f.quit()
+"#;
+
+/// SECURITY.md L7 through `ftpkit serve`: an FTPS upload that ends without
+/// close_notify is accepted with a reply saying so and a warning on the
+/// server's stderr; with `--require-tls-close-notify` it is refused (426).
+#[test]
+fn serve_flags_uploads_without_close_notify() {
+    if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        assert!(std::env::var("FTP_INTEROP_REQUIRED").as_deref() != Ok("1"), "python3 is required");
+        eprintln!("notice: python3 is missing; skipping");
+        return;
+    }
+    for strict in [false, true] {
+        let served = tempfile::tempdir().unwrap();
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--tls-self-signed", "--user", "alice:pw:rw"];
+        // ftplib does not resume the control session on data connections.
+        args.push("--no-tls-resumption");
+        if strict {
+            args.push("--require-tls-close-notify");
+        }
+        let mut child = Command::new(FTPKIT)
+            .current_dir(served.path())
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().rsplit(':').next().unwrap();
+        let out = Command::new("timeout")
+            .args(["60", "python3", "-c", PY_NO_CLOSE_NOTIFY, port])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let server = child.wait_with_output().unwrap();
+        let reply = String::from_utf8_lossy(&out.stdout);
+        let log = String::from_utf8_lossy(&server.stderr);
+        assert!(out.status.success(), "{reply}\n{}", String::from_utf8_lossy(&out.stderr));
+        if strict {
+            assert!(reply.starts_with("426"), "{reply}");
+        } else {
+            assert!(reply.starts_with("226") && reply.contains("close_notify"), "{reply}");
+            assert!(log.contains("possibly truncated") && log.contains("cut.bin"), "server log: {log}");
+            assert_eq!(std::fs::metadata(served.path().join("cut.bin")).unwrap().len(), 300_000);
+        }
     }
 }
