@@ -6,8 +6,15 @@
 //! logged in. In one process serving many sessions, "resumed" alone proves
 //! nothing (an attacker can resume his own session), so every control
 //! connection gets its own copy of the configuration with its own session
-//! store: only sessions made on that control connection can be resumed on
-//! its data connections.
+//! store and its own session-ticket key: only sessions made on that control
+//! connection can be resumed on its data connections.
+//!
+//! Tickets are stateless (encrypted under the control connection's own key)
+//! so that any number of data connections can resume with the one ticket a
+//! client keeps offering (GnuTLS in wget, OpenSSL in lftp), and so that Go
+//! clients (rclone), which resume TLS 1.2 only with tickets, can resume at
+//! all. Session ids (TLS 1.2 clients without tickets) go to the per-session
+//! store. Where tickets are sent is in [`SessionTls`].
 
 use std::path::Path;
 use std::sync::Arc;
@@ -92,7 +99,13 @@ const TICKETS: usize = 8;
 /// This control connection's own copies (see [`SessionTls`]).
 pub(crate) fn per_session(base: &Arc<ServerConfig>) -> SessionTls {
     let mut control = (**base).clone();
-    control.session_storage = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(64)));
+    control.session_storage = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(16)));
+    // A key of this control connection's own (see the module docs). Making
+    // one cannot fail short of the system's random source failing; then
+    // the store alone serves (stateful tickets, still per session).
+    if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
+        control.ticketer = ticketer;
+    }
     control.send_tls13_tickets = TICKETS;
     let data_with_tickets = control.clone();
     let mut data_without_tickets = control.clone();

@@ -192,6 +192,38 @@ async fn tls13_uploads_that_close_at_once_arrive_whole() {
     }
 }
 
+/// SECURITY.md L6: a ticket is good only on its own control connection's
+/// data connections. Session B's data connection offered a ticket that
+/// session A issued (same server, same client cache) is refused with 522,
+/// for TLS 1.3 and TLS 1.2 alike, while B's own tickets work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_l6_tickets_of_another_session_are_refused() {
+    let fs = MemoryFs::new();
+    fs.write_file("f.bin", b"data").unwrap();
+    let server = serve(tls_options(&fs)).await;
+    for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
+        let a = Ftps::connect(server.addr, version).await;
+        let mut b = Ftps::connect(server.addr, version).await;
+        let own = b.tls.clone();
+        b.tls = a.tls.clone(); // holds only A's tickets or session
+        let tcp = b.data_tcp().await;
+        b.control.write_all(b"RETR f.bin\r\n").await.unwrap();
+        assert!(matches!(code(&b.reply().await), 125 | 150));
+        let _ = tokio::time::timeout(support::WAIT, b.tls.connect(server_name(), tcp)).await;
+        let last = b.reply().await;
+        assert_eq!(code(&last), 522, "{version:?}: {}", reply_text(&last));
+        b.tls = own;
+        let tcp = b.data_tcp().await;
+        b.control.write_all(b"RETR f.bin\r\n").await.unwrap();
+        assert!(matches!(code(&b.reply().await), 125 | 150));
+        let mut data = b.handshake(tcp).await;
+        let mut got = Vec::new();
+        bounded(1, data.read_to_end(&mut got)).await.unwrap();
+        assert_eq!(got, b"data");
+        assert_eq!(code(&b.reply().await), 226, "{version:?}");
+    }
+}
+
 /// Issue 12 (aioftp): the client runs the TLS handshake on the passive
 /// data connection before it sends RETR; the server must start its side
 /// as soon as the connection is accepted, not wait for the command.
