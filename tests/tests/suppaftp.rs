@@ -30,9 +30,6 @@ use ftp_interop::data::{
 };
 use ftp_interop::{OurServer, PASSWORD, USER};
 use rustls::SupportedProtocolVersion;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use suppaftp::types::FileType;
 use suppaftp::{
     FtpError, FtpResult, FtpStream, ImplFtpStream, Mode, RustlsConnector, RustlsFtpStream, Status, TlsStream,
@@ -74,46 +71,6 @@ fn plain(server: &OurServer) -> FtpStream {
     ftp
 }
 
-/// Accepts any server certificate (the test server's is self-signed) but
-/// checks the handshake signatures with the provider's algorithms.
-#[derive(Debug)]
-struct AcceptAnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 /// A rustls client configuration offering only `versions`, with rustls'
 /// default in-memory session cache (so data connections resume).
 fn client_config(versions: &[&'static SupportedProtocolVersion]) -> Arc<rustls::ClientConfig> {
@@ -122,7 +79,7 @@ fn client_config(versions: &[&'static SupportedProtocolVersion]) -> Arc<rustls::
         .with_protocol_versions(versions)
         .expect("protocol versions")
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+        .with_custom_certificate_verifier(Arc::new(ftp_tokio::tls::AcceptAnyCertificate::new(provider)))
         .with_no_client_auth();
     Arc::new(config)
 }
