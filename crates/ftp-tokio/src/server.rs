@@ -44,7 +44,7 @@ use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
 use crate::auth::{Access, Authenticator, UserList};
 use crate::buffer::Buffer;
-use crate::storage::{FileSink, FileSource, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
+use crate::storage::{FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
 pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;
@@ -421,7 +421,8 @@ enum Note {
 enum Job {
     Read(FileSource, bool),
     Write(FileSink, bool),
-    Listing(Bytes),
+    /// A listing, formatted and sent chunk by chunk (see [`Listing`]).
+    Listing { listing: Listing, format: ListFormat, facts: Vec<&'static str>, now: ftp_proto::Timestamp },
 }
 
 struct DataSlot {
@@ -1000,7 +1001,7 @@ fn failed(e: StorageError) -> (Answer, Option<Job>) {
 }
 
 /// The storage's answer to one request.
-async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&str]) -> (Answer, Option<Job>) {
+async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'static str]) -> (Answer, Option<Job>) {
     let write_op = matches!(
         kind,
         RequestKind::Store { .. }
@@ -1019,10 +1020,14 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&s
     };
     match kind {
         RequestKind::ChangeDir { path } => done(fs.change_dir(&path).await),
-        RequestKind::List { path, format, all } => match fs.entries(&path, all).await {
-            Ok(entries) if format == ListFormat::Stat => (Answer::Entries { entries, now: now_timestamp() }, None),
-            Ok(entries) => {
-                (Answer::Ready, Some(Job::Listing(format_listing(&entries, format, facts, now_timestamp()))))
+        RequestKind::List { path, format: ListFormat::Stat, all } => match fs.entries(&path, all).await {
+            Ok(entries) => (Answer::Entries { entries, now: now_timestamp() }, None),
+            Err(e) => failed(e),
+        },
+        RequestKind::List { path, format, all } => match fs.listing(&path, all).await {
+            Ok(listing) => {
+                let facts = facts.to_vec();
+                (Answer::Ready, Some(Job::Listing { listing, format, facts, now: now_timestamp() }))
             }
             Err(e) => failed(e),
         },
@@ -1130,10 +1135,23 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let result = match job {
-        Job::Listing(bytes) => match stream.write_all(&bytes).await {
-            Ok(()) => Ok(bytes.len() as u64),
-            Err(_) => Err(DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost }),
-        },
+        Job::Listing { mut listing, format, facts, now } => {
+            let mut sent = 0u64;
+            loop {
+                match listing.next_chunk().await {
+                    None => break Ok(sent),
+                    Some(Err(_)) => break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::Storage }),
+                    Some(Ok(entries)) => {
+                        let bytes = format_listing(&entries, format, &facts, now);
+                        if stream.write_all(&bytes).await.is_err() {
+                            break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::ConnectionLost });
+                        }
+                        sent += bytes.len() as u64;
+                        progress.moved(sent);
+                    }
+                }
+            }
+        }
         Job::Read(mut file, ascii) => {
             let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
             copy(&mut file, &mut stream, mode, false, &mut progress).await.map(|c| c.bytes).map_err(|b| {

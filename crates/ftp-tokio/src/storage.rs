@@ -2,12 +2,14 @@
 //! a local directory confined to its root.
 //!
 //! The session hands the storage clean absolute virtual paths (no `.`/`..`).
-//! [`LocalFs`] maps them under its root, and then makes sure that symbolic
-//! links cannot lead out of it: the deepest existing ancestor of every path
-//! is canonicalised and must still lie inside the canonical root, and a
-//! dangling link is never followed to create a file (SECURITY.md P2). A path
-//! that leaves the root is "not found", so nothing about the outside is
-//! revealed.
+//! [`LocalFs`] opens its root directory once and resolves every path
+//! beneath that descriptor in the kernel (cap-std: `openat2` with
+//! `RESOLVE_BENEATH`, else an `O_NOFOLLOW` walk), for open, create,
+//! delete, rename, mkdir, rmdir, stat and listing alike. Nothing is
+//! checked by name and then opened by name again, so a client, or anyone
+//! who can change the served tree, cannot win a race by swapping a
+//! component for a symbolic link (SECURITY.md P2). A path that would leave
+//! the root is "not found", so nothing about the outside is revealed.
 //!
 //! # Symbolic links
 //!
@@ -18,7 +20,9 @@
 //! so a mirroring client (rclone, `wget -r`) sees sizes that match what it
 //! downloads. A link that dangles or leads out of the root is left out of
 //! listings and is "not found" to every other command (SECURITY.md P2).
-//! Clients never see `l` lines or `type=OS.unix=slink`.
+//! Clients never see `l` lines or `type=OS.unix=slink`. A link with an
+//! absolute target counts as leading out (the kernel resolves beneath the
+//! root, where `/` is not the root), as does one whose `..` climb above it.
 //!
 //! # Why boxed futures
 //!
@@ -37,13 +41,16 @@ use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use bytes::{Bytes, BytesMut};
+use cap_std::fs::Dir;
 use ftp_proto::Timestamp;
 use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
 use ftp_session::server::{ListFormat, StorageError, VirtualPath};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
 
 /// A future a [`Storage`] (or an [`Authenticator`](crate::auth::Authenticator))
 /// returns: boxed so that the trait is object safe (see the module docs).
@@ -91,6 +98,15 @@ pub trait Storage: Send + Sync + 'static {
     /// when `all`. Listings (`LIST`, `NLST`, `MLSD`, `STAT path`, `MLST`)
     /// are all written from these by the server ([`format_listing`]).
     fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>>;
+
+    /// `LIST`, `NLST`, `MLSD`: the same entries as [`entries`](Self::entries),
+    /// as a [`Listing`] the server sends chunk by chunk. The default is
+    /// `entries` in one chunk; a storage that can list a directory
+    /// incrementally should override it, so that a huge directory is never
+    /// held whole and an aborted listing stops its work.
+    fn listing<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Listing, StorageError>> {
+        Box::pin(async move { self.entries(path, all).await.map(Listing::whole) })
+    }
 
     /// `MLST` (RFC 3659 7.2): the entry of the object `path` names itself,
     /// a file or a directory (never a directory's first child), named by
@@ -173,14 +189,82 @@ pub fn format_listing(entries: &[Entry], format: ListFormat, facts: &[&str], now
     out.freeze()
 }
 
+/// A directory listing for a data connection (`LIST`, `NLST`, `MLSD`),
+/// delivered in chunks of entries in name order, so that a directory of
+/// a hundred thousand files is never held whole, formatted or not
+/// (SECURITY.md C3: four such listings in parallel took 250 MB when they
+/// were built whole). The server formats and sends one chunk at a time;
+/// when it stops reading (ABOR, a lost data connection) the producer's
+/// sends fail and it stops scanning (SECURITY.md X1).
+#[derive(Debug)]
+pub struct Listing {
+    first: Option<Vec<Entry>>,
+    rest: Option<mpsc::Receiver<Result<Vec<Entry>, StorageError>>>,
+}
+
+/// The sending half of a [`Listing`] built with [`Listing::channel`]: a
+/// chunk that fails to send means the listing was dropped, and the
+/// producer should stop.
+pub type ListingSender = mpsc::Sender<Result<Vec<Entry>, StorageError>>;
+
+impl Listing {
+    /// A listing already in memory, sent as one chunk.
+    #[must_use]
+    pub fn whole(entries: Vec<Entry>) -> Self {
+        Self { first: Some(entries), rest: None }
+    }
+
+    /// A listing produced elsewhere (a blocking task, a remote store) as
+    /// chunks sent on the returned sender, with at most `capacity` chunks
+    /// waiting. An `Err` chunk ends the listing with that error (the
+    /// transfer fails with 451).
+    #[must_use]
+    pub fn channel(capacity: usize) -> (ListingSender, Self) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        (tx, Self { first: None, rest: Some(rx) })
+    }
+
+    /// The next chunk, `None` at the end.
+    pub async fn next_chunk(&mut self) -> Option<Result<Vec<Entry>, StorageError>> {
+        if let Some(first) = self.first.take() {
+            return Some(Ok(first));
+        }
+        self.rest.as_mut()?.recv().await
+    }
+}
+
+/// Entries per [`Listing`] chunk from [`LocalFs`]: large enough that the
+/// per-chunk costs vanish, small enough to keep a listing's memory flat.
+const LISTING_CHUNK: usize = 256;
+
 /// A local directory served over FTP, confined to its root (see the module
 /// docs).
+///
+/// Every operation names its path relative to a descriptor of the root
+/// directory, opened once, and lets the kernel resolve it beneath that
+/// descriptor (cap-std: `openat2` with `RESOLVE_BENEATH` where the kernel
+/// has it, else a component-by-component walk with `O_NOFOLLOW`). No path
+/// is checked first and opened by name later, so a component swapped for
+/// a symbolic link between two steps cannot lead out (SECURITY.md P2: the
+/// race found by the attack pass of issue 13).
 #[derive(Debug, Clone)]
 pub struct LocalFs {
     root: PathBuf,
+    dir: Arc<Dir>,
 }
 
+/// The `StorageError` for an I/O error. cap-std reports a path that would
+/// leave the root (a link leading out, an absolute link) as
+/// `PermissionDenied` without an OS error code; that is "not found", so
+/// nothing about the outside is revealed. `ELOOP` (a chain of links too
+/// long) is "not found" too.
 fn storage_error(e: &io::Error) -> StorageError {
+    if e.kind() == io::ErrorKind::PermissionDenied && e.raw_os_error().is_none() {
+        return StorageError::NotFound;
+    }
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return StorageError::NotFound;
+    }
     match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => StorageError::NotFound,
         io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory => StorageError::PermissionDenied,
@@ -192,17 +276,70 @@ fn storage_error(e: &io::Error) -> StorageError {
     }
 }
 
+/// Runs blocking file-system work off the async threads (as `tokio::fs`
+/// does), mapping its I/O error.
+async fn blocking<T, F>(work: F) -> Result<T, StorageError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|e| storage_error(&e)),
+        Err(_) => Err(StorageError::LocalError),
+    }
+}
+
+/// The path of `path` relative to the root (`.` for the root itself).
+/// Virtual paths are clean (no `.` or `..` elements); a NUL byte cannot
+/// be a file name.
+fn relative(path: &VirtualPath) -> Result<PathBuf, StorageError> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_bytes();
+    if bytes.contains(&0) {
+        return Err(StorageError::NameNotAllowed);
+    }
+    let mut rel = PathBuf::from(".");
+    for part in bytes.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
+        if part == b"." || part == b".." {
+            return Err(StorageError::NameNotAllowed);
+        }
+        rel.push(std::ffi::OsStr::from_bytes(part));
+    }
+    Ok(rel)
+}
+
+/// Where a symbolic link whose text is `target` leads when it sits in the
+/// directory `parent` (relative to the root), worked out on the names
+/// alone: `None` when it would lead above the root or is absolute.
+fn link_destination(parent: &Path, target: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in parent.components().chain(target.components()) {
+        match c {
+            Component::CurDir => {}
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out.iter().collect())
+}
+
 impl LocalFs {
     /// Serves `root`, which must be an existing directory.
     ///
     /// # Errors
-    /// The root cannot be canonicalised or is not a directory.
+    /// The root cannot be canonicalised, is not a directory or cannot be
+    /// opened.
     pub fn new(root: &Path) -> io::Result<Self> {
         let root = std::fs::canonicalize(root)?;
         if !root.is_dir() {
             return Err(io::Error::new(io::ErrorKind::NotADirectory, "the root is not a directory"));
         }
-        Ok(Self { root })
+        let dir = Dir::open_ambient_dir(&root, cap_std::ambient_authority())?;
+        Ok(Self { root, dir: Arc::new(dir) })
     }
 
     /// The canonical root.
@@ -211,57 +348,14 @@ impl LocalFs {
         &self.root
     }
 
-    /// Maps a virtual path under the root and checks that it stays there,
-    /// symbolic links included.
-    ///
-    /// # Errors
-    /// [`StorageError::NotFound`] when the path would leave the root
-    /// (through a link, or a dangling link that creating the file would
-    /// follow), [`StorageError::NameNotAllowed`] for a NUL byte.
-    pub fn resolve(&self, path: &VirtualPath) -> Result<PathBuf, StorageError> {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = path.as_bytes();
-        if bytes.contains(&0) {
-            return Err(StorageError::NameNotAllowed);
-        }
-        let mut full = self.root.clone();
-        for part in bytes.split(|&b| b == b'/').filter(|p| !p.is_empty()) {
-            full.push(std::ffi::OsStr::from_bytes(part));
-        }
-        // The deepest ancestor that exists must canonicalise inside the root.
-        let mut probe = full.as_path();
-        loop {
-            match std::fs::canonicalize(probe) {
-                Ok(real) => {
-                    return if real.starts_with(&self.root) { Ok(full) } else { Err(StorageError::NotFound) };
-                }
-                // A link whose target does not exist: opening it to write
-                // would create the target, wherever it points.
-                Err(_) if std::fs::symlink_metadata(probe).is_ok() => return Err(StorageError::NotFound),
-                Err(_) => match probe.parent() {
-                    Some(parent) if parent.starts_with(&self.root) => probe = parent,
-                    _ => return Err(StorageError::NotFound),
-                },
-            }
-        }
-    }
-
-    /// The real path of an existing file or directory: symbolic links are
-    /// followed, and must end inside the root.
-    fn existing(&self, path: &VirtualPath) -> Result<PathBuf, StorageError> {
-        let full = self.resolve(path)?;
-        let real = std::fs::canonicalize(&full).map_err(|e| storage_error(&e))?;
-        if real.starts_with(&self.root) { Ok(real) } else { Err(StorageError::NotFound) }
-    }
-
     /// An entry for one directory member (or the file itself).
-    fn entry(name: &[u8], meta: &std::fs::Metadata) -> Entry {
-        use std::os::unix::fs::MetadataExt;
+    fn entry(name: &[u8], meta: &cap_std::fs::Metadata) -> Entry {
+        use cap_std::fs::MetadataExt;
         // `meta` is always followed metadata (see the symbolic-link policy
         // in the module docs), so there are no link entries.
         let kind = if meta.is_dir() { EntryKind::Directory } else { EntryKind::File };
         let mut entry = Entry::new(Bytes::copy_from_slice(name), kind).with_size(meta.len()).with_mode(meta.mode());
-        let secs = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
+        let secs = meta.modified().ok().and_then(|t| t.into_std().duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
         if let Some(t) = secs.and_then(Timestamp::from_unix_seconds) {
             entry = entry.with_modified(ListingTime::new(t, Precision::Second));
         }
@@ -272,115 +366,188 @@ impl LocalFs {
             .with_unique(Bytes::from(unique))
     }
 
-    async fn entries_of(&self, path: &VirtualPath, all: bool) -> Result<Vec<Entry>, StorageError> {
-        use std::os::unix::ffi::OsStrExt;
-        let real = self.existing(path)?;
-        let meta = tokio::fs::metadata(&real).await.map_err(|e| storage_error(&e))?;
-        if !meta.is_dir() {
-            return Ok(vec![Self::entry(path.file_name(), &meta)]);
-        }
-        let mut dir = tokio::fs::read_dir(&real).await.map_err(|e| storage_error(&e))?;
-        let mut out = Vec::new();
-        while let Some(item) = dir.next_entry().await.map_err(|e| storage_error(&e))? {
-            let name = item.file_name();
-            let name = name.as_bytes();
-            if !all && name.starts_with(b".") {
-                continue;
-            }
-            let Ok(mut meta) = item.metadata().await else { continue };
-            if meta.file_type().is_symlink() {
-                // The link policy (module docs): presented as its target
-                // when that lies inside the root, else left out.
-                match self.link_target(&item.path()).await {
-                    Some(target) => meta = target,
-                    None => continue,
-                }
-            }
-            out.push(Self::entry(name, &meta));
-        }
-        out.sort_by(|a, b| a.name().cmp(b.name()));
-        Ok(out)
+    /// The followed metadata of `path` (links inside the root are their
+    /// targets; links leading out are "not found").
+    async fn metadata(&self, path: &VirtualPath) -> Result<cap_std::fs::Metadata, StorageError> {
+        let (dir, rel) = (self.dir.clone(), relative(path)?);
+        blocking(move || dir.metadata(rel)).await
     }
 
-    /// The metadata of what a symbolic link leads to, when that exists and
-    /// lies inside the root (SECURITY.md P2); `None` for a dangling link
-    /// or one leading out.
-    async fn link_target(&self, link: &Path) -> Option<std::fs::Metadata> {
-        let real = tokio::fs::canonicalize(link).await.ok()?;
-        if !real.starts_with(&self.root) {
-            return None;
-        }
-        tokio::fs::metadata(&real).await.ok()
+    /// The start of a listing: a file's own entry, or the sorted names of
+    /// a directory's members, with the directory opened beneath the root.
+    async fn scan(&self, path: &VirtualPath, all: bool) -> Result<Scan, StorageError> {
+        use std::os::unix::ffi::OsStrExt;
+        let (root, rel) = (self.dir.clone(), relative(path)?);
+        let name = path.file_name().to_vec();
+        blocking(move || {
+            let meta = root.metadata(&rel)?;
+            if !meta.is_dir() {
+                return Ok(Scan::File(Box::new(Self::entry(&name, &meta))));
+            }
+            let dir = root.open_dir(&rel)?;
+            let mut names = Vec::new();
+            for item in dir.entries()? {
+                let item = item?;
+                let name = item.file_name();
+                let name = name.as_bytes();
+                if !all && name.starts_with(b".") {
+                    continue;
+                }
+                let link = item.file_type().map(|t| t.is_symlink()).unwrap_or(false);
+                names.push((name.to_vec(), link));
+            }
+            names.sort_unstable();
+            Ok(Scan::Dir { root, rel, dir, names })
+        })
+        .await
     }
 
     async fn open_read_at(&self, path: &VirtualPath, offset: u64) -> Result<FileSource, StorageError> {
-        use tokio::io::AsyncSeekExt;
-        let real = self.existing(path)?;
-        let mut file = tokio::fs::File::open(&real).await.map_err(|e| storage_error(&e))?;
-        let meta = file.metadata().await.map_err(|e| storage_error(&e))?;
-        if !meta.is_file() {
-            return Err(StorageError::NotFound);
-        }
-        if offset > 0 {
-            file.seek(io::SeekFrom::Start(offset)).await.map_err(|e| storage_error(&e))?;
-        }
-        Ok(Box::new(file))
+        use cap_std::fs::OpenOptionsExt;
+        use std::io::Seek;
+        let (dir, rel) = (self.dir.clone(), relative(path)?);
+        let file = blocking(move || {
+            let mut options = cap_std::fs::OpenOptions::new();
+            // O_NONBLOCK: opening a FIFO placed in the tree must not hang
+            // a thread waiting for a writer; it is refused just below.
+            options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+            let file = dir.open_with(rel, &options)?.into_std();
+            if !file.metadata()?.is_file() {
+                return Err(io::ErrorKind::NotFound.into());
+            }
+            let mut file = file;
+            if offset > 0 {
+                file.seek(io::SeekFrom::Start(offset))?;
+            }
+            Ok(file)
+        })
+        .await?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
     async fn open_write_as(&self, path: &VirtualPath, mode: WriteMode) -> Result<FileSink, StorageError> {
-        use tokio::io::AsyncSeekExt;
+        use cap_std::fs::OpenOptionsExt;
+        use std::io::Seek;
         if path.is_root() {
             return Err(StorageError::PermissionDenied);
         }
-        let full = self.resolve(path)?;
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true);
-        match mode {
-            WriteMode::Replace => options.create(true).truncate(true),
-            WriteMode::Resume(_) => options.create(true),
-            WriteMode::Append => options.create(true).append(true),
-            WriteMode::CreateNew => options.create_new(true),
-        };
-        let mut file = options.open(&full).await.map_err(|e| storage_error(&e))?;
-        if let WriteMode::Resume(offset) = mode {
-            file.set_len(offset).await.map_err(|e| storage_error(&e))?;
-            file.seek(io::SeekFrom::Start(offset)).await.map_err(|e| storage_error(&e))?;
+        let (dir, rel) = (self.dir.clone(), relative(path)?);
+        let file = blocking(move || {
+            let mut options = cap_std::fs::OpenOptions::new();
+            options.write(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+            match mode {
+                WriteMode::Replace => options.create(true).truncate(true),
+                WriteMode::Resume(_) => options.create(true),
+                WriteMode::Append => options.create(true).append(true),
+                WriteMode::CreateNew => options.create_new(true),
+            };
+            // A link is followed only where it stays beneath the root, a
+            // dangling one included: creating its target outside is
+            // refused by the kernel like any other way out.
+            let mut file = dir.open_with(rel, &options)?.into_std();
+            if !file.metadata()?.is_file() {
+                return Err(io::Error::from_raw_os_error(libc::EACCES));
+            }
+            if let WriteMode::Resume(offset) = mode {
+                file.set_len(offset)?;
+                file.seek(io::SeekFrom::Start(offset))?;
+            }
+            Ok(file)
+        })
+        .await?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
+    }
+}
+
+/// What [`LocalFs::scan`] found.
+enum Scan {
+    File(Box<Entry>),
+    /// A directory: the root (to follow links from), the directory's path
+    /// below it, the directory itself, and its members' names (with
+    /// whether each is a symbolic link), sorted.
+    Dir {
+        root: Arc<Dir>,
+        rel: PathBuf,
+        dir: Dir,
+        names: Vec<(Vec<u8>, bool)>,
+    },
+}
+
+impl Scan {
+    /// The entries of `names`: a member's own metadata, or for a link its
+    /// target's, resolved beneath the root; members that vanished, and
+    /// links that dangle or lead out, are left out (module docs).
+    fn entries_of(root: &Dir, rel: &Path, dir: &Dir, names: &[(Vec<u8>, bool)]) -> Vec<Entry> {
+        use std::os::unix::ffi::OsStrExt;
+        names
+            .iter()
+            .filter_map(|(name, link)| {
+                let os = std::ffi::OsStr::from_bytes(name);
+                let meta = if *link { root.metadata(rel.join(os)) } else { dir.symlink_metadata(os) };
+                let meta = meta.ok()?;
+                // Replaced by a link since the scan: follow it the safe way.
+                let meta = if meta.is_symlink() { root.metadata(rel.join(os)).ok()? } else { meta };
+                Some(LocalFs::entry(name, &meta))
+            })
+            .collect()
+    }
+
+    /// Every entry at once (`STAT`, `MLST`'s default).
+    fn whole(self) -> Vec<Entry> {
+        match self {
+            Self::File(entry) => vec![*entry],
+            Self::Dir { root, rel, dir, names } => Self::entries_of(&root, &rel, &dir, &names),
         }
-        Ok(Box::new(file))
     }
 }
 
 impl Storage for LocalFs {
     fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        Box::pin(async move {
-            let real = self.existing(path)?;
-            let meta = tokio::fs::metadata(&real).await.map_err(|e| storage_error(&e))?;
-            if meta.is_dir() { Ok(()) } else { Err(StorageError::NotFound) }
-        })
+        Box::pin(async move { if self.metadata(path).await?.is_dir() { Ok(()) } else { Err(StorageError::NotFound) } })
     }
 
     fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
-        Box::pin(self.entries_of(path, all))
+        Box::pin(async move {
+            let scan = self.scan(path, all).await?;
+            blocking(move || Ok(scan.whole())).await
+        })
+    }
+
+    fn listing<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Listing, StorageError>> {
+        Box::pin(async move {
+            let (root, rel, dir, names) = match self.scan(path, all).await? {
+                Scan::File(entry) => return Ok(Listing::whole(vec![*entry])),
+                Scan::Dir { root, rel, dir, names } => (root, rel, dir, names),
+            };
+            let (tx, listing) = Listing::channel(2);
+            tokio::task::spawn_blocking(move || {
+                for chunk in names.chunks(LISTING_CHUNK) {
+                    if tx.blocking_send(Ok(Scan::entries_of(&root, &rel, &dir, chunk))).is_err() {
+                        // The listing was dropped (ABOR, lost connection).
+                        return;
+                    }
+                }
+            });
+            Ok(listing)
+        })
     }
 
     fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
-        Box::pin(async move {
-            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
-            Ok(Self::entry(path.as_bytes(), &meta))
-        })
+        Box::pin(async move { Ok(Self::entry(path.as_bytes(), &self.metadata(path).await?)) })
     }
 
     fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
         Box::pin(async move {
-            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
+            let meta = self.metadata(path).await?;
             if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
         })
     }
 
     fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
         Box::pin(async move {
-            let meta = tokio::fs::metadata(self.existing(path)?).await.map_err(|e| storage_error(&e))?;
-            let secs = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
+            let meta = self.metadata(path).await?;
+            let secs =
+                meta.modified().ok().and_then(|t| t.into_std().duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
             secs.and_then(Timestamp::from_unix_seconds).ok_or(StorageError::LocalError)
         })
     }
@@ -398,11 +565,18 @@ impl Storage for LocalFs {
     }
 
     fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        Box::pin(async move { tokio::fs::remove_file(self.resolve(path)?).await.map_err(|e| storage_error(&e)) })
+        Box::pin(async move {
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            // unlinkat of the last element: a link is removed, not its target.
+            blocking(move || dir.remove_file(rel)).await
+        })
     }
 
     fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        Box::pin(async move { tokio::fs::create_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e)) })
+        Box::pin(async move {
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            blocking(move || dir.create_dir(rel)).await
+        })
     }
 
     fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
@@ -410,17 +584,34 @@ impl Storage for LocalFs {
             if path.is_root() {
                 return Err(StorageError::PermissionDenied);
             }
-            tokio::fs::remove_dir(self.resolve(path)?).await.map_err(|e| storage_error(&e))
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            blocking(move || dir.remove_dir(rel)).await
         })
     }
 
+    /// Renames beneath the root. A symbolic link is moved only where it
+    /// still leads inside the root from its new place (worked out on its
+    /// text, relative links only): moving `a/b/up -> ../..` to the root
+    /// would make it point outside (SECURITY.md P2). Every later use of a
+    /// link is resolved beneath the root by the kernel anyway, so this
+    /// refusal keeps the tree honest rather than being the only defence.
     fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             if from.is_root() || to.is_root() {
                 return Err(StorageError::PermissionDenied);
             }
-            let (from, to) = (self.resolve(from)?, self.resolve(to)?);
-            tokio::fs::rename(from, to).await.map_err(|e| storage_error(&e))
+            let (dir, from, to) = (self.dir.clone(), relative(from)?, relative(to)?);
+            blocking(move || {
+                if dir.symlink_metadata(&from)?.is_symlink() {
+                    let target = dir.read_link(&from)?;
+                    let parent = to.parent().unwrap_or(Path::new("."));
+                    if link_destination(parent, &target).is_none() {
+                        return Err(io::Error::from_raw_os_error(libc::EACCES));
+                    }
+                }
+                dir.rename(&from, &dir, &to)
+            })
+            .await
         })
     }
 }
@@ -434,8 +625,8 @@ mod tests {
     }
 
     /// SECURITY.md P2: no path or symbolic link leads outside the root.
-    #[test]
-    fn sec_p2_symlinks_cannot_escape_the_root() {
+    #[tokio::test]
+    async fn sec_p2_symlinks_cannot_escape_the_root() {
         let outside = tempfile::tempdir().unwrap();
         std::fs::write(outside.path().join("secret"), b"x").unwrap();
         let root = tempfile::tempdir().unwrap();
@@ -444,13 +635,56 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.path().join("escape")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), root.path().join("pub/leak")).unwrap();
         std::os::unix::fs::symlink("ok.txt", root.path().join("pub/alias")).unwrap();
+        std::os::unix::fs::symlink("../..", root.path().join("pub/up")).unwrap();
         let fs = LocalFs::new(root.path()).unwrap();
-        assert!(fs.resolve(&v("pub/ok.txt")).is_ok());
-        assert_eq!(fs.resolve(&v("escape/secret")), Err(StorageError::NotFound));
-        assert_eq!(fs.existing(&v("pub/leak")), Err(StorageError::NotFound));
-        assert_eq!(fs.resolve(&v("escape/new-file")), Err(StorageError::NotFound), "no writing through a link");
-        assert!(fs.existing(&v("pub/alias")).is_ok(), "links inside the root are fine");
-        assert!(fs.resolve(&v("pub/not-yet")).is_ok(), "a new file inside the root");
+        assert_eq!(fs.size(&v("pub/ok.txt")).await, Ok(2));
+        assert_eq!(fs.size(&v("escape/secret")).await, Err(StorageError::NotFound));
+        assert_eq!(fs.size(&v("pub/leak")).await, Err(StorageError::NotFound));
+        assert_eq!(fs.size(&v("pub/up/secret")).await, Err(StorageError::NotFound));
+        assert_eq!(fs.open_write(&v("escape/new-file"), WriteMode::Replace).await.err(), Some(StorageError::NotFound));
+        assert!(!outside.path().join("new-file").exists(), "no writing through a link");
+        assert_eq!(fs.size(&v("pub/alias")).await, Ok(2), "links inside the root are fine");
+        assert!(fs.open_write(&v("pub/not-yet"), WriteMode::Replace).await.is_ok(), "a new file inside the root");
+        let names: Vec<_> = fs.entries(&v("pub"), true).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
+        assert_eq!(names, [b"alias".to_vec(), b"not-yet".to_vec(), b"ok.txt".to_vec()], "links out are invisible");
+    }
+
+    /// SECURITY.md P2: a relative link is not moved to where it would
+    /// point above the root; moved where it still points inside, it is.
+    #[tokio::test]
+    async fn sec_p2_links_are_not_renamed_to_point_outside() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("a/b")).unwrap();
+        std::os::unix::fs::symlink("../..", root.path().join("a/b/up")).unwrap();
+        let fs = LocalFs::new(root.path()).unwrap();
+        assert_eq!(fs.rename(&v("a/b/up"), &v("up")).await, Err(StorageError::PermissionDenied));
+        assert_eq!(fs.rename(&v("a/b/up"), &v("a/up")).await, Err(StorageError::PermissionDenied));
+        assert!(std::fs::symlink_metadata(root.path().join("a/b/up")).is_ok(), "the link stayed");
+        std::fs::create_dir_all(root.path().join("a/c")).unwrap();
+        assert_eq!(fs.rename(&v("a/b/up"), &v("a/c/up")).await, Ok(()), "still points at the root");
+    }
+
+    /// SECURITY.md C3: a directory is listed in chunks, in name order,
+    /// with the same entries as `entries`.
+    #[tokio::test]
+    async fn listings_come_in_sorted_chunks() {
+        let root = tempfile::tempdir().unwrap();
+        for i in 0..(LISTING_CHUNK * 2 + 7) {
+            std::fs::write(root.path().join(format!("f{i:05}")), b"").unwrap();
+        }
+        let fs = LocalFs::new(root.path()).unwrap();
+        let mut listing = fs.listing(&VirtualPath::root(), false).await.unwrap();
+        let mut chunks = 0;
+        let mut names = Vec::new();
+        while let Some(chunk) = listing.next_chunk().await {
+            chunks += 1;
+            names.extend(chunk.unwrap().iter().map(|e| e.name().to_vec()));
+        }
+        assert_eq!(chunks, 3);
+        let whole: Vec<_> =
+            fs.entries(&VirtualPath::root(), false).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
+        assert_eq!(names, whole);
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
     }
 
     /// SECURITY.md P2: a dangling link pointing outside is not followed to
