@@ -75,7 +75,7 @@ pub mod fuzzing;
 
 pub use addr::{EpsvArg, NetProto};
 pub use command::{
-    Allocation, Command, CommandDecoder, ExtensionCommand, FormatControl, Opts, ProtectionLevel, Structure,
+    Allocation, Command, CommandDecoder, CommandKind, ExtensionCommand, FormatControl, Opts, ProtectionLevel, Structure,
     TransferMode, TransferType,
 };
 pub use error::{

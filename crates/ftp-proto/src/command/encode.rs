@@ -5,73 +5,6 @@ use bytes::BytesMut;
 use super::{Command, FormatControl, ProtectionLevel, Structure, TransferMode, TransferType};
 use crate::addr::{self, EpsvArg, NetProto};
 
-pub(super) fn verb_name(cmd: &Command) -> &'static str {
-    use Command as C;
-    match cmd {
-        C::User(_) => "USER",
-        C::Pass(_) => "PASS",
-        C::Acct(_) => "ACCT",
-        C::Cwd(_) => "CWD",
-        C::Cdup => "CDUP",
-        C::Smnt(_) => "SMNT",
-        C::Rein => "REIN",
-        C::Quit => "QUIT",
-        C::Port(_) => "PORT",
-        C::Pasv => "PASV",
-        C::Type(_) => "TYPE",
-        C::Stru(_) => "STRU",
-        C::Mode(_) => "MODE",
-        C::Retr(_) => "RETR",
-        C::Stor(_) => "STOR",
-        C::Stou(_) => "STOU",
-        C::Appe(_) => "APPE",
-        C::Allo(_) => "ALLO",
-        C::Rest(_) => "REST",
-        C::Rnfr(_) => "RNFR",
-        C::Rnto(_) => "RNTO",
-        C::Abor => "ABOR",
-        C::Dele(_) => "DELE",
-        C::Rmd(_) => "RMD",
-        C::Mkd(_) => "MKD",
-        C::Pwd => "PWD",
-        C::List(_) => "LIST",
-        C::Nlst(_) => "NLST",
-        C::Site(_) => "SITE",
-        C::Syst => "SYST",
-        C::Stat(_) => "STAT",
-        C::Help(_) => "HELP",
-        C::Noop => "NOOP",
-        C::Auth(_) => "AUTH",
-        C::Adat(_) => "ADAT",
-        C::Prot(_) => "PROT",
-        C::Pbsz(_) => "PBSZ",
-        C::Ccc => "CCC",
-        C::Mic(_) => "MIC",
-        C::Conf(_) => "CONF",
-        C::Enc(_) => "ENC",
-        C::Feat => "FEAT",
-        C::Opts(_) => "OPTS",
-        C::Eprt(_) => "EPRT",
-        C::Epsv(_) => "EPSV",
-        C::Lang(_) => "LANG",
-        C::Size(_) => "SIZE",
-        C::Mdtm(_) => "MDTM",
-        C::Mlst(_) => "MLST",
-        C::Mlsd(_) => "MLSD",
-        C::Host(_) => "HOST",
-        C::Mfmt(..) => "MFMT",
-        C::Mfct(..) => "MFCT",
-        C::Mff(..) => "MFF",
-        C::Hash(_) => "HASH",
-        C::Xcwd(_) => "XCWD",
-        C::Xcup => "XCUP",
-        C::Xmkd(_) => "XMKD",
-        C::Xrmd(_) => "XRMD",
-        C::Xpwd => "XPWD",
-        C::Other(_) => "",
-    }
-}
-
 fn letter(dst: &mut BytesMut, c: u8) {
     dst.extend_from_slice(&[b' ', c]);
 }
@@ -96,7 +29,7 @@ pub(super) fn encode(cmd: &Command, dst: &mut BytesMut) {
             }
         }
         known => {
-            dst.extend_from_slice(verb_name(known).as_bytes());
+            dst.extend_from_slice(known.kind().map_or("", super::CommandKind::name).as_bytes());
             encode_argument(known, dst);
         }
     }

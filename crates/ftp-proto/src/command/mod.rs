@@ -9,12 +9,14 @@
 mod decoder;
 mod encode;
 mod parse;
+mod table;
 
 use core::net::{SocketAddr, SocketAddrV4};
 
 use bytes::Bytes;
 
 pub use decoder::CommandDecoder;
+pub use table::CommandKind;
 
 use crate::addr::EpsvArg;
 use crate::error::{ValidationError, ValidationErrorKind};
@@ -161,7 +163,7 @@ impl ExtensionCommand {
     /// [`ValidationErrorKind::KnownVerb`] when `verb` names a command
     /// [`Command`] has a variant for.
     pub fn new(verb: Verb, argument: Option<Text>) -> Result<Self, ValidationError> {
-        if parse::lookup(verb.as_bytes()).is_some() {
+        if table::lookup(verb.as_bytes()).is_some() {
             return Err(ValidationError::new(ValidationErrorKind::KnownVerb, 0));
         }
         Ok(Self { verb, argument: argument.filter(|t| !t.is_empty()) })
@@ -373,8 +375,46 @@ impl Command {
     pub fn verb(&self) -> &str {
         match self {
             Self::Other(ext) => ext.verb.to_str().unwrap_or(""),
-            known => encode::verb_name(known),
+            known => known.kind().map_or("", CommandKind::name),
         }
+    }
+
+    /// The pathname argument, for the verbs whose argument is one
+    /// ([`CommandKind::takes_pathname`]; `None` when an optional one was
+    /// left out).
+    #[must_use]
+    pub fn pathname(&self) -> Option<&Pathname> {
+        use Command as C;
+        match self {
+            C::Cwd(p)
+            | C::Xcwd(p)
+            | C::Smnt(p)
+            | C::Retr(p)
+            | C::Stor(p)
+            | C::Appe(p)
+            | C::Rnfr(p)
+            | C::Rnto(p)
+            | C::Dele(p)
+            | C::Rmd(p)
+            | C::Mkd(p)
+            | C::Xmkd(p)
+            | C::Xrmd(p)
+            | C::Size(p)
+            | C::Mdtm(p)
+            | C::Hash(p)
+            | C::Mfmt(_, p)
+            | C::Mfct(_, p)
+            | C::Mff(_, p) => Some(p),
+            C::Stou(p) | C::List(p) | C::Nlst(p) | C::Stat(p) | C::Mlst(p) | C::Mlsd(p) => p.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the command creates, changes or removes served files
+    /// ([`CommandKind::writes`]): a server refuses it to read-only users.
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        self.kind().is_some_and(CommandKind::writes)
     }
 
     /// Whether the command may be sent during a transfer and handled at once
