@@ -664,6 +664,23 @@ mod tests {
         assert_eq!(fs.rename(&v("a/b/up"), &v("a/c/up")).await, Ok(()), "still points at the root");
     }
 
+    /// A FIFO placed in the tree (by someone with a shell) is not a file:
+    /// RETR and STOR of it are refused at once instead of holding a thread
+    /// until a writer or reader appears.
+    #[tokio::test]
+    async fn fifos_are_refused_without_blocking() {
+        let root = tempfile::tempdir().unwrap();
+        let fifo = root.path().join("pipe");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+        let fs = LocalFs::new(root.path()).unwrap();
+        let wait = std::time::Duration::from_secs(10);
+        let read = tokio::time::timeout(wait, fs.open_read(&v("pipe"), 0)).await.expect("not blocked");
+        assert_eq!(read.err(), Some(StorageError::NotFound));
+        let write =
+            tokio::time::timeout(wait, fs.open_write(&v("pipe"), WriteMode::Replace)).await.expect("not blocked");
+        assert!(write.is_err());
+    }
+
     /// SECURITY.md C3: a directory is listed in chunks, in name order,
     /// with the same entries as `entries`.
     #[tokio::test]
