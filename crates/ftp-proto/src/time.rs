@@ -35,6 +35,18 @@ pub struct Timestamp {
 /// Most fraction digits kept (nanoseconds).
 const MAX_FRACTION_DIGITS: usize = 9;
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`).
+pub(crate) fn days_from_civil(year: u16, month: u8, day: u8) -> i64 {
+    let (month, day) = (i64::from(month), i64::from(day));
+    let year = i64::from(year) - i64::from(month <= 2);
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
 fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -145,6 +157,22 @@ impl Timestamp {
         let year = yoe + era * 400 + i64::from(month <= 2);
         let year = u16::try_from(year).ok()?;
         Self::new(year, month as u8, day as u8, (rem / 3600) as u8, (rem / 60 % 60) as u8, (rem % 60) as u8).ok()
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z (negative before it), the
+    /// fraction left out: the inverse of [`from_unix_seconds`](Self::from_unix_seconds),
+    /// for setting a file's time (`MFMT`).
+    ///
+    /// ```
+    /// use ftp_proto::Timestamp;
+    /// assert_eq!(Timestamp::parse(b"20000229000000").unwrap().unix_seconds(), 951_782_400);
+    /// ```
+    #[must_use]
+    pub fn unix_seconds(&self) -> i64 {
+        days_from_civil(self.year, self.month, self.day) * 86_400
+            + i64::from(self.hour) * 3600
+            + i64::from(self.minute) * 60
+            + i64::from(self.second)
     }
 
     /// The year (0-9999).

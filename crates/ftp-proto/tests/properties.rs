@@ -122,6 +122,14 @@ fn exercise(reply: &Reply) {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
+    /// `Timestamp::unix_seconds` inverts `from_unix_seconds` over the whole
+    /// range a timestamp holds (MFMT sets file times with it).
+    #[test]
+    fn unix_seconds_round_trip(secs in 0u64..253_402_300_800) {
+        let t = ftp_proto::Timestamp::from_unix_seconds(secs).unwrap();
+        prop_assert_eq!(t.unix_seconds(), secs as i64);
+    }
+
     /// Decoding never panics, whatever the bytes and the leniency flags
     /// (SECURITY.md F1-F6, T1-T4, R1-R2: "never panic, whatever the input";
     /// CVE-2010-4221, CVE-2017-1000254, suppaftp PR #166). Every decoded

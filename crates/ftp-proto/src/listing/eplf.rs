@@ -131,8 +131,8 @@ pub(super) fn civil_from_days(days: u64) -> (u16, u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listing::unix::days_from_civil;
     use crate::time::Timestamp;
+    use crate::time::days_from_civil;
 
     fn parse(line: &[u8]) -> Result<Entry, ListingError> {
         parse_eplf(&Bytes::copy_from_slice(line))

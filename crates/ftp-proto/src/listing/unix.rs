@@ -568,22 +568,7 @@ fn is_recent(t: Timestamp, now: Timestamp) -> bool {
 
 /// Seconds since 1970-01-01 (negative before), ignoring leap seconds.
 fn seconds(t: Timestamp) -> i64 {
-    days_from_civil(t.year(), t.month(), t.day()) * 86_400
-        + i64::from(t.hour()) * 3600
-        + i64::from(t.minute()) * 60
-        + i64::from(t.second())
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-pub(super) fn days_from_civil(year: u16, month: u8, day: u8) -> i64 {
-    let (month, day) = (i64::from(month), i64::from(day));
-    let year = i64::from(year) - i64::from(month <= 2);
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    t.unix_seconds()
 }
 
 /// `v` in decimal, in the tail of `buf`.
@@ -607,6 +592,7 @@ mod tests {
     use alloc::vec::Vec;
 
     use super::*;
+    use crate::time::days_from_civil;
 
     fn ts(y: u16, mo: u8, d: u8, h: u8, mi: u8) -> Timestamp {
         Timestamp::new(y, mo, d, h, mi, 0).unwrap()
