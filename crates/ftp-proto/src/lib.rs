@@ -75,8 +75,8 @@ pub mod fuzzing;
 
 pub use addr::{EpsvArg, NetProto};
 pub use command::{
-    Allocation, Command, CommandDecoder, CommandKind, ExtensionCommand, FormatControl, Opts, ProtectionLevel, Structure,
-    TransferMode, TransferType,
+    Allocation, Command, CommandDecoder, CommandKind, ExtensionCommand, FormatControl, Opts, ProtectionLevel,
+    Structure, TransferMode, TransferType,
 };
 pub use error::{
     DecodeError, FrameError, ParseError, ReplyDataError, ReplyError, ValidationError, ValidationErrorKind,

@@ -1237,3 +1237,47 @@ fn rfc3659_7_mlst_and_stat_from_entries() {
     assert!(lines[1].starts_with("-rw-r--r--") && lines[1].ends_with(" May 01 09:30 report 1.pdf"), "{lines:?}");
     assert_eq!(lines[2], "213 End");
 }
+
+/// SECURITY.md C2 (issue 13): the stall timeout defaults to 300 s, is
+/// bounded by a shorter idle timeout unless set explicitly (in either
+/// order), and a silent transfer under a 2 s idle timeout gets 426 after
+/// 2 s, not 300 s.
+#[test]
+fn sec_c2_stall_timeout_is_bounded_by_the_idle_timeout() {
+    use ftp_session::server::DEFAULT_DATA_STALL_TIMEOUT;
+    let secs = Duration::from_secs;
+    assert_eq!(DEFAULT_DATA_STALL_TIMEOUT, secs(300));
+    assert_eq!(ServerConfig::default().data_stall_timeout_in_force(), secs(300));
+    assert_eq!(ServerConfig::default().idle_timeout(secs(2)).data_stall_timeout_in_force(), secs(2));
+    assert_eq!(ServerConfig::default().idle_timeout(secs(900)).data_stall_timeout_in_force(), secs(300));
+    let explicit = |c: ServerConfig| c.data_stall_timeout_in_force();
+    assert_eq!(explicit(ServerConfig::default().data_stall_timeout(secs(10)).idle_timeout(secs(2))), secs(10));
+    assert_eq!(explicit(ServerConfig::default().idle_timeout(secs(2)).data_stall_timeout(secs(10))), secs(10));
+
+    let mut h = logged_in(ServerConfig::default().idle_timeout(secs(2)));
+    let id = h.pasv(40000);
+    let req = h.send("STOR quiet").request();
+    h.answer(&req, Answer::Ready);
+    h.data(id, DataEvent::Incoming { peer: addr(PEER) });
+    assert!(h.advance(Duration::from_millis(1900)).codes().is_empty());
+    let d = h.advance(Duration::from_millis(200));
+    assert_eq!(d.codes(), vec![426], "{:?}", d.lines());
+}
+
+/// SECURITY.md C2, D6 (issue 13): a passive setup left unused while the
+/// session is idle for the data connect timeout is closed without a reply
+/// (the driver frees the port); commands keep it; a transfer command
+/// afterwards gets 425.
+#[test]
+fn sec_c2_d6_idle_passive_setup_is_reclaimed() {
+    let mut h = logged_in(ServerConfig::default().data_connect_timeout(Duration::from_secs(60)));
+    let id = h.pasv(40000);
+    assert!(h.advance(Duration::from_secs(59)).data().is_empty());
+    assert_eq!(h.send("NOOP").codes(), vec![200], "a command restarts the clock");
+    assert!(h.advance(Duration::from_secs(59)).data().is_empty());
+    let d = h.advance(Duration::from_secs(2));
+    assert!(d.codes().is_empty(), "no reply: {:?}", d.lines());
+    assert_eq!(d.data(), vec![DataAction::Close { id }]);
+    assert!(!d.closed());
+    assert_eq!(h.send("RETR f").codes(), vec![425]);
+}

@@ -23,7 +23,7 @@ use std::time::UNIX_EPOCH;
 use bytes::Bytes;
 use ftp_proto::Timestamp;
 use ftp_proto::listing::{Entry, EntryKind, ListingTime, Precision};
-use ftp_session::server::{StorageError, VirtualPath};
+use ftp_session::server::{StorageCapabilities, StorageError, VirtualPath};
 use tokio::io::AsyncWrite;
 
 use crate::storage::{BoxFuture, FileSink, FileSource, Storage, WriteMode};
@@ -395,6 +395,30 @@ impl Storage for MemoryFs {
                 Err(e) => return Err(e),
             };
             Timestamp::from_unix_seconds(secs).ok_or(StorageError::LocalError)
+        })
+    }
+
+    fn capabilities(&self) -> StorageCapabilities {
+        StorageCapabilities::SET_MODIFIED
+    }
+
+    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            let parts = parts(path)?;
+            // Times are whole seconds since 1970 here, as listings show them.
+            let secs = u64::try_from(time.unix_seconds()).map_err(|_| StorageError::LocalError)?;
+            let mut tree = self.tree();
+            if parts.is_empty() {
+                tree.modified = secs;
+                return Ok(());
+            }
+            let (name, dirs) = parts.split_last().ok_or(StorageError::NotFound)?;
+            match tree.dir_mut(dirs)?.children.get_mut(*name) {
+                Some(Node::File(f)) => lock(f).modified = secs,
+                Some(Node::Dir(d)) => d.modified = secs,
+                None => return Err(StorageError::NotFound),
+            }
+            Ok(())
         })
     }
 

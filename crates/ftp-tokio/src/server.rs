@@ -20,13 +20,17 @@
 //!
 //! Limits (SECURITY.md C3): [`ServerOptions::max_sessions`] in all and
 //! [`ServerOptions::max_sessions_per_ip`] from one address; past either, a
-//! connection gets 421 and is closed before the greeting. A
-//! [`ShutdownHandle`] stops the server gracefully (C5).
+//! connection gets 421 and is closed before the greeting. Passive
+//! listeners are capped per client address
+//! ([`ServerOptions::max_passive_per_ip`]: 425 past it) and their ports
+//! drawn at random from the range (D3). A request's storage work stops
+//! when the session cancels it (ABOR, connection end), and what it opened
+//! is closed (X1, X3). A [`ShutdownHandle`] stops the server gracefully (C5).
 
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,8 +75,17 @@ pub struct ServerOptions {
     pub anonymous_writable: bool,
     /// Named users.
     pub users: Vec<User>,
-    /// Passive ports (inclusive); `None` lets the system pick.
+    /// Passive ports (inclusive); `None` lets the system pick. Each
+    /// PASV/EPSV gets a port drawn at random from the range (SECURITY.md D3).
     pub passive_ports: Option<(u16, u16)>,
+    /// Most passive listeners held at once by sessions from one client
+    /// address (IPv4-mapped IPv6 counts as IPv4); a PASV/EPSV past it gets
+    /// 425, while a session's new PASV replaces its own listener and does
+    /// not count twice (SECURITY.md C3, D6). `None` (the default): a
+    /// quarter of the [`passive_ports`](Self::passive_ports) range (at least
+    /// one), so that one address cannot take the whole range; no cap when
+    /// the system picks the ports (sessions per address bound them then).
+    pub max_passive_per_ip: Option<usize>,
     /// The session configuration (timeouts, passive address, limits).
     pub session: ServerConfig,
     /// Most concurrent sessions; more are refused with 421 (SECURITY.md C3).
@@ -107,6 +120,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("anonymous_writable", &self.anonymous_writable)
             .field("users", &self.users.iter().map(|u| &u.name).collect::<Vec<_>>())
             .field("passive_ports", &self.passive_ports)
+            .field("max_passive_per_ip", &self.max_passive_per_ip)
             .field("session", &self.session)
             .field("max_sessions", &self.max_sessions)
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
@@ -127,6 +141,7 @@ impl ServerOptions {
             anonymous_writable: false,
             users: Vec::new(),
             passive_ports: None,
+            max_passive_per_ip: None,
             session: ServerConfig::default().anonymous(true),
             max_sessions: 256,
             max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
@@ -193,7 +208,12 @@ struct Shared {
     auth: Arc<dyn Authenticator>,
     anonymous: Option<Access>,
     passive_ports: Option<(u16, u16)>,
-    next_port: AtomicUsize,
+    /// Draws of passive ports so far (the input of [`unpredictable`]).
+    port_draws: AtomicU64,
+    /// The effective [`ServerOptions::max_passive_per_ip`].
+    max_passive_per_ip: usize,
+    /// Passive listeners held, per client address.
+    passive_per_ip: Mutex<HashMap<IpAddr, usize>>,
     max_sessions: usize,
     max_sessions_per_ip: usize,
     counts: Mutex<Counts>,
@@ -240,6 +260,50 @@ impl Drop for Ticket {
             }
         }
         self.shared.live.send_modify(|n| *n -= 1);
+    }
+}
+
+/// The effective passive-listener cap per client address when
+/// [`ServerOptions::max_passive_per_ip`] is `None`: a quarter of the range,
+/// at least one; none without a range.
+fn default_passive_cap(range: Option<(u16, u16)>) -> usize {
+    match range {
+        Some((low, high)) => (usize::from(high.saturating_sub(low)) + 1).div_ceil(4),
+        None => usize::MAX,
+    }
+}
+
+impl Shared {
+    /// A place for one more passive listener of a session from `ip`, or
+    /// `None` past [`ServerOptions::max_passive_per_ip`] (SECURITY.md C3).
+    fn take_passive(self: &Arc<Self>, ip: IpAddr) -> Option<PassiveTicket> {
+        let ip = ip.to_canonical();
+        let mut held = self.passive_per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = held.get(&ip).copied().unwrap_or(0);
+        if n >= self.max_passive_per_ip {
+            return None;
+        }
+        held.insert(ip, n + 1);
+        Some(PassiveTicket { shared: self.clone(), ip })
+    }
+}
+
+/// A passive listener's place in its client address's count, given back
+/// when its data setup closes.
+struct PassiveTicket {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for PassiveTicket {
+    fn drop(&mut self) {
+        let mut held = self.shared.passive_per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -293,7 +357,11 @@ impl Server {
             auth,
             anonymous,
             passive_ports: options.passive_ports,
-            next_port: AtomicUsize::new(0),
+            port_draws: AtomicU64::new(0),
+            max_passive_per_ip: options
+                .max_passive_per_ip
+                .unwrap_or_else(|| default_passive_cap(options.passive_ports)),
+            passive_per_ip: Mutex::new(HashMap::new()),
             max_sessions: options.max_sessions,
             max_sessions_per_ip: options.max_sessions_per_ip,
             counts: Mutex::new(Counts::default()),
@@ -422,7 +490,12 @@ enum Job {
     Read(FileSource, bool),
     Write(FileSink, bool),
     /// A listing, formatted and sent chunk by chunk (see [`Listing`]).
-    Listing { listing: Listing, format: ListFormat, facts: Vec<&'static str>, now: ftp_proto::Timestamp },
+    Listing {
+        listing: Listing,
+        format: ListFormat,
+        facts: Vec<&'static str>,
+        now: ftp_proto::Timestamp,
+    },
 }
 
 struct DataSlot {
@@ -433,11 +506,13 @@ struct DataSlot {
     /// For an active connection: the protection asked for with `Connect`,
     /// applied when the connection is made.
     connect_tls: Option<DataTls>,
+    /// For a passive listener: its place in the per-address count.
+    passive: Option<PassiveTicket>,
 }
 
 impl DataSlot {
     fn new(listener: Option<JoinHandle<()>>, task: Option<JoinHandle<()>>) -> Self {
-        Self { listener, pending: None, stream: None, task, connect_tls: None }
+        Self { listener, pending: None, stream: None, task, connect_tls: None, passive: None }
     }
 }
 
@@ -658,6 +733,42 @@ impl Control {
     }
 }
 
+/// A connection's running request tasks, by request; dropping it aborts
+/// them all (SECURITY.md X1: work for a session that ended stops).
+#[derive(Default)]
+struct RequestTasks(HashMap<RequestId, JoinHandle<()>>);
+
+impl RequestTasks {
+    /// The task that answers `id`.
+    fn insert(&mut self, id: RequestId, task: JoinHandle<()>) {
+        // Finished tasks whose answer is still on its way are forgotten
+        // here, so the map holds only what runs.
+        self.0.retain(|_, t| !t.is_finished());
+        self.0.insert(id, task);
+    }
+
+    /// `id` was answered: its task has ended.
+    fn answered(&mut self, id: RequestId) {
+        self.0.remove(&id);
+    }
+
+    /// The session cancelled `id` (ABOR, connection end): stop its work now,
+    /// dropping whatever it opened (a file, a directory being listed).
+    fn cancel(&mut self, id: RequestId) {
+        if let Some(task) = self.0.remove(&id) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RequestTasks {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
+    }
+}
+
 struct Conn {
     shared: Arc<Shared>,
     /// This control connection's TLS settings, with its own resumption store.
@@ -665,9 +776,18 @@ struct Conn {
     /// The same for its data connections (see [`crate::tls::SessionTls`]).
     data_tls: Option<Arc<DataTlsConfigs>>,
     local_ip: IpAddr,
+    /// The client's address (passive listeners are counted per address).
+    peer_ip: IpAddr,
     tx: mpsc::UnboundedSender<Note>,
     data: HashMap<DataId, DataSlot>,
-    jobs: HashMap<RequestId, Job>,
+    /// The prepared source or sink of the last request the session
+    /// accepted an answer to, until a `Transfer` takes it. At most one:
+    /// the next accepted answer or the closing of the data setup drops it
+    /// (SECURITY.md X1, X3: nothing an aborted request opened stays open).
+    job: Option<(RequestId, Job)>,
+    /// The storage tasks of requests not answered yet, aborted when the
+    /// session cancels their request and when the connection ends.
+    requests: RequestTasks,
     /// What the logged-in user may do.
     access: Access,
     /// The access granted with the last named login, taken when the
@@ -702,9 +822,11 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
         tls,
         data_tls,
         local_ip: local.ip(),
+        peer_ip: peer.ip(),
         tx,
         data: HashMap::new(),
-        jobs: HashMap::new(),
+        job: None,
+        requests: RequestTasks::default(),
         access: Access::read_only(),
         granted: None,
     };
@@ -740,6 +862,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
                 Output::Event(Event::UploadIncomplete { path, bytes }) => {
                     tracing::warn!(%peer, path = %String::from_utf8_lossy(path.as_bytes()), bytes, "upload incomplete");
                 }
+                Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
                     control.start_tls(&acceptor).await?;
@@ -807,17 +930,43 @@ fn conn_tls(shared: &Shared) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<D
     }
 }
 
+/// Random ports tried in the passive range before scanning it.
+const PASSIVE_DRAWS: u64 = 16;
+
+/// A number no one outside the process can predict: SipHash keyed by the
+/// standard library from the OS's randomness ([`RandomState`] keys are
+/// drawn once per thread, and each `RandomState` differs), over a counter
+/// that never repeats. Enough to pick passive ports a process on the
+/// client's address cannot guess (SECURITY.md D3), without a dependency.
+///
+/// [`RandomState`]: std::collections::hash_map::RandomState
+fn unpredictable(counter: &AtomicU64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(counter.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
 /// A passive listener on the control connection's local address, in the
-/// configured port range (RFC 2577 section 8: not predictable in sequence).
+/// configured port range: each port drawn at random from the whole range
+/// (RFC 2577 section 8, SECURITY.md D3), a few more draws when it is busy,
+/// then a scan of the range from a random start.
 async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListener> {
     let Some((low, high)) = shared.passive_ports else {
         return TcpListener::bind(SocketAddr::new(local_ip, 0)).await;
     };
-    let span = usize::from(high.saturating_sub(low)) + 1;
-    for _ in 0..span.min(64) {
-        let i = shared.next_port.fetch_add(7919, Ordering::Relaxed) % span;
-        let port = low + i as u16;
+    let span = u64::from(high.saturating_sub(low)) + 1;
+    // Below `span`, so the port stays within `low..=high`.
+    let port = |n: u64| low + u16::try_from(n % span).unwrap_or(0);
+    for _ in 0..PASSIVE_DRAWS.min(span) {
+        let port = port(unpredictable(&shared.port_draws));
         if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+            return Ok(l);
+        }
+    }
+    let start = unpredictable(&shared.port_draws) % span;
+    for i in 0..span {
+        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port(start + i))).await {
             return Ok(l);
         }
     }
@@ -827,24 +976,34 @@ async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListen
 impl Conn {
     async fn act(&mut self, session: &mut Session, action: DataAction) {
         match action {
-            DataAction::Listen { id, .. } => match bind_passive(&self.shared, self.local_ip).await {
-                Ok(listener) => {
-                    let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-                    let tx = self.tx.clone();
-                    let task = tokio::spawn(async move {
-                        while let Ok((stream, peer)) = listener.accept().await {
-                            if tx.send(Note::Incoming(id, stream, peer)).is_err() {
-                                break;
-                            }
-                        }
-                    });
-                    self.data.insert(id, DataSlot::new(Some(task), None));
-                    let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr }));
-                }
-                Err(_) => {
+            DataAction::Listen { id, .. } => {
+                // D6: one listener per session. The session closes the old
+                // setup before it asks for a new one; should one be left,
+                // it goes now, so a new PASV never counts twice.
+                self.data.retain(|_, slot| slot.passive.is_none());
+                // C3: past the cap for this client address, 425.
+                let bound = match self.shared.take_passive(self.peer_ip) {
+                    Some(ticket) => bind_passive(&self.shared, self.local_ip).await.ok().map(|l| (l, ticket)),
+                    None => None,
+                };
+                let Some((listener, ticket)) = bound else {
                     let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed));
-                }
-            },
+                    return;
+                };
+                let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+                let tx = self.tx.clone();
+                let task = tokio::spawn(async move {
+                    while let Ok((stream, peer)) = listener.accept().await {
+                        if tx.send(Note::Incoming(id, stream, peer)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut slot = DataSlot::new(Some(task), None);
+                slot.passive = Some(ticket);
+                self.data.insert(id, slot);
+                let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr }));
+            }
             DataAction::Accept { id, tls } => {
                 let stream = self.data.get_mut(&id).and_then(|slot| slot.pending.take());
                 if let Some(stream) = stream {
@@ -883,7 +1042,8 @@ impl Conn {
             }
             DataAction::Transfer { id, request, tls, direction } => {
                 let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
-                let job = self.jobs.remove(&request);
+                // A job left by another request is stale: dropped here.
+                let job = self.job.take().filter(|(r, _)| *r == request).map(|(_, job)| job);
                 let tx = self.tx.clone();
                 let (Some(stream), Some(job)) = (stream, job) else {
                     let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
@@ -915,6 +1075,9 @@ impl Conn {
             }
             DataAction::Close { id } => {
                 self.data.remove(&id);
+                // The setup a prepared job was waiting for is gone (ABOR,
+                // a failed connection, a timeout): close its file now.
+                self.job = None;
             }
             _ => {}
         }
@@ -924,13 +1087,16 @@ impl Conn {
         let now = Instant::now();
         match note {
             Note::Answer(id, answer, job, access) => {
-                if let Some(job) = job {
-                    self.jobs.insert(id, job);
-                }
+                self.requests.answered(id);
                 if access.is_some() {
                     self.granted = access;
                 }
-                let _ = session.answer(now, id, answer);
+                // Kept only when the session takes the answer: the answer to
+                // a cancelled request (ABOR) is stale, and its file is
+                // closed here (SECURITY.md X1, X3).
+                if session.answer(now, id, answer).is_ok() {
+                    self.job = job.map(|job| (id, job));
+                }
             }
             Note::Incoming(id, stream, peer) => {
                 if let Some(slot) = self.data.get_mut(&id) {
@@ -983,7 +1149,11 @@ impl Conn {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
         let writable = self.access.writable;
-        tokio::spawn(async move {
+        // An authentication runs to its end even when the session goes
+        // away (an authenticator is not cut mid-way); storage work stops
+        // when its request is cancelled (SECURITY.md X1).
+        let storage = !matches!(kind, RequestKind::Login { .. });
+        let task = tokio::spawn(async move {
             if let RequestKind::Login { user, password } = &kind {
                 let access = shared.auth.login(user, password).await;
                 let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
@@ -993,6 +1163,9 @@ impl Conn {
             let (answer, job) = decide(shared.storage.as_ref(), writable, kind, &facts).await;
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
+        if storage {
+            self.requests.insert(id, task);
+        }
     }
 }
 
@@ -1058,6 +1231,7 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
             Ok(n) => (Answer::Size(n), None),
             Err(e) => failed(e),
         },
+        RequestKind::SetModTime { path, time } => done(fs.set_modified(&path, time).await),
         RequestKind::ModTime { path } => match fs.modified(&path).await {
             Ok(t) => (Answer::ModTime(t), None),
             Err(e) => failed(e),

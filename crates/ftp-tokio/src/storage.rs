@@ -48,7 +48,7 @@ use bytes::{Bytes, BytesMut};
 use cap_std::fs::Dir;
 use ftp_proto::Timestamp;
 use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
-use ftp_session::server::{ListFormat, StorageError, VirtualPath};
+use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, VirtualPath};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
@@ -136,6 +136,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// `MDTM` (RFC 3659 3): the modification time of a file, UTC.
     fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>>;
+
+    /// The optional operations this storage implements, which the server
+    /// advertises (FEAT, HELP) and serves; the rest answer 502 without
+    /// reaching the storage. The default is none.
+    fn capabilities(&self) -> StorageCapabilities {
+        StorageCapabilities::NONE
+    }
+
+    /// `MFMT` ([`StorageCapabilities::SET_MODIFIED`]): sets the
+    /// modification time of a file or directory, UTC. The default is
+    /// [`StorageError::NotSupported`].
+    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+        let _ = (path, time);
+        Box::pin(async { Err(StorageError::NotSupported) })
+    }
 
     /// `RETR`: a file's bytes from `offset` (past the end: nothing).
     fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>>;
@@ -231,6 +246,14 @@ impl Listing {
         }
         self.rest.as_mut()?.recv().await
     }
+}
+
+/// A timestamp as a `SystemTime` (`None` if the platform cannot hold it).
+fn system_time(time: Timestamp) -> Option<std::time::SystemTime> {
+    let secs = time.unix_seconds();
+    let whole = std::time::Duration::from_secs(secs.unsigned_abs());
+    let base = if secs >= 0 { UNIX_EPOCH.checked_add(whole) } else { UNIX_EPOCH.checked_sub(whole) };
+    base?.checked_add(std::time::Duration::from_nanos(time.nanos().into()))
 }
 
 /// Entries per [`Listing`] chunk from [`LocalFs`]: large enough that the
@@ -549,6 +572,26 @@ impl Storage for LocalFs {
             let secs =
                 meta.modified().ok().and_then(|t| t.into_std().duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
             secs.and_then(Timestamp::from_unix_seconds).ok_or(StorageError::LocalError)
+        })
+    }
+
+    fn capabilities(&self) -> StorageCapabilities {
+        StorageCapabilities::SET_MODIFIED
+    }
+
+    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            use cap_std::fs::OpenOptionsExt;
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            let when = system_time(time).ok_or(StorageError::LocalError)?;
+            blocking(move || {
+                // Opened read-only beneath the root (a directory too):
+                // futimens needs a descriptor, not write access to the bytes.
+                let mut options = cap_std::fs::OpenOptions::new();
+                options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+                dir.open_with(rel, &options)?.into_std().set_modified(when)
+            })
+            .await
         })
     }
 

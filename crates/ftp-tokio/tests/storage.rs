@@ -61,6 +61,14 @@ async fn script(fs: &dyn Storage) -> Vec<String> {
     step!(get(fs, "a/f", 99).await);
     step!(put(fs, "a/f", WriteMode::CreateNew, b"no").await);
     step!(put(fs, "a/new", WriteMode::CreateNew, b"yes").await);
+    // MFMT (draft-somers-ftp-mfxx 3): the time set is the time read back.
+    let t = ftp_proto::Timestamp::new(2020, 1, 2, 3, 4, 5).unwrap();
+    step!(fs.capabilities().contains(ftp_session::server::StorageCapabilities::SET_MODIFIED));
+    step!(fs.set_modified(&v("a/new"), t).await);
+    step!(fs.modified(&v("a/new")).await.map(|t| t.to_string()));
+    step!(fs.set_modified(&v("a"), t).await);
+    step!(fs.modified(&v("a")).await.map(|t| t.to_string()));
+    step!(fs.set_modified(&v("a/missing"), t).await);
     step!(put(fs, "a", WriteMode::Replace, b"onto a directory").await);
     step!(put(fs, "missing/f", WriteMode::Replace, b"no parent").await);
     step!(put(fs, "/", WriteMode::Replace, b"the root").await);
@@ -115,6 +123,8 @@ async fn rfc959_4_2_memory_fs_answers_as_local_fs() {
         assert_eq!(e, g);
     }
     assert_eq!(expected.len(), got.len());
+    let set = expected.iter().filter(|l| l.ends_with("=> Ok(\"20200102030405\")")).count();
+    assert_eq!(set, 2, "MFMT set the file's and the directory's time: {expected:#?}");
 }
 
 /// The listings of both storages are the same lines (up to the dates),

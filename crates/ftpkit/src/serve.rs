@@ -43,6 +43,14 @@ pub(crate) struct Serve {
     /// Seconds without a command before a session is closed.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    /// Seconds a transfer may go without moving a byte before it is aborted
+    /// with 426 (default: 300, or --idle-timeout when that is shorter).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    data_timeout: Option<u64>,
+    /// Most passive listeners held at once by sessions from one IP address
+    /// (425 past it; default: a quarter of --passive-ports, no cap without).
+    #[arg(long, value_name = "N")]
+    max_passive_per_ip: Option<usize>,
     /// FTPS: the certificate chain (PEM). Needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
     tls_cert: Option<PathBuf>,
@@ -127,7 +135,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if args.require_tls && tls.is_none() {
         return Err("--require-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
     }
-    let session = ServerConfig::default()
+    let mut session = ServerConfig::default()
         .require_tls_login(args.require_tls)
         .require_tls_data(args.require_tls)
         .require_tls_resumption(!args.no_tls_resumption)
@@ -136,6 +144,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .greeting("ftpkit ready");
+    if let Some(secs) = args.data_timeout {
+        session = session.data_stall_timeout(Duration::from_secs(secs));
+    }
     let mut options = ServerOptions::new(args.listen, args.root.clone());
     options.anonymous = anonymous;
     options.anonymous_writable = args.writable;
@@ -144,6 +155,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.session = session;
     options.max_sessions = args.max_sessions;
     options.max_sessions_per_ip = args.max_sessions_per_ip;
+    options.max_passive_per_ip = args.max_passive_per_ip;
     options.implicit_tls = args.implicit_tls;
     let tls_note = match (&tls, args.implicit_tls) {
         (None, _) => "",

@@ -8,6 +8,10 @@ use core::time::Duration;
 use bytes::Bytes;
 use ftp_proto::{ParseOptions, Text};
 
+/// The default of [`ServerConfig::data_stall_timeout`]: 300 s, as vsftpd's
+/// `data_connection_timeout` (SECURITY.md C2).
+pub const DEFAULT_DATA_STALL_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Server session configuration. Share one among sessions with an `Arc`.
 ///
 /// ```
@@ -44,6 +48,9 @@ pub struct ServerConfig {
     pub(crate) login_timeout: Duration,
     pub(crate) data_connect_timeout: Duration,
     pub(crate) data_stall_timeout: Duration,
+    /// Whether [`data_stall_timeout`](Self::data_stall_timeout) was set
+    /// explicitly; until it is, it follows the idle timeout down.
+    pub(crate) data_stall_timeout_set: bool,
     pub(crate) parse_options: ParseOptions,
     pub(crate) system_type: Text,
     pub(crate) max_pending_commands: usize,
@@ -72,7 +79,8 @@ impl Default for ServerConfig {
             idle_timeout: Duration::from_secs(300),
             login_timeout: Duration::from_secs(120),
             data_connect_timeout: Duration::from_secs(60),
-            data_stall_timeout: Duration::from_secs(300),
+            data_stall_timeout: DEFAULT_DATA_STALL_TIMEOUT,
+            data_stall_timeout_set: false,
             parse_options: ParseOptions::default(),
             system_type: Text::from_static("UNIX Type: L8"),
             max_pending_commands: 32,
@@ -161,10 +169,21 @@ impl ServerConfig {
         /// Protocol errors in a session before 421 and close (S4; default 10).
         max_session_errors: u32
     );
-    setter!(
-        /// No command for this long: 421 and close (C1; default 300 s).
-        idle_timeout: Duration
-    );
+    /// No command for this long: 421 and close (C1; default 300 s).
+    ///
+    /// Unless [`data_stall_timeout`](Self::data_stall_timeout) is set
+    /// explicitly (before or after), a shorter idle timeout also shortens the
+    /// stall timeout to the same value, so that a silent data connection
+    /// cannot hold a session longer than a silent control connection could
+    /// (SECURITY.md C2).
+    #[must_use]
+    pub fn idle_timeout(mut self, value: Duration) -> Self {
+        self.idle_timeout = value;
+        if !self.data_stall_timeout_set {
+            self.data_stall_timeout = DEFAULT_DATA_STALL_TIMEOUT.min(value);
+        }
+        self
+    }
     setter!(
         /// Not logged in this long after connecting: 421 and close (C1;
         /// default 120 s).
@@ -172,12 +191,24 @@ impl ServerConfig {
     );
     setter!(
         /// A data connection not made within this time: 425 (C2; default 60 s).
+        ///
+        /// The same deadline reclaims a passive listener the session does not
+        /// use: when the session has been idle (no command, no transfer) this
+        /// long with a PASV/EPSV setup open, the setup is closed without a
+        /// reply and a later transfer command gets 425 (SECURITY.md C2, D6;
+        /// so idle sessions cannot hold the passive port range).
         data_connect_timeout: Duration
     );
-    setter!(
-        /// A transfer with no progress for this long: 426 (C2; default 300 s).
-        data_stall_timeout: Duration
-    );
+
+    /// A transfer with no progress for this long: 426 (C2). Default 300 s,
+    /// or the [`idle_timeout`](Self::idle_timeout) when that is shorter and
+    /// this was never set.
+    #[must_use]
+    pub fn data_stall_timeout(mut self, value: Duration) -> Self {
+        self.data_stall_timeout = value;
+        self.data_stall_timeout_set = true;
+        self
+    }
     setter!(
         /// Leniency and limits of the command decoder.
         parse_options: ParseOptions
@@ -192,5 +223,13 @@ impl ServerConfig {
     #[must_use]
     pub fn is_anonymous_allowed(&self) -> bool {
         self.anonymous
+    }
+
+    /// The data stall timeout in force: the one set, else the default
+    /// bounded by the idle timeout (see
+    /// [`data_stall_timeout`](Self::data_stall_timeout)).
+    #[must_use]
+    pub fn data_stall_timeout_in_force(&self) -> Duration {
+        self.data_stall_timeout
     }
 }

@@ -73,6 +73,7 @@
 //! assert!(sent.ends_with(b"230 Login successful.\r\n"));
 //! ```
 
+mod capabilities;
 mod config;
 mod data;
 mod path;
@@ -85,11 +86,12 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ftp_proto::{
-    Command, CommandDecoder, DecodeError, EpsvArg, NetProto, Pathname, ProtectionLevel, Reply, ReplyCode, Structure,
-    Text, TransferMode, TransferType, Username,
+    Command, CommandDecoder, CommandKind, DecodeError, EpsvArg, NetProto, Pathname, ProtectionLevel, Reply, ReplyCode,
+    Structure, Text, TransferMode, TransferType, Username,
 };
 
-pub use config::ServerConfig;
+pub use capabilities::StorageCapabilities;
+pub use config::{DEFAULT_DATA_STALL_TIMEOUT, ServerConfig};
 pub use data::{DataAction, DataEvent, DataFailure, DataId, DataTls, Direction};
 pub use path::VirtualPath;
 pub use request::{Answer, ListFormat, Request, RequestId, RequestKind, StorageError, StoreMode};
@@ -453,68 +455,16 @@ const MLST_FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unique"];
 /// argument), well under the 4096-byte line limit of a 257 reply.
 pub const MAX_VIRTUAL_PATH: usize = 1024;
 
-/// The pathname argument of a command, if it has one.
-fn pathname_of(cmd: &Command) -> Option<&Pathname> {
-    use Command as C;
-    match cmd {
-        C::Cwd(p)
-        | C::Xcwd(p)
-        | C::Smnt(p)
-        | C::Retr(p)
-        | C::Stor(p)
-        | C::Appe(p)
-        | C::Rnfr(p)
-        | C::Rnto(p)
-        | C::Dele(p)
-        | C::Rmd(p)
-        | C::Mkd(p)
-        | C::Xmkd(p)
-        | C::Xrmd(p)
-        | C::Size(p)
-        | C::Mdtm(p)
-        | C::Hash(p) => Some(p),
-        C::Stou(p) | C::List(p) | C::Nlst(p) | C::Stat(p) | C::Mlst(p) | C::Mlsd(p) => p.as_ref(),
-        C::Mfmt(_, p) | C::Mfct(_, p) | C::Mff(_, p) => Some(p),
-        _ => None,
-    }
-}
-
-/// The commands allowed before login (SECURITY.md S1).
 /// Data-setup and parameter commands between `REST` and the transfer
-/// command that leave the restart marker in place.
+/// command leave the restart marker in place (the verb table's `rest`).
 fn keeps_restart_marker(cmd: &Command) -> bool {
-    matches!(
-        cmd,
-        Command::Pasv
-            | Command::Epsv(_)
-            | Command::Port(_)
-            | Command::Eprt(_)
-            | Command::Type(_)
-            | Command::Mode(_)
-            | Command::Stru(_)
-            | Command::Pbsz(_)
-            | Command::Prot(_)
-    )
+    cmd.kind().is_some_and(CommandKind::keeps_restart_marker)
 }
 
+/// The commands allowed before login (SECURITY.md S1; the verb table's
+/// `login`).
 fn allowed_before_login(cmd: &Command) -> bool {
-    matches!(
-        cmd,
-        Command::User(_)
-            | Command::Pass(_)
-            | Command::Acct(_)
-            | Command::Auth(_)
-            | Command::Pbsz(_)
-            | Command::Prot(_)
-            | Command::Feat
-            | Command::Opts(_)
-            | Command::Host(_)
-            | Command::Quit
-            | Command::Noop
-            | Command::Syst
-            | Command::Help(_)
-            | Command::Rein
-    )
+    cmd.kind().is_some_and(CommandKind::allowed_before_login)
 }
 
 /// Compares addresses as the same host, treating `::ffff:a.b.c.d` as
@@ -625,7 +575,10 @@ impl Session {
         add(self.data_deadline);
         match &self.busy {
             Busy::Penalty { until, .. } => add(Some(*until)),
-            Busy::Idle => add(Some(self.last_activity + self.config.idle_timeout)),
+            Busy::Idle => {
+                add(Some(self.last_activity + self.config.idle_timeout));
+                add(self.unused_passive_deadline());
+            }
             _ => {}
         }
         t
@@ -987,7 +940,7 @@ impl Session {
         if !self.is_logged_in() && !allowed_before_login(&cmd) {
             return self.error(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
         }
-        if let Some(p) = pathname_of(&cmd) {
+        if let Some(p) = cmd.pathname() {
             if self.cwd.as_bytes().len() + 1 + p.len() > MAX_VIRTUAL_PATH {
                 // Bounded paths keep every 257 reply under the line limit and
                 // the session's memory small.
@@ -1826,6 +1779,19 @@ impl Session {
         if matches!(self.busy, Busy::Idle) && !self.closed && now >= self.last_activity + self.config.idle_timeout {
             self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Idle timeout, closing.", CloseReason::IdleTimeout);
         }
+        if !self.closed && self.unused_passive_deadline().is_some_and(|d| now >= d) {
+            // SECURITY.md C2, D6: an idle session does not keep a passive
+            // port; closed without a reply (a later transfer gets 425).
+            self.close_data();
+        }
+    }
+
+    /// When an unused passive setup of an idle session is reclaimed: after
+    /// the data connect timeout without a command (see
+    /// [`ServerConfig::data_connect_timeout`]).
+    fn unused_passive_deadline(&self) -> Option<Instant> {
+        let unused = matches!(self.busy, Busy::Idle) && matches!(self.data, DataSetup::Passive { .. });
+        unused.then(|| self.last_activity + self.config.data_connect_timeout)
     }
 }
 
