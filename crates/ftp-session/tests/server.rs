@@ -108,6 +108,46 @@ fn sec_a1_failed_logins_are_delayed_then_421() {
     }
 }
 
+/// SECURITY.md A1: after a failure, a correct password's 230 is held as
+/// long as a 530 would be, so the reply's timing tells nothing; every
+/// failure is reported for the driver's per-address count (A2).
+#[test]
+fn sec_a1_correct_password_after_a_failure_waits_too() {
+    let config = ServerConfig::default().failed_login_delay(Duration::from_secs(2));
+    let (mut h, _) = Harness::new(config);
+    h.send("USER alice");
+    let req = h.send("PASS wrong").request();
+    let d = h.answer(&req, Answer::LoginDenied);
+    assert!(d.events().iter().any(|e| matches!(e, Event::LoginFailed { failures: 1, .. })), "{:?}", d.events());
+    assert_eq!(h.advance(Duration::from_secs(2)).codes(), vec![530]);
+    assert!(h.session.are_logins_held());
+    h.send("USER alice");
+    let req = h.send("PASS right").request();
+    let d = h.answer(&req, Answer::LoggedIn);
+    assert!(d.lines().is_empty(), "230 must wait for the delay: {:?}", d.lines());
+    assert!(!h.session.is_logged_in(), "not logged in before the reply");
+    assert!(h.send("PWD").lines().is_empty(), "commands wait behind the held login");
+    assert!(h.advance(Duration::from_secs(1)).lines().is_empty());
+    let d = h.advance(Duration::from_secs(1));
+    assert_eq!(d.codes(), vec![230, 257]);
+    assert!(d.events().iter().any(|e| matches!(e, Event::LoggedIn { anonymous: false, .. })));
+    assert!(h.session.is_logged_in());
+}
+
+/// SECURITY.md A2: the driver marks a session whose address failed
+/// elsewhere; its very first PASS, right or wrong, is then held.
+#[test]
+fn sec_a2_held_logins_delay_the_first_pass() {
+    let config = ServerConfig::default().failed_login_delay(Duration::from_secs(3)).anonymous(true);
+    let (mut h, _) = Harness::new(config);
+    assert!(!h.session.are_logins_held());
+    h.session.hold_logins();
+    h.send("USER anonymous");
+    assert!(h.send("PASS guest@").lines().is_empty(), "anonymous 230 held too");
+    assert_eq!(h.advance(Duration::from_secs(3)).codes(), vec![230]);
+    assert!(h.session.is_anonymous());
+}
+
 /// RFC 959 4.1.1: ACCT after a 332.
 #[test]
 fn rfc959_4_1_1_account_flow() {
@@ -670,6 +710,23 @@ fn sec_l1_auth_tls_discards_injected_commands() {
     let d = h.input(Input::TlsEstablished);
     assert!(d.outputs.is_empty(), "the injected USER/PASS never ran: {:?}", d.lines());
     assert_eq!(h.send("USER alice").codes(), vec![331]);
+}
+
+/// SECURITY.md A7: required TLS means no login of any kind before AUTH,
+/// the anonymous account's included, unless explicitly allowed.
+#[test]
+fn sec_a7_anonymous_needs_tls_too_unless_allowed() {
+    let (mut h, _) = Harness::new(tls_config().anonymous(true).require_tls_login(true));
+    for user in ["anonymous", "ftp"] {
+        assert_eq!(h.send(&format!("USER {user}")).codes(), vec![530], "{user}");
+        h.send("NOOP");
+    }
+    assert_eq!(h.send("PASS x").codes(), vec![503], "no USER was accepted");
+    assert!(!h.session.is_logged_in());
+    let (mut h, _) = Harness::new(tls_config().anonymous(true).require_tls_login(true).allow_plaintext_anonymous(true));
+    assert_eq!(h.send("USER anonymous").codes(), vec![331]);
+    assert_eq!(h.send("PASS guest@").codes(), vec![230]);
+    assert_eq!(h.send("USER alice").codes(), vec![530], "named users still need TLS");
 }
 
 /// RFC 4217 section 4: AUTH when TLS is not available is 502; other

@@ -8,7 +8,8 @@
 //!   [`storage::Storage`] ([`storage::LocalFs`], confined to its root, or
 //!   [`memory::MemoryFs`]) and an [`auth::Authenticator`]. Passive and active
 //!   data connections, explicit and implicit FTPS ([`tls`]), session limits
-//!   in all and per IP, graceful shutdown. [`background::Background`] runs
+//!   in all and per IP, password guessing paced and banned per address
+//!   ([`guard`]), graceful shutdown. [`background::Background`] runs
 //!   one on a thread of its own.
 //! - [`client::Client`]: an async client over `ftp_session::client::Session`:
 //!   plain, explicit or implicit FTPS, passive or active, parsed listings,
@@ -22,6 +23,7 @@ pub mod auth;
 pub mod background;
 mod buffer;
 pub mod client;
+pub mod guard;
 pub mod memory;
 pub mod server;
 pub mod storage;

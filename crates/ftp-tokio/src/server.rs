@@ -48,6 +48,7 @@ use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
 use crate::auth::{Access, Authenticator, UserList};
 use crate::buffer::Buffer;
+use crate::guard::{self, LoginGuard, LoginGuardOptions};
 use crate::storage::{FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
@@ -107,6 +108,10 @@ pub struct ServerOptions {
     pub implicit_tls: bool,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Failed logins counted per client address: pacing and bans
+    /// (SECURITY.md A1, A2; see [`crate::guard`]). The pace is the
+    /// session's [`ServerConfig::failed_login_delay`].
+    pub login_guard: LoginGuardOptions,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -126,6 +131,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
             .field("implicit_tls", &self.implicit_tls)
             .field("tls", &self.tls.is_some())
+            .field("login_guard", &self.login_guard)
             .finish()
     }
 }
@@ -149,6 +155,7 @@ impl ServerOptions {
             tls: None,
             storage: None,
             authenticator: None,
+            login_guard: LoginGuardOptions::default(),
         }
     }
 
@@ -222,13 +229,19 @@ struct Shared {
     phase: watch::Sender<Phase>,
     tls: Option<Arc<rustls::ServerConfig>>,
     implicit_tls: bool,
+    /// Failed logins per client address (SECURITY.md A1, A2).
+    guard: LoginGuard,
 }
 
 impl Shared {
-    /// Counts a new connection in, and says whether it is within the limits.
+    /// Counts a new connection in, and says whether it is within the limits
+    /// and its address is not banned.
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Ticket {
         let ip = ip.to_canonical();
         self.live.send_modify(|n| *n += 1);
+        if self.guard.is_banned(ip, Instant::now()) {
+            return Ticket { shared: self.clone(), ip, admitted: false, banned: true };
+        }
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let from_ip = counts.per_ip.get(&ip).copied().unwrap_or(0);
         let admitted = counts.total < self.max_sessions && from_ip < self.max_sessions_per_ip;
@@ -236,7 +249,7 @@ impl Shared {
             counts.total += 1;
             *counts.per_ip.entry(ip).or_insert(0) += 1;
         }
-        Ticket { shared: self.clone(), ip, admitted }
+        Ticket { shared: self.clone(), ip, admitted, banned: false }
     }
 }
 
@@ -245,6 +258,8 @@ struct Ticket {
     shared: Arc<Shared>,
     ip: IpAddr,
     admitted: bool,
+    /// Refused because the address is banned for failed logins (A2).
+    banned: bool,
 }
 
 impl Drop for Ticket {
@@ -350,6 +365,7 @@ impl Server {
             .anonymous(anonymous.is_some())
             .tls_available(options.tls.is_some())
             .implicit_tls(options.implicit_tls);
+        let delay = session.failed_login_delay_in_force();
         let shared = Shared {
             config: Arc::new(session),
             storage,
@@ -369,6 +385,7 @@ impl Server {
             phase: watch::Sender::new(Phase::Running),
             tls: options.tls,
             implicit_tls: options.implicit_tls,
+            guard: LoginGuard::new(options.login_guard, delay),
         };
         Ok(Self { listener, shared: Arc::new(shared) })
     }
@@ -427,9 +444,9 @@ impl Server {
             let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
             let ticket = self.shared.admit(peer.ip());
             tokio::spawn(async move {
-                let admitted = ticket.admitted;
+                let (admitted, banned) = (ticket.admitted, ticket.banned);
                 let shared = ticket.shared.clone();
-                let _ = serve(stream, shared, admitted).await;
+                let _ = serve(stream, shared, admitted, banned).await;
                 drop(ticket);
             });
         }
@@ -795,7 +812,7 @@ struct Conn {
     granted: Option<Access>,
 }
 
-async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Result<()> {
+async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: bool) -> io::Result<()> {
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let mut phase = shared.phase.subscribe();
@@ -811,11 +828,17 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
         _ => Control::plain(stream),
     };
     let conn_info = Connection::new(peer, local);
-    let mut session = if admitted && running {
-        Session::new(shared.config.clone(), conn_info, Instant::now())
+    let now = Instant::now();
+    let mut session = if banned {
+        Session::refuse_with(shared.config.clone(), conn_info, now, "Too many failed logins from your address.")
+    } else if admitted && running {
+        Session::new(shared.config.clone(), conn_info, now)
     } else {
-        Session::refuse(shared.config.clone(), conn_info, Instant::now())
+        Session::refuse(shared.config.clone(), conn_info, now)
     };
+    if shared.guard.is_suspect(peer.ip(), now) {
+        session.hold_logins();
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut conn = Conn {
         shared,
@@ -863,6 +886,19 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
                     tracing::warn!(%peer, path = %String::from_utf8_lossy(path.as_bytes()), bytes, "upload incomplete");
                 }
                 Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
+                Output::Event(Event::LoginFailed { user, failures }) => {
+                    let recorded = conn.shared.guard.record_failure(peer.ip(), Instant::now());
+                    tracing::warn!(
+                        %peer,
+                        user = ?String::from_utf8_lossy(user.as_bytes()),
+                        session_failures = failures,
+                        address_failures = recorded.recent,
+                        "failed login (SECURITY.md A1)"
+                    );
+                    if recorded.banned_now {
+                        tracing::warn!(ip = %guard::address_key(peer.ip()), "address banned for failed logins (SECURITY.md A2)");
+                    }
+                }
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
                     control.start_tls(&acceptor).await?;
@@ -888,7 +924,16 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool) -> io::Re
                 let now = Instant::now();
                 let _ = match read {
                     Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
-                    Ok(n) => session.handle_input(now, Input::Control(&buf[..n])),
+                    Ok(n) => {
+                        // A2: another session from this address failed
+                        // since: this one's PASS replies are held too.
+                        if !session.are_logins_held() && !session.is_logged_in()
+                            && conn.shared.guard.is_suspect(peer.ip(), now)
+                        {
+                            session.hold_logins();
+                        }
+                        session.handle_input(now, Input::Control(&buf[..n]))
+                    }
                 };
             }
             Some(note) = rx.recv() => conn.note(&mut session, note),
@@ -1153,8 +1198,21 @@ impl Conn {
         // away (an authenticator is not cut mid-way); storage work stops
         // when its request is cancelled (SECURITY.md X1).
         let storage = !matches!(kind, RequestKind::Login { .. });
+        // A2: from an address that failed recently, passwords are checked
+        // one per delay for the whole address, and not at all while it is
+        // banned.
+        let slot = if matches!(kind, RequestKind::Login { .. }) {
+            self.shared.guard.slot(self.peer_ip, Instant::now())
+        } else {
+            None
+        };
         let task = tokio::spawn(async move {
             if let RequestKind::Login { user, password } = &kind {
+                let Some(slot) = slot else {
+                    let _ = tx.send(Note::Answer(id, Answer::LoginDenied, None, None));
+                    return;
+                };
+                tokio::time::sleep_until(slot.into()).await;
                 let access = shared.auth.login(user, password).await;
                 let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Note::Answer(id, answer, None, access));

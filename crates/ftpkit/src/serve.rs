@@ -51,6 +51,22 @@ pub(crate) struct Serve {
     /// (425 past it; default: a quarter of --passive-ports, no cap without).
     #[arg(long, value_name = "N")]
     max_passive_per_ip: Option<usize>,
+    /// Failed logins from one IP address (an IPv6 /64) within
+    /// --login-failure-window that ban it for --login-ban; 0: no ban.
+    /// Passwords from an address that failed recently are checked at most
+    /// one per --failed-login-delay, over all its connections.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    max_login_failures_per_ip: u32,
+    /// Seconds a failed login counts towards --max-login-failures-per-ip.
+    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
+    login_failure_window: u64,
+    /// Seconds a banned address is refused (421 before the greeting).
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    login_ban: u64,
+    /// Seconds a failed login's 530 is held back (and, after a failure from
+    /// the same address, every login reply).
+    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
+    failed_login_delay: u64,
     /// FTPS: the certificate chain (PEM). Needs --tls-key.
     #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
     tls_cert: Option<PathBuf>,
@@ -68,9 +84,14 @@ pub(crate) struct Serve {
     /// connection after login, for NAT helpers that read it). Off by default.
     #[arg(long)]
     allow_ccc: bool,
-    /// Refuse logins and transfers without TLS (RFC 4217; needs a certificate).
+    /// Refuse logins and transfers without TLS (RFC 4217; needs a
+    /// certificate), the anonymous account's included.
     #[arg(long)]
     require_tls: bool,
+    /// With --require-tls, still let anonymous users log in and download
+    /// over plaintext (a public mirror offering FTPS to named users).
+    #[arg(long, requires = "require_tls")]
+    allow_plaintext_anonymous: bool,
     /// Do not require data connections to resume the control connection's TLS
     /// session (for clients that cannot, such as Python's ftplib; weakens
     /// the protection against data-connection theft).
@@ -137,12 +158,14 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     }
     let mut session = ServerConfig::default()
         .require_tls_login(args.require_tls)
+        .allow_plaintext_anonymous(args.allow_plaintext_anonymous)
         .require_tls_data(args.require_tls)
         .require_tls_resumption(!args.no_tls_resumption)
         .require_tls_close_notify(args.require_tls_close_notify)
         .allow_ccc(args.allow_ccc)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .failed_login_delay(Duration::from_secs(args.failed_login_delay))
         .greeting("ftpkit ready");
     if let Some(secs) = args.data_timeout {
         session = session.data_stall_timeout(Duration::from_secs(secs));
@@ -157,6 +180,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.max_sessions_per_ip = args.max_sessions_per_ip;
     options.max_passive_per_ip = args.max_passive_per_ip;
     options.implicit_tls = args.implicit_tls;
+    options.login_guard.max_failures = args.max_login_failures_per_ip;
+    options.login_guard.window = Duration::from_secs(args.login_failure_window);
+    options.login_guard.ban = Duration::from_secs(args.login_ban);
     let tls_note = match (&tls, args.implicit_tls) {
         (None, _) => "",
         (Some(_), false) => ", FTPS available (AUTH TLS)",

@@ -37,6 +37,7 @@ pub struct ServerConfig {
     pub(crate) tls_available: bool,
     pub(crate) implicit_tls: bool,
     pub(crate) require_tls_login: bool,
+    pub(crate) allow_plaintext_anonymous: bool,
     pub(crate) require_tls_data: bool,
     pub(crate) require_tls_resumption: bool,
     pub(crate) require_tls_close_notify: bool,
@@ -69,6 +70,7 @@ impl Default for ServerConfig {
             tls_available: false,
             implicit_tls: false,
             require_tls_login: false,
+            allow_plaintext_anonymous: false,
             require_tls_data: false,
             require_tls_resumption: true,
             require_tls_close_notify: false,
@@ -134,8 +136,16 @@ impl ServerConfig {
         implicit_tls: bool
     );
     setter!(
-        /// Refuse USER/PASS on a plaintext control connection (A7; 530).
+        /// Refuse USER/PASS on a plaintext control connection (A7; 530),
+        /// the anonymous account's included unless
+        /// [`allow_plaintext_anonymous`](Self::allow_plaintext_anonymous).
         require_tls_login: bool
+    );
+    setter!(
+        /// With [`require_tls_login`](Self::require_tls_login), still let
+        /// the anonymous account in before `AUTH` (a public mirror that
+        /// offers FTPS to named users; default no, SECURITY.md A7).
+        allow_plaintext_anonymous: bool
     );
     setter!(
         /// Refuse transfers on an unprotected data channel (L5; 521).
@@ -231,5 +241,13 @@ impl ServerConfig {
     #[must_use]
     pub fn data_stall_timeout_in_force(&self) -> Duration {
         self.data_stall_timeout
+    }
+
+    /// The failed-login delay in force (see
+    /// [`failed_login_delay`](Self::failed_login_delay)); a driver paces
+    /// password checks per client address with it (SECURITY.md A2).
+    #[must_use]
+    pub fn failed_login_delay_in_force(&self) -> Duration {
+        self.failed_login_delay
     }
 }

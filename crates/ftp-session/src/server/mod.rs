@@ -120,6 +120,16 @@ impl Connection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
+    /// A `PASS` was refused (bad password, unknown user, or the anonymous
+    /// account while it is off). The 530 follows after the failed-login
+    /// delay; the driver counts these per client address (SECURITY.md A1,
+    /// A2) and logs them.
+    LoginFailed {
+        /// The user name given to `USER`.
+        user: Username,
+        /// Failures in this session so far, this one included.
+        failures: u32,
+    },
     /// A user logged in.
     LoggedIn {
         /// The user name.
@@ -249,6 +259,11 @@ pub struct Session {
     errors_in_row: u32,
     errors_total: u32,
     login_failures: u32,
+    /// Every `PASS` reply is held for the failed-login delay, a correct
+    /// password's too: set after a failure here, or by the driver through
+    /// [`Session::hold_logins`] when the client's address failed elsewhere
+    /// (SECURITY.md A1, A2).
+    logins_held: bool,
     last_activity: Instant,
     login_deadline: Option<Instant>,
     data_deadline: Option<Instant>,
@@ -381,13 +396,24 @@ enum Busy {
     /// Waiting for the listener's address (PASV/EPSV).
     Binding,
     Transfer(Transfer),
-    /// A failed login's reply is held until `until` (A1).
+    /// A login's reply is held until `until` (A1): a failed one always, a
+    /// successful one after a failure (so that how fast PASS is answered
+    /// tells nothing about the password).
     Penalty {
         until: Instant,
-        close: bool,
+        outcome: Held,
     },
     /// AUTH accepted; the caller runs the handshake.
     Handshake,
+}
+
+/// The outcome of a login whose reply is held back (SECURITY.md A1).
+#[derive(Debug, Clone)]
+enum Held {
+    /// 530, then 421 and close when `close`.
+    Failed { close: bool },
+    /// 230 and [`Event::LoggedIn`].
+    LoggedIn { user: Username, anonymous: bool },
 }
 
 /// What to do with the answer to a request.
@@ -506,6 +532,16 @@ impl Session {
         s
     }
 
+    /// A session refused before the greeting for another reason, given as
+    /// the 421's text (a client address banned for failed logins,
+    /// SECURITY.md A2).
+    #[must_use]
+    pub fn refuse_with(config: Arc<ServerConfig>, conn: Connection, now: Instant, text: &'static str) -> Self {
+        let mut s = Self::blank(config, conn, now);
+        s.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, text, CloseReason::Refused);
+        s
+    }
+
     fn blank(config: Arc<ServerConfig>, conn: Connection, now: Instant) -> Self {
         let tls =
             if config.implicit_tls { Tls::Implicit { pbsz: false, prot: ProtectionLevel::Clear } } else { Tls::Plain };
@@ -528,6 +564,7 @@ impl Session {
             errors_in_row: 0,
             errors_total: 0,
             login_failures: 0,
+            logins_held: false,
             last_activity: now,
             data_deadline: None,
             shutting_down: false,
@@ -539,6 +576,23 @@ impl Session {
     #[must_use]
     pub fn cwd(&self) -> &VirtualPath {
         &self.cwd
+    }
+
+    /// From now on, hold every `PASS` reply of this session for the
+    /// failed-login delay, a correct password's included. The driver calls
+    /// it when the client's address has failed to log in recently, in this
+    /// session or another (SECURITY.md A2): without it, a client guessing
+    /// over many connections learns that a password is wrong from the 530
+    /// not coming at once, and moves on without waiting for it.
+    pub fn hold_logins(&mut self) {
+        self.logins_held = true;
+    }
+
+    /// Whether `PASS` replies are held (after a failed login, or
+    /// [`hold_logins`](Self::hold_logins)).
+    #[must_use]
+    pub fn are_logins_held(&self) -> bool {
+        self.logins_held
     }
 
     /// Whether a user is logged in.
@@ -1194,8 +1248,9 @@ impl Session {
     }
 
     fn user(&mut self, user: Username) {
-        if self.config.require_tls_login && !self.tls.secured() && !(self.config.anonymous && is_anonymous_user(&user))
-        {
+        let plaintext_anonymous =
+            self.config.allow_plaintext_anonymous && self.config.anonymous && is_anonymous_user(&user);
+        if self.config.require_tls_login && !self.tls.secured() && !plaintext_anonymous {
             // SECURITY.md A7.
             return self.error(ReplyCode::NOT_LOGGED_IN, "Login requires TLS: use AUTH TLS first.");
         }
@@ -1221,16 +1276,28 @@ impl Session {
         let user = user.clone();
         if is_anonymous_user(&user) {
             if self.config.anonymous {
-                self.logged_in(user, true);
+                self.logged_in(now, user, true);
             } else {
-                self.login_failed(now);
+                self.login_failed(now, user);
             }
             return;
         }
         self.request(RequestKind::Login { user: user.clone(), password }, Pending::Login { user, anonymous: false });
     }
 
-    fn logged_in(&mut self, user: Username, anonymous: bool) {
+    /// A login succeeded: 230 now, or after the failed-login delay when
+    /// logins are held (SECURITY.md A1).
+    fn logged_in(&mut self, now: Instant, user: Username, anonymous: bool) {
+        if self.logins_held {
+            self.login = Login::Greeted;
+            let until = now + self.config.failed_login_delay;
+            self.busy = Busy::Penalty { until, outcome: Held::LoggedIn { user, anonymous } };
+            return;
+        }
+        self.finish_login(user, anonymous);
+    }
+
+    fn finish_login(&mut self, user: Username, anonymous: bool) {
         self.login = Login::LoggedIn { anonymous };
         self.login_deadline = None;
         self.login_failures = 0;
@@ -1240,11 +1307,13 @@ impl Session {
 
     /// SECURITY.md A1: hold the 530 for the configured delay; after too many
     /// failures, 530 then 421 and close.
-    fn login_failed(&mut self, now: Instant) {
+    fn login_failed(&mut self, now: Instant, user: Username) {
         self.login = Login::Greeted;
         self.login_failures += 1;
+        self.logins_held = true;
         let close = self.login_failures >= self.config.max_login_failures;
-        self.busy = Busy::Penalty { until: now + self.config.failed_login_delay, close };
+        self.busy = Busy::Penalty { until: now + self.config.failed_login_delay, outcome: Held::Failed { close } };
+        self.event(Event::LoginFailed { user, failures: self.login_failures });
     }
 
     fn resolve_opt(&self, p: Option<&Pathname>) -> VirtualPath {
@@ -1288,8 +1357,10 @@ impl Session {
 
     /// The checks every transfer command passes before the storage is asked.
     fn transfer(&mut self, kind: RequestKind, plan: Plan) {
-        if self.config.require_tls_data && self.tls.prot() != ProtectionLevel::Private {
-            // SECURITY.md L5: refuse before any 150.
+        let plaintext_anonymous = self.config.allow_plaintext_anonymous && self.is_anonymous() && !self.tls.secured();
+        if self.config.require_tls_data && self.tls.prot() != ProtectionLevel::Private && !plaintext_anonymous {
+            // SECURITY.md L5: refuse before any 150 (A7: an anonymous user
+            // let in over plaintext may transfer over plaintext).
             return self.error(ReplyCode::PROTECTION_LEVEL_REFUSED, "Data connections must be protected (PROT P).");
         }
         if matches!(self.data, DataSetup::None | DataSetup::Binding { .. }) {
@@ -1456,12 +1527,12 @@ impl Session {
         }
         match pending {
             Pending::Login { user, anonymous } => match answer {
-                Answer::LoggedIn => self.logged_in(user, anonymous),
+                Answer::LoggedIn => self.logged_in(now, user, anonymous),
                 Answer::NeedAccount => {
                     self.login = Login::AwaitAcct { user };
                     self.reply(ReplyCode::NEED_ACCOUNT, "Need account for login.");
                 }
-                _ => self.login_failed(now),
+                _ => self.login_failed(now, user),
             },
             Pending::ChangeDir(path) => {
                 self.cwd = path;
@@ -1736,16 +1807,20 @@ impl Session {
     }
 
     fn on_timeout(&mut self, now: Instant) {
-        if let Busy::Penalty { until, close } = self.busy {
-            if now >= until {
-                self.busy = Busy::Idle;
-                self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
-                if close {
-                    return self.close_with(
-                        ReplyCode::SERVICE_NOT_AVAILABLE,
-                        "Too many failed logins.",
-                        CloseReason::TooManyLoginFailures,
-                    );
+        if matches!(&self.busy, Busy::Penalty { until, .. } if now >= *until) {
+            if let Busy::Penalty { outcome, .. } = std::mem::replace(&mut self.busy, Busy::Idle) {
+                match outcome {
+                    Held::Failed { close } => {
+                        self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
+                        if close {
+                            return self.close_with(
+                                ReplyCode::SERVICE_NOT_AVAILABLE,
+                                "Too many failed logins.",
+                                CloseReason::TooManyLoginFailures,
+                            );
+                        }
+                    }
+                    Held::LoggedIn { user, anonymous } => self.finish_login(user, anonymous),
                 }
                 self.pump(now);
             }
