@@ -2,6 +2,7 @@
 //! client commands (`get`, `put`, `ls`, `mkdir`, `rm`, `rmdir`, `mv`), and
 //! `check` (conformance).
 
+mod display;
 mod remote;
 mod serve;
 mod url;
@@ -69,7 +70,9 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("ftpkit: {}", failure.message);
+            // The message may quote the server (a reply, a file name):
+            // escaped for the terminal (SECURITY.md R4).
+            eprintln!("ftpkit: {}", display::escape(&failure.message));
             ExitCode::from(failure.code)
         }
     }

@@ -16,6 +16,7 @@ use ftp_session::client::{ClientConfig, DataMode, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::display::{escape, escape_bytes};
 use crate::url::FtpUrl;
 
 /// Options every client subcommand takes.
@@ -198,9 +199,10 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         ClientOptions { security, insecure: conn.insecure, tls12_only: conn.tls12, config, ..ClientOptions::default() };
     if conn.verbose {
         options.transcript = Some(Arc::new(|line: Line<'_>| match line {
-            Line::Sent(s) => eprintln!("> {s}"),
-            Line::Received(s) => eprintln!("< {s}"),
-            Line::Info(s) => eprintln!("* {s}"),
+            // Server text is escaped before it reaches the terminal (R4).
+            Line::Sent(s) => eprintln!("> {}", escape(s)),
+            Line::Received(s) => eprintln!("< {}", escape(s)),
+            Line::Info(s) => eprintln!("* {}", escape(s)),
             _ => {}
         }));
     }
@@ -246,12 +248,23 @@ enum Destination {
     File(PathBuf),
 }
 
+/// The local file name `get` derives from the URL ([`FtpUrl::file_name`]),
+/// or a usage error that asks for `-o`.
+fn local_name(url: &FtpUrl) -> Result<&str> {
+    url.file_name().ok_or_else(|| {
+        Failure::new(
+            exit::USAGE,
+            format!("{:?} names no plain file to write here: give a local name with -o FILE", url.path),
+        )
+    })
+}
+
 /// Decides where `get` writes, before anything is connected.
 fn destination(output: Option<PathBuf>, url: &FtpUrl) -> Result<Destination> {
     let target = match output {
         Some(p) if p.as_os_str() == "-" => return Ok(Destination::Stdout),
         Some(p) => p,
-        None => PathBuf::from(url.file_name().ok_or_else(|| Failure::new(exit::USAGE, "no file name in the URL"))?),
+        None => PathBuf::from(local_name(url)?),
     };
     // `metadata` follows symbolic links: a link to /dev/null is a device.
     match std::fs::metadata(&target) {
@@ -474,10 +487,11 @@ fn entry_text(entry: &Entry) -> String {
     };
     let size = entry.size().map_or_else(|| "-".to_owned(), |s| s.to_string());
     let time = rfc3339(entry).unwrap_or_else(|| "-".to_owned());
-    let mut line = format!("{kind} {size:>12} {time:<20} {}", String::from_utf8_lossy(entry.name()));
-    if let Some(target) = link_target(entry) {
+    // Names and link targets are the server's bytes: escaped (R4, E4).
+    let mut line = format!("{kind} {size:>12} {time:<20} {}", escape_bytes(entry.name()));
+    if let EntryKind::Symlink { target: Some(target) } = entry.kind() {
         line.push_str(" -> ");
-        line.push_str(&target);
+        line.push_str(&escape_bytes(target));
     }
     line
 }

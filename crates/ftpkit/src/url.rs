@@ -63,9 +63,15 @@ impl FtpUrl {
         Ok(Self { tls, user, password, host, port, path })
     }
 
-    /// The last path segment (the file name for `get`), if any.
+    /// The last path segment as a local file name (for `get`), if it is a
+    /// plain one: not empty, `.` or `..`, and without a separator or NUL
+    /// (which percent-decoding can produce: `%2e%2e`, `%2f`, `%00`), so
+    /// that a URL never names a file outside the current directory
+    /// (issue 13: `ftp://h/sub/..` used to write `../.part`).
     pub(crate) fn file_name(&self) -> Option<&str> {
-        self.path.rsplit('/').next().filter(|n| !n.is_empty())
+        let name = self.path.rsplit('/').next()?;
+        let plain = !matches!(name, "" | "." | "..") && !name.contains(['/', '\\', '\0']);
+        plain.then_some(name)
     }
 }
 
@@ -114,6 +120,16 @@ mod tests {
         assert_eq!((u.user.as_str(), u.host.as_str(), u.port), ("anonymous", "::1", 21));
         assert_eq!(u.path, "");
         assert_eq!(u.file_name(), None);
+        for hostile in [
+            "ftp://h/sub/..",
+            "ftp://h/sub/.",
+            "ftp://h/sub/%2e%2e",
+            "ftp://h/a%2f..",
+            "ftp://h/a%00b",
+            "ftp://h/a%5cb",
+        ] {
+            assert_eq!(FtpUrl::parse(hostile).unwrap().file_name(), None, "{hostile}");
+        }
         let u = FtpUrl::parse("ftp://[::1]:990//etc/motd").unwrap();
         assert_eq!((u.port, u.path.as_str()), (990, "/etc/motd"));
     }

@@ -450,3 +450,125 @@ fn serve_flags_uploads_without_close_notify() {
         }
     }
 }
+
+/// A scripted server on loopback for what our own server never sends:
+/// `listing` as every LIST/MLSD answer (no FEAT features, so the client
+/// uses LIST), `refusal` as every RETR/SIZE answer. Serves one control
+/// connection, each read bounded by a timeout.
+fn hostile_server(
+    listing: &'static [u8],
+    refusal: &'static str,
+) -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    use std::net::TcpListener;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (control, _) = listener.accept().unwrap();
+        control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut writer = control.try_clone().unwrap();
+        let mut reader = BufReader::new(control);
+        writer.write_all(b"220 hostile\r\n").unwrap();
+        let mut data: Option<TcpListener> = None;
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let reply: Vec<u8> = match verb.as_str() {
+                "USER" => b"331 pw\r\n".to_vec(),
+                "PASS" => b"230 in\r\n".to_vec(),
+                "FEAT" => b"211-Features:\r\n211 End\r\n".to_vec(),
+                "PWD" => b"257 \"/\"\r\n".to_vec(),
+                "TYPE" | "OPTS" | "MODE" | "STRU" => b"200 ok\r\n".to_vec(),
+                "SYST" => b"215 UNIX Type: L8\r\n".to_vec(),
+                "EPSV" => {
+                    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+                    let port = l.local_addr().unwrap().port();
+                    data = Some(l);
+                    format!("229 Entering Extended Passive Mode (|||{port}|)\r\n").into_bytes()
+                }
+                "LIST" | "NLST" | "MLSD" => {
+                    writer.write_all(b"150 here\r\n").unwrap();
+                    if let Some(l) = data.take() {
+                        let (mut d, _) = l.accept().unwrap();
+                        d.write_all(listing).unwrap();
+                    }
+                    b"226 done\r\n".to_vec()
+                }
+                "RETR" | "SIZE" | "MDTM" => refusal.as_bytes().to_vec(),
+                "QUIT" => {
+                    let _ = writer.write_all(b"221 bye\r\n");
+                    return;
+                }
+                _ => b"502 no\r\n".to_vec(),
+            };
+            writer.write_all(&reply).unwrap();
+            line.clear();
+        }
+    });
+    (addr, thread)
+}
+
+/// The bytes of `out` that would act on a terminal: C0 controls other than
+/// the line ends the tool itself prints, DEL, and ESC above all.
+fn terminal_controls(out: &[u8]) -> Vec<u8> {
+    out.iter().copied().filter(|&b| (b < 0x20 && b != b'\n') || b == 0x7f).collect()
+}
+
+/// SECURITY.md R4, E4 (issue 13): a listing whose names carry ANSI and OSC
+/// escapes, a bare CR and a link target with colour codes is shown with
+/// all of them escaped; the names are still all there.
+#[test]
+fn sec_r4_ls_escapes_hostile_names() {
+    let listing: &[u8] = b"-rw-r--r--   1 u g   5 Jan 01  2026 \x1b]0;owned\x07evil\r\n\
+        -rw-r--r--   1 u g   5 Jan 01  2026 \x1b[2Jcls\r\n\
+        -rw-r--r--   1 u g   5 Jan 01  2026 over\rwrite\r\n\
+        -rw-r--r--   1 u g   5 Jan 01  2026 bell\x07\x08\x7f\r\n\
+        lrwxrwxrwx   1 u g   5 Jan 01  2026 link -> \x1b[31mred\r\n";
+    let (addr, server) = hostile_server(listing, "550 no\r\n");
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://{addr}/")]);
+    server.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(terminal_controls(&out.stdout), Vec::<u8>::new(), "{:?}", String::from_utf8_lossy(&out.stdout));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for expected in
+        ["\\x1b]0;owned\\x07evil", "\\x1b[2Jcls", "over\\rwrite", "bell\\x07\\x08\\x7f", "link -> \\x1b[31mred"]
+    {
+        assert!(shown.contains(expected), "{expected} in {shown}");
+    }
+    assert_eq!(shown.lines().count(), 5, "{shown}");
+}
+
+/// SECURITY.md R4 (issue 13): a refusal whose text carries an OSC title
+/// sequence reaches the terminal escaped, in the error line and in `-v`.
+#[test]
+fn sec_r4_errors_and_verbose_output_are_escaped() {
+    let (addr, server) = hostile_server(b"", "550 \x1b]0;pwned\x07 \x1b[8mhidden\x1b[0m gone\r\n");
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["get", &format!("ftp://{addr}/file.txt"), "-v"]);
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(terminal_controls(&out.stderr), Vec::<u8>::new(), "{:?}", stderr(&out));
+    assert!(stderr(&out).contains("\\x1b]0;pwned\\x07"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("< 550"), "the -v transcript is there: {}", stderr(&out));
+}
+
+/// Issue 13: the local name `get` derives from a URL is a plain file name
+/// in the current directory; `..`, `.` and percent-encoded separators are
+/// refused (exit 2) before connecting, and nothing is written anywhere.
+#[test]
+fn get_refuses_a_url_naming_no_plain_file() {
+    let work = tempfile::tempdir().unwrap();
+    let inner = work.path().join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    // Port 9 on loopback: nothing is connected to anyway.
+    for url in
+        ["ftp://127.0.0.1:9/sub/..", "ftp://127.0.0.1:9/sub/.", "ftp://127.0.0.1:9/a%2F..", "ftp://127.0.0.1:9/%2e%2e"]
+    {
+        let out = ftpkit(&inner, &["get", url]);
+        assert_eq!(out.status.code(), Some(2), "{url}: {}", stderr(&out));
+        assert!(stderr(&out).contains("-o FILE"), "{url}: {}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 1, "only inner/ in the parent");
+    assert_eq!(std::fs::read_dir(&inner).unwrap().count(), 0, "nothing in the working directory");
+}
