@@ -572,3 +572,63 @@ fn get_refuses_a_url_naming_no_plain_file() {
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 1, "only inner/ in the parent");
     assert_eq!(std::fs::read_dir(&inner).unwrap().count(), 0, "nothing in the working directory");
 }
+
+/// SECURITY.md A1, A2 through `ftpkit serve`: failed logins are logged on
+/// stderr with the client's address, and `--max-login-failures-per-ip`
+/// bans the address (421 before the greeting).
+#[test]
+fn sec_a2_serve_logs_failed_logins_and_bans() {
+    use std::io::Write;
+    let served = tempfile::tempdir().unwrap();
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--user",
+        "alice:pw",
+        "--failed-login-delay",
+        "1",
+        "--max-login-failures-per-ip",
+        "2",
+        "--login-ban",
+        "60",
+    ];
+    let mut child = Command::new(FTPKIT)
+        .current_dir(served.path())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let connect = || {
+        let stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut greeting = String::new();
+        reader.read_line(&mut greeting).unwrap();
+        (stream, reader, greeting)
+    };
+    let (mut stream, mut reader, greeting) = connect();
+    assert!(greeting.starts_with("220"), "{greeting}");
+    for n in 0..2 {
+        let mut reply = String::new();
+        write!(stream, "USER alice\r\nPASS wrong{n}\r\n").unwrap();
+        reader.read_line(&mut reply).unwrap();
+        assert!(reply.starts_with("331"), "{reply}");
+        reply.clear();
+        reader.read_line(&mut reply).unwrap();
+        assert!(reply.starts_with("530"), "{reply}");
+    }
+    let (_, _, greeting) = connect();
+    assert!(greeting.starts_with("421"), "banned: {greeting}");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let server = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&server.stderr);
+    assert_eq!(log.matches("failed login (").count(), 2, "server log: {log}");
+    assert!(log.contains("127.0.0.1") && log.contains("alice"), "server log: {log}");
+    assert!(log.contains("banned"), "server log: {log}");
+}
