@@ -208,16 +208,7 @@ fn serve_with_no_options() {
 fn serve_stops_gracefully_on_sigterm() {
     use std::io::{Read, Write};
     let served = fixture();
-    let mut child = Command::new(FTPKIT)
-        .current_dir(served.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "2"])
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (mut child, addr) = spawn_serve(served.path(), &["serve", "--listen", "127.0.0.1:0", "--shutdown-grace", "2"]);
     let mut control = std::net::TcpStream::connect(&addr).unwrap();
     control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     let mut buf = [0u8; 512];
@@ -420,17 +411,8 @@ fn serve_flags_uploads_without_close_notify() {
         if strict {
             args.push("--require-tls-close-notify");
         }
-        let mut child = Command::new(FTPKIT)
-            .current_dir(served.path())
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().rsplit(':').next().unwrap();
+        let (child, addr) = spawn_serve(served.path(), &args);
+        let port = addr.rsplit(':').next().unwrap();
         let out = Command::new("timeout")
             .args(["60", "python3", "-c", PY_NO_CLOSE_NOTIFY, port])
             .stdin(Stdio::null())
@@ -593,17 +575,7 @@ fn sec_a2_serve_logs_failed_logins_and_bans() {
         "--login-ban",
         "60",
     ];
-    let mut child = Command::new(FTPKIT)
-        .current_dir(served.path())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    let (child, addr) = spawn_serve(served.path(), &args);
     let connect = || {
         let stream = std::net::TcpStream::connect(&addr).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -631,4 +603,21 @@ fn sec_a2_serve_logs_failed_logins_and_bans() {
     assert_eq!(log.matches("failed login (").count(), 2, "server log: {log}");
     assert!(log.contains("127.0.0.1") && log.contains("alice"), "server log: {log}");
     assert!(log.contains("banned"), "server log: {log}");
+}
+
+/// Starts `ftpkit ARGS` (a `serve`) in `dir`, stdout and stderr piped, and
+/// returns it with the address from its banner line.
+fn spawn_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
+    let mut child = Command::new(FTPKIT)
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
+    (child, addr)
 }
