@@ -1000,7 +1000,8 @@ fn rfc959_4_1_3_rename_sequence() {
 /// RFC 959 4.1.3 (DELE, MKD, RMD) and RFC 3659 (SIZE, MDTM), MFMT draft.
 #[test]
 fn rfc3659_file_commands() {
-    let mut h = logged_in(ServerConfig::default());
+    let caps = ftp_session::server::StorageCapabilities::SET_MODIFIED;
+    let mut h = logged_in(ServerConfig::default().storage_capabilities(caps));
     let req = h.send("MKD new \"dir\"").request();
     assert_eq!(h.answer(&req, Answer::Done).lines(), vec![r#"257 "/new ""dir""" created"#]);
     let req = h.send("RMD new").request();
@@ -1025,6 +1026,33 @@ fn rfc3659_file_commands() {
     assert_eq!(h.session.answer(h.now, req.id, Answer::Done), Err(Misuse::WrongAnswer));
     assert_eq!(h.answer(&req, Answer::Size(1)).codes(), vec![213]);
     assert_eq!(h.session.answer(h.now, req.id, Answer::Size(1)), Err(Misuse::UnknownRequest), "stale id");
+}
+
+/// DESIGN (capabilities, not promises): without the storage capability,
+/// MFMT is neither in FEAT nor in HELP, and answers 502 without a request;
+/// with it, it is in both. Verbs the session never serves are in neither.
+#[test]
+fn design_capabilities_decide_feat_help_and_502() {
+    let caps = ftp_session::server::StorageCapabilities::SET_MODIFIED;
+    for (config, served) in
+        [(ServerConfig::default(), false), (ServerConfig::default().storage_capabilities(caps), true)]
+    {
+        let mut h = logged_in(config);
+        let feat = h.send("FEAT").lines().join("\n");
+        let help = h.send("HELP").lines().join("\n");
+        assert_eq!(feat.contains(" MFMT"), served, "{feat}");
+        assert_eq!(help.split_whitespace().any(|w| w == "MFMT"), served, "{help}");
+        for never in ["SMNT", "HASH", "MFCT", "MFF", "ADAT", "CONF", "ENC", "MIC"] {
+            assert!(!help.split_whitespace().any(|w| w == never), "{never} in {help}");
+        }
+        let d = h.send("MFMT 20240101120000 f");
+        if served {
+            assert!(matches!(d.request().kind, RequestKind::SetModTime { .. }));
+        } else {
+            assert_eq!(d.codes(), vec![502]);
+            assert!(d.requests().is_empty(), "no request for a verb that cannot be served");
+        }
+    }
 }
 
 /// RFC 7151 section 3: HOST before login 220; after USER 503.

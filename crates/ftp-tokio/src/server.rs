@@ -364,7 +364,10 @@ impl Server {
             .session
             .anonymous(anonymous.is_some())
             .tls_available(options.tls.is_some())
-            .implicit_tls(options.implicit_tls);
+            .implicit_tls(options.implicit_tls)
+            // What FEAT and HELP list and what is served follow the storage
+            // (DESIGN: capabilities, not promises).
+            .storage_capabilities(storage.capabilities());
         let delay = session.failed_login_delay_in_force();
         let shared = Shared {
             config: Arc::new(session),

@@ -11,8 +11,12 @@ mod support;
 
 use std::sync::Arc;
 
+use ftp_proto::Timestamp;
+use ftp_proto::listing::Entry;
+use ftp_session::server::{StorageError, VirtualPath};
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{ServerOptions, User};
+use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, Storage, WriteMode};
 use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -443,25 +447,107 @@ async fn sec_s4_refusals_keep_the_session() {
     assert_eq!(code(&ftp.reply().await), 421, "three protocol errors in a row");
 }
 
-/// RFC 2389 3 / DESIGN (capabilities, not promises), issue 12: FEAT and
-/// HELP do not advertise MFMT (or SITE) while they answer 502.
+/// A MemoryFs behind a storage that implements only the required
+/// operations: no optional capability at all.
+struct Plain(MemoryFs);
+
+macro_rules! forward {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(fn $name<'a>(&'a self, $($arg: $ty),*) -> BoxFuture<'a, Result<$out, StorageError>> {
+            self.0.$name($($arg),*)
+        })*
+    };
+}
+
+impl Storage for Plain {
+    forward! {
+        change_dir(path: &'a VirtualPath) -> ();
+        entries(path: &'a VirtualPath, all: bool) -> Vec<Entry>;
+        size(path: &'a VirtualPath) -> u64;
+        modified(path: &'a VirtualPath) -> Timestamp;
+        open_read(path: &'a VirtualPath, offset: u64) -> FileSource;
+        open_write(path: &'a VirtualPath, mode: WriteMode) -> FileSink;
+        delete(path: &'a VirtualPath) -> ();
+        make_dir(path: &'a VirtualPath) -> ();
+        remove_dir(path: &'a VirtualPath) -> ();
+        rename(from: &'a VirtualPath, to: &'a VirtualPath) -> ();
+    }
+}
+
+/// A probe for a verb HELP lists: its command line, or `None` for verbs a
+/// walk must not send (they end the login, the session or the plaintext).
+fn probe(verb: &str) -> Option<String> {
+    Some(match verb {
+        "QUIT" | "REIN" | "USER" | "PASS" | "ACCT" | "AUTH" | "CCC" => return None,
+        "PORT" => "PORT 127,0,0,1,4,1".into(),
+        "EPRT" => "EPRT |1|127.0.0.1|1025|".into(),
+        "TYPE" => "TYPE I".into(),
+        "MODE" => "MODE S".into(),
+        "STRU" => "STRU F".into(),
+        "REST" => "REST 0".into(),
+        "ALLO" => "ALLO 10".into(),
+        "OPTS" => "OPTS UTF8 ON".into(),
+        "HOST" => "HOST localhost".into(),
+        "LANG" => "LANG EN".into(),
+        "MFMT" => "MFMT 20240101000000 f".into(),
+        "SITE" => "SITE HELP".into(),
+        "RNTO" => "RNTO g".into(),
+        "PBSZ" => "PBSZ 0".into(),
+        "PROT" => "PROT P".into(),
+        v @ ("CWD" | "XCWD" | "MKD" | "XMKD" | "RMD" | "XRMD" | "DELE" | "RNFR" | "SIZE" | "MDTM" | "MLST" | "RETR"
+        | "STOR" | "STOU" | "APPE" | "LIST" | "NLST" | "MLSD" | "STAT") => format!("{v} f"),
+        v => v.into(),
+    })
+}
+
+/// RFC 2389 3 / DESIGN (capabilities, not promises), issues 12 and 14:
+/// through the real server, on LocalFs, MemoryFs and a storage with no
+/// optional capability, every verb HELP lists is carried out (never 502),
+/// FEAT and HELP list MFMT exactly when the storage can set times, and
+/// MFMT then works (213) and otherwise answers 502.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rfc2389_3_feat_and_help_advertise_only_what_works() {
+async fn design_capability_walk_every_advertised_verb_works() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
     let fs = MemoryFs::new();
     fs.write_file("f", b"x").unwrap();
-    let server = serve(memory_options(&fs)).await;
-    let (mut ftp, _) = Ftp::connect(server.addr).await;
-    ftp.login("alice", "secret").await;
-    let feat = reply_text(&ftp.cmd("FEAT").await);
-    let help = reply_text(&ftp.cmd("HELP").await);
-    let advertised: Vec<&str> = feat.split_whitespace().chain(help.split_whitespace()).collect();
-    for (verb, probe) in
-        [("MFMT", "MFMT 20240101000000 f"), ("SITE", "SITE HELP"), ("MFF", "MFF modify=20240101000000; f")]
+    let plain_fs = MemoryFs::new();
+    plain_fs.write_file("f", b"x").unwrap();
+    let mut plain = ServerOptions::with_storage(loopback(), Arc::new(Plain(plain_fs)));
+    plain.users = memory_options(&fs).users;
+    for (name, options, sets_times) in
+        [("LocalFs", local_options(dir.path()), true), ("MemoryFs", memory_options(&fs), true), ("plain", plain, false)]
     {
-        let answer = ftp.code(probe).await;
-        assert!(answer != 502 || !advertised.contains(&verb), "{verb} advertised but {probe} answers 502");
+        let server = serve(options).await;
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        let feat = reply_text(&ftp.cmd("FEAT").await);
+        let help = reply_text(&ftp.cmd("HELP").await);
+        let listed: Vec<String> = help
+            .lines()
+            .filter(|l| l.starts_with(' '))
+            .flat_map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        assert!(listed.len() > 30, "{name}: {help}");
+        assert_eq!(feat.lines().any(|l| l.trim() == "MFMT"), sets_times, "{name}: {feat}");
+        assert_eq!(listed.iter().any(|v| v == "MFMT"), sets_times, "{name}: {help}");
+        let mfmt = ftp.cmd("MFMT 20240101000000 f").await;
+        assert_eq!(code(&mfmt), if sets_times { 213 } else { 502 }, "{name}: {}", reply_text(&mfmt));
+        // The walk may delete or rename `f`: it comes last.
+        for verb in &listed {
+            let Some(line) = probe(verb) else { continue };
+            let reply = ftp.cmd(&line).await;
+            assert_ne!(code(&reply), 502, "{name}: HELP lists {verb}, but {line} answers {}", reply_text(&reply));
+            if code(&reply) == 150 || code(&reply) == 125 {
+                panic!("{name}: {line} started a transfer without a data connection");
+            }
+            ftp.send("NOOP").await;
+            assert_eq!(code(&ftp.reply().await), 200, "{name}: after {line}");
+        }
+        for never in ["SMNT", "MFCT", "MFF", "HASH", "ADAT", "CONF", "ENC", "MIC"] {
+            assert!(!listed.iter().any(|v| v == never), "{name}: {never} listed: {help}");
+        }
     }
-    assert!(!advertised.contains(&"MFMT"), "{feat}\n{help}");
 }
 
 /// Issue 12: RMD of a non-empty directory says so (550 Directory not

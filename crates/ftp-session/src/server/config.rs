@@ -5,6 +5,7 @@
 use core::net::Ipv4Addr;
 use core::time::Duration;
 
+use super::StorageCapabilities;
 use bytes::Bytes;
 use ftp_proto::{ParseOptions, Text};
 
@@ -43,6 +44,7 @@ pub struct ServerConfig {
     pub(crate) require_tls_close_notify: bool,
     pub(crate) allow_ccc: bool,
     pub(crate) site_enabled: bool,
+    pub(crate) storage_capabilities: StorageCapabilities,
     pub(crate) max_consecutive_errors: u32,
     pub(crate) max_session_errors: u32,
     pub(crate) idle_timeout: Duration,
@@ -76,6 +78,7 @@ impl Default for ServerConfig {
             require_tls_close_notify: false,
             allow_ccc: false,
             site_enabled: false,
+            storage_capabilities: StorageCapabilities::NONE,
             max_consecutive_errors: 3,
             max_session_errors: 10,
             idle_timeout: Duration::from_secs(300),
@@ -170,6 +173,13 @@ impl ServerConfig {
     setter!(
         /// Pass `SITE` commands to the application (default no: 502).
         site_enabled: bool
+    );
+    setter!(
+        /// The optional operations the storage implements (default none):
+        /// a verb that needs one it lacks is neither advertised (FEAT,
+        /// HELP) nor served (502, without a request). A driver sets it from
+        /// its storage, as `ftp_tokio`'s server does.
+        storage_capabilities: StorageCapabilities
     );
     setter!(
         /// Consecutive protocol errors before 421 and close (S4; default 3).

@@ -1001,7 +1001,39 @@ impl Session {
                 return self.reply(ReplyCode::FILE_NAME_NOT_ALLOWED, "Pathname too long.");
             }
         }
+        if cmd.kind().is_some_and(|kind| !self.implemented(kind)) {
+            // DESIGN: capabilities, not promises: a verb this server cannot
+            // carry out is 502 here, never a request the storage refuses.
+            return self.error(ReplyCode::COMMAND_NOT_IMPLEMENTED, "Command not implemented.");
+        }
         self.command(now, cmd, rest, rename_from);
+    }
+
+    /// Whether this server carries out `kind` at all: the verbs the session
+    /// has no handler for are not, and a verb that needs a storage
+    /// capability is only with it. Policy refusals (CCC not allowed, AUTH
+    /// without TLS) are answered by the handlers with their own codes.
+    fn implemented(&self, kind: CommandKind) -> bool {
+        use CommandKind as K;
+        match kind {
+            K::Smnt | K::Hash | K::Mfct | K::Mff | K::Adat | K::Mic | K::Conf | K::Enc => false,
+            K::Mfmt => self.config.storage_capabilities.contains(StorageCapabilities::SET_MODIFIED),
+            _ => true,
+        }
+    }
+
+    /// Whether HELP lists `kind`: implemented, and enabled by the
+    /// configuration (TLS for AUTH, PBSZ and PROT; CCC also needs
+    /// `allow_ccc`; SITE needs `site_enabled`).
+    fn advertised(&self, kind: CommandKind) -> bool {
+        use CommandKind as K;
+        self.implemented(kind)
+            && match kind {
+                K::Auth | K::Pbsz | K::Prot => self.config.tls_available,
+                K::Ccc => self.config.tls_available && self.config.allow_ccc,
+                K::Site => self.config.site_enabled,
+                _ => true,
+            }
     }
 
     fn command(&mut self, now: Instant, cmd: Command, rest: Option<u64>, rename_from: Option<VirtualPath>) {
@@ -1240,9 +1272,8 @@ impl Session {
             }
             C::Rein => self.reinitialize(now),
             C::Quit => self.quit(),
-            C::Smnt(_) | C::Hash(_) | C::Mfct(..) | C::Mff(..) | C::Adat(_) | C::Mic(_) | C::Conf(_) | C::Enc(_) => {
-                self.error(ReplyCode::COMMAND_NOT_IMPLEMENTED, "Command not implemented.");
-            }
+            // Unimplemented verbs were answered 502 before dispatch
+            // (`implemented`); this is for extension verbs.
             _ => self.error(ReplyCode::COMMAND_NOT_IMPLEMENTED, "Command not implemented."),
         }
     }
@@ -1428,17 +1459,8 @@ impl Session {
     /// client that reads HELP (as some do instead of FEAT) is not told about
     /// a command that then answers 502 (DESIGN: capabilities, not promises).
     fn help(&mut self) {
-        const VERBS: &str = "ABOR ACCT ALLO APPE CDUP CWD DELE EPRT EPSV FEAT HELP HOST LANG LIST MDTM MKD MLSD MLST MODE NLST NOOP OPTS PASS PASV PORT PWD QUIT REIN REST RETR RMD RNFR RNTO SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD XPWD XRMD";
-        let mut words: Vec<&str> = VERBS.split(' ').collect();
-        if self.config.tls_available {
-            words.extend(["AUTH", "PBSZ", "PROT"]);
-            if self.config.allow_ccc {
-                words.push("CCC");
-            }
-        }
-        if self.config.site_enabled {
-            words.push("SITE");
-        }
+        let mut words: Vec<&str> =
+            CommandKind::ALL.iter().copied().filter(|k| self.advertised(*k)).map(CommandKind::name).collect();
         words.sort_unstable();
         let mut lines = vec![Text::from_static("The following commands are recognized:")];
         for chunk in words.chunks(12) {
@@ -1450,10 +1472,13 @@ impl Session {
 
     /// RFC 2389 section 3: only what is enabled.
     fn feat(&mut self) {
-        // MFMT is not listed until the storage can set times end to end.
         let mut features = vec!["EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;unique*;", "PASV"];
         debug_assert!(MLST_FACTS.iter().all(|f| features[3].contains(f)));
         features.extend(["REST STREAM", "SIZE", "TVFS", "UTF8", "LANG EN*", "HOST"]);
+        if self.advertised(CommandKind::Mfmt) {
+            // draft-somers-ftp-mfxx section 3.
+            features.push("MFMT");
+        }
         if self.config.tls_available {
             features.extend(["AUTH TLS", "PBSZ", "PROT"]);
         }
