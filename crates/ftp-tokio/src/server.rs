@@ -367,7 +367,10 @@ impl Server {
             .implicit_tls(options.implicit_tls)
             // What FEAT and HELP list and what is served follow the storage
             // (DESIGN: capabilities, not promises).
-            .storage_capabilities(storage.capabilities());
+            .storage_capabilities(storage.capabilities())
+            // No SITE subcommand is served yet: SITE stays 502 and out of
+            // HELP whatever the session configuration says.
+            .site_enabled(false);
         let delay = session.failed_login_delay_in_force();
         let shared = Shared {
             config: Arc::new(session),
@@ -1302,7 +1305,12 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
             Ok(entry) => (Answer::Entries { entries: vec![entry], now: now_timestamp() }, None),
             Err(e) => failed(e),
         },
-        _ => failed(StorageError::NotSupported),
+        // Answered before the storage is asked (`Conn::request`).
+        RequestKind::Login { .. } => failed(StorageError::NotSupported),
+        // No authenticator here asks for ACCT (it never answers
+        // NeedAccount), and `Server::bind` turns SITE off: neither reaches
+        // the storage.
+        RequestKind::Account { .. } | RequestKind::Site { .. } => failed(StorageError::NotSupported),
     }
 }
 

@@ -56,8 +56,11 @@ pub enum StoreMode {
 
 /// What the session asks of the application. Paths are absolute, clean
 /// virtual paths (no `.`/`..`; see [`VirtualPath`]).
+///
+/// Not `#[non_exhaustive]` on purpose: a new kind of request must break
+/// every driver's `match` until the driver answers it, so that a verb can
+/// never fall through to a silent "not supported" (issue 14: MFMT did).
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub enum RequestKind {
     /// Check a user name and password. Answer [`Answer::LoggedIn`],
     /// [`Answer::NeedAccount`] or [`Answer::LoginDenied`].
