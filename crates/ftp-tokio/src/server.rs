@@ -446,7 +446,7 @@ impl Server {
             // Synch, whose DM byte travels as TCP urgent data. Linux drops
             // that byte from the normal stream unless it is kept inline, and
             // the decoder would then see `IAC IP IAC ABOR`; inline, it sees
-            // the whole `IAC IP IAC DM` and strips it (SECURITY.md T2).
+            // the whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
             let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
             let ticket = self.shared.admit(peer.ip());
             tokio::spawn(async move {

@@ -534,7 +534,7 @@ pub(crate) static CATALOGUE: &[Check] = &[
     ),
     check!(
         "robust-nul-in-argument",
-        "widely followed practice (SECURITY.md F3)",
+        "widely followed practice (SECURITY.md F5)",
         Interop,
         "A NUL byte in an argument does not cut it short",
         robust::nul
