@@ -98,20 +98,31 @@ async fn sec_a2_sixteen_connections_guess_at_the_configured_rate() {
     let delay = Duration::from_millis(200);
     let server = serve(options(&auth, delay, no_ban())).await;
     let run = Duration::from_secs(2);
-    let until = Instant::now() + run;
+    let started = Instant::now();
+    let until = started + run;
     let tasks: Vec<_> =
         (0..16).map(|_| tokio::spawn(guesser(server.addr, None, until, Duration::from_millis(20)))).collect();
     for task in tasks {
         bounded(2, task).await.unwrap();
     }
+    // Checks already queued still run (an authenticator is not cut short):
+    // let the queue (at most MAX_QUEUED_CHECKS delays long) drain, then
+    // count over the whole time.
+    tokio::time::sleep(delay * ftp_tokio::guard::MAX_QUEUED_CHECKS + Duration::from_millis(300)).await;
+    let elapsed = started.elapsed();
     let checked = auth.checked.load(Ordering::SeqCst);
-    let per_second = checked as f64 / run.as_secs_f64();
-    // The first wave of 16 is checked before any failure is known; after
-    // that, one check per delay (plus one for rounding).
-    let allowed = 16 + (run.as_millis() / delay.as_millis()) as usize + 1;
-    eprintln!("{checked} passwords checked in {run:?} ({per_second:.1}/s; at most {allowed} allowed)");
-    assert!(checked >= 16, "every connection got its first guess checked: {checked}");
-    assert!(checked <= allowed, "{checked} passwords checked in {run:?}, more than the pace allows ({allowed})");
+    let per_second = checked as f64 / elapsed.as_secs_f64();
+    // Checked before any failure is known: at most the first wave of 16;
+    // after that, one check per delay for the whole address (plus one for
+    // rounding). How many of the first wave beat the first failure depends
+    // on the machine, so the floor is what the pace alone guarantees: the
+    // guessers keep the queue full, so about one check per delay runs
+    // (half of that is asked, for slow machines).
+    let paced = (elapsed.as_millis() / delay.as_millis()) as usize;
+    let allowed = 16 + paced + 1;
+    eprintln!("{checked} passwords checked in {elapsed:?} ({per_second:.1}/s; at most {allowed} allowed)");
+    assert!(checked <= allowed, "{checked} passwords checked in {elapsed:?}, more than the pace allows ({allowed})");
+    assert!(checked >= paced / 2, "the paced checks ran: {checked} in {elapsed:?}, expected at least {}", paced / 2);
 }
 
 /// SECURITY.md A1 (issue 13): after a failure from an address, a correct
