@@ -1,0 +1,104 @@
+//! Files and directories: CWD, CDUP, PWD, MKD, RMD, DELE, RNFR/RNTO, SIZE,
+//! MDTM, MFMT, MLST and STAT of a path (RFC 959 4.1.1 and 4.1.3, RFC 3659,
+//! draft-somers-ftp-mfxx). Each is a request to the storage; the answer is
+//! turned into a reply in [`super::answer`].
+
+use ftp_proto::{Pathname, Reply, ReplyCode, Timestamp};
+
+use super::answer::Pending;
+use super::{ListFormat, RequestKind, Session, VirtualPath};
+
+impl Session {
+    pub(super) fn resolve_opt(&self, p: Option<&Pathname>) -> VirtualPath {
+        match p {
+            Some(p) => self.cwd.join(p.as_bytes()),
+            None => self.cwd.clone(),
+        }
+    }
+
+    /// CWD and XCWD.
+    pub(super) fn change_dir(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::ChangeDir { path: path.clone() }, Pending::ChangeDir(path));
+    }
+
+    /// CDUP and XCUP: CWD to the parent (RFC 959 4.1.1).
+    pub(super) fn change_to_parent(&mut self) {
+        let path = self.cwd.parent();
+        self.request(RequestKind::ChangeDir { path: path.clone() }, Pending::ChangeDir(path));
+    }
+
+    /// PWD and XPWD: 257 with the quoted working directory (RFC 959 appendix II).
+    pub(super) fn print_dir(&mut self) {
+        let reply =
+            Reply::pathname_created(ReplyCode::PATHNAME_CREATED, &self.cwd.to_pathname(), "is the current directory");
+        self.send(reply);
+    }
+
+    /// MKD and XMKD: 257 with the new directory.
+    pub(super) fn make_dir(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::MakeDir { path: path.clone() }, Pending::MakeDir(path));
+    }
+
+    /// RMD and XRMD.
+    pub(super) fn remove_dir(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::RemoveDir { path }, Pending::Simple("Directory removed."));
+    }
+
+    /// DELE.
+    pub(super) fn delete(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::Delete { path }, Pending::Simple("File deleted."));
+    }
+
+    /// RNFR: remembered for the next command only, which must be RNTO.
+    pub(super) fn rename_from(&mut self, p: &Pathname) {
+        self.params.rename_from = Some(self.cwd.join(p.as_bytes()));
+        self.reply(ReplyCode::FILE_ACTION_PENDING, "Ready for RNTO.");
+    }
+
+    /// RNTO: only right after RNFR (RFC 959 4.1.3), else 503.
+    pub(super) fn rename_to(&mut self, p: &Pathname, from: Option<VirtualPath>) {
+        match from {
+            Some(from) => {
+                let to = self.cwd.join(p.as_bytes());
+                self.request(RequestKind::Rename { from, to }, Pending::Simple("Rename successful."));
+            }
+            None => self.error(ReplyCode::BAD_SEQUENCE, "RNFR required first."),
+        }
+    }
+
+    /// SIZE (RFC 3659 section 4).
+    pub(super) fn size(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::Size { path }, Pending::Size);
+    }
+
+    /// MDTM (RFC 3659 section 3).
+    pub(super) fn mod_time(&mut self, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::ModTime { path }, Pending::ModTime);
+    }
+
+    /// MFMT (draft-somers-ftp-mfxx section 3): only dispatched when the
+    /// storage can set times (`implemented`).
+    pub(super) fn set_mod_time(&mut self, time: Timestamp, p: &Pathname) {
+        let path = self.cwd.join(p.as_bytes());
+        self.request(RequestKind::SetModTime { path: path.clone(), time }, Pending::SetModTime { time, path });
+    }
+
+    /// MLST (RFC 3659 section 7): the facts of one path, the working
+    /// directory by default.
+    pub(super) fn facts(&mut self, p: Option<&Pathname>) {
+        let path = self.resolve_opt(p);
+        self.request(RequestKind::Facts { path: path.clone() }, Pending::Facts(path));
+    }
+
+    /// STAT with a path (RFC 959 4.1.3): a listing on the control connection.
+    pub(super) fn stat_path(&mut self, p: &Pathname) {
+        let (path, all) = self.list_target(Some(p));
+        self.request(RequestKind::List { path: path.clone(), format: ListFormat::Stat, all }, Pending::StatList(path));
+    }
+}
