@@ -6,6 +6,7 @@
 use ftp_proto::{Pathname, Reply, ReplyCode, Timestamp};
 
 use super::answer::Pending;
+use super::state::Marker;
 use super::{ListFormat, RequestKind, Session, VirtualPath};
 
 impl Session {
@@ -55,7 +56,7 @@ impl Session {
 
     /// RNFR: remembered for the next command only, which must be RNTO.
     pub(super) fn rename_from(&mut self, p: &Pathname) {
-        self.params.rename_from = Some(self.cwd.join(p.as_bytes()));
+        self.params.marker = Marker::RenameFrom(self.cwd.join(p.as_bytes()));
         self.reply(ReplyCode::FILE_ACTION_PENDING, "Ready for RNTO.");
     }
 

@@ -9,6 +9,7 @@ use ftp_proto::{ProtectionLevel, ReplyCode, Secret, Text, Username};
 
 use super::answer::Pending;
 use super::state::{Busy, Held, Login, Params, Tls};
+use super::timers::Timer;
 use super::{CloseReason, Event, Output, RequestKind, Session, VirtualPath};
 
 impl Session {
@@ -23,7 +24,7 @@ impl Session {
             // SECURITY.md A5: a new USER starts a new login.
             self.close_data();
             self.cwd = VirtualPath::root();
-            self.login_deadline = Some(self.last_activity + self.config.login_timeout);
+            self.timers.set(Timer::Login, Some(self.last_activity + self.config.login_timeout));
         }
         self.login = Login::AwaitPass { user };
         // SECURITY.md A3: always 331, whether the account exists or not.
@@ -64,7 +65,7 @@ impl Session {
 
     pub(super) fn finish_login(&mut self, user: Username, anonymous: bool) {
         self.login = Login::LoggedIn { anonymous };
-        self.login_deadline = None;
+        self.timers.stop(Timer::Login);
         self.login_failures = 0;
         self.reply(ReplyCode::LOGGED_IN, "Login successful.");
         self.event(Event::LoggedIn { user, anonymous });
@@ -88,7 +89,7 @@ impl Session {
     pub(super) fn reinitialize(&mut self, now: Instant) {
         self.close_data();
         self.reset_state();
-        self.login_deadline = Some(now + self.config.login_timeout);
+        self.timers.set(Timer::Login, Some(now + self.config.login_timeout));
         self.reply(ReplyCode::SERVICE_READY, "Service ready for new user.");
         if matches!(self.tls, Tls::Cleared { .. }) {
             self.tls = Tls::Plain;

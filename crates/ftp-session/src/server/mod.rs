@@ -84,6 +84,7 @@ mod path;
 mod request;
 mod setup;
 mod state;
+mod timers;
 mod tls;
 mod transfer;
 
@@ -106,7 +107,8 @@ pub use request::{Answer, ListFormat, Request, RequestId, RequestKind, StorageEr
 use crate::Misuse;
 use answer::{Pending, answer_fits};
 use setup::{DataSetup, epsv_protocols};
-use state::{AfterTransfer, Busy, Held, Login, Params, Phase, Tls};
+use state::{AfterTransfer, Busy, Held, Lifecycle, Login, Marker, Params, Phase, Tls};
+use timers::{Timer, TimerTable};
 
 /// The two ends of the control connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,12 +276,11 @@ pub struct Session {
     /// [`Session::hold_logins`] when the client's address failed elsewhere
     /// (SECURITY.md A1, A2).
     logins_held: bool,
+    /// When the last command or answer came: the idle and unused-passive
+    /// timers count from it.
     last_activity: Instant,
-    login_deadline: Option<Instant>,
-    data_deadline: Option<Instant>,
-    /// [`Session::shut_down`] was called: close once the transfer ends.
-    shutting_down: bool,
-    closed: bool,
+    timers: TimerTable,
+    lifecycle: Lifecycle,
 }
 
 /// Longest virtual path the session resolves (working directory plus
@@ -339,9 +340,10 @@ impl Session {
     fn blank(config: Arc<ServerConfig>, conn: Connection, now: Instant) -> Self {
         let tls =
             if config.implicit_tls { Tls::Implicit { pbsz: false, prot: ProtectionLevel::Clear } } else { Tls::Plain };
-        Self {
+        let mut timers = TimerTable::default();
+        timers.set(Timer::Login, Some(now + config.login_timeout));
+        let mut s = Self {
             decoder: CommandDecoder::new(config.parse_options.clone()),
-            login_deadline: Some(now + config.login_timeout),
             config,
             conn,
             input: BytesMut::new(),
@@ -360,10 +362,11 @@ impl Session {
             login_failures: 0,
             logins_held: false,
             last_activity: now,
-            data_deadline: None,
-            shutting_down: false,
-            closed: false,
-        }
+            timers,
+            lifecycle: Lifecycle::Open,
+        };
+        s.sync_timers();
+        s
     }
 
     /// The virtual working directory.
@@ -404,32 +407,31 @@ impl Session {
     /// Whether the session has ended (after [`Output::Close`]).
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.lifecycle == Lifecycle::Closed
     }
 
     /// The earliest deadline, if any: feed [`Input::Timeout`] once it passed.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.closed {
-            return None;
-        }
-        let mut t: Option<Instant> = None;
-        let mut add = |d: Option<Instant>| {
-            if let Some(d) = d {
-                t = Some(t.map_or(d, |t| t.min(d)));
-            }
+        if self.is_closed() { None } else { self.timers.next() }
+    }
+
+    /// Writes the timers that follow from the state (see [`timers`]): the
+    /// held login reply while one is held, the idle and unused-passive
+    /// timers while idle, no login timer once logged in. Called at the end
+    /// of every entry point.
+    fn sync_timers(&mut self) {
+        let penalty = match &self.busy {
+            Busy::Penalty { until, .. } => Some(*until),
+            _ => None,
         };
-        add(self.login_deadline.filter(|_| !self.is_logged_in()));
-        add(self.data_deadline);
-        match &self.busy {
-            Busy::Penalty { until, .. } => add(Some(*until)),
-            Busy::Idle => {
-                add(Some(self.last_activity + self.config.idle_timeout));
-                add(self.unused_passive_deadline());
-            }
-            _ => {}
+        self.timers.set(Timer::Penalty, penalty);
+        let idle = matches!(self.busy, Busy::Idle).then(|| self.last_activity + self.config.idle_timeout);
+        self.timers.set(Timer::Idle, idle);
+        self.timers.set(Timer::UnusedPassive, self.unused_passive_deadline());
+        if self.is_logged_in() {
+            self.timers.stop(Timer::Login);
         }
-        t
     }
 
     /// The next output. Call until it returns [`Output::Wait`].
@@ -450,7 +452,7 @@ impl Session {
     /// [`Misuse`] when the session is closed or the input does not fit its
     /// state (a TLS event without a handshake); the state is unchanged.
     pub fn handle_input(&mut self, now: Instant, input: Input<'_>) -> Result<(), Misuse> {
-        if self.closed {
+        if self.is_closed() {
             return Err(Misuse::Closed);
         }
         match input {
@@ -481,6 +483,7 @@ impl Session {
             Input::Data(id, event) => self.on_data(now, id, event),
             Input::Shutdown => self.close_for_shutdown(),
         }
+        self.sync_timers();
         Ok(())
     }
 
@@ -496,14 +499,15 @@ impl Session {
     /// # Errors
     /// [`Misuse::Closed`] when the session has already ended.
     pub fn shut_down(&mut self, now: Instant) -> Result<(), Misuse> {
-        if self.closed {
+        if self.is_closed() {
             return Err(Misuse::Closed);
         }
-        self.shutting_down = true;
+        self.lifecycle = Lifecycle::ShuttingDown;
         match &self.busy {
             Busy::Transfer(t) if t.phase == Phase::Running => self.last_activity = now,
             _ => self.close_for_shutdown(),
         }
+        self.sync_timers();
         Ok(())
     }
 
@@ -520,7 +524,7 @@ impl Session {
     /// request (stale, cancelled or never issued), [`Misuse::WrongAnswer`]
     /// when the answer does not fit the request. The state is unchanged.
     pub fn answer(&mut self, now: Instant, id: RequestId, answer: Answer) -> Result<(), Misuse> {
-        if self.closed {
+        if self.is_closed() {
             return Err(Misuse::Closed);
         }
         let Busy::Request { id: want, pending } = &self.busy else {
@@ -538,6 +542,7 @@ impl Session {
         if matches!(self.busy, Busy::Idle) {
             self.pump(now);
         }
+        self.sync_timers();
         Ok(())
     }
 
@@ -600,7 +605,7 @@ impl Session {
     }
 
     fn close_with(&mut self, code: ReplyCode, text: &'static str, reason: CloseReason) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         self.reply(code, text);
@@ -618,7 +623,7 @@ impl Session {
         }
         self.busy = Busy::Idle;
         self.out.push_back(Output::Close);
-        self.closed = true;
+        self.lifecycle = Lifecycle::Closed;
         self.input = BytesMut::new();
         self.queued.clear();
     }
@@ -629,7 +634,7 @@ impl Session {
     /// ahead into a bounded queue and handles ABOR/STAT/QUIT/REIN of a
     /// transfer at once.
     fn pump(&mut self, now: Instant) {
-        while !self.closed {
+        while !self.is_closed() {
             match self.busy {
                 Busy::Idle => {
                     let item = match self.queued.pop_front() {
@@ -692,8 +697,11 @@ impl Session {
         // RETR is what suppaftp and ncftp send; vsftpd, proftpd and
         // pyftpdlib keep it too): RFC 3659 5.3 only requires that the
         // transfer command follow, and losing it rewrites a file from 0.
-        let rest = if keeps_restart_marker(&cmd) { self.params.rest } else { self.params.rest.take() };
-        let rename_from = self.params.rename_from.take();
+        let marker = if keeps_restart_marker(&cmd) && matches!(self.params.marker, Marker::Restart(_)) {
+            self.params.marker.clone()
+        } else {
+            std::mem::take(&mut self.params.marker)
+        };
 
         if let Command::Other(ext) = &cmd {
             if ext.verb().is_http_method() {
@@ -716,12 +724,12 @@ impl Session {
             // carry out is 502 here, never a request the storage refuses.
             return self.error(ReplyCode::COMMAND_NOT_IMPLEMENTED, "Command not implemented.");
         }
-        self.command(now, cmd, rest, rename_from);
+        self.command(now, cmd, marker);
     }
 
     /// Routes one command to its handler: one arm per verb, grouped by the
     /// file that handles it.
-    fn command(&mut self, now: Instant, cmd: Command, rest: Option<u64>, rename_from: Option<VirtualPath>) {
+    fn command(&mut self, now: Instant, cmd: Command, marker: Marker) {
         use Command as C;
         match cmd {
             // login.rs
@@ -744,7 +752,7 @@ impl Session {
             C::Rmd(p) | C::Xrmd(p) => self.remove_dir(&p),
             C::Dele(p) => self.delete(&p),
             C::Rnfr(p) => self.rename_from(&p),
-            C::Rnto(p) => self.rename_to(&p, rename_from),
+            C::Rnto(p) => self.rename_to(&p, marker.rename_from()),
             C::Size(p) => self.size(&p),
             C::Mdtm(p) => self.mod_time(&p),
             C::Mfmt(time, p) => self.set_mod_time(time, &p),
@@ -757,8 +765,8 @@ impl Session {
             C::Epsv(arg) => self.epsv(arg),
             // transfer.rs
             C::Rest(n) => self.restart_at(n),
-            C::Retr(p) => self.retrieve(&p, rest),
-            C::Stor(p) => self.store(&p, StoreMode::Replace, rest.unwrap_or(0), "STOR"),
+            C::Retr(p) => self.retrieve(&p, marker.restart()),
+            C::Stor(p) => self.store(&p, StoreMode::Replace, marker.restart().unwrap_or(0), "STOR"),
             C::Appe(p) => self.store(&p, StoreMode::Append, 0, "APPE"),
             C::Stou(p) => self.store_unique(p),
             C::List(p) => self.listing(p.as_ref(), ListFormat::List),
@@ -807,14 +815,15 @@ impl Session {
                 self.pump(now);
             }
         }
-        if self.closed {
+        if self.is_closed() {
             return;
         }
-        if !self.is_logged_in() && self.login_deadline.is_some_and(|d| now >= d) {
+        self.sync_timers();
+        if !self.is_logged_in() && self.timers.is_due(Timer::Login, now) {
             self.abort_transfer();
             return self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Login timeout.", CloseReason::LoginTimeout);
         }
-        if let Some(d) = self.data_deadline {
+        if let Some(d) = self.timers.get(Timer::Data) {
             if now >= d {
                 if let Busy::Transfer(t) = &self.busy {
                     let t = t.clone();
@@ -829,14 +838,16 @@ impl Session {
                     }
                     self.end_transfer(now);
                 } else {
-                    self.data_deadline = None;
+                    self.timers.stop(Timer::Data);
                 }
             }
         }
-        if matches!(self.busy, Busy::Idle) && !self.closed && now >= self.last_activity + self.config.idle_timeout {
+        self.sync_timers();
+        if !self.is_closed() && self.timers.is_due(Timer::Idle, now) {
             self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Idle timeout, closing.", CloseReason::IdleTimeout);
         }
-        if !self.closed && self.unused_passive_deadline().is_some_and(|d| now >= d) {
+        self.sync_timers();
+        if !self.is_closed() && self.timers.is_due(Timer::UnusedPassive, now) {
             // SECURITY.md C2, D6: an idle session does not keep a passive
             // port; closed without a reply (a later transfer gets 425).
             self.close_data();

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use ftp_proto::{EpsvArg, NetProto, ProtectionLevel, Reply, ReplyCode};
 
-use super::state::Busy;
+use super::state::{Busy, DataCommands};
+use super::timers::Timer;
 use super::{DataAction, DataId, DataTls, Session};
 
 /// The negotiated data connection, if any (one setup serves one transfer, D6).
@@ -42,7 +43,7 @@ impl DataSetup {
 impl Session {
     /// PASV and EPSV (RFC 959 4.1.2, RFC 2428 section 3).
     pub(super) fn passive(&mut self, extended: bool, family: NetProto) {
-        if self.params.epsv_all && !extended {
+        if self.params.data_commands == DataCommands::EpsvOnly && !extended {
             return self.error(ReplyCode::BAD_SEQUENCE, "Only EPSV is allowed after EPSV ALL.");
         }
         if !extended && self.config.passive_address.is_none() && !self.conn.local.ip().to_canonical().is_ipv4() {
@@ -58,7 +59,7 @@ impl Session {
 
     /// PORT and EPRT (RFC 959 4.1.2, RFC 2428 section 2, RFC 2577).
     pub(super) fn active(&mut self, _now: Instant, addr: SocketAddr) {
-        if self.params.epsv_all {
+        if self.params.data_commands == DataCommands::EpsvOnly {
             return self.error(ReplyCode::BAD_SEQUENCE, "Only EPSV is allowed after EPSV ALL.");
         }
         if !self.config.allow_foreign_data_address && !same_host(addr.ip(), self.conn.peer.ip()) {
@@ -79,7 +80,7 @@ impl Session {
             self.action(DataAction::Close { id });
         }
         self.data = DataSetup::None;
-        self.data_deadline = None;
+        self.timers.stop(Timer::Data);
     }
 
     pub(super) fn data_tls(&self) -> DataTls {
@@ -104,7 +105,7 @@ impl Session {
                 // RFC 2428 section 4: from now on only EPSV; a PORT/PASV
                 // setup made before is dropped with it (SECURITY.md D7).
                 self.close_data();
-                self.params.epsv_all = true;
+                self.params.data_commands = DataCommands::EpsvOnly;
                 self.reply(ReplyCode::COMMAND_OK, "EPSV ALL ok.");
             }
             EpsvArg::Any => self.passive(true, NetProto::of(&self.conn.local.ip())),

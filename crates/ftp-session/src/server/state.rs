@@ -27,9 +27,63 @@ pub(super) struct Params {
     pub(super) ascii: bool,
     /// The MLST facts chosen with `OPTS MLST` (bits of [`MLST_FACTS`]).
     pub(super) mlst_facts: u8,
-    pub(super) rest: Option<u64>,
-    pub(super) rename_from: Option<VirtualPath>,
-    pub(super) epsv_all: bool,
+    /// The one-shot marker the previous command left (REST or RNFR).
+    pub(super) marker: Marker,
+    /// Which data-setup commands are accepted (RFC 2428 section 4).
+    pub(super) data_commands: DataCommands,
+}
+
+/// What REST or RNFR leaves for the next command. At most one is live: the
+/// command after RNFR takes its marker (only RNTO uses it), and REST is
+/// cleared by every command but the data-setup and parameter ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) enum Marker {
+    #[default]
+    None,
+    /// `REST n`: the next transfer starts at `n` (RFC 3659 section 5).
+    Restart(u64),
+    /// `RNFR path`: RNTO renames this (RFC 959 4.1.3).
+    RenameFrom(VirtualPath),
+}
+
+impl Marker {
+    /// The restart offset, if the marker is one.
+    pub(super) fn restart(&self) -> Option<u64> {
+        match self {
+            Self::Restart(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The path to rename, if the marker is one.
+    pub(super) fn rename_from(self) -> Option<VirtualPath> {
+        match self {
+            Self::RenameFrom(path) => Some(path),
+            _ => None,
+        }
+    }
+}
+
+/// The data-setup commands the session takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum DataCommands {
+    /// PORT, EPRT, PASV and EPSV.
+    #[default]
+    Any,
+    /// After `EPSV ALL`: only EPSV, until REIN (RFC 2428 section 4).
+    EpsvOnly,
+}
+
+/// Whether the session runs, drains for a shutdown, or has ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lifecycle {
+    Open,
+    /// [`Session::shut_down`](super::Session::shut_down) was called while a
+    /// transfer ran: 421 and close once it ends (SECURITY.md C5).
+    ShuttingDown,
+    /// [`Output::Close`](super::Output::Close) was queued; every input is
+    /// [`Misuse::Closed`](crate::Misuse::Closed).
+    Closed,
 }
 
 impl Params {

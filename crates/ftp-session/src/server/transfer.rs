@@ -9,7 +9,8 @@ use ftp_proto::{Command, Pathname, ProtectionLevel, Reply, ReplyCode};
 
 use super::answer::Pending;
 use super::setup::{DataSetup, same_host};
-use super::state::{AfterTransfer, Busy, Phase, Plan, Transfer};
+use super::state::{AfterTransfer, Busy, Lifecycle, Marker, Phase, Plan, Transfer};
+use super::timers::Timer;
 use super::{
     DataAction, DataEvent, DataFailure, DataId, Direction, Event, ListFormat, RequestId, RequestKind, Session,
     StoreMode, VirtualPath,
@@ -40,7 +41,7 @@ impl Session {
                 let t = t.clone();
                 self.action(DataAction::Close { id: t.id });
                 self.data = DataSetup::None;
-                self.data_deadline = None;
+                self.timers.stop(Timer::Data);
                 if t.plan.direction == Direction::Receive {
                     self.event(Event::UploadIncomplete { path: t.plan.path.clone(), bytes: t.bytes });
                 }
@@ -71,7 +72,7 @@ impl Session {
 
     pub(super) fn run_after_transfer(&mut self, now: Instant) {
         let after = std::mem::replace(&mut self.after_transfer, AfterTransfer::Nothing);
-        if self.shutting_down {
+        if self.lifecycle == Lifecycle::ShuttingDown {
             return self.close_for_shutdown();
         }
         match after {
@@ -143,14 +144,14 @@ impl Session {
             }
             DataSetup::Passive { id, peer: None } => {
                 mark(self, ReplyCode::FILE_STATUS_OK, "Opening data connection.");
-                self.data_deadline = Some(now + self.config.data_connect_timeout);
+                self.timers.set(Timer::Data, Some(now + self.config.data_connect_timeout));
                 (id, Phase::Connecting)
             }
             DataSetup::Active { id, addr } => {
                 mark(self, ReplyCode::FILE_STATUS_OK, "Opening data connection.");
                 let tls = self.data_tls();
                 self.action(DataAction::Connect { id, addr, tls });
-                self.data_deadline = Some(now + self.config.data_connect_timeout);
+                self.timers.set(Timer::Data, Some(now + self.config.data_connect_timeout));
                 (id, Phase::Connecting)
             }
             DataSetup::None | DataSetup::Binding { .. } => {
@@ -167,7 +168,7 @@ impl Session {
 
     pub(super) fn run(&mut self, now: Instant, mut t: Transfer) {
         t.phase = Phase::Running;
-        self.data_deadline = Some(now + self.config.data_stall_timeout);
+        self.timers.set(Timer::Data, Some(now + self.config.data_stall_timeout));
         let tls = self.data_tls();
         self.action(DataAction::Transfer { id: t.id, request: t.request, direction: t.plan.direction, tls });
         self.busy = Busy::Transfer(t);
@@ -244,7 +245,7 @@ impl Session {
             DataEvent::Progress { bytes } => {
                 if let Busy::Transfer(t) = &mut self.busy {
                     t.bytes = bytes;
-                    self.data_deadline = Some(now + self.config.data_stall_timeout);
+                    self.timers.set(Timer::Data, Some(now + self.config.data_stall_timeout));
                 }
             }
             DataEvent::Finished { bytes } => {
@@ -299,7 +300,7 @@ impl Session {
 
     pub(super) fn end_transfer(&mut self, now: Instant) {
         self.busy = Busy::Idle;
-        self.data_deadline = None;
+        self.timers.stop(Timer::Data);
         self.last_activity = now;
         self.run_after_transfer(now);
         self.pump(now);
@@ -318,7 +319,7 @@ impl Session {
 
     /// REST (RFC 3659 section 5): the marker for the next transfer command.
     pub(super) fn restart_at(&mut self, n: u64) {
-        self.params.rest = Some(n);
+        self.params.marker = Marker::Restart(n);
         self.reply_text(ReplyCode::FILE_ACTION_PENDING, format!("Restarting at {n}. Send STORE or RETRIEVE."));
     }
 
