@@ -35,6 +35,36 @@ impl Access {
     }
 }
 
+/// Who is asking: the logged-in user, as the storage receives them with
+/// every request (libunftp's `User`), so that a storage can give each user
+/// their own root, their own permissions, and MLSx `perm` facts that tell
+/// the truth. Built by the server from the login name and the [`Access`]
+/// the [`Authenticator`] granted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Principal {
+    /// The name given to `USER` (`anonymous` or `ftp` for anonymous users).
+    pub name: Username,
+    /// Whether the user came in through the anonymous account.
+    pub anonymous: bool,
+    /// What the user may do.
+    pub access: Access,
+}
+
+impl Principal {
+    /// A named user with this access.
+    #[must_use]
+    pub fn new(name: Username, access: Access) -> Self {
+        Self { name, anonymous: false, access }
+    }
+
+    /// An anonymous user with this access.
+    #[must_use]
+    pub fn anonymous(access: Access) -> Self {
+        Self { name: Username::try_from("anonymous").expect("a valid name"), anonymous: true, access }
+    }
+}
+
 /// Decides logins. Held by the server as an `Arc<dyn Authenticator>`; the
 /// future is boxed for the reason [`crate::storage`] gives.
 pub trait Authenticator: Send + Sync + 'static {

@@ -26,7 +26,7 @@ use ftp_proto::listing::{Entry, EntryKind, ListingTime, Precision};
 use ftp_session::server::{StorageCapabilities, StorageError, VirtualPath};
 use tokio::io::AsyncWrite;
 
-use crate::storage::{BoxFuture, FileSink, FileSource, Storage, WriteMode};
+use crate::storage::{BoxFuture, FileSink, FileSource, Principal, Storage, WriteMode};
 
 /// A file's contents, shared with the writers that have it open.
 #[derive(Debug, Default)]
@@ -336,14 +336,23 @@ impl AsyncWrite for MemorySink {
 }
 
 impl Storage for MemoryFs {
-    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn change_dir<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             self.tree().dir(&parts).map(|_| ())
         })
     }
 
-    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
+    fn entries<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             let tree = self.tree();
@@ -365,7 +374,7 @@ impl Storage for MemoryFs {
         })
     }
 
-    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+    fn stat<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             let tree = self.tree();
@@ -376,7 +385,7 @@ impl Storage for MemoryFs {
         })
     }
 
-    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
+    fn size<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
         Box::pin(async move {
             let file = self.file(path)?;
             let len = lock(&file).bytes.len();
@@ -384,7 +393,11 @@ impl Storage for MemoryFs {
         })
     }
 
-    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
+    fn modified<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             let tree = self.tree();
@@ -402,7 +415,12 @@ impl Storage for MemoryFs {
         StorageCapabilities::SET_MODIFIED
     }
 
-    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn set_modified<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        time: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             // Times are whole seconds since 1970 here, as listings show them.
@@ -422,7 +440,12 @@ impl Storage for MemoryFs {
         })
     }
 
-    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>> {
+    fn open_read<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<FileSource, StorageError>> {
         Box::pin(async move {
             let file = self.file(path)?;
             let data = lock(&file);
@@ -435,17 +458,18 @@ impl Storage for MemoryFs {
 
     fn open_write<'a>(
         &'a self,
+        _user: &'a Principal,
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
         Box::pin(async move { self.open_sink(path, mode) })
     }
 
-    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn delete<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move { self.remove(path, false) })
     }
 
-    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn make_dir<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let parts = parts(path)?;
             let Some((name, dirs)) = parts.split_last() else { return Err(StorageError::AlreadyExists) };
@@ -461,11 +485,20 @@ impl Storage for MemoryFs {
         })
     }
 
-    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn remove_dir<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move { self.remove(path, true) })
     }
 
-    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn rename<'a>(
+        &'a self,
+        _user: &'a Principal,
+        from: &'a VirtualPath,
+        to: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move { self.move_node(from, to) })
     }
 }

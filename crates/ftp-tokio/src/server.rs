@@ -46,10 +46,12 @@ use tokio::task::JoinHandle;
 
 use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
-use crate::auth::{Access, Authenticator, UserList};
+use crate::auth::{Access, Authenticator, Principal, UserList};
 use crate::buffer::Buffer;
 use crate::guard::{self, LoginGuard, LoginGuardOptions};
-use crate::storage::{FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, now_timestamp};
+use crate::storage::{
+    FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, narrow_perms, now_timestamp,
+};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
 pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;
@@ -518,6 +520,8 @@ enum Job {
         format: ListFormat,
         facts: Vec<&'static str>,
         now: ftp_proto::Timestamp,
+        /// What the user may do, to which each entry's `perm` is narrowed.
+        access: Access,
     },
 }
 
@@ -811,8 +815,9 @@ struct Conn {
     /// The storage tasks of requests not answered yet, aborted when the
     /// session cancels their request and when the connection ends.
     requests: RequestTasks,
-    /// What the logged-in user may do.
-    access: Access,
+    /// Who is logged in, passed to the storage with every request (before
+    /// login: an anonymous read-only placeholder no request is made for).
+    user: Principal,
     /// The access granted with the last named login, taken when the
     /// session reports the login.
     granted: Option<Access>,
@@ -856,7 +861,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: b
         data: HashMap::new(),
         job: None,
         requests: RequestTasks::default(),
-        access: Access::read_only(),
+        user: Principal::anonymous(Access::read_only()),
         granted: None,
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
@@ -873,11 +878,14 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: b
                 }
                 Output::Data(action) => conn.act(&mut session, action).await,
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
-                Output::Event(Event::LoggedIn { anonymous, .. }) => {
-                    conn.access = if anonymous {
-                        conn.shared.anonymous.unwrap_or_else(Access::read_only)
+                Output::Event(Event::LoggedIn { user, anonymous }) => {
+                    conn.user = if anonymous {
+                        let mut principal =
+                            Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only));
+                        principal.name = user;
+                        principal
                     } else {
-                        conn.granted.take().unwrap_or_else(Access::read_only)
+                        Principal::new(user, conn.granted.take().unwrap_or_else(Access::read_only))
                     };
                 }
                 Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
@@ -1199,7 +1207,7 @@ impl Conn {
     fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
-        let writable = self.access.writable;
+        let user = self.user.clone();
         // An authentication runs to its end even when the session goes
         // away (an authenticator is not cut mid-way); storage work stops
         // when its request is cancelled (SECURITY.md X1).
@@ -1224,7 +1232,7 @@ impl Conn {
                 let _ = tx.send(Note::Answer(id, answer, None, access));
                 return;
             }
-            let (answer, job) = decide(shared.storage.as_ref(), writable, kind, &facts).await;
+            let (answer, job) = decide(shared.storage.as_ref(), &user, kind, &facts).await;
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
         if storage {
@@ -1238,7 +1246,12 @@ fn failed(e: StorageError) -> (Answer, Option<Job>) {
 }
 
 /// The storage's answer to one request.
-async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'static str]) -> (Answer, Option<Job>) {
+async fn decide(
+    fs: &dyn Storage,
+    user: &Principal,
+    kind: RequestKind,
+    facts: &[&'static str],
+) -> (Answer, Option<Job>) {
     let write_op = matches!(
         kind,
         RequestKind::Store { .. }
@@ -1248,7 +1261,7 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
             | RequestKind::Rename { .. }
             | RequestKind::SetModTime { .. }
     );
-    if write_op && !writable {
+    if write_op && !user.access.writable {
         return failed(StorageError::PermissionDenied);
     }
     let done = |r: Result<(), StorageError>| match r {
@@ -1256,23 +1269,27 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
         Err(e) => failed(e),
     };
     match kind {
-        RequestKind::ChangeDir { path } => done(fs.change_dir(&path).await),
-        RequestKind::List { path, format: ListFormat::Stat, all } => match fs.entries(&path, all).await {
-            Ok(entries) => (Answer::Entries { entries, now: now_timestamp() }, None),
-            Err(e) => failed(e),
-        },
-        RequestKind::List { path, format, all } => match fs.listing(&path, all).await {
-            Ok(listing) => {
-                let facts = facts.to_vec();
-                (Answer::Ready, Some(Job::Listing { listing, format, facts, now: now_timestamp() }))
+        RequestKind::ChangeDir { path } => done(fs.change_dir(user, &path).await),
+        RequestKind::List { path, format: ListFormat::Stat, all } => match fs.entries(user, &path, all).await {
+            Ok(mut entries) => {
+                narrow_perms(&mut entries, user.access);
+                (Answer::Entries { entries, now: now_timestamp() }, None)
             }
             Err(e) => failed(e),
         },
-        RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(&path, offset).await {
+        RequestKind::List { path, format, all } => match fs.listing(user, &path, all).await {
+            Ok(listing) => {
+                let facts = facts.to_vec();
+                let access = user.access;
+                (Answer::Ready, Some(Job::Listing { listing, format, facts, now: now_timestamp(), access }))
+            }
+            Err(e) => failed(e),
+        },
+        RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(user, &path, offset).await {
             Ok(file) => (Answer::Ready, Some(Job::Read(file, ascii))),
             Err(e) => failed(e),
         },
-        RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, &path).await {
+        RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, user, &path).await {
             Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
             Err(e) => failed(e),
         },
@@ -1282,27 +1299,31 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
                 _ if offset > 0 => WriteMode::Resume(offset),
                 _ => WriteMode::Replace,
             };
-            match fs.open_write(&path, mode).await {
+            match fs.open_write(user, &path, mode).await {
                 Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii))),
                 Err(e) => failed(e),
             }
         }
-        RequestKind::Delete { path } => done(fs.delete(&path).await),
-        RequestKind::MakeDir { path } => done(fs.make_dir(&path).await),
-        RequestKind::RemoveDir { path } => done(fs.remove_dir(&path).await),
-        RequestKind::Rename { from, to } => done(fs.rename(&from, &to).await),
-        RequestKind::Size { path } => match fs.size(&path).await {
+        RequestKind::Delete { path } => done(fs.delete(user, &path).await),
+        RequestKind::MakeDir { path } => done(fs.make_dir(user, &path).await),
+        RequestKind::RemoveDir { path } => done(fs.remove_dir(user, &path).await),
+        RequestKind::Rename { from, to } => done(fs.rename(user, &from, &to).await),
+        RequestKind::Size { path } => match fs.size(user, &path).await {
             Ok(n) => (Answer::Size(n), None),
             Err(e) => failed(e),
         },
-        RequestKind::SetModTime { path, time } => done(fs.set_modified(&path, time).await),
-        RequestKind::ModTime { path } => match fs.modified(&path).await {
+        RequestKind::SetModTime { path, time } => done(fs.set_modified(user, &path, time).await),
+        RequestKind::ModTime { path } => match fs.modified(user, &path).await {
             Ok(t) => (Answer::ModTime(t), None),
             Err(e) => failed(e),
         },
         // RFC 3659 7.2: MLST describes the object named, not its contents.
-        RequestKind::Facts { path } => match fs.stat(&path).await {
-            Ok(entry) => (Answer::Entries { entries: vec![entry], now: now_timestamp() }, None),
+        RequestKind::Facts { path } => match fs.stat(user, &path).await {
+            Ok(entry) => {
+                let mut entries = vec![entry];
+                narrow_perms(&mut entries, user.access);
+                (Answer::Entries { entries, now: now_timestamp() }, None)
+            }
             Err(e) => failed(e),
         },
         // Answered before the storage is asked (`Conn::request`).
@@ -1319,6 +1340,7 @@ async fn decide(fs: &dyn Storage, writable: bool, kind: RequestKind, facts: &[&'
 /// [`WriteMode::CreateNew`], so two uploads never get the same name.
 async fn store_unique(
     fs: &dyn Storage,
+    user: &Principal,
     hint: &ftp_session::server::VirtualPath,
 ) -> Result<(ftp_proto::Pathname, FileSink), StorageError> {
     for i in 0..1000u32 {
@@ -1329,7 +1351,7 @@ async fn store_unique(
             name.extend_from_slice(format!(".{i}").as_bytes());
             hint.parent().join(&name)
         };
-        match fs.open_write(&candidate, WriteMode::CreateNew).await {
+        match fs.open_write(user, &candidate, WriteMode::CreateNew).await {
             Ok(file) => {
                 let name = ftp_proto::Pathname::try_from(Bytes::copy_from_slice(candidate.file_name()))
                     .map_err(|_| StorageError::NameNotAllowed)?;
@@ -1378,13 +1400,14 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let result = match job {
-        Job::Listing { mut listing, format, facts, now } => {
+        Job::Listing { mut listing, format, facts, now, access } => {
             let mut sent = 0u64;
             loop {
                 match listing.next_chunk().await {
                     None => break Ok(sent),
                     Some(Err(_)) => break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::Storage }),
-                    Some(Ok(entries)) => {
+                    Some(Ok(mut entries)) => {
+                        narrow_perms(&mut entries, access);
                         let bytes = format_listing(&entries, format, &facts, now);
                         if stream.write_all(&bytes).await.is_err() {
                             break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::ConnectionLost });

@@ -49,6 +49,10 @@ use cap_std::fs::Dir;
 use ftp_proto::Timestamp;
 use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
 use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, VirtualPath};
+
+use crate::auth::Access;
+/// Who is asking, passed to every [`Storage`] method.
+pub use crate::auth::Principal;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 
@@ -83,29 +87,44 @@ pub enum WriteMode {
 
 /// The files a server serves. Paths are clean absolute virtual paths from
 /// the session; the storage decides what they mean and must keep every one
-/// of them inside what it serves (SECURITY.md P1, P2). Permissions (who
-/// may write) are the server's business: a storage is asked to write only
-/// for users allowed to.
+/// of them inside what it serves (SECURITY.md P1, P2).
+///
+/// Every method receives the [`Principal`] asking (as libunftp's storage
+/// back ends receive their `User`), so a storage can give each user a root
+/// of their own or refuse what a user may not do. The server's own check
+/// comes first: a storage is asked to write only for users whose
+/// [`Access`] allows writing, and the `perm` facts it writes are narrowed
+/// to the user's access ([`narrow_perms`]).
 ///
 /// Errors are [`StorageError`]s, from which the session picks the reply
 /// code, so two storages with the same errors look the same to clients.
 pub trait Storage: Send + Sync + 'static {
     /// `CWD`: succeeds if `path` is a directory.
-    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn change_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// The entries of a directory sorted by name, or the single entry of a
     /// file (named by its last path element); names starting with `.` only
     /// when `all`. Listings (`LIST`, `NLST`, `MLSD`, `STAT path`, `MLST`)
     /// are all written from these by the server ([`format_listing`]).
-    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>>;
+    fn entries<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>>;
 
     /// `LIST`, `NLST`, `MLSD`: the same entries as [`entries`](Self::entries),
     /// as a [`Listing`] the server sends chunk by chunk. The default is
     /// `entries` in one chunk; a storage that can list a directory
     /// incrementally should override it, so that a huge directory is never
     /// held whole and an aborted listing stops its work.
-    fn listing<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Listing, StorageError>> {
-        Box::pin(async move { self.entries(path, all).await.map(Listing::whole) })
+    fn listing<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Listing, StorageError>> {
+        Box::pin(async move { self.entries(user, path, all).await.map(Listing::whole) })
     }
 
     /// `MLST` (RFC 3659 7.2): the entry of the object `path` names itself,
@@ -115,14 +134,14 @@ pub trait Storage: Send + Sync + 'static {
     /// The default looks the name up in the parent's [`entries`](Self::entries)
     /// (the root is a directory when it can be listed); a storage that can
     /// ask for one object's metadata directly should override it.
-    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+    fn stat<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
         Box::pin(async move {
             let full = Bytes::copy_from_slice(path.as_bytes());
             if path.is_root() {
-                self.entries(path, false).await?;
+                self.entries(user, path, false).await?;
                 return Ok(Entry::new(full, EntryKind::Directory));
             }
-            let siblings = self.entries(&path.parent(), true).await?;
+            let siblings = self.entries(user, &path.parent(), true).await?;
             siblings
                 .into_iter()
                 .find(|e| e.name() == path.file_name())
@@ -132,10 +151,14 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// `SIZE` (RFC 3659 4): the size of a file in bytes as stored.
-    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>>;
+    fn size<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>>;
 
     /// `MDTM` (RFC 3659 3): the modification time of a file, UTC.
-    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>>;
+    fn modified<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<Timestamp, StorageError>>;
 
     /// The optional operations this storage implements, which the server
     /// advertises (FEAT, HELP) and serves; the rest answer 502 without
@@ -147,32 +170,66 @@ pub trait Storage: Send + Sync + 'static {
     /// `MFMT` ([`StorageCapabilities::SET_MODIFIED`]): sets the
     /// modification time of a file or directory, UTC. The default is
     /// [`StorageError::NotSupported`].
-    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn set_modified<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        time: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         let _ = (path, time);
         Box::pin(async { Err(StorageError::NotSupported) })
     }
 
     /// `RETR`: a file's bytes from `offset` (past the end: nothing).
-    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>>;
+    fn open_read<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<FileSource, StorageError>>;
 
     /// `STOR`, `APPE`, `STOU`: where to write a file; its parent must exist.
     fn open_write<'a>(
         &'a self,
+        user: &'a Principal,
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>>;
 
     /// `DELE`: removes a file (not a directory).
-    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn delete<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// `MKD`: creates a directory whose parent exists.
-    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn make_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// `RMD`: removes an empty directory, never the root.
-    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn remove_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// `RNFR`/`RNTO`: renames within the storage.
-    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+    fn rename<'a>(
+        &'a self,
+        user: &'a Principal,
+        from: &'a VirtualPath,
+        to: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
+}
+
+/// Narrows each entry's `perm` fact (RFC 3659 7.5.5) to what a user with
+/// `access` may do, so that MLST, MLSD and STAT never tell a read-only user
+/// that they may write: such a user keeps only `r` (read a file), `e`
+/// (enter a directory) and `l` (list it). A storage writes what the object
+/// allows; the server narrows it per user here, for every storage.
+pub fn narrow_perms(entries: &mut [Entry], access: Access) {
+    if access.writable {
+        return;
+    }
+    for entry in entries {
+        if let Some(perm) = entry.perm() {
+            let kept: Vec<u8> =
+                perm.iter().copied().filter(|c| matches!(c.to_ascii_lowercase(), b'r' | b'e' | b'l')).collect();
+            *entry = std::mem::replace(entry, Entry::new(Bytes::new(), EntryKind::File)).with_perm(Bytes::from(kept));
+        }
+    }
 }
 
 /// The current time as a listing timestamp (the epoch if the clock is off).
@@ -525,18 +582,32 @@ impl Scan {
 }
 
 impl Storage for LocalFs {
-    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn change_dir<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move { if self.metadata(path).await?.is_dir() { Ok(()) } else { Err(StorageError::NotFound) } })
     }
 
-    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
+    fn entries<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
         Box::pin(async move {
             let scan = self.scan(path, all).await?;
             blocking(move || Ok(scan.whole())).await
         })
     }
 
-    fn listing<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Listing, StorageError>> {
+    fn listing<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Listing, StorageError>> {
         Box::pin(async move {
             let (root, rel, dir, names) = match self.scan(path, all).await? {
                 Scan::File(entry) => return Ok(Listing::whole(vec![*entry])),
@@ -555,18 +626,22 @@ impl Storage for LocalFs {
         })
     }
 
-    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+    fn stat<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
         Box::pin(async move { Ok(Self::entry(path.as_bytes(), &self.metadata(path).await?)) })
     }
 
-    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
+    fn size<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
         Box::pin(async move {
             let meta = self.metadata(path).await?;
             if meta.is_file() { Ok(meta.len()) } else { Err(StorageError::NotFound) }
         })
     }
 
-    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
+    fn modified<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
         Box::pin(async move {
             let meta = self.metadata(path).await?;
             let secs =
@@ -579,7 +654,12 @@ impl Storage for LocalFs {
         StorageCapabilities::SET_MODIFIED
     }
 
-    fn set_modified<'a>(&'a self, path: &'a VirtualPath, time: Timestamp) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn set_modified<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        time: Timestamp,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             use cap_std::fs::OpenOptionsExt;
             let (dir, rel) = (self.dir.clone(), relative(path)?);
@@ -595,19 +675,25 @@ impl Storage for LocalFs {
         })
     }
 
-    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>> {
+    fn open_read<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<FileSource, StorageError>> {
         Box::pin(self.open_read_at(path, offset))
     }
 
     fn open_write<'a>(
         &'a self,
+        _user: &'a Principal,
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
         Box::pin(self.open_write_as(path, mode))
     }
 
-    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn delete<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let (dir, rel) = (self.dir.clone(), relative(path)?);
             // unlinkat of the last element: a link is removed, not its target.
@@ -615,14 +701,18 @@ impl Storage for LocalFs {
         })
     }
 
-    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn make_dir<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             let (dir, rel) = (self.dir.clone(), relative(path)?);
             blocking(move || dir.create_dir(rel)).await
         })
     }
 
-    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn remove_dir<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             if path.is_root() {
                 return Err(StorageError::PermissionDenied);
@@ -638,7 +728,12 @@ impl Storage for LocalFs {
     /// would make it point outside (SECURITY.md P2). Every later use of a
     /// link is resolved beneath the root by the kernel anyway, so this
     /// refusal keeps the tree honest rather than being the only defence.
-    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+    fn rename<'a>(
+        &'a self,
+        _user: &'a Principal,
+        from: &'a VirtualPath,
+        to: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
             if from.is_root() || to.is_root() {
                 return Err(StorageError::PermissionDenied);
@@ -667,6 +762,11 @@ mod tests {
         VirtualPath::root().join(s.as_bytes())
     }
 
+    /// A user who may write (the storage tests act as one).
+    fn rw() -> Principal {
+        Principal::new(ftp_proto::Username::try_from("alice").unwrap(), Access::read_write())
+    }
+
     /// SECURITY.md P2: no path or symbolic link leads outside the root.
     #[tokio::test]
     async fn sec_p2_symlinks_cannot_escape_the_root() {
@@ -680,15 +780,22 @@ mod tests {
         std::os::unix::fs::symlink("ok.txt", root.path().join("pub/alias")).unwrap();
         std::os::unix::fs::symlink("../..", root.path().join("pub/up")).unwrap();
         let fs = LocalFs::new(root.path()).unwrap();
-        assert_eq!(fs.size(&v("pub/ok.txt")).await, Ok(2));
-        assert_eq!(fs.size(&v("escape/secret")).await, Err(StorageError::NotFound));
-        assert_eq!(fs.size(&v("pub/leak")).await, Err(StorageError::NotFound));
-        assert_eq!(fs.size(&v("pub/up/secret")).await, Err(StorageError::NotFound));
-        assert_eq!(fs.open_write(&v("escape/new-file"), WriteMode::Replace).await.err(), Some(StorageError::NotFound));
+        assert_eq!(fs.size(&rw(), &v("pub/ok.txt")).await, Ok(2));
+        assert_eq!(fs.size(&rw(), &v("escape/secret")).await, Err(StorageError::NotFound));
+        assert_eq!(fs.size(&rw(), &v("pub/leak")).await, Err(StorageError::NotFound));
+        assert_eq!(fs.size(&rw(), &v("pub/up/secret")).await, Err(StorageError::NotFound));
+        assert_eq!(
+            fs.open_write(&rw(), &v("escape/new-file"), WriteMode::Replace).await.err(),
+            Some(StorageError::NotFound)
+        );
         assert!(!outside.path().join("new-file").exists(), "no writing through a link");
-        assert_eq!(fs.size(&v("pub/alias")).await, Ok(2), "links inside the root are fine");
-        assert!(fs.open_write(&v("pub/not-yet"), WriteMode::Replace).await.is_ok(), "a new file inside the root");
-        let names: Vec<_> = fs.entries(&v("pub"), true).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
+        assert_eq!(fs.size(&rw(), &v("pub/alias")).await, Ok(2), "links inside the root are fine");
+        assert!(
+            fs.open_write(&rw(), &v("pub/not-yet"), WriteMode::Replace).await.is_ok(),
+            "a new file inside the root"
+        );
+        let names: Vec<_> =
+            fs.entries(&rw(), &v("pub"), true).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
         assert_eq!(names, [b"alias".to_vec(), b"not-yet".to_vec(), b"ok.txt".to_vec()], "links out are invisible");
     }
 
@@ -700,11 +807,11 @@ mod tests {
         std::fs::create_dir_all(root.path().join("a/b")).unwrap();
         std::os::unix::fs::symlink("../..", root.path().join("a/b/up")).unwrap();
         let fs = LocalFs::new(root.path()).unwrap();
-        assert_eq!(fs.rename(&v("a/b/up"), &v("up")).await, Err(StorageError::PermissionDenied));
-        assert_eq!(fs.rename(&v("a/b/up"), &v("a/up")).await, Err(StorageError::PermissionDenied));
+        assert_eq!(fs.rename(&rw(), &v("a/b/up"), &v("up")).await, Err(StorageError::PermissionDenied));
+        assert_eq!(fs.rename(&rw(), &v("a/b/up"), &v("a/up")).await, Err(StorageError::PermissionDenied));
         assert!(std::fs::symlink_metadata(root.path().join("a/b/up")).is_ok(), "the link stayed");
         std::fs::create_dir_all(root.path().join("a/c")).unwrap();
-        assert_eq!(fs.rename(&v("a/b/up"), &v("a/c/up")).await, Ok(()), "still points at the root");
+        assert_eq!(fs.rename(&rw(), &v("a/b/up"), &v("a/c/up")).await, Ok(()), "still points at the root");
     }
 
     /// A FIFO placed in the tree (by someone with a shell) is not a file:
@@ -717,10 +824,11 @@ mod tests {
         assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
         let fs = LocalFs::new(root.path()).unwrap();
         let wait = std::time::Duration::from_secs(10);
-        let read = tokio::time::timeout(wait, fs.open_read(&v("pipe"), 0)).await.expect("not blocked");
+        let read = tokio::time::timeout(wait, fs.open_read(&rw(), &v("pipe"), 0)).await.expect("not blocked");
         assert_eq!(read.err(), Some(StorageError::NotFound));
-        let write =
-            tokio::time::timeout(wait, fs.open_write(&v("pipe"), WriteMode::Replace)).await.expect("not blocked");
+        let write = tokio::time::timeout(wait, fs.open_write(&rw(), &v("pipe"), WriteMode::Replace))
+            .await
+            .expect("not blocked");
         assert!(write.is_err());
     }
 
@@ -733,7 +841,7 @@ mod tests {
             std::fs::write(root.path().join(format!("f{i:05}")), b"").unwrap();
         }
         let fs = LocalFs::new(root.path()).unwrap();
-        let mut listing = fs.listing(&VirtualPath::root(), false).await.unwrap();
+        let mut listing = fs.listing(&rw(), &VirtualPath::root(), false).await.unwrap();
         let mut chunks = 0;
         let mut names = Vec::new();
         while let Some(chunk) = listing.next_chunk().await {
@@ -742,7 +850,7 @@ mod tests {
         }
         assert_eq!(chunks, 3);
         let whole: Vec<_> =
-            fs.entries(&VirtualPath::root(), false).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
+            fs.entries(&rw(), &VirtualPath::root(), false).await.unwrap().iter().map(|e| e.name().to_vec()).collect();
         assert_eq!(names, whole);
         assert!(names.windows(2).all(|w| w[0] < w[1]));
     }
@@ -756,8 +864,8 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path().join("planted"), root.path().join("trap")).unwrap();
         let fs = LocalFs::new(root.path()).unwrap();
-        assert_eq!(fs.open_write(&v("trap"), WriteMode::Replace).await.err(), Some(StorageError::NotFound));
-        assert_eq!(fs.open_write(&v("trap"), WriteMode::Append).await.err(), Some(StorageError::NotFound));
+        assert_eq!(fs.open_write(&rw(), &v("trap"), WriteMode::Replace).await.err(), Some(StorageError::NotFound));
+        assert_eq!(fs.open_write(&rw(), &v("trap"), WriteMode::Append).await.err(), Some(StorageError::NotFound));
         assert!(!outside.path().join("planted").exists(), "nothing was created outside the root");
     }
 }

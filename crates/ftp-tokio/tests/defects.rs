@@ -7,6 +7,7 @@
 //! links, refusals counted as errors, FEAT advertising MFMT, RMD of a
 //! non-empty directory. Every wait is bounded.
 
+#[macro_use]
 mod support;
 
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use ftp_proto::listing::Entry;
 use ftp_session::server::{StorageError, VirtualPath};
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{ServerOptions, User};
-use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, Storage, WriteMode};
+use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, Principal, Storage, WriteMode};
 use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -451,16 +452,8 @@ async fn sec_s4_refusals_keep_the_session() {
 /// operations: no optional capability at all.
 struct Plain(MemoryFs);
 
-macro_rules! forward {
-    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
-        $(fn $name<'a>(&'a self, $($arg: $ty),*) -> BoxFuture<'a, Result<$out, StorageError>> {
-            self.0.$name($($arg),*)
-        })*
-    };
-}
-
 impl Storage for Plain {
-    forward! {
+    forward_storage! { 0, |_: &Self, _: &Principal| ();
         change_dir(path: &'a VirtualPath) -> ();
         entries(path: &'a VirtualPath, all: bool) -> Vec<Entry>;
         size(path: &'a VirtualPath) -> u64;

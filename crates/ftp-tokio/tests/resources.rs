@@ -20,7 +20,7 @@ use ftp_proto::{Reply, Timestamp, listing::Entry};
 use ftp_session::server::{ServerConfig, StorageError, VirtualPath};
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{ServerOptions, User};
-use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, Listing, Storage, WriteMode};
+use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, Listing, Principal, Storage, WriteMode};
 use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
 
 /// One test at a time: the descriptor count is process-wide.
@@ -180,45 +180,70 @@ impl Stalling {
 }
 
 impl Storage for Stalling {
-    fn change_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.change_dir(path)
+    fn change_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.inner.change_dir(user, path)
     }
-    fn entries<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
-        if path.as_bytes() == b"/slow" { self.stall() } else { self.inner.entries(path, all) }
+    fn entries<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Vec<Entry>, StorageError>> {
+        if path.as_bytes() == b"/slow" { self.stall() } else { self.inner.entries(user, path, all) }
     }
-    fn listing<'a>(&'a self, path: &'a VirtualPath, all: bool) -> BoxFuture<'a, Result<Listing, StorageError>> {
-        if path.as_bytes() == b"/slow" { self.stall() } else { self.inner.listing(path, all) }
+    fn listing<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        all: bool,
+    ) -> BoxFuture<'a, Result<Listing, StorageError>> {
+        if path.as_bytes() == b"/slow" { self.stall() } else { self.inner.listing(user, path, all) }
     }
-    fn stat<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
-        self.inner.stat(path)
+    fn stat<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<Entry, StorageError>> {
+        self.inner.stat(user, path)
     }
-    fn size<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
-        self.inner.size(path)
+    fn size<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<u64, StorageError>> {
+        self.inner.size(user, path)
     }
-    fn modified<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
-        self.inner.modified(path)
+    fn modified<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<Timestamp, StorageError>> {
+        self.inner.modified(user, path)
     }
-    fn open_read<'a>(&'a self, path: &'a VirtualPath, offset: u64) -> BoxFuture<'a, Result<FileSource, StorageError>> {
-        self.inner.open_read(path, offset)
+    fn open_read<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<FileSource, StorageError>> {
+        self.inner.open_read(user, path, offset)
     }
     fn open_write<'a>(
         &'a self,
+        user: &'a Principal,
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
-        self.inner.open_write(path, mode)
+        self.inner.open_write(user, path, mode)
     }
-    fn delete<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.delete(path)
+    fn delete<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.inner.delete(user, path)
     }
-    fn make_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.make_dir(path)
+    fn make_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.inner.make_dir(user, path)
     }
-    fn remove_dir<'a>(&'a self, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.remove_dir(path)
+    fn remove_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.inner.remove_dir(user, path)
     }
-    fn rename<'a>(&'a self, from: &'a VirtualPath, to: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.rename(from, to)
+    fn rename<'a>(
+        &'a self,
+        user: &'a Principal,
+        from: &'a VirtualPath,
+        to: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.inner.rename(user, from, to)
     }
 }
 

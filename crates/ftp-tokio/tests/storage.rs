@@ -6,8 +6,9 @@
 mod support;
 
 use ftp_session::server::{ListFormat, StorageError, VirtualPath};
+use ftp_tokio::auth::Access;
 use ftp_tokio::memory::MemoryFs;
-use ftp_tokio::storage::{LocalFs, Storage, WriteMode, format_listing};
+use ftp_tokio::storage::{LocalFs, Principal, Storage, WriteMode, format_listing};
 use support::{Ftp, bounded, code, memory_options, reply_text, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -15,14 +16,19 @@ fn v(s: &str) -> VirtualPath {
     VirtualPath::root().join(s.as_bytes())
 }
 
+/// A user who may write (the storage tests act as one).
+fn rw() -> Principal {
+    Principal::new(ftp_proto::Username::try_from("alice").unwrap(), Access::read_write())
+}
+
 async fn put(fs: &dyn Storage, path: &str, mode: WriteMode, bytes: &[u8]) -> Result<(), StorageError> {
-    let mut sink = fs.open_write(&v(path), mode).await?;
+    let mut sink = fs.open_write(&rw(), &v(path), mode).await?;
     sink.write_all(bytes).await.map_err(|_| StorageError::LocalError)?;
     sink.flush().await.map_err(|_| StorageError::LocalError)
 }
 
 async fn get(fs: &dyn Storage, path: &str, offset: u64) -> Result<Vec<u8>, StorageError> {
-    let mut source = fs.open_read(&v(path), offset).await?;
+    let mut source = fs.open_read(&rw(), &v(path), offset).await?;
     let mut out = Vec::new();
     source.read_to_end(&mut out).await.map_err(|_| StorageError::LocalError)?;
     Ok(out)
@@ -30,7 +36,7 @@ async fn get(fs: &dyn Storage, path: &str, offset: u64) -> Result<Vec<u8>, Stora
 
 /// `(name, is a directory, size of a file)` for each entry.
 async fn names(fs: &dyn Storage, path: &str, all: bool) -> Result<Vec<(String, bool, Option<u64>)>, StorageError> {
-    let entries = fs.entries(&v(path), all).await?;
+    let entries = fs.entries(&rw(), &v(path), all).await?;
     Ok(entries
         .iter()
         .map(|e| {
@@ -48,11 +54,11 @@ async fn script(fs: &dyn Storage) -> Vec<String> {
             log.push(format!("{} => {:?}", stringify!($e), $e))
         };
     }
-    step!(fs.make_dir(&v("a")).await);
-    step!(fs.make_dir(&v("a")).await);
-    step!(fs.make_dir(&v("x/y")).await);
+    step!(fs.make_dir(&rw(), &v("a")).await);
+    step!(fs.make_dir(&rw(), &v("a")).await);
+    step!(fs.make_dir(&rw(), &v("x/y")).await);
     step!(put(fs, "a/f", WriteMode::Replace, b"hello").await);
-    step!(fs.size(&v("a/f")).await);
+    step!(fs.size(&rw(), &v("a/f")).await);
     step!(put(fs, "a/f", WriteMode::Append, b" world").await);
     step!(get(fs, "a/f", 0).await);
     step!(put(fs, "a/f", WriteMode::Resume(3), b"LO").await);
@@ -64,48 +70,48 @@ async fn script(fs: &dyn Storage) -> Vec<String> {
     // MFMT (draft-somers-ftp-mfxx 3): the time set is the time read back.
     let t = ftp_proto::Timestamp::new(2020, 1, 2, 3, 4, 5).unwrap();
     step!(fs.capabilities().contains(ftp_session::server::StorageCapabilities::SET_MODIFIED));
-    step!(fs.set_modified(&v("a/new"), t).await);
-    step!(fs.modified(&v("a/new")).await.map(|t| t.to_string()));
-    step!(fs.set_modified(&v("a"), t).await);
-    step!(fs.modified(&v("a")).await.map(|t| t.to_string()));
-    step!(fs.set_modified(&v("a/missing"), t).await);
+    step!(fs.set_modified(&rw(), &v("a/new"), t).await);
+    step!(fs.modified(&rw(), &v("a/new")).await.map(|t| t.to_string()));
+    step!(fs.set_modified(&rw(), &v("a"), t).await);
+    step!(fs.modified(&rw(), &v("a")).await.map(|t| t.to_string()));
+    step!(fs.set_modified(&rw(), &v("a/missing"), t).await);
     step!(put(fs, "a", WriteMode::Replace, b"onto a directory").await);
     step!(put(fs, "missing/f", WriteMode::Replace, b"no parent").await);
     step!(put(fs, "/", WriteMode::Replace, b"the root").await);
     step!(put(fs, ".hidden", WriteMode::Replace, b"h").await);
     step!(get(fs, "a", 0).await);
     step!(get(fs, "a/nothing", 0).await);
-    step!(fs.size(&v("a")).await);
-    step!(fs.change_dir(&v("a")).await);
-    step!(fs.change_dir(&v("a/f")).await);
-    step!(fs.change_dir(&v("a/nothing")).await);
-    step!(fs.change_dir(&v("/")).await);
+    step!(fs.size(&rw(), &v("a")).await);
+    step!(fs.change_dir(&rw(), &v("a")).await);
+    step!(fs.change_dir(&rw(), &v("a/f")).await);
+    step!(fs.change_dir(&rw(), &v("a/nothing")).await);
+    step!(fs.change_dir(&rw(), &v("/")).await);
     step!(names(fs, "/", false).await);
     step!(names(fs, "/", true).await);
     step!(names(fs, "a", false).await);
     step!(names(fs, "a/f", false).await);
     step!(names(fs, "nothing", false).await);
-    step!(fs.modified(&v("a/f")).await.is_ok());
-    step!(fs.modified(&v("a/nothing")).await);
-    step!(fs.delete(&v("a")).await);
-    step!(fs.delete(&v("a/nothing")).await);
-    step!(fs.remove_dir(&v("a")).await);
-    step!(fs.remove_dir(&v("a/f")).await);
-    step!(fs.remove_dir(&v("/")).await);
-    step!(fs.rename(&v("a/f"), &v("a/g")).await);
-    step!(fs.rename(&v("a/f"), &v("a/h")).await);
-    step!(fs.rename(&v("a/g"), &v("nowhere/g")).await);
-    step!(fs.rename(&v("a"), &v("a/inside")).await);
-    step!(fs.make_dir(&v("d")).await);
-    step!(fs.rename(&v("a/g"), &v("d")).await);
-    step!(fs.rename(&v("d"), &v("a/g")).await);
-    step!(fs.rename(&v("a/g"), &v("a/new")).await);
+    step!(fs.modified(&rw(), &v("a/f")).await.is_ok());
+    step!(fs.modified(&rw(), &v("a/nothing")).await);
+    step!(fs.delete(&rw(), &v("a")).await);
+    step!(fs.delete(&rw(), &v("a/nothing")).await);
+    step!(fs.remove_dir(&rw(), &v("a")).await);
+    step!(fs.remove_dir(&rw(), &v("a/f")).await);
+    step!(fs.remove_dir(&rw(), &v("/")).await);
+    step!(fs.rename(&rw(), &v("a/f"), &v("a/g")).await);
+    step!(fs.rename(&rw(), &v("a/f"), &v("a/h")).await);
+    step!(fs.rename(&rw(), &v("a/g"), &v("nowhere/g")).await);
+    step!(fs.rename(&rw(), &v("a"), &v("a/inside")).await);
+    step!(fs.make_dir(&rw(), &v("d")).await);
+    step!(fs.rename(&rw(), &v("a/g"), &v("d")).await);
+    step!(fs.rename(&rw(), &v("d"), &v("a/g")).await);
+    step!(fs.rename(&rw(), &v("a/g"), &v("a/new")).await);
     step!(get(fs, "a/new", 0).await);
-    step!(fs.rename(&v("d"), &v("e")).await);
+    step!(fs.rename(&rw(), &v("d"), &v("e")).await);
     step!(names(fs, "/", false).await);
-    step!(fs.delete(&v("a/new")).await);
-    step!(fs.remove_dir(&v("a")).await);
-    step!(fs.rename(&v("/"), &v("z")).await);
+    step!(fs.delete(&rw(), &v("a/new")).await);
+    step!(fs.remove_dir(&rw(), &v("a")).await);
+    step!(fs.rename(&rw(), &v("/"), &v("z")).await);
     step!(names(fs, "/", true).await);
     log
 }
@@ -140,8 +146,8 @@ async fn rfc3659_7_listings_are_written_alike() {
     memory.write_file("b.txt", b"12345").unwrap();
     let now = ftp_proto::Timestamp::new(2030, 1, 1, 0, 0, 0).unwrap();
     let root = VirtualPath::root();
-    let l = local.entries(&root, false).await.unwrap();
-    let m = memory.entries(&root, false).await.unwrap();
+    let l = local.entries(&rw(), &root, false).await.unwrap();
+    let m = memory.entries(&rw(), &root, false).await.unwrap();
     assert_eq!(format_listing(&l, ListFormat::Nlst, &[], now), format_listing(&m, ListFormat::Nlst, &[], now));
     let mlsd = |e: &[ftp_proto::listing::Entry]| {
         let text =

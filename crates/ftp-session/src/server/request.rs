@@ -237,6 +237,16 @@ impl StorageError {
     }
 }
 
+impl core::fmt::Display for StorageError {
+    /// The reply text the session sends for this error ("No such file or
+    /// directory.", "Directory not empty."...).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.text())
+    }
+}
+
+impl std::error::Error for StorageError {}
+
 /// The application's answer to a [`Request`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]

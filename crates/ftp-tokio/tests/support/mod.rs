@@ -16,6 +16,21 @@ use ftp_tokio::server::{Server, ServerOptions, ShutdownHandle};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// Implements `Storage` methods by forwarding each to the storage in the
+/// field `$inner`, calling `$hook(self, user)` first: test storages that
+/// wrap `MemoryFs` to take capabilities away or to watch requests. Inside an
+/// `impl Storage` block, with `Principal`, `BoxFuture` and `StorageError` in
+/// scope.
+#[allow(unused_macros)]
+macro_rules! forward_storage {
+    ($inner:tt, $hook:expr; $($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        $(fn $name<'a>(&'a self, user: &'a Principal, $($arg: $ty),*) -> BoxFuture<'a, Result<$out, StorageError>> {
+            ($hook)(self, user);
+            self.$inner.$name(user, $($arg),*)
+        })*
+    };
+}
+
 /// The longest any single step of a test waits.
 pub const WAIT: Duration = Duration::from_secs(30);
 
