@@ -1042,7 +1042,9 @@ fn design_capabilities_decide_feat_help_and_502() {
         let help = h.send("HELP").lines().join("\n");
         assert_eq!(feat.contains(" MFMT"), served, "{feat}");
         assert_eq!(help.split_whitespace().any(|w| w == "MFMT"), served, "{help}");
-        for never in ["SMNT", "HASH", "MFCT", "MFF", "ADAT", "CONF", "ENC", "MIC"] {
+        assert_eq!(help.split_whitespace().any(|w| w == "MFF"), served, "{help}");
+        assert_eq!(feat.contains(" MFF Modify;\n"), served, "{feat}");
+        for never in ["SMNT", "HASH", "MFCT", "ADAT", "CONF", "ENC", "MIC"] {
             assert!(!help.split_whitespace().any(|w| w == never), "{never} in {help}");
         }
         let d = h.send("MFMT 20240101120000 f");
@@ -1053,6 +1055,42 @@ fn design_capabilities_decide_feat_help_and_502() {
             assert!(d.requests().is_empty(), "no request for a verb that cannot be served");
         }
     }
+}
+
+/// draft-somers-ftp-mfxx section 5 (MFF): the facts the storage can set,
+/// in FEAT and in one request; 213 lists them as set. A fact it cannot set
+/// is 504 naming it, a bad value or a repeated fact 501, and nothing is
+/// asked of the storage then.
+#[test]
+fn mfxx_5_mff_sets_the_facts_the_storage_can() {
+    use ftp_session::server::StorageCapabilities as Caps;
+    let mut h = logged_in(ServerConfig::default().storage_capabilities(Caps::SET_MODIFIED.with(Caps::SET_MODE)));
+    let feat = h.send("FEAT").lines().join("\n");
+    assert!(feat.contains(" MFF Modify;UNIX.mode;\n"), "{feat}");
+    let req = h.send("MFF modify=20240102030405;UNIX.mode=0640; dir/f").request();
+    let RequestKind::SetFacts { path, mode, modify } = &req.kind else { panic!("{:?}", req.kind) };
+    assert_eq!((path.as_bytes(), *mode), (&b"/dir/f"[..], Some(0o640)));
+    assert_eq!(modify.map(|t| t.to_string()), Some("20240102030405".into()));
+    assert_eq!(h.answer(&req, Answer::Done).lines(), vec!["213 Modify=20240102030405;UNIX.mode=0640; /dir/f"]);
+    let req = h.send("MFF UNIX.mode=755; f").request();
+    assert!(matches!(req.kind, RequestKind::SetFacts { mode: Some(0o755), modify: None, .. }));
+    assert_eq!(h.answer(&req, Answer::Failed(StorageError::NotFound)).codes(), vec![550]);
+    for (line, code) in [
+        ("MFF Create=20240102030405; f", 504),
+        ("MFF UNIX.owner=0; f", 504),
+        ("MFF modify=20240230000000; f", 501),
+        ("MFF UNIX.mode=0999; f", 501),
+        ("MFF modify=20240102030405;Modify=20240102030405; f", 501),
+    ] {
+        let d = h.send(line);
+        assert_eq!(d.codes(), vec![code], "{line}");
+        assert!(d.requests().is_empty(), "{line}: nothing asked of the storage");
+    }
+    let only_times = Caps::SET_MODIFIED;
+    let mut h = logged_in(ServerConfig::default().storage_capabilities(only_times));
+    let d = h.send("MFF UNIX.mode=0644; f");
+    assert_eq!(d.codes(), vec![504], "a storage that cannot change modes");
+    assert!(d.lines()[0].contains("UNIX.mode"), "{:?}", d.lines());
 }
 
 /// RFC 7151 section 3: HOST before login 220; after USER 503.

@@ -33,6 +33,8 @@ use crate::storage::{BoxFuture, FileSink, FileSource, Principal, Storage, WriteM
 struct FileData {
     bytes: Vec<u8>,
     modified: u64,
+    /// Permission bits set with MFF `UNIX.mode`; `None` lists as 0644.
+    mode: Option<u32>,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,8 @@ enum Node {
 struct Dir {
     children: BTreeMap<Vec<u8>, Node>,
     modified: u64,
+    /// Permission bits set with MFF `UNIX.mode`; `None` lists as 0755.
+    mode: Option<u32>,
 }
 
 /// A thread-safe in-memory file tree (see the module docs). Clones share
@@ -113,7 +117,7 @@ impl Dir {
                 let f = lock(f);
                 let mut e = Entry::new(Bytes::copy_from_slice(name), EntryKind::File)
                     .with_size(f.bytes.len() as u64)
-                    .with_mode(0o644);
+                    .with_mode(f.mode.unwrap_or(0o644));
                 if let Some(t) = listing_time(f.modified) {
                     e = e.with_modified(t);
                 }
@@ -123,7 +127,9 @@ impl Dir {
     }
 
     fn dir_entry(name: &[u8], d: &Dir) -> Entry {
-        let mut e = Entry::new(Bytes::copy_from_slice(name), EntryKind::Directory).with_size(0).with_mode(0o755);
+        let mut e = Entry::new(Bytes::copy_from_slice(name), EntryKind::Directory)
+            .with_size(0)
+            .with_mode(d.mode.unwrap_or(0o755));
         if let Some(t) = listing_time(d.modified) {
             e = e.with_modified(t);
         }
@@ -132,6 +138,27 @@ impl Dir {
 }
 
 impl MemoryFs {
+    /// Changes the file or directory `path` names (the root included).
+    fn update(
+        &self,
+        path: &VirtualPath,
+        file: impl FnOnce(&mut FileData),
+        dir: impl FnOnce(&mut Dir),
+    ) -> Result<(), StorageError> {
+        let parts = parts(path)?;
+        let mut tree = self.tree();
+        let Some((name, dirs)) = parts.split_last() else {
+            dir(&mut tree);
+            return Ok(());
+        };
+        match tree.dir_mut(dirs)?.children.get_mut(*name) {
+            Some(Node::File(f)) => file(&mut lock(f)),
+            Some(Node::Dir(d)) => dir(d),
+            None => return Err(StorageError::NotFound),
+        }
+        Ok(())
+    }
+
     /// An empty tree (just the root directory).
     #[must_use]
     pub fn new() -> Self {
@@ -156,7 +183,7 @@ impl MemoryFs {
             let node = dir
                 .children
                 .entry(p.to_vec())
-                .or_insert_with(|| Node::Dir(Dir { children: BTreeMap::new(), modified: now_secs() }));
+                .or_insert_with(|| Node::Dir(Dir { children: BTreeMap::new(), modified: now_secs(), mode: None }));
             match node {
                 Node::Dir(d) => dir = d,
                 Node::File(_) => return Err(StorageError::NotFound),
@@ -178,7 +205,7 @@ impl MemoryFs {
         }
         let parent = vpath.parent();
         self.create_dir_all(parent.to_str().ok_or(StorageError::NameNotAllowed)?)?;
-        let data = FileData { bytes: contents.to_vec(), modified: now_secs() };
+        let data = FileData { bytes: contents.to_vec(), modified: now_secs(), mode: None };
         let parts = parts(&vpath)?;
         let (name, dirs) = parts.split_last().ok_or(StorageError::PermissionDenied)?;
         let mut tree = self.tree();
@@ -221,7 +248,7 @@ impl MemoryFs {
             Some(Node::File(_)) if mode == WriteMode::CreateNew => return Err(StorageError::AlreadyExists),
             Some(Node::File(f)) => f.clone(),
             None => {
-                let f = Arc::new(Mutex::new(FileData { bytes: Vec::new(), modified: now }));
+                let f = Arc::new(Mutex::new(FileData { bytes: Vec::new(), modified: now, mode: None }));
                 dir.children.insert(name.to_vec(), Node::File(f.clone()));
                 dir.modified = now;
                 f
@@ -412,7 +439,7 @@ impl Storage for MemoryFs {
     }
 
     fn capabilities(&self) -> StorageCapabilities {
-        StorageCapabilities::SET_MODIFIED
+        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE)
     }
 
     fn set_modified<'a>(
@@ -422,22 +449,19 @@ impl Storage for MemoryFs {
         time: Timestamp,
     ) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
-            let parts = parts(path)?;
             // Times are whole seconds since 1970 here, as listings show them.
             let secs = u64::try_from(time.unix_seconds()).map_err(|_| StorageError::LocalError)?;
-            let mut tree = self.tree();
-            if parts.is_empty() {
-                tree.modified = secs;
-                return Ok(());
-            }
-            let (name, dirs) = parts.split_last().ok_or(StorageError::NotFound)?;
-            match tree.dir_mut(dirs)?.children.get_mut(*name) {
-                Some(Node::File(f)) => lock(f).modified = secs,
-                Some(Node::Dir(d)) => d.modified = secs,
-                None => return Err(StorageError::NotFound),
-            }
-            Ok(())
+            self.update(path, |f| f.modified = secs, |d| d.modified = secs)
         })
+    }
+
+    fn set_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move { self.update(path, |f| f.mode = Some(mode), |d| d.mode = Some(mode)) })
     }
 
     fn open_read<'a>(
@@ -479,7 +503,7 @@ impl Storage for MemoryFs {
                 return Err(StorageError::AlreadyExists);
             }
             let now = now_secs();
-            dir.children.insert(name.to_vec(), Node::Dir(Dir { children: BTreeMap::new(), modified: now }));
+            dir.children.insert(name.to_vec(), Node::Dir(Dir { children: BTreeMap::new(), modified: now, mode: None }));
             dir.modified = now;
             Ok(())
         })

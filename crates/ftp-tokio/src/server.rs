@@ -916,7 +916,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: b
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
                     control.start_tls(&acceptor).await?;
-                    let _ = session.handle_input(Instant::now(), Input::TlsEstablished);
+                    checked(session.handle_input(Instant::now(), Input::TlsEstablished));
                 }
                 Output::StopTls => control.stop_tls().await?,
                 Output::Close => {
@@ -936,7 +936,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: b
         tokio::select! {
             read = control.read(&mut buf) => {
                 let now = Instant::now();
-                let _ = match read {
+                checked(match read {
                     Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
                     Ok(n) => {
                         // A2: another session from this address failed
@@ -948,19 +948,19 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: b
                         }
                         session.handle_input(now, Input::Control(&buf[..n]))
                     }
-                };
+                });
             }
             Some(note) = rx.recv() => conn.note(&mut session, note),
-            () = sleep => { let _ = session.handle_input(Instant::now(), Input::Timeout); }
+            () = sleep => { checked(session.handle_input(Instant::now(), Input::Timeout)); }
             Ok(()) = phase.changed() => {
                 let now = Instant::now();
                 let current = *phase.borrow_and_update();
                 match current {
                     Phase::Running => {}
-                    Phase::Draining => { let _ = session.shut_down(now); }
+                    Phase::Draining => { checked(session.shut_down(now)); }
                     Phase::Stopping => {
                         write_timeout = STOP_WRITE_TIMEOUT;
-                        let _ = session.handle_input(now, Input::Shutdown);
+                        checked(session.handle_input(now, Input::Shutdown));
                     }
                 }
             }
@@ -1046,7 +1046,7 @@ impl Conn {
                     None => None,
                 };
                 let Some((listener, ticket)) = bound else {
-                    let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed));
+                    checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed)));
                     return;
                 };
                 let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
@@ -1061,7 +1061,7 @@ impl Conn {
                 let mut slot = DataSlot::new(Some(task), None);
                 slot.passive = Some(ticket);
                 self.data.insert(id, slot);
-                let _ = session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr }));
+                checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr })));
             }
             DataAction::Accept { id, tls } => {
                 let stream = self.data.get_mut(&id).and_then(|slot| slot.pending.take());
@@ -1106,7 +1106,7 @@ impl Conn {
                 let tx = self.tx.clone();
                 let (Some(stream), Some(job)) = (stream, job) else {
                     let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
-                    let _ = session.handle_input(Instant::now(), Input::Data(id, failed));
+                    checked(session.handle_input(Instant::now(), Input::Data(id, failed)));
                     return;
                 };
                 // PROT P set after the connection came: the handshake starts now.
@@ -1161,7 +1161,7 @@ impl Conn {
                 if let Some(slot) = self.data.get_mut(&id) {
                     let _ = stream.set_nodelay(true);
                     slot.pending = Some(stream);
-                    let _ = session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer }));
+                    checked(session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer })));
                 }
             }
             Note::Connected(id, result) => {
@@ -1180,13 +1180,13 @@ impl Conn {
                     }
                     Err(_) => DataEvent::ConnectFailed,
                 };
-                let _ = session.handle_input(now, Input::Data(id, event));
+                checked(session.handle_input(now, Input::Data(id, event)));
             }
             Note::Progress(id, bytes) => {
-                let _ = session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes }));
+                checked(session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes })));
             }
             Note::Done(id, event) => {
-                let _ = session.handle_input(now, Input::Data(id, event));
+                checked(session.handle_input(now, Input::Data(id, event)));
             }
         }
     }
@@ -1207,37 +1207,44 @@ impl Conn {
     fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
-        let user = self.user.clone();
-        // An authentication runs to its end even when the session goes
-        // away (an authenticator is not cut mid-way); storage work stops
-        // when its request is cancelled (SECURITY.md X1).
-        let storage = !matches!(kind, RequestKind::Login { .. });
-        // A2: from an address that failed recently, passwords are checked
-        // one per delay for the whole address, and not at all while it is
-        // banned.
-        let slot = if matches!(kind, RequestKind::Login { .. }) {
-            self.shared.guard.slot(self.peer_ip, Instant::now())
-        } else {
-            None
-        };
-        let task = tokio::spawn(async move {
-            if let RequestKind::Login { user, password } = &kind {
+        if let RequestKind::Login { user, password } = kind {
+            // A2: from an address that failed recently, passwords are
+            // checked one per delay for the whole address, and not at all
+            // while it is banned. An authentication runs to its end even
+            // when the session goes away (an authenticator is not cut
+            // mid-way), so its task is not tracked.
+            let slot = self.shared.guard.slot(self.peer_ip, Instant::now());
+            tokio::spawn(async move {
                 let Some(slot) = slot else {
                     let _ = tx.send(Note::Answer(id, Answer::LoginDenied, None, None));
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
-                let access = shared.auth.login(user, password).await;
+                let access = shared.auth.login(&user, &password).await;
                 let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Note::Answer(id, answer, None, access));
-                return;
-            }
+            });
+            return;
+        }
+        // Storage work stops when its request is cancelled (SECURITY.md X1).
+        let user = self.user.clone();
+        let task = tokio::spawn(async move {
             let (answer, job) = decide(shared.storage.as_ref(), &user, kind, &facts).await;
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
-        if storage {
-            self.requests.insert(id, task);
-        }
+        self.requests.insert(id, task);
+    }
+}
+
+/// What to do with the session's [`Misuse`] of an input: a bug in this
+/// driver, never the peer's doing (the session itself ignores late events
+/// of a data setup it closed, and the loop ends at [`Output::Close`]), so it
+/// is logged, and fatal in debug builds, where the tests run.
+#[track_caller]
+fn checked(result: Result<(), ftp_session::Misuse>) {
+    if let Err(misuse) = result {
+        tracing::error!(?misuse, "the session refused an input: a driver bug");
+        debug_assert!(false, "the session refused an input: {misuse:?}");
     }
 }
 
@@ -1260,6 +1267,7 @@ async fn decide(
             | RequestKind::RemoveDir { .. }
             | RequestKind::Rename { .. }
             | RequestKind::SetModTime { .. }
+            | RequestKind::SetFacts { .. }
     );
     if write_op && !user.access.writable {
         return failed(StorageError::PermissionDenied);
@@ -1313,6 +1321,19 @@ async fn decide(
             Err(e) => failed(e),
         },
         RequestKind::SetModTime { path, time } => done(fs.set_modified(user, &path, time).await),
+        RequestKind::SetFacts { path, mode, modify } => {
+            // draft-somers-ftp-mfxx 5.1: not atomic; the first failure is
+            // the answer.
+            if let Some(mode) = mode {
+                if let Err(e) = fs.set_mode(user, &path, mode).await {
+                    return failed(e);
+                }
+            }
+            match modify {
+                Some(time) => done(fs.set_modified(user, &path, time).await),
+                None => (Answer::Done, None),
+            }
+        }
         RequestKind::ModTime { path } => match fs.modified(user, &path).await {
             Ok(t) => (Answer::ModTime(t), None),
             Err(e) => failed(e),

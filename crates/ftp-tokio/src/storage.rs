@@ -180,6 +180,19 @@ pub trait Storage: Send + Sync + 'static {
         Box::pin(async { Err(StorageError::NotSupported) })
     }
 
+    /// `MFF` `UNIX.mode` ([`StorageCapabilities::SET_MODE`]): sets the
+    /// permission bits (at most `0o7777`) of a file or directory. The
+    /// default is [`StorageError::NotSupported`].
+    fn set_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        let _ = (path, mode);
+        Box::pin(async { Err(StorageError::NotSupported) })
+    }
+
     /// `RETR`: a file's bytes from `offset` (past the end: nothing).
     fn open_read<'a>(
         &'a self,
@@ -651,7 +664,22 @@ impl Storage for LocalFs {
     }
 
     fn capabilities(&self) -> StorageCapabilities {
-        StorageCapabilities::SET_MODIFIED
+        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE)
+    }
+
+    fn set_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            use cap_std::fs::PermissionsExt;
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            // Beneath the root, following links only inside it (P2), as
+            // every other operation here.
+            blocking(move || dir.set_permissions(rel, cap_std::fs::Permissions::from_mode(mode))).await
+        })
     }
 
     fn set_modified<'a>(

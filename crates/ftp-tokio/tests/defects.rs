@@ -483,6 +483,7 @@ fn probe(verb: &str) -> Option<String> {
         "HOST" => "HOST localhost".into(),
         "LANG" => "LANG EN".into(),
         "MFMT" => "MFMT 20240101000000 f".into(),
+        "MFF" => "MFF modify=20240101000000; f".into(),
         "SITE" => "SITE HELP".into(),
         "RNTO" => "RNTO g".into(),
         "PBSZ" => "PBSZ 0".into(),
@@ -496,8 +497,9 @@ fn probe(verb: &str) -> Option<String> {
 /// RFC 2389 3 / DESIGN (capabilities, not promises), issues 12 and 14:
 /// through the real server, on LocalFs, MemoryFs and a storage with no
 /// optional capability, every verb HELP lists is carried out (never 502),
-/// FEAT and HELP list MFMT exactly when the storage can set times, and
-/// MFMT then works (213) and otherwise answers 502.
+/// FEAT and HELP list MFMT and MFF exactly when the storage can set times
+/// (and MFF's FEAT line the facts it can set), and they then work (213)
+/// and otherwise answer 502.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn design_capability_walk_every_advertised_verb_works() {
     let dir = tempfile::tempdir().unwrap();
@@ -526,6 +528,11 @@ async fn design_capability_walk_every_advertised_verb_works() {
         assert_eq!(listed.iter().any(|v| v == "MFMT"), sets_times, "{name}: {help}");
         let mfmt = ftp.cmd("MFMT 20240101000000 f").await;
         assert_eq!(code(&mfmt), if sets_times { 213 } else { 502 }, "{name}: {}", reply_text(&mfmt));
+        let mff_feat = if sets_times { Some("MFF Modify;UNIX.mode;") } else { None };
+        assert_eq!(feat.lines().map(str::trim).find(|l| l.starts_with("MFF")), mff_feat, "{name}: {feat}");
+        assert_eq!(listed.iter().any(|v| v == "MFF"), sets_times, "{name}: {help}");
+        let mff = ftp.cmd("MFF modify=20240101000000;UNIX.mode=0644; f").await;
+        assert_eq!(code(&mff), if sets_times { 213 } else { 502 }, "{name}: {}", reply_text(&mff));
         // The walk may delete or rename `f`: it comes last.
         for verb in &listed {
             let Some(line) = probe(verb) else { continue };
@@ -537,9 +544,40 @@ async fn design_capability_walk_every_advertised_verb_works() {
             ftp.send("NOOP").await;
             assert_eq!(code(&ftp.reply().await), 200, "{name}: after {line}");
         }
-        for never in ["SMNT", "MFCT", "MFF", "HASH", "ADAT", "CONF", "ENC", "MIC"] {
+        for never in ["SMNT", "MFCT", "HASH", "ADAT", "CONF", "ENC", "MIC"] {
             assert!(!listed.iter().any(|v| v == never), "{name}: {never} listed: {help}");
         }
+    }
+}
+
+/// draft-somers-ftp-mfxx section 5 (MFF), end to end on both storages:
+/// the mode and time set show in LIST and MDTM, a read-only user is
+/// refused (550), and a path outside the root is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfxx_5_mff_sets_mode_and_time_on_both_storages() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
+    let fs = MemoryFs::new();
+    fs.write_file("f", b"x").unwrap();
+    for (name, mut options) in [("LocalFs", local_options(dir.path())), ("MemoryFs", memory_options(&fs))] {
+        options.users.push(User { name: "bob".into(), password: "pw".into(), writable: false });
+        let server = serve(options).await;
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        let reply = reply_text(&ftp.cmd("MFF UNIX.mode=0640;modify=20200304050607; f").await);
+        assert_eq!(reply.trim_end(), "213 Modify=20200304050607;UNIX.mode=0640; /f", "{name}");
+        assert_eq!(reply_text(&ftp.cmd("MDTM f").await).trim_end(), "213 20200304050607", "{name}");
+        let (_, listing, _) = ftp.download("LIST f").await;
+        let listing = String::from_utf8(listing).unwrap();
+        assert!(listing.starts_with("-rw-r----- "), "{name}: {listing}");
+        assert_eq!(ftp.code("MFF UNIX.mode=0644; ../../etc/passwd").await, 550, "{name}: confined (P1)");
+        assert_eq!(ftp.code("MFF UNIX.mode=0644; missing").await, 550, "{name}");
+
+        let (mut bob, _) = Ftp::connect(server.addr).await;
+        bob.login("bob", "pw").await;
+        assert_eq!(bob.code("MFF UNIX.mode=0777; f").await, 550, "{name}: a read-only user");
+        let (_, listing, _) = bob.download("LIST f").await;
+        assert!(String::from_utf8(listing).unwrap().starts_with("-rw-r----- "), "{name}: unchanged");
     }
 }
 

@@ -26,6 +26,11 @@ pub(super) enum Pending {
         time: ftp_proto::Timestamp,
         path: VirtualPath,
     },
+    SetFacts {
+        path: VirtualPath,
+        mode: Option<u32>,
+        modify: Option<ftp_proto::Timestamp>,
+    },
     Facts(VirtualPath),
     StatList(VirtualPath),
     Site,
@@ -71,6 +76,18 @@ impl Session {
             Pending::SetModTime { time, path } => {
                 let name = String::from_utf8_lossy(path.as_bytes()).into_owned();
                 self.reply_text(ReplyCode::FILE_STATUS, format!("Modify={time}; {name}"));
+            }
+            Pending::SetFacts { path, mode, modify } => {
+                // draft-somers-ftp-mfxx 5.1: 213 with the facts as set.
+                let mut facts = String::new();
+                if let Some(time) = modify {
+                    facts.push_str(&format!("Modify={time};"));
+                }
+                if let Some(mode) = mode {
+                    facts.push_str(&format!("UNIX.mode={mode:04o};"));
+                }
+                let name = String::from_utf8_lossy(path.as_bytes()).into_owned();
+                self.reply_text(ReplyCode::FILE_STATUS, format!("{facts} {name}"));
             }
             Pending::Facts(path) => {
                 let lines = match answer {
@@ -155,7 +172,11 @@ pub(super) fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
         (Pending::Login { .. }, _) => false,
         (_, Answer::Failed(_)) => true,
         (
-            Pending::ChangeDir(_) | Pending::MakeDir(_) | Pending::Simple(_) | Pending::SetModTime { .. },
+            Pending::ChangeDir(_)
+            | Pending::MakeDir(_)
+            | Pending::Simple(_)
+            | Pending::SetModTime { .. }
+            | Pending::SetFacts { .. },
             Answer::Done,
         ) => true,
         (Pending::Size, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,

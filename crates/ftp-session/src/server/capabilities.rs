@@ -29,6 +29,10 @@ impl StorageCapabilities {
     /// Set a file's modification time: `MFMT` (draft-somers-ftp-mfxx).
     pub const SET_MODIFIED: Self = Self { bits: 1 };
 
+    /// Change a file's or directory's permission bits: the `UNIX.mode`
+    /// fact of `MFF` (draft-somers-ftp-mfxx section 5.3).
+    pub const SET_MODE: Self = Self { bits: 2 };
+
     /// The set with `other`'s operations added.
     #[must_use]
     pub const fn with(self, other: Self) -> Self {

@@ -3,7 +3,7 @@
 //! draft-somers-ftp-mfxx). Each is a request to the storage; the answer is
 //! turned into a reply in [`super::answer`].
 
-use ftp_proto::{Pathname, Reply, ReplyCode, Timestamp};
+use ftp_proto::{FactList, Pathname, Reply, ReplyCode, Timestamp};
 
 use super::answer::Pending;
 use super::state::Marker;
@@ -90,6 +90,45 @@ impl Session {
         self.request(RequestKind::SetModTime { path: path.clone(), time }, Pending::SetModTime { time, path });
     }
 
+    /// MFF (draft-somers-ftp-mfxx section 5): `Modify` and `UNIX.mode`,
+    /// each only when the storage can set it. A fact this server cannot
+    /// set is 504 naming it (section 5.5), a bad value or a fact given
+    /// twice 501; nothing is changed then.
+    pub(super) fn modify_facts(&mut self, facts: &FactList, p: &Pathname) {
+        let settable = self.settable_facts();
+        let (mut mode, mut modify) = (None, None);
+        for (name, value) in facts.pairs() {
+            let known = settable.iter().find(|f| f.as_bytes().eq_ignore_ascii_case(name));
+            let Some(&fact) = known else {
+                let name = String::from_utf8_lossy(name).into_owned();
+                return self.reply_text(
+                    ReplyCode::PARAMETER_NOT_IMPLEMENTED,
+                    format!("Fact not supported: {name}; this server sets {}.", settable.join(", ")),
+                );
+            };
+            let fresh = match fact {
+                "Modify" => match Timestamp::parse(value) {
+                    Ok(t) => modify.replace(t).is_none(),
+                    Err(_) => {
+                        return self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "Bad time: use YYYYMMDDHHMMSS[.sss].");
+                    }
+                },
+                _ => match parse_mode(value) {
+                    Some(m) => mode.replace(m).is_none(),
+                    None => return self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "Bad mode: use octal, 0 to 7777."),
+                },
+            };
+            if !fresh {
+                return self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "A fact is given twice.");
+            }
+        }
+        let path = self.cwd.join(p.as_bytes());
+        self.request(
+            RequestKind::SetFacts { path: path.clone(), mode, modify },
+            Pending::SetFacts { path, mode, modify },
+        );
+    }
+
     /// MLST (RFC 3659 section 7): the facts of one path, the working
     /// directory by default.
     pub(super) fn facts(&mut self, p: Option<&Pathname>) {
@@ -101,5 +140,31 @@ impl Session {
     pub(super) fn stat_path(&mut self, p: &Pathname) {
         let (path, all) = self.list_target(Some(p));
         self.request(RequestKind::List { path: path.clone(), format: ListFormat::Stat, all }, Pending::StatList(path));
+    }
+}
+
+/// A `UNIX.mode` value: octal digits, at most `7777` (the permission,
+/// set-id and sticky bits; file-type bits cannot be set).
+fn parse_mode(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || value.len() > 5 || !value.iter().all(|b| (b'0'..=b'7').contains(b)) {
+        return None;
+    }
+    let mode = value.iter().fold(0u32, |m, b| m * 8 + u32::from(b - b'0'));
+    (mode <= 0o7777).then_some(mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_mode;
+
+    /// draft-somers-ftp-mfxx 5.3.1: `UNIX.mode` is octal.
+    #[test]
+    fn unix_mode_is_octal_within_7777() {
+        assert_eq!(parse_mode(b"0644"), Some(0o644));
+        assert_eq!(parse_mode(b"755"), Some(0o755));
+        assert_eq!(parse_mode(b"07777"), Some(0o7777));
+        for bad in [&b""[..], b"0648", b"10000", b"-1", b"0x1ff", b"000000"] {
+            assert_eq!(parse_mode(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 }

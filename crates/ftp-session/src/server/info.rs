@@ -19,8 +19,9 @@ impl Session {
     pub(super) fn implemented(&self, kind: CommandKind) -> bool {
         use CommandKind as K;
         match kind {
-            K::Smnt | K::Hash | K::Mfct | K::Mff | K::Adat | K::Mic | K::Conf | K::Enc => false,
+            K::Smnt | K::Hash | K::Mfct | K::Adat | K::Mic | K::Conf | K::Enc => false,
             K::Mfmt => self.config.storage_capabilities.contains(StorageCapabilities::SET_MODIFIED),
+            K::Mff => !self.settable_facts().is_empty(),
             _ => true,
         }
     }
@@ -86,7 +87,27 @@ impl Session {
         if self.config.tls_available {
             features.extend(["AUTH TLS", "PBSZ", "PROT"]);
         }
-        self.send(Reply::feature_list(features.into_iter().map(Text::from_static)));
+        let mut lines: Vec<Text> = features.into_iter().map(Text::from_static).collect();
+        if self.advertised(CommandKind::Mff) {
+            // draft-somers-ftp-mfxx 5.6: "MFF" and the facts it can set.
+            let facts: String = self.settable_facts().iter().map(|f| format!("{f};")).collect();
+            lines.push(Text::new(Bytes::from(format!("MFF {facts}"))).expect("ascii"));
+        }
+        self.send(Reply::feature_list(lines));
+    }
+
+    /// The facts MFF can set with this storage (draft-somers-ftp-mfxx 5.6),
+    /// as FEAT names them.
+    pub(super) fn settable_facts(&self) -> Vec<&'static str> {
+        let caps = self.config.storage_capabilities;
+        let mut facts = Vec::new();
+        if caps.contains(StorageCapabilities::SET_MODIFIED) {
+            facts.push("Modify");
+        }
+        if caps.contains(StorageCapabilities::SET_MODE) {
+            facts.push("UNIX.mode");
+        }
+        facts
     }
 
     pub(super) fn opts(&mut self, o: &ftp_proto::Opts) {

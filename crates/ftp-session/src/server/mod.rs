@@ -756,6 +756,7 @@ impl Session {
             C::Size(p) => self.size(&p),
             C::Mdtm(p) => self.mod_time(&p),
             C::Mfmt(time, p) => self.set_mod_time(time, &p),
+            C::Mff(facts, p) => self.modify_facts(&facts, &p),
             C::Mlst(p) => self.facts(p.as_ref()),
             C::Stat(Some(p)) => self.stat_path(&p),
             // setup.rs

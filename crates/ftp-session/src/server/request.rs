@@ -159,6 +159,22 @@ pub enum RequestKind {
         /// The new modification time (UTC).
         time: Timestamp,
     },
+    /// `MFF` (draft-somers-ftp-mfxx section 5): set each fact given (at
+    /// least one is); answer [`Answer::Done`] when all were set, or
+    /// [`Answer::Failed`] (the client then assumes nothing about which
+    /// were, section 5.1). Only facts the storage's capabilities allow
+    /// reach here: `mode` with [`StorageCapabilities::SET_MODE`](super::StorageCapabilities::SET_MODE),
+    /// `modify` with [`SET_MODIFIED`](super::StorageCapabilities::SET_MODIFIED).
+    /// Set the mode first, then the time, so that changing the mode does
+    /// not move the time just set.
+    SetFacts {
+        /// The file or directory.
+        path: VirtualPath,
+        /// `UNIX.mode`: the new permission bits (at most `0o7777`).
+        mode: Option<u32>,
+        /// `Modify`: the new modification time (UTC).
+        modify: Option<Timestamp>,
+    },
     /// `MLST` (RFC 3659 7.2): answer [`Answer::Entries`] with the one entry
     /// describing the object `path` names itself (for a directory, the
     /// directory, never a child), named by its full path; the session writes
