@@ -1093,6 +1093,38 @@ fn mfxx_5_mff_sets_the_facts_the_storage_can() {
     assert!(d.lines()[0].contains("UNIX.mode"), "{:?}", d.lines());
 }
 
+/// The verb table's `writes` and `RequestKind::is_write` agree, so a
+/// driver that refuses writes by the request refuses exactly the verbs the
+/// table marks (a read-only user may do everything else).
+#[test]
+fn verb_table_writes_agree_with_request_kinds() {
+    use ftp_session::server::StorageCapabilities as Caps;
+    let caps = Caps::SET_MODIFIED.with(Caps::SET_MODE);
+    let mut h = logged_in(ServerConfig::default().storage_capabilities(caps));
+    for line in [
+        "CWD d",
+        "CDUP",
+        "MKD d",
+        "RMD d",
+        "DELE f",
+        "SIZE f",
+        "MDTM f",
+        "MLST f",
+        "STAT f",
+        "MFMT 20240101000000 f",
+        "MFF UNIX.mode=0644; f",
+    ] {
+        let verb = line.split(' ').next().unwrap();
+        let kind = ftp_proto::CommandKind::ALL.iter().find(|k| k.name() == verb).unwrap();
+        let req = h.send(line).request();
+        assert_eq!(req.kind.is_write(), kind.writes(), "{line}");
+        h.answer(&req, Answer::Failed(StorageError::NotFound));
+    }
+    h.send("RNFR a");
+    let req = h.send("RNTO b").request();
+    assert!(req.kind.is_write() && ftp_proto::CommandKind::ALL.iter().any(|k| k.name() == "RNTO" && k.writes()));
+}
+
 /// RFC 7151 section 3: HOST before login 220; after USER 503.
 #[test]
 fn rfc7151_3_host_before_login_only() {

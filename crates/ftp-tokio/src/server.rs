@@ -1259,17 +1259,7 @@ async fn decide(
     kind: RequestKind,
     facts: &[&'static str],
 ) -> (Answer, Option<Job>) {
-    let write_op = matches!(
-        kind,
-        RequestKind::Store { .. }
-            | RequestKind::Delete { .. }
-            | RequestKind::MakeDir { .. }
-            | RequestKind::RemoveDir { .. }
-            | RequestKind::Rename { .. }
-            | RequestKind::SetModTime { .. }
-            | RequestKind::SetFacts { .. }
-    );
-    if write_op && !user.access.writable {
+    if kind.is_write() && !user.access.writable {
         return failed(StorageError::PermissionDenied);
     }
     let done = |r: Result<(), StorageError>| match r {

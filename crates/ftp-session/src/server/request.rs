@@ -191,6 +191,34 @@ pub enum RequestKind {
     },
 }
 
+impl RequestKind {
+    /// Whether carrying the request out creates, changes or removes served
+    /// files: what a driver refuses a read-only user (550) before its
+    /// storage is asked. The same verbs are marked `writes` in the verb
+    /// table; a test holds the two together.
+    #[must_use]
+    pub fn is_write(&self) -> bool {
+        match self {
+            Self::Store { .. }
+            | Self::Delete { .. }
+            | Self::MakeDir { .. }
+            | Self::RemoveDir { .. }
+            | Self::Rename { .. }
+            | Self::SetModTime { .. }
+            | Self::SetFacts { .. } => true,
+            Self::Login { .. }
+            | Self::Account { .. }
+            | Self::ChangeDir { .. }
+            | Self::List { .. }
+            | Self::Retrieve { .. }
+            | Self::Size { .. }
+            | Self::ModTime { .. }
+            | Self::Facts { .. }
+            | Self::Site { .. } => false,
+        }
+    }
+}
+
 /// Why a storage operation failed; the session picks the reply code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
