@@ -197,10 +197,13 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         (false, _) => format!("to {} user(s)", args.users.len()),
     };
     let scheme = if args.implicit_tls { "ftps" } else { "ftp" };
+    // The handlers are in place before anyone can connect: a SIGTERM that
+    // comes right after the first login is a graceful stop, not a kill.
+    let stop = stop_signal().map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
     println!("ftpkit: serving {} {who} on {scheme}://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
     let handle = server.shutdown_handle();
     let run = tokio::spawn(server.run());
-    stop_signal().await;
+    stop.await;
     eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", args.shutdown_grace);
     let cut = handle.shutdown(Duration::from_secs(args.shutdown_grace)).await;
     if cut > 0 {
@@ -212,16 +215,17 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     }
 }
 
-/// Ctrl-C, or SIGTERM (service managers, `docker stop`).
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => drop(s.recv().await),
-            Err(_) => std::future::pending().await,
+/// Ctrl-C (SIGINT), or SIGTERM (service managers, `docker stop`). Both
+/// handlers are registered when this is called, not when the future is
+/// first polled, so no signal between the two goes to the default action.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
+    })
 }
