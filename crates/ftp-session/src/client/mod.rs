@@ -56,6 +56,7 @@ mod config;
 mod data;
 mod io;
 mod listing;
+mod transfer;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
@@ -73,6 +74,8 @@ pub use config::{ClientConfig, DataMode, PasvPolicy, TlsMode};
 pub use data::{DataAction, DataEvent, DataId, DataTls, Direction};
 pub use io::{Event, Input, OpError, OpId, OpOutput, Output, PasvDecision, StartError};
 pub use listing::{ListCommand, parse_listing};
+
+use transfer::{Accept, DataEnd, Link, Next, Step, Transfer};
 
 use crate::Misuse;
 
@@ -116,35 +119,6 @@ enum Simple {
     Features,
     Raw,
     KeepAlive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TStep {
-    Size,
-    Type,
-    Epsv,
-    Pasv,
-    Listening,
-    Port,
-    Connecting,
-    Rest,
-    Command,
-    Running,
-    Aborting { got_426: bool },
-}
-
-#[derive(Debug, Clone)]
-struct Transfer {
-    command: Command,
-    direction: Direction,
-    ascii: bool,
-    offset: u64,
-    step: TStep,
-    data: Option<DataId>,
-    connected: bool,
-    expected: Option<u64>,
-    reply: Option<Result<Reply, Reply>>,
-    bytes: Option<Result<u64, ()>>,
 }
 
 #[derive(Debug, Clone)]
@@ -552,18 +526,7 @@ impl Session {
         ascii: bool,
         offset: u64,
     ) -> Result<OpId, StartError> {
-        let t = Transfer {
-            command,
-            direction,
-            ascii,
-            offset,
-            step: TStep::Size,
-            data: None,
-            connected: false,
-            expected: None,
-            reply: None,
-            bytes: None,
-        };
+        let t = Transfer { command, direction, ascii, offset, expected: None, step: Step::Size };
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
         if offset > 0 && self.caps.size && direction == Direction::Download {
             if let Some(path) = self.transfer_path() {
@@ -606,11 +569,11 @@ impl Session {
         let Some(Op { kind: OpKind::Transfer(t), .. }) = &mut self.op else {
             return Err(Misuse::UnexpectedInput("no transfer to abort"));
         };
-        if !matches!(t.step, TStep::Command | TStep::Running) {
+        if !t.step.commanded() {
             return Err(Misuse::UnexpectedInput("the transfer has not started"));
         }
-        t.step = TStep::Aborting { got_426: false };
-        let data = t.data.take();
+        let data = t.step.data();
+        t.step = Step::Aborting { got_426: false };
         if let Some(id) = data {
             self.out.push_back(Output::Data(DataAction::Close { id }));
         }
@@ -683,14 +646,20 @@ impl Session {
         self.out.push_back(Output::Event(e));
     }
 
+    /// Ends the operation, closing the data connection a transfer holds.
     fn finish(&mut self, result: Result<OpOutput, OpError>) {
         self.reply_deadline = None;
+        if let Some(id) = self.transfer_mut().and_then(|t| t.step.data()) {
+            self.out.push_back(Output::Data(DataAction::Close { id }));
+        }
+        self.complete(result);
+    }
+
+    /// Ends the operation; a transfer's data connection is already gone
+    /// (it ended, or never opened).
+    fn complete(&mut self, result: Result<OpOutput, OpError>) {
+        self.reply_deadline = None;
         if let Some(op) = self.op.take() {
-            if let OpKind::Transfer(t) = &op.kind {
-                if let Some(id) = t.data {
-                    self.out.push_back(Output::Data(DataAction::Close { id }));
-                }
-            }
             if !matches!(op.kind, OpKind::Simple(Simple::KeepAlive)) {
                 self.event(Event::OpCompleted { op: op.id, result });
             }
@@ -908,19 +877,27 @@ impl Session {
 
     // ---- transfers -----------------------------------------------------------
 
-    fn with_transfer<R>(&mut self, f: impl FnOnce(&mut Transfer) -> R) -> Option<R> {
+    /// The running transfer, if the operation is one.
+    fn transfer_mut(&mut self) -> Option<&mut Transfer> {
         match &mut self.op {
-            Some(Op { kind: OpKind::Transfer(t), .. }) => Some(f(t)),
+            Some(Op { kind: OpKind::Transfer(t), .. }) => Some(t),
             _ => None,
         }
     }
 
+    /// Moves the running transfer to `step`.
+    fn set_step(&mut self, step: Step) {
+        if let Some(t) = self.transfer_mut() {
+            t.step = step;
+        }
+    }
+
     fn transfer_type(&mut self, now: Instant) {
-        let Some(ascii) = self.with_transfer(|t| t.ascii) else { return };
+        let Some(ascii) = self.transfer_mut().map(|t| t.ascii) else { return };
         if self.ascii_type == Some(ascii) {
             return self.transfer_setup(now);
         }
-        self.with_transfer(|t| t.step = TStep::Type);
+        self.set_step(Step::Type);
         let ty = if ascii { TransferType::Ascii(None) } else { TransferType::Image };
         self.send(now, &Command::Type(ty));
     }
@@ -933,28 +910,22 @@ impl Session {
     fn transfer_setup(&mut self, now: Instant) {
         if self.config.data_mode == DataMode::Active {
             let id = self.new_data_id();
-            self.with_transfer(|t| {
-                t.step = TStep::Listening;
-                t.data = Some(id);
-            });
+            self.set_step(Step::Listening(Link::Pending(id)));
             let family = NetProto::of(&self.peer.ip().to_canonical());
             return self.out.push_back(Output::Data(DataAction::Listen { id, family }));
         }
         if self.epsv_refused {
-            self.with_transfer(|t| t.step = TStep::Pasv);
+            self.set_step(Step::Pasv);
             self.send(now, &Command::Pasv);
         } else {
-            self.with_transfer(|t| t.step = TStep::Epsv);
+            self.set_step(Step::Epsv);
             self.send(now, &Command::Epsv(EpsvArg::Any));
         }
     }
 
     fn connect(&mut self, addr: SocketAddr, reported: Option<SocketAddrV4>, decision: PasvDecision) {
         let id = self.new_data_id();
-        self.with_transfer(|t| {
-            t.step = TStep::Connecting;
-            t.data = Some(id);
-        });
+        self.set_step(Step::Connecting(Link::Pending(id)));
         self.event(Event::PassiveAddress { reported, used: addr, decision });
         self.out.push_back(Output::Data(DataAction::Connect { id, addr }));
     }
@@ -975,120 +946,137 @@ impl Session {
         }
     }
 
-    fn transfer_command(&mut self, now: Instant) {
-        let Some((offset, cmd)) = self.with_transfer(|t| (t.offset, t.command.clone())) else { return };
-        let rest_sent = self.with_transfer(|t| t.step == TStep::Rest).unwrap_or(false);
-        if offset > 0 && !rest_sent {
-            self.with_transfer(|t| t.step = TStep::Rest);
+    /// With the data connection set up (`link`): `REST` first when resuming
+    /// and not sent yet, then the transfer command.
+    fn transfer_command(&mut self, now: Instant, link: Link) {
+        let Some(t) = self.transfer_mut() else { return };
+        if t.offset > 0 && !matches!(t.step, Step::Rest(_)) {
+            let offset = t.offset;
+            t.step = Step::Rest(link);
             return self.send(now, &Command::Rest(offset));
         }
-        self.with_transfer(|t| t.step = TStep::Command);
+        t.step = Step::Command(link);
+        let cmd = t.command.clone();
         self.send(now, &cmd);
     }
 
+    /// Carries out a transition of the steps after the command.
+    fn advance(&mut self, next: Next) {
+        match next {
+            Next::Wait(step) => self.set_step(step),
+            Next::Move(step) => {
+                self.set_step(step);
+                self.start_moving();
+            }
+            Next::Done(end) => self.data_ended(end),
+            Next::Empty => self.finish(Ok(OpOutput::Transferred { bytes: 0 })),
+        }
+    }
+
+    /// Hands the data connection the bytes (`DataAction::Transfer`).
     fn start_moving(&mut self) {
         let tls = DataTls {
             required: self.secured && self.config.protect_data,
             resume_control_session: self.config.resume_tls_session,
         };
-        let action = self.with_transfer(|t| {
-            t.step = TStep::Running;
-            t.data.map(|id| DataAction::Transfer { id, direction: t.direction, tls })
-        });
-        if let Some(Some(a)) = action {
-            self.out.push_back(Output::Data(a));
-            // The data moves for as long as it takes: the reply deadline
-            // starts again when the data side ends (SECURITY.md R5).
-            self.reply_deadline = None;
-        }
+        let Some(t) = self.transfer_mut() else { return };
+        let Some(id) = t.step.data() else { return };
+        let direction = t.direction;
+        self.out.push_back(Output::Data(DataAction::Transfer { id, direction, tls }));
+        // The data moves for as long as it takes: the reply deadline
+        // starts again when the data side ends (SECURITY.md R5).
+        self.reply_deadline = None;
+    }
+
+    /// Completes a transfer whose final reply and data side are both known.
+    fn data_ended(&mut self, end: DataEnd) {
+        let Some(t) = self.transfer_mut() else { return };
+        let result = match end {
+            DataEnd::Finished(n) => {
+                let received = t.offset + n;
+                match t.expected {
+                    Some(expected) if t.direction == Direction::Download && received < expected => {
+                        Err(OpError::Partial { expected, received })
+                    }
+                    _ => Ok(OpOutput::Transferred { bytes: n }),
+                }
+            }
+            DataEnd::Failed => Err(OpError::DataConnection),
+        };
+        self.complete(result);
     }
 
     fn on_transfer_reply(&mut self, now: Instant, reply: Reply) {
         let code = reply.code();
-        let Some(step) = self.with_transfer(|t| t.step) else { return };
+        let Some(t) = self.transfer_mut() else { return };
+        let step = t.step;
         let id = self.op.as_ref().map(|o| o.id).expect("op");
         match step {
-            TStep::Size => {
-                if let Ok(n) = reply.size() {
-                    self.with_transfer(|t| t.expected = Some(n));
+            Step::Size => {
+                if let (Ok(n), Some(t)) = (reply.size(), self.transfer_mut()) {
+                    t.expected = Some(n);
                 }
                 self.transfer_type(now);
             }
-            TStep::Type if code.is_positive_completion() => {
-                self.ascii_type = self.with_transfer(|t| t.ascii);
+            Step::Type if code.is_positive_completion() => {
+                self.ascii_type = self.transfer_mut().map(|t| t.ascii);
                 self.transfer_setup(now);
             }
-            TStep::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+            Step::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
                 Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
                 Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
             },
-            TStep::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
+            Step::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
                 // RFC 2428 / PEERS.md pain point 3: fall back to PASV, and
                 // remember it for the session.
                 self.epsv_refused = true;
-                self.with_transfer(|t| t.step = TStep::Pasv);
+                self.set_step(Step::Pasv);
                 self.send(now, &Command::Pasv);
             }
             // A 227 answer to EPSV (PEERS.md section 3, basic-ftp #164) goes
             // through the same policy.
-            TStep::Pasv | TStep::Epsv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
+            Step::Pasv | Step::Epsv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
                 Ok(reported) => {
                     let (addr, decision) = self.pasv_target(reported);
                     self.connect(addr, Some(reported), decision);
                 }
                 Err(_) => self.fail_all(OpError::Protocol("malformed 227 reply")),
             },
-            TStep::Pasv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+            Step::Pasv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
                 // A 229 answer to PASV (cpython #127478): usable all the same.
                 Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
                 Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
             },
-            TStep::Port if code.is_positive_completion() => self.transfer_command(now),
-            TStep::Rest if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now),
-            TStep::Command if code.is_positive_preliminary() => {
-                if code == ReplyCode::FILE_STATUS_OK {
-                    if let Some(n) = reply.transfer_size() {
-                        self.with_transfer(|t| {
-                            if t.expected.is_none() && t.direction == Direction::Download {
-                                t.expected = Some(n);
-                            }
-                        });
+            Step::Port(link) if code.is_positive_completion() => self.transfer_command(now, link),
+            Step::Rest(link) if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now, link),
+            _ if step.commanded() && code.is_positive_preliminary() => {
+                if step.awaits_preliminary() && code == ReplyCode::FILE_STATUS_OK {
+                    if let (Some(n), Some(t)) = (reply.transfer_size(), self.transfer_mut()) {
+                        if t.expected.is_none() && t.direction == Direction::Download {
+                            t.expected = Some(n);
+                        }
                     }
                 }
+                // 110 restart markers and other preliminaries are passed on.
                 self.event(Event::Intermediate { op: id, reply });
-                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
-                if connected {
-                    self.start_moving();
-                } else {
-                    self.with_transfer(|t| t.step = TStep::Running);
-                }
+                self.advance(step.on_preliminary());
             }
-            TStep::Command | TStep::Running if code.is_positive_preliminary() => {
-                // 110 restart markers and other preliminaries.
-                self.event(Event::Intermediate { op: id, reply });
-            }
-            TStep::Command | TStep::Running if code.is_positive_completion() => {
-                let waiting = self.with_transfer(|t| {
-                    t.reply = Some(Ok(reply));
-                    t.step == TStep::Running && !t.connected
-                });
-                if waiting == Some(true) {
+            _ if step.commanded() && code.is_positive_completion() => {
+                let next = step.on_final_ok();
+                if let Next::Wait(Step::FinalAccepting(_)) = next {
                     // Active mode: the server said 150 and connected, and its
                     // 226 overtook our accept. The data is on its way; wait
                     // for it, but not for ever.
                     self.reply_deadline = Some(now + self.config.reply_timeout);
                 }
-                self.complete_transfer();
+                self.advance(next);
             }
-            TStep::Command | TStep::Running => {
-                self.with_transfer(|t| t.reply = Some(Err(reply)));
-                self.complete_transfer();
-            }
-            TStep::Aborting { got_426 } => {
+            _ if step.commanded() => self.finish(Err(OpError::Rejected(reply))),
+            Step::Aborting { got_426 } => {
                 if code.is_positive_preliminary() {
                     // The 125/150 of the transfer, sent before the server saw ABOR.
                 } else if code == ReplyCode::TRANSFER_ABORTED && !got_426 {
-                    self.with_transfer(|t| t.step = TStep::Aborting { got_426: true });
+                    self.set_step(Step::Aborting { got_426: true });
                 } else if code.is_positive_completion() {
                     self.finish(Err(OpError::Aborted));
                 } else {
@@ -1099,89 +1087,47 @@ impl Session {
         }
     }
 
-    /// Completes a transfer once both its final reply and its data side are
-    /// known (or at once when the reply is a refusal).
-    fn complete_transfer(&mut self) {
-        let Some((reply, bytes, expected, offset, direction, connected, step)) =
-            self.with_transfer(|t| (t.reply.clone(), t.bytes, t.expected, t.offset, t.direction, t.connected, t.step))
-        else {
-            return;
-        };
-        match (reply, bytes) {
-            (Some(Err(reply)), _) => self.finish(Err(OpError::Rejected(reply))),
-            (Some(Ok(_)), Some(Ok(n))) => {
-                let received = offset + n;
-                let result = match expected {
-                    Some(expected) if direction == Direction::Download && received < expected => {
-                        Err(OpError::Partial { expected, received })
-                    }
-                    _ => Ok(OpOutput::Transferred { bytes: n }),
-                };
-                self.finish(result);
-            }
-            (Some(Ok(_)), Some(Err(()))) => self.finish(Err(OpError::DataConnection)),
-            // A final reply with no preliminary one and no data connection
-            // (an empty listing some servers answer at once): nothing to
-            // wait for. After a 150 the server has opened (or is opening) the
-            // connection, so its data is waited for.
-            (Some(Ok(_)), None) if !connected && step == TStep::Command => {
-                self.finish(Ok(OpOutput::Transferred { bytes: 0 }))
-            }
-            _ => {} // Wait for the other half.
-        }
-    }
-
     fn on_data(&mut self, now: Instant, id: DataId, event: DataEvent) {
-        let Some((current, step)) = self.with_transfer(|t| (t.data, t.step)) else { return };
-        if current != Some(id) {
+        let Some(step) = self.transfer_mut().map(|t| t.step) else { return };
+        if step.data() != Some(id) {
             return; // A closed connection: late events are ignored.
         }
         match event {
-            DataEvent::Connected if step == TStep::Connecting => {
-                self.with_transfer(|t| t.connected = true);
-                self.transfer_command(now);
+            DataEvent::Connected => {
+                if let Step::Connecting(_) = step {
+                    self.transfer_command(now, Link::Open(id));
+                }
             }
             DataEvent::ConnectFailed | DataEvent::ListenFailed => {
-                self.with_transfer(|t| t.data = None);
-                self.finish(Err(OpError::DataConnection));
+                // The connection never opened: nothing to close.
+                self.complete(Err(OpError::DataConnection));
             }
-            DataEvent::Listening { addr } if step == TStep::Listening => {
-                self.with_transfer(|t| t.step = TStep::Port);
-                let cmd = match addr {
-                    SocketAddr::V4(v4) => Command::Port(v4),
-                    v6 => Command::Eprt(v6),
+            DataEvent::Listening { addr } => {
+                if let Step::Listening(link) = step {
+                    self.set_step(Step::Port(link));
+                    let cmd = match addr {
+                        SocketAddr::V4(v4) => Command::Port(v4),
+                        v6 => Command::Eprt(v6),
+                    };
+                    self.send(now, &cmd);
+                }
+            }
+            DataEvent::Accepted { peer } => match step.on_accepted() {
+                // SECURITY.md D4: only the server may connect, and only
+                // once (a second connection would get a second Transfer).
+                Accept::Take(next) if peer.ip().to_canonical() == self.peer.ip().to_canonical() => self.advance(next),
+                _ => self.out.push_back(Output::Data(DataAction::Reject { id, peer })),
+            },
+            DataEvent::Finished { .. } | DataEvent::Failed { .. } => {
+                let end = match event {
+                    DataEvent::Finished { bytes } => DataEnd::Finished(bytes),
+                    _ => DataEnd::Failed,
                 };
-                self.send(now, &cmd);
-            }
-            DataEvent::Accepted { peer } => {
-                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
-                if connected || peer.ip().to_canonical() != self.peer.ip().to_canonical() {
-                    // SECURITY.md D4: only the server may connect, and only
-                    // once (a second connection would get a second Transfer).
-                    return self.out.push_back(Output::Data(DataAction::Reject { id, peer }));
-                }
-                self.with_transfer(|t| t.connected = true);
-                if step == TStep::Running {
-                    self.start_moving();
-                }
-            }
-            DataEvent::Finished { bytes } => {
-                self.with_transfer(|t| {
-                    t.bytes = Some(Ok(bytes));
-                    t.data = None;
-                });
+                // The end of bytes never asked for is not this transfer's.
+                let Some(next) = step.on_data_end(end) else { return };
                 self.reply_deadline = Some(now + self.config.reply_timeout);
-                self.complete_transfer();
+                self.advance(next);
             }
-            DataEvent::Failed { .. } => {
-                self.with_transfer(|t| {
-                    t.bytes = Some(Err(()));
-                    t.data = None;
-                });
-                self.reply_deadline = Some(now + self.config.reply_timeout);
-                self.complete_transfer();
-            }
-            _ => {}
         }
     }
 }
