@@ -43,6 +43,7 @@ macro_rules! setter {
 }
 
 pub mod client;
+mod io;
 pub mod server;
 
 #[cfg(feature = "__fuzz")]

@@ -53,6 +53,10 @@
 
 mod caps;
 mod config;
+mod data;
+mod io;
+mod listing;
+mod transfer;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr, SocketAddrV4};
@@ -67,294 +71,13 @@ use ftp_proto::{
 
 pub use caps::Capabilities;
 pub use config::{ClientConfig, DataMode, PasvPolicy, TlsMode};
+pub use data::{DataAction, DataEvent, DataId, DataTls, Direction};
+pub use io::{Event, Input, OpError, OpId, OpOutput, Output, PasvDecision, StartError};
+pub use listing::{ListCommand, parse_listing};
+
+use transfer::{Accept, DataEnd, Link, Next, Step, Transfer};
 
 use crate::Misuse;
-
-/// Names one operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OpId(u64);
-
-/// Names one data connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DataId(u64);
-
-/// How a data connection must be protected (RFC 4217 section 9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DataTls {
-    /// `PROT P` is in force: run a TLS handshake (client side) first.
-    pub required: bool,
-    /// Resume the control connection's TLS session on it (servers such as
-    /// vsftpd with `require_ssl_reuse` refuse otherwise; SECURITY.md L6).
-    pub resume_control_session: bool,
-}
-
-/// Which way the bytes go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Direction {
-    /// Server to client: read until EOF.
-    Download,
-    /// Client to server: write, then close.
-    Upload,
-}
-
-/// What the session asks the caller to do about data connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DataAction {
-    /// Connect to the server's passive port; report
-    /// [`DataEvent::Connected`] or [`DataEvent::ConnectFailed`].
-    Connect {
-        /// The connection.
-        id: DataId,
-        /// Where to connect (chosen by the [`PasvPolicy`] for 227).
-        addr: SocketAddr,
-    },
-    /// Listen for the server's connection (active mode) on an address of
-    /// this family that the server can reach; report [`DataEvent::Listening`].
-    Listen {
-        /// The connection.
-        id: DataId,
-        /// The family of the control connection.
-        family: NetProto,
-    },
-    /// Close the connection reported by [`DataEvent::Accepted`]: it did not
-    /// come from the server's address (SECURITY.md D4); keep listening.
-    Reject {
-        /// The connection.
-        id: DataId,
-        /// Who connected.
-        peer: SocketAddr,
-    },
-    /// Move the bytes now: run the TLS handshake first when `tls.required`,
-    /// then read to EOF (download) or write and close (upload); report
-    /// [`DataEvent::Finished`] or [`DataEvent::Failed`].
-    Transfer {
-        /// The connection.
-        id: DataId,
-        /// Which way.
-        direction: Direction,
-        /// TLS requirement.
-        tls: DataTls,
-    },
-    /// Close the connection and any listener; report nothing more for it.
-    Close {
-        /// The connection.
-        id: DataId,
-    },
-}
-
-/// What the caller reports about a data connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DataEvent {
-    /// The passive connection is open.
-    Connected,
-    /// The passive connection could not be made.
-    ConnectFailed,
-    /// The active-mode listener is open on `addr` (the address PORT/EPRT sends).
-    Listening {
-        /// The address the server should connect to.
-        addr: SocketAddr,
-    },
-    /// The active-mode listener could not be opened.
-    ListenFailed,
-    /// A connection arrived on the active-mode listener.
-    Accepted {
-        /// Its source.
-        peer: SocketAddr,
-    },
-    /// The transfer's bytes all moved (EOF reached, or upload closed).
-    Finished {
-        /// Bytes moved.
-        bytes: u64,
-    },
-    /// The data connection broke.
-    Failed {
-        /// Bytes moved before.
-        bytes: u64,
-    },
-}
-
-/// Input for [`Session::handle_input`].
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Input<'a> {
-    /// Bytes read from the control connection.
-    Control(&'a [u8]),
-    /// The control connection reached EOF.
-    ControlEof,
-    /// The TLS handshake asked for by [`Output::StartTls`] completed.
-    TlsEstablished,
-    /// A deadline may have passed.
-    Timeout,
-    /// A data connection event.
-    Data(DataId, DataEvent),
-}
-
-/// How a 227 address was used (reported so the caller can log it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PasvDecision {
-    /// The address of the reply was used.
-    Trusted,
-    /// The reply's address was ignored for the control peer's.
-    ControlPeer,
-    /// The reply's address was unroutable and replaced by the control peer's.
-    Substituted,
-    /// A 229 reply: the control peer's address by definition (RFC 2428).
-    Extended,
-}
-
-/// A successful operation's result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OpOutput {
-    /// Logged in (230).
-    LoggedIn,
-    /// The operation's final reply.
-    Done(Reply),
-    /// A pathname (`PWD`, `MKD` 257, RFC 959 Appendix II).
-    Pathname(Pathname),
-    /// A size (`SIZE` 213).
-    Size(u64),
-    /// A time (`MDTM` 213).
-    Time(Timestamp),
-    /// The facts line(s) of `MLST` (250).
-    Facts(Vec<Text>),
-    /// The capability set (`FEAT`).
-    Features(Capabilities),
-    /// A transfer's byte count.
-    Transferred {
-        /// Bytes moved on the data connection.
-        bytes: u64,
-    },
-}
-
-/// Why an operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum OpError {
-    /// The server refused (4yz/5yz): 425, 426, 451, 452, 550, 552, 553...
-    #[error("server replied {}", .0.code())]
-    Rejected(Reply),
-    /// The server refused `AUTH TLS` and plaintext fallback is not allowed.
-    #[error("server refused TLS")]
-    TlsRefused(Reply),
-    /// The server broke the protocol; the connection is closed.
-    #[error("protocol violation: {0}")]
-    Protocol(&'static str),
-    /// No reply in time; the connection is closed.
-    #[error("no reply in time")]
-    Timeout,
-    /// The connection ended (421 or EOF).
-    #[error("connection closed")]
-    Closed(Option<Reply>),
-    /// The data connection could not be made or broke.
-    #[error("data connection failed")]
-    DataConnection,
-    /// Fewer bytes arrived than the server announced (SECURITY.md R5).
-    #[error("partial transfer: {received} of {expected} bytes")]
-    Partial {
-        /// Announced by SIZE or the 150 reply.
-        expected: u64,
-        /// Offset plus bytes received.
-        received: u64,
-    },
-    /// Aborted with [`Session::abort`].
-    #[error("aborted")]
-    Aborted,
-}
-
-/// What happened, for the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// The server's greeting (220).
-    Greeting(Reply),
-    /// A preliminary reply (110, 120, 125, 150) of an operation.
-    Intermediate {
-        /// The operation.
-        op: OpId,
-        /// The reply.
-        reply: Reply,
-    },
-    /// A passive data address was chosen.
-    PassiveAddress {
-        /// The address in the 227 reply (None for 229).
-        reported: Option<SocketAddrV4>,
-        /// The address connected to.
-        used: SocketAddr,
-        /// Why.
-        decision: PasvDecision,
-    },
-    /// An operation ended.
-    OpCompleted {
-        /// The operation.
-        op: OpId,
-        /// Its result.
-        result: Result<OpOutput, OpError>,
-    },
-    /// The connection ended (after QUIT, 421, EOF, a timeout or a violation).
-    Closed,
-}
-
-/// What the session wants done, in order.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-#[must_use = "outputs must be carried out in order"]
-pub enum Output {
-    /// Write these bytes to the control connection.
-    Transmit(Bytes),
-    /// Write these bytes as TCP urgent data (the Telnet Synch before ABOR,
-    /// RFC 959 4.1.3); with TLS on the control connection, write them
-    /// normally (RFC 4217 section 14).
-    TransmitUrgent(Bytes),
-    /// Act on a data connection.
-    Data(DataAction),
-    /// Run the TLS handshake (client side) on the control connection now.
-    StartTls,
-    /// Send close_notify and continue in plaintext (after REIN).
-    StopTls,
-    /// For the caller.
-    Event(Event),
-    /// Close the control connection.
-    Close,
-    /// Nothing to do until input arrives or this instant passes.
-    Wait(Option<Instant>),
-}
-
-/// Why an operation cannot start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StartError {
-    /// Another operation is in progress (FTP is serial).
-    #[error("an operation is in progress")]
-    Busy,
-    /// The greeting has not arrived yet.
-    #[error("not connected yet")]
-    NotReady,
-    /// The connection is closed.
-    #[error("connection closed")]
-    Closed,
-    /// An argument would not survive the wire (CR, LF; SECURITY.md E1).
-    #[error("invalid argument")]
-    InvalidArgument,
-}
-
-/// The listing commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ListCommand {
-    /// MLSD when the server offers MLST, else LIST (RFC 3659 7).
-    Auto,
-    /// `LIST`.
-    List,
-    /// `NLST`.
-    Nlst,
-    /// `MLSD`.
-    Mlsd,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Conn {
@@ -396,35 +119,6 @@ enum Simple {
     Features,
     Raw,
     KeepAlive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TStep {
-    Size,
-    Type,
-    Epsv,
-    Pasv,
-    Listening,
-    Port,
-    Connecting,
-    Rest,
-    Command,
-    Running,
-    Aborting { got_426: bool },
-}
-
-#[derive(Debug, Clone)]
-struct Transfer {
-    command: Command,
-    direction: Direction,
-    ascii: bool,
-    offset: u64,
-    step: TStep,
-    data: Option<DataId>,
-    connected: bool,
-    expected: Option<u64>,
-    reply: Option<Result<Reply, Reply>>,
-    bytes: Option<Result<u64, ()>>,
 }
 
 #[derive(Debug, Clone)]
@@ -832,18 +526,7 @@ impl Session {
         ascii: bool,
         offset: u64,
     ) -> Result<OpId, StartError> {
-        let t = Transfer {
-            command,
-            direction,
-            ascii,
-            offset,
-            step: TStep::Size,
-            data: None,
-            connected: false,
-            expected: None,
-            reply: None,
-            bytes: None,
-        };
+        let t = Transfer { command, direction, ascii, offset, expected: None, step: Step::Size };
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
         if offset > 0 && self.caps.size && direction == Direction::Download {
             if let Some(path) = self.transfer_path() {
@@ -886,11 +569,11 @@ impl Session {
         let Some(Op { kind: OpKind::Transfer(t), .. }) = &mut self.op else {
             return Err(Misuse::UnexpectedInput("no transfer to abort"));
         };
-        if !matches!(t.step, TStep::Command | TStep::Running) {
+        if !t.step.commanded() {
             return Err(Misuse::UnexpectedInput("the transfer has not started"));
         }
-        t.step = TStep::Aborting { got_426: false };
-        let data = t.data.take();
+        let data = t.step.data();
+        t.step = Step::Aborting { got_426: false };
         if let Some(id) = data {
             self.out.push_back(Output::Data(DataAction::Close { id }));
         }
@@ -963,14 +646,20 @@ impl Session {
         self.out.push_back(Output::Event(e));
     }
 
+    /// Ends the operation, closing the data connection a transfer holds.
     fn finish(&mut self, result: Result<OpOutput, OpError>) {
         self.reply_deadline = None;
+        if let Some(id) = self.transfer_mut().and_then(|t| t.step.data()) {
+            self.out.push_back(Output::Data(DataAction::Close { id }));
+        }
+        self.complete(result);
+    }
+
+    /// Ends the operation; a transfer's data connection is already gone
+    /// (it ended, or never opened).
+    fn complete(&mut self, result: Result<OpOutput, OpError>) {
+        self.reply_deadline = None;
         if let Some(op) = self.op.take() {
-            if let OpKind::Transfer(t) = &op.kind {
-                if let Some(id) = t.data {
-                    self.out.push_back(Output::Data(DataAction::Close { id }));
-                }
-            }
             if !matches!(op.kind, OpKind::Simple(Simple::KeepAlive)) {
                 self.event(Event::OpCompleted { op: op.id, result });
             }
@@ -1188,19 +877,27 @@ impl Session {
 
     // ---- transfers -----------------------------------------------------------
 
-    fn with_transfer<R>(&mut self, f: impl FnOnce(&mut Transfer) -> R) -> Option<R> {
+    /// The running transfer, if the operation is one.
+    fn transfer_mut(&mut self) -> Option<&mut Transfer> {
         match &mut self.op {
-            Some(Op { kind: OpKind::Transfer(t), .. }) => Some(f(t)),
+            Some(Op { kind: OpKind::Transfer(t), .. }) => Some(t),
             _ => None,
         }
     }
 
+    /// Moves the running transfer to `step`.
+    fn set_step(&mut self, step: Step) {
+        if let Some(t) = self.transfer_mut() {
+            t.step = step;
+        }
+    }
+
     fn transfer_type(&mut self, now: Instant) {
-        let Some(ascii) = self.with_transfer(|t| t.ascii) else { return };
+        let Some(ascii) = self.transfer_mut().map(|t| t.ascii) else { return };
         if self.ascii_type == Some(ascii) {
             return self.transfer_setup(now);
         }
-        self.with_transfer(|t| t.step = TStep::Type);
+        self.set_step(Step::Type);
         let ty = if ascii { TransferType::Ascii(None) } else { TransferType::Image };
         self.send(now, &Command::Type(ty));
     }
@@ -1213,28 +910,22 @@ impl Session {
     fn transfer_setup(&mut self, now: Instant) {
         if self.config.data_mode == DataMode::Active {
             let id = self.new_data_id();
-            self.with_transfer(|t| {
-                t.step = TStep::Listening;
-                t.data = Some(id);
-            });
+            self.set_step(Step::Listening(Link::Pending(id)));
             let family = NetProto::of(&self.peer.ip().to_canonical());
             return self.out.push_back(Output::Data(DataAction::Listen { id, family }));
         }
         if self.epsv_refused {
-            self.with_transfer(|t| t.step = TStep::Pasv);
+            self.set_step(Step::Pasv);
             self.send(now, &Command::Pasv);
         } else {
-            self.with_transfer(|t| t.step = TStep::Epsv);
+            self.set_step(Step::Epsv);
             self.send(now, &Command::Epsv(EpsvArg::Any));
         }
     }
 
     fn connect(&mut self, addr: SocketAddr, reported: Option<SocketAddrV4>, decision: PasvDecision) {
         let id = self.new_data_id();
-        self.with_transfer(|t| {
-            t.step = TStep::Connecting;
-            t.data = Some(id);
-        });
+        self.set_step(Step::Connecting(Link::Pending(id)));
         self.event(Event::PassiveAddress { reported, used: addr, decision });
         self.out.push_back(Output::Data(DataAction::Connect { id, addr }));
     }
@@ -1255,120 +946,137 @@ impl Session {
         }
     }
 
-    fn transfer_command(&mut self, now: Instant) {
-        let Some((offset, cmd)) = self.with_transfer(|t| (t.offset, t.command.clone())) else { return };
-        let rest_sent = self.with_transfer(|t| t.step == TStep::Rest).unwrap_or(false);
-        if offset > 0 && !rest_sent {
-            self.with_transfer(|t| t.step = TStep::Rest);
+    /// With the data connection set up (`link`): `REST` first when resuming
+    /// and not sent yet, then the transfer command.
+    fn transfer_command(&mut self, now: Instant, link: Link) {
+        let Some(t) = self.transfer_mut() else { return };
+        if t.offset > 0 && !matches!(t.step, Step::Rest(_)) {
+            let offset = t.offset;
+            t.step = Step::Rest(link);
             return self.send(now, &Command::Rest(offset));
         }
-        self.with_transfer(|t| t.step = TStep::Command);
+        t.step = Step::Command(link);
+        let cmd = t.command.clone();
         self.send(now, &cmd);
     }
 
+    /// Carries out a transition of the steps after the command.
+    fn advance(&mut self, next: Next) {
+        match next {
+            Next::Wait(step) => self.set_step(step),
+            Next::Move(step) => {
+                self.set_step(step);
+                self.start_moving();
+            }
+            Next::Done(end) => self.data_ended(end),
+            Next::Empty => self.finish(Ok(OpOutput::Transferred { bytes: 0 })),
+        }
+    }
+
+    /// Hands the data connection the bytes (`DataAction::Transfer`).
     fn start_moving(&mut self) {
         let tls = DataTls {
             required: self.secured && self.config.protect_data,
             resume_control_session: self.config.resume_tls_session,
         };
-        let action = self.with_transfer(|t| {
-            t.step = TStep::Running;
-            t.data.map(|id| DataAction::Transfer { id, direction: t.direction, tls })
-        });
-        if let Some(Some(a)) = action {
-            self.out.push_back(Output::Data(a));
-            // The data moves for as long as it takes: the reply deadline
-            // starts again when the data side ends (SECURITY.md R5).
-            self.reply_deadline = None;
-        }
+        let Some(t) = self.transfer_mut() else { return };
+        let Some(id) = t.step.data() else { return };
+        let direction = t.direction;
+        self.out.push_back(Output::Data(DataAction::Transfer { id, direction, tls }));
+        // The data moves for as long as it takes: the reply deadline
+        // starts again when the data side ends (SECURITY.md R5).
+        self.reply_deadline = None;
+    }
+
+    /// Completes a transfer whose final reply and data side are both known.
+    fn data_ended(&mut self, end: DataEnd) {
+        let Some(t) = self.transfer_mut() else { return };
+        let result = match end {
+            DataEnd::Finished(n) => {
+                let received = t.offset + n;
+                match t.expected {
+                    Some(expected) if t.direction == Direction::Download && received < expected => {
+                        Err(OpError::Partial { expected, received })
+                    }
+                    _ => Ok(OpOutput::Transferred { bytes: n }),
+                }
+            }
+            DataEnd::Failed => Err(OpError::DataConnection),
+        };
+        self.complete(result);
     }
 
     fn on_transfer_reply(&mut self, now: Instant, reply: Reply) {
         let code = reply.code();
-        let Some(step) = self.with_transfer(|t| t.step) else { return };
+        let Some(t) = self.transfer_mut() else { return };
+        let step = t.step;
         let id = self.op.as_ref().map(|o| o.id).expect("op");
         match step {
-            TStep::Size => {
-                if let Ok(n) = reply.size() {
-                    self.with_transfer(|t| t.expected = Some(n));
+            Step::Size => {
+                if let (Ok(n), Some(t)) = (reply.size(), self.transfer_mut()) {
+                    t.expected = Some(n);
                 }
                 self.transfer_type(now);
             }
-            TStep::Type if code.is_positive_completion() => {
-                self.ascii_type = self.with_transfer(|t| t.ascii);
+            Step::Type if code.is_positive_completion() => {
+                self.ascii_type = self.transfer_mut().map(|t| t.ascii);
                 self.transfer_setup(now);
             }
-            TStep::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+            Step::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
                 Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
                 Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
             },
-            TStep::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
+            Step::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
                 // RFC 2428 / PEERS.md pain point 3: fall back to PASV, and
                 // remember it for the session.
                 self.epsv_refused = true;
-                self.with_transfer(|t| t.step = TStep::Pasv);
+                self.set_step(Step::Pasv);
                 self.send(now, &Command::Pasv);
             }
             // A 227 answer to EPSV (PEERS.md section 3, basic-ftp #164) goes
             // through the same policy.
-            TStep::Pasv | TStep::Epsv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
+            Step::Pasv | Step::Epsv if code == ReplyCode::ENTERING_PASSIVE_MODE => match reply.passive_addr() {
                 Ok(reported) => {
                     let (addr, decision) = self.pasv_target(reported);
                     self.connect(addr, Some(reported), decision);
                 }
                 Err(_) => self.fail_all(OpError::Protocol("malformed 227 reply")),
             },
-            TStep::Pasv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
+            Step::Pasv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
                 // A 229 answer to PASV (cpython #127478): usable all the same.
                 Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
                 Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
             },
-            TStep::Port if code.is_positive_completion() => self.transfer_command(now),
-            TStep::Rest if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now),
-            TStep::Command if code.is_positive_preliminary() => {
-                if code == ReplyCode::FILE_STATUS_OK {
-                    if let Some(n) = reply.transfer_size() {
-                        self.with_transfer(|t| {
-                            if t.expected.is_none() && t.direction == Direction::Download {
-                                t.expected = Some(n);
-                            }
-                        });
+            Step::Port(link) if code.is_positive_completion() => self.transfer_command(now, link),
+            Step::Rest(link) if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now, link),
+            _ if step.commanded() && code.is_positive_preliminary() => {
+                if step.awaits_preliminary() && code == ReplyCode::FILE_STATUS_OK {
+                    if let (Some(n), Some(t)) = (reply.transfer_size(), self.transfer_mut()) {
+                        if t.expected.is_none() && t.direction == Direction::Download {
+                            t.expected = Some(n);
+                        }
                     }
                 }
+                // 110 restart markers and other preliminaries are passed on.
                 self.event(Event::Intermediate { op: id, reply });
-                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
-                if connected {
-                    self.start_moving();
-                } else {
-                    self.with_transfer(|t| t.step = TStep::Running);
-                }
+                self.advance(step.on_preliminary());
             }
-            TStep::Command | TStep::Running if code.is_positive_preliminary() => {
-                // 110 restart markers and other preliminaries.
-                self.event(Event::Intermediate { op: id, reply });
-            }
-            TStep::Command | TStep::Running if code.is_positive_completion() => {
-                let waiting = self.with_transfer(|t| {
-                    t.reply = Some(Ok(reply));
-                    t.step == TStep::Running && !t.connected
-                });
-                if waiting == Some(true) {
+            _ if step.commanded() && code.is_positive_completion() => {
+                let next = step.on_final_ok();
+                if let Next::Wait(Step::FinalAccepting(_)) = next {
                     // Active mode: the server said 150 and connected, and its
                     // 226 overtook our accept. The data is on its way; wait
                     // for it, but not for ever.
                     self.reply_deadline = Some(now + self.config.reply_timeout);
                 }
-                self.complete_transfer();
+                self.advance(next);
             }
-            TStep::Command | TStep::Running => {
-                self.with_transfer(|t| t.reply = Some(Err(reply)));
-                self.complete_transfer();
-            }
-            TStep::Aborting { got_426 } => {
+            _ if step.commanded() => self.finish(Err(OpError::Rejected(reply))),
+            Step::Aborting { got_426 } => {
                 if code.is_positive_preliminary() {
                     // The 125/150 of the transfer, sent before the server saw ABOR.
                 } else if code == ReplyCode::TRANSFER_ABORTED && !got_426 {
-                    self.with_transfer(|t| t.step = TStep::Aborting { got_426: true });
+                    self.set_step(Step::Aborting { got_426: true });
                 } else if code.is_positive_completion() {
                     self.finish(Err(OpError::Aborted));
                 } else {
@@ -1379,122 +1087,47 @@ impl Session {
         }
     }
 
-    /// Completes a transfer once both its final reply and its data side are
-    /// known (or at once when the reply is a refusal).
-    fn complete_transfer(&mut self) {
-        let Some((reply, bytes, expected, offset, direction, connected, step)) =
-            self.with_transfer(|t| (t.reply.clone(), t.bytes, t.expected, t.offset, t.direction, t.connected, t.step))
-        else {
-            return;
-        };
-        match (reply, bytes) {
-            (Some(Err(reply)), _) => self.finish(Err(OpError::Rejected(reply))),
-            (Some(Ok(_)), Some(Ok(n))) => {
-                let received = offset + n;
-                let result = match expected {
-                    Some(expected) if direction == Direction::Download && received < expected => {
-                        Err(OpError::Partial { expected, received })
-                    }
-                    _ => Ok(OpOutput::Transferred { bytes: n }),
-                };
-                self.finish(result);
-            }
-            (Some(Ok(_)), Some(Err(()))) => self.finish(Err(OpError::DataConnection)),
-            // A final reply with no preliminary one and no data connection
-            // (an empty listing some servers answer at once): nothing to
-            // wait for. After a 150 the server has opened (or is opening) the
-            // connection, so its data is waited for.
-            (Some(Ok(_)), None) if !connected && step == TStep::Command => {
-                self.finish(Ok(OpOutput::Transferred { bytes: 0 }))
-            }
-            _ => {} // Wait for the other half.
-        }
-    }
-
     fn on_data(&mut self, now: Instant, id: DataId, event: DataEvent) {
-        let Some((current, step)) = self.with_transfer(|t| (t.data, t.step)) else { return };
-        if current != Some(id) {
+        let Some(step) = self.transfer_mut().map(|t| t.step) else { return };
+        if step.data() != Some(id) {
             return; // A closed connection: late events are ignored.
         }
         match event {
-            DataEvent::Connected if step == TStep::Connecting => {
-                self.with_transfer(|t| t.connected = true);
-                self.transfer_command(now);
+            DataEvent::Connected => {
+                if let Step::Connecting(_) = step {
+                    self.transfer_command(now, Link::Open(id));
+                }
             }
             DataEvent::ConnectFailed | DataEvent::ListenFailed => {
-                self.with_transfer(|t| t.data = None);
-                self.finish(Err(OpError::DataConnection));
+                // The connection never opened: nothing to close.
+                self.complete(Err(OpError::DataConnection));
             }
-            DataEvent::Listening { addr } if step == TStep::Listening => {
-                self.with_transfer(|t| t.step = TStep::Port);
-                let cmd = match addr {
-                    SocketAddr::V4(v4) => Command::Port(v4),
-                    v6 => Command::Eprt(v6),
+            DataEvent::Listening { addr } => {
+                if let Step::Listening(link) = step {
+                    self.set_step(Step::Port(link));
+                    let cmd = match addr {
+                        SocketAddr::V4(v4) => Command::Port(v4),
+                        v6 => Command::Eprt(v6),
+                    };
+                    self.send(now, &cmd);
+                }
+            }
+            DataEvent::Accepted { peer } => match step.on_accepted() {
+                // SECURITY.md D4: only the server may connect, and only
+                // once (a second connection would get a second Transfer).
+                Accept::Take(next) if peer.ip().to_canonical() == self.peer.ip().to_canonical() => self.advance(next),
+                _ => self.out.push_back(Output::Data(DataAction::Reject { id, peer })),
+            },
+            DataEvent::Finished { .. } | DataEvent::Failed { .. } => {
+                let end = match event {
+                    DataEvent::Finished { bytes } => DataEnd::Finished(bytes),
+                    _ => DataEnd::Failed,
                 };
-                self.send(now, &cmd);
-            }
-            DataEvent::Accepted { peer } => {
-                let connected = self.with_transfer(|t| t.connected).unwrap_or(false);
-                if connected || peer.ip().to_canonical() != self.peer.ip().to_canonical() {
-                    // SECURITY.md D4: only the server may connect, and only
-                    // once (a second connection would get a second Transfer).
-                    return self.out.push_back(Output::Data(DataAction::Reject { id, peer }));
-                }
-                self.with_transfer(|t| t.connected = true);
-                if step == TStep::Running {
-                    self.start_moving();
-                }
-            }
-            DataEvent::Finished { bytes } => {
-                self.with_transfer(|t| {
-                    t.bytes = Some(Ok(bytes));
-                    t.data = None;
-                });
+                // The end of bytes never asked for is not this transfer's.
+                let Some(next) = step.on_data_end(end) else { return };
                 self.reply_deadline = Some(now + self.config.reply_timeout);
-                self.complete_transfer();
+                self.advance(next);
             }
-            DataEvent::Failed { .. } => {
-                self.with_transfer(|t| {
-                    t.bytes = Some(Err(()));
-                    t.data = None;
-                });
-                self.reply_deadline = Some(now + self.config.reply_timeout);
-                self.complete_transfer();
-            }
-            _ => {}
         }
-    }
-}
-
-/// Parses what a listing transfer received, with the parser for the command
-/// that was sent ([`Session::list_command`]): MLSD lines by RFC 3659 7 facts,
-/// LIST lines by auto-detection (Unix, DOS, EPLF, VMS, OS/400, MVS, NetWare;
-/// `now` resolves Unix dates without a year), NLST lines as bare names of
-/// unknown kind. Lines that carry no entry or that no parser recognises are
-/// skipped (SECURITY.md R4: never a wrong entry).
-///
-/// ```
-/// use bytes::Bytes;
-/// use ftp_proto::Timestamp;
-/// use ftp_session::client::{parse_listing, ListCommand};
-///
-/// let body = Bytes::from_static(b"type=file;size=3;modify=20240101120000; a b.txt\r\ntype=dir; docs\r\n");
-/// let now = Timestamp::new(2024, 6, 1, 0, 0, 0).unwrap();
-/// let entries = parse_listing(&body, ListCommand::Mlsd, now);
-/// assert_eq!(entries[0].name(), b"a b.txt");
-/// assert_eq!(entries[0].size(), Some(3));
-/// ```
-#[must_use]
-pub fn parse_listing(body: &Bytes, command: ListCommand, now: Timestamp) -> Vec<ftp_proto::listing::Entry> {
-    use ftp_proto::listing::{self, Entry, EntryKind};
-    let lines = || {
-        body.split(|&b| b == b'\n')
-            .map(|l| body.slice_ref(l.strip_suffix(b"\r").unwrap_or(l)))
-            .filter(|l| !l.is_empty())
-    };
-    match command {
-        ListCommand::Mlsd => lines().filter_map(|l| listing::parse_mlsx(&l).ok()).collect(),
-        ListCommand::Nlst => lines().map(|name| Entry::new(name, EntryKind::Other(Bytes::new()))).collect(),
-        _ => listing::parse_list(body, now),
     }
 }

@@ -11,9 +11,7 @@ use ftp_proto::NetProto;
 
 use super::request::RequestId;
 
-/// Names one data connection setup (a passive listener or an active target).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DataId(pub(crate) u64);
+pub use crate::io::DataId;
 
 /// How a data connection must be protected (RFC 4217 section 9, SECURITY.md L5, L6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
