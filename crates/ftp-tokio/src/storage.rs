@@ -47,7 +47,7 @@ use std::time::UNIX_EPOCH;
 use bytes::{Bytes, BytesMut};
 use cap_std::fs::Dir;
 use ftp_proto::Timestamp;
-use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
+use ftp_proto::listing::{self, Entry, EntryKind, ListingStyle, ListingTime, Perms, Precision};
 use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, VirtualPath};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -184,23 +184,18 @@ pub(crate) fn now_timestamp() -> Timestamp {
 /// A listing in the wire format a command asks for, CRLF line ends: names
 /// for `NLST`, RFC 3659 7 fact lines for `MLSD`, `ls -l` lines otherwise.
 /// `now` decides whether `ls` dates show the time or the year. Every
-/// storage's listings go through here, so they look the same.
+/// storage's listings go through here, so they look the same; the bytes
+/// are written by [`listing::write_listing`], with the `perm` fact as the
+/// storage gives it ([`Perms::READ_WRITE`] removes no letter).
 #[must_use]
 pub fn format_listing(entries: &[Entry], format: ListFormat, facts: &[&str], now: Timestamp) -> Bytes {
+    let style = match format {
+        ListFormat::Nlst => ListingStyle::Names,
+        ListFormat::Mlsd => ListingStyle::Facts,
+        _ => ListingStyle::Long,
+    };
     let mut out = BytesMut::new();
-    for e in entries {
-        let before = out.len();
-        match format {
-            // A name with a line break would read as two names: left out.
-            ListFormat::Nlst if e.name().iter().any(|&b| b == b'\r' || b == b'\n') => {}
-            ListFormat::Nlst => out.extend_from_slice(e.name()),
-            ListFormat::Mlsd => listing::format_mlsx(e, facts, &mut out),
-            _ => listing::format_unix(e, now, &mut out),
-        }
-        if out.len() > before {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
+    listing::write_listing(entries, style, facts, Perms::READ_WRITE, now, &mut out);
     out.freeze()
 }
 

@@ -1,5 +1,6 @@
 //! Directory listings: parse what servers send for `LIST`, `MLSD` and
-//! `MLST`, and produce listing lines for servers.
+//! `MLST`, and produce listing lines and bodies for servers
+//! ([`write_listing`]).
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
 //! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS and NetWare forms.
@@ -32,6 +33,7 @@ mod eplf;
 mod mlsx;
 mod other;
 mod unix;
+mod write;
 
 use alloc::vec::Vec;
 
@@ -42,6 +44,7 @@ pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};
 pub use other::{parse_mvs, parse_netware, parse_os400, parse_vms};
 pub use unix::{format_unix, parse_unix};
+pub use write::{ListingStyle, Perms, write_entry, write_listing};
 
 use crate::time::Timestamp;
 

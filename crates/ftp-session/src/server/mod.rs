@@ -1586,11 +1586,16 @@ impl Session {
                 let lines = match answer {
                     Answer::Lines(lines) => lines,
                     // RFC 3659 7.2: the session writes the fact line itself.
-                    Answer::Entries { entries, .. } => {
+                    // The `perm` fact as the storage gives it, for now.
+                    Answer::Entries { entries, now } => {
                         let facts = self.params.facts();
+                        let (style, perms) =
+                            (ftp_proto::listing::ListingStyle::Facts, ftp_proto::listing::Perms::READ_WRITE);
                         entries
                             .iter()
-                            .filter_map(|e| entry_line(|out| ftp_proto::listing::format_mlsx(e, &facts, out)))
+                            .filter_map(|e| {
+                                entry_line(|out| ftp_proto::listing::write_entry(e, style, &facts, perms, now, out))
+                            })
                             .collect()
                     }
                     _ => return,
