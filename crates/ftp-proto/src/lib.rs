@@ -56,6 +56,7 @@
 extern crate alloc;
 
 mod addr;
+pub mod ascii;
 mod command;
 mod error;
 mod line;
