@@ -158,8 +158,9 @@ fn parse_port(p: &str) -> Result<u16, String> {
     }
 }
 
-/// Percent-decoding (RFC 3986 2.1) of one URL component; the result must
-/// be UTF-8. Shared with `ftpkit`'s client URLs.
+/// Percent-decoding (RFC 3986 2.1, RFC 1738 3.2.2) of one URL component
+/// with [`ftp_proto::url::percent_decode`]; the result must be UTF-8. The
+/// error is a usage message naming the component.
 ///
 /// # Errors
 /// A bad `%XX` escape, or bytes that are not UTF-8 once decoded.
@@ -170,21 +171,10 @@ fn parse_port(p: &str) -> Result<u16, String> {
 /// assert!(percent_decode("%zz").is_err());
 /// ```
 pub fn percent_decode(s: &str) -> Result<String, String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            let v = hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| format!("bad %-escape in {s:?}"))?;
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
+    ftp_proto::url::percent_decode(s).map_err(|e| match e {
+        ftp_proto::PercentDecodeError::NotUtf8 => format!("{s:?} does not decode to UTF-8"),
+        _ => format!("bad %-escape in {s:?}"),
+    })
 }
 
 fn seconds(v: f64, what: &str) -> Result<Duration, String> {

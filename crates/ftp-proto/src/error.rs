@@ -10,6 +10,8 @@
 //! - [`ReplyError`]: the streaming reply decoder's errors (client side).
 //! - [`ReplyDataError`]: a typed reader (227, 229, 257, 213...) found no
 //!   usable value in a reply.
+//! - [`PercentDecodeError`]: a URL component did not percent-decode
+//!   ([`url::percent_decode`](crate::url::percent_decode)).
 //!
 //! Messages are lowercase without a trailing period and never include the
 //! bytes of a secret (a password is never echoed in an error).
@@ -232,4 +234,22 @@ pub enum ReplyDataError {
     /// The value is malformed (unterminated 257 quote, bad delimiter).
     #[error("malformed value in reply")]
     Malformed,
+}
+
+/// A URL component could not be percent-decoded (RFC 3986 section 2.1):
+/// what [`url::percent_decode`](crate::url::percent_decode) refuses, so
+/// that a tool reports the URL as wrong instead of sending a mangled
+/// user name or path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PercentDecodeError {
+    /// A `%` not followed by two hex digits.
+    #[error("bad %-escape at byte {at}")]
+    BadEscape {
+        /// Offset of the `%` in the component.
+        at: usize,
+    },
+    /// The decoded bytes are not UTF-8.
+    #[error("does not decode to UTF-8")]
+    NotUtf8,
 }

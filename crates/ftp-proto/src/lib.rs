@@ -56,6 +56,7 @@
 extern crate alloc;
 
 mod addr;
+pub mod ascii;
 mod command;
 mod error;
 mod line;
@@ -66,6 +67,7 @@ mod scan;
 mod secret;
 mod text;
 mod time;
+pub mod url;
 
 #[cfg(feature = "arbitrary")]
 mod arbitrary;
@@ -79,7 +81,8 @@ pub use command::{
     Structure, TransferMode, TransferType,
 };
 pub use error::{
-    DecodeError, FrameError, ParseError, ReplyDataError, ReplyError, ValidationError, ValidationErrorKind,
+    DecodeError, FrameError, ParseError, PercentDecodeError, ReplyDataError, ReplyError, ValidationError,
+    ValidationErrorKind,
 };
 pub use line::{LineDecoder, TelnetEvents};
 pub use options::{DEFAULT_MAX_LINE_LEN, DEFAULT_MAX_REPLY_LEN, DEFAULT_MAX_REPLY_LINES, ParseOptions};

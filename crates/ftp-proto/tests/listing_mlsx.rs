@@ -2,11 +2,16 @@
 //! `format_mlsx` writes reads back with `parse_mlsx` to the same name and
 //! facts (as an `MLSD` line and as an `MLST` line), the written line is
 //! byte-stable, and `parse_mlsx` never panics and only returns slices of
-//! its line.
+//! its line. Also the server-side body writer (`write_listing`): RFC 3659
+//! section 7.5.5 `perm` letters never promise more than the user's
+//! permissions allow, and RFC 959 / RFC 3659 section 7.2 bodies are
+//! CRLF-terminated lines, one per writable entry.
 
 use bytes::{Bytes, BytesMut};
 use ftp_proto::Timestamp;
-use ftp_proto::listing::{Entry, EntryKind, Format, ListingTime, Precision, format_mlsx, parse_mlsx};
+use ftp_proto::listing::{
+    Entry, EntryKind, Format, ListingStyle, ListingTime, Perms, Precision, format_mlsx, parse_mlsx, write_listing,
+};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -278,5 +283,67 @@ proptest! {
                 prop_assert!(inside(v));
             }
         }
+    }
+}
+
+/// Whatever letters a storage claims, in either case, RFC 3659 7.5.5 or not.
+fn letters() -> impl Strategy<Value = Vec<u8>> {
+    vec(prop::sample::select(b"acdeflmprwACDEFLMPRWxz".to_vec()), 0..12)
+}
+
+fn write_now() -> Timestamp {
+    Timestamp::new(2024, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn style() -> impl Strategy<Value = ListingStyle> {
+    prop_oneof![Just(ListingStyle::Long), Just(ListingStyle::Names), Just(ListingStyle::Facts)]
+}
+
+proptest! {
+    /// RFC 3659 7.5.5: with read-only permissions no `perm` fact holds a
+    /// letter that changes anything (a, c, d, f, m, p, w), whatever the
+    /// storage claims; every letter shown is one the storage gave.
+    #[test]
+    fn rfc3659_7_5_5_read_only_perm_never_allows_a_change(kind in kind(), claimed in letters()) {
+        let entry = Entry::new(Bytes::from_static(b"x"), kind).with_perm(Bytes::from(claimed.clone()));
+        let mut out = BytesMut::new();
+        write_listing(&[entry], ListingStyle::Facts, &["perm"], Perms::READ_ONLY, write_now(), &mut out);
+        let line = Bytes::from(out.freeze().strip_suffix(b"\r\n").unwrap().to_vec());
+        let back = parse_mlsx(&line).unwrap();
+        let shown = back.perm().unwrap();
+        prop_assert!(!shown.iter().any(|b| b"acdfmpw".contains(&b.to_ascii_lowercase())), "{:?}", shown);
+        prop_assert!(shown.iter().all(|b| claimed.contains(b)));
+    }
+
+    /// RFC 959 4.1.3 / RFC 3659 7.2: a body is one CRLF-terminated line per
+    /// entry (none for a name holding CR or LF in NLST and MLSD), no other
+    /// CR or LF, and writing in chunks gives the bytes of writing at once.
+    #[test]
+    fn rfc959_bodies_are_crlf_lines(
+        names in vec(vec(any::<u8>(), 1..12), 0..8),
+        style in style(),
+        split in 0usize..8,
+        read in any::<bool>(),
+        write in any::<bool>(),
+    ) {
+        let entries: Vec<Entry> = names
+            .iter()
+            .map(|n| Entry::new(Bytes::from(n.clone()), EntryKind::File).with_perm(Bytes::from_static(b"radfw")))
+            .collect();
+        let perms = Perms::new(read, write);
+        let facts = ["type", "perm"];
+        let mut whole = BytesMut::new();
+        write_listing(&entries, style, &facts, perms, write_now(), &mut whole);
+        let mut chunked = BytesMut::new();
+        let (a, b) = entries.split_at(split.min(entries.len()));
+        write_listing(a, style, &facts, perms, write_now(), &mut chunked);
+        write_listing(b, style, &facts, perms, write_now(), &mut chunked);
+        prop_assert_eq!(&whole, &chunked);
+        let broken = names.iter().filter(|n| n.iter().any(|&c| c == b'\r' || c == b'\n')).count();
+        let lines = whole.windows(2).filter(|w| w == b"\r\n").count();
+        let expected = if style == ListingStyle::Long { names.len() } else { names.len() - broken };
+        prop_assert_eq!(lines, expected);
+        prop_assert_eq!(whole.iter().filter(|&&c| c == b'\r' || c == b'\n').count(), 2 * lines);
+        prop_assert!(whole.is_empty() || whole.ends_with(b"\r\n"));
     }
 }

@@ -286,3 +286,40 @@ mod arbitrary_roundtrip {
         }
     }
 }
+
+proptest! {
+    /// RFC 959 3.1.1.1 (TYPE A): LF-to-CRLF then CRLF-to-LF gives back the
+    /// file, with any CRLF it held read as LF (a CRLF file is sent as it is
+    /// and stored as LF), however either side cuts the bytes; the wire
+    /// form never holds a bare LF.
+    #[test]
+    fn rfc959_3_1_1_1_type_a_round_trips_for_any_chunking(
+        data in vec(prop_oneof![Just(b'\r'), Just(b'\n'), Just(b'a'), any::<u8>()], 0..256),
+        file_cuts in vec(any::<Index>(), 0..8),
+        wire_cuts in vec(any::<Index>(), 0..8),
+    ) {
+        use ftp_proto::ascii::{FromWire, ToWire};
+        let (mut to, mut wire, mut out) = (ToWire::default(), Vec::new(), Vec::new());
+        for piece in cut(&data, &file_cuts) {
+            to.convert(piece, &mut out);
+            wire.extend_from_slice(&out);
+        }
+        prop_assert!(wire.iter().enumerate().all(|(i, &b)| b != b'\n' || (i > 0 && wire[i - 1] == b'\r')));
+        let (mut from, mut back) = (FromWire::default(), Vec::new());
+        for piece in cut(&wire, &wire_cuts) {
+            from.convert(piece, &mut out);
+            back.extend_from_slice(&out);
+        }
+        back.extend_from_slice(from.finish());
+        let mut expected = Vec::with_capacity(data.len());
+        let mut i = 0;
+        while i < data.len() {
+            if data[i..].starts_with(b"\r\n") {
+                i += 1;
+            }
+            expected.push(data[i]);
+            i += 1;
+        }
+        prop_assert_eq!(back, expected);
+    }
+}

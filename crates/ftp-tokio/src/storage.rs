@@ -47,7 +47,7 @@ use std::time::UNIX_EPOCH;
 use bytes::{Bytes, BytesMut};
 use cap_std::fs::Dir;
 use ftp_proto::Timestamp;
-use ftp_proto::listing::{self, Entry, EntryKind, ListingTime, Precision};
+use ftp_proto::listing::{self, Entry, EntryKind, ListingStyle, ListingTime, Perms, Precision};
 use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, VirtualPath};
 
 use crate::auth::Access;
@@ -229,19 +229,23 @@ pub trait Storage: Send + Sync + 'static {
 
 /// Narrows each entry's `perm` fact (RFC 3659 7.5.5) to what a user with
 /// `access` may do, so that MLST, MLSD and STAT never tell a read-only user
-/// that they may write: such a user keeps only `r` (read a file), `e`
-/// (enter a directory) and `l` (list it). A storage writes what the object
-/// allows; the server narrows it per user here, for every storage.
+/// that they may write: a letter stays when the storage gave it and the
+/// codec's [`Perms::letters`] allow it for the entry's kind (a read-only
+/// user keeps `r` on files, `e` and `l` on directories). A storage writes
+/// what the object allows; the server narrows it per user here, for every
+/// storage.
 pub fn narrow_perms(entries: &mut [Entry], access: Access) {
-    if access.writable {
-        return;
-    }
+    let perms = Perms::new(true, access.writable);
     for entry in entries {
-        if let Some(perm) = entry.perm() {
-            let kept: Vec<u8> =
-                perm.iter().copied().filter(|c| matches!(c.to_ascii_lowercase(), b'r' | b'e' | b'l')).collect();
-            *entry = std::mem::replace(entry, Entry::new(Bytes::new(), EntryKind::File)).with_perm(Bytes::from(kept));
+        let Some(perm) = entry.perm() else { continue };
+        let allowed = perms.letters(entry.kind());
+        if perm.iter().all(|c| allowed.contains(&c.to_ascii_lowercase())) {
+            continue;
         }
+        let kept: Vec<u8> = perm.iter().copied().filter(|c| allowed.contains(&c.to_ascii_lowercase())).collect();
+        // `with_perm` takes the entry by value; the placeholder is never seen.
+        let owned = std::mem::replace(entry, Entry::new(Bytes::new(), EntryKind::File));
+        *entry = owned.with_perm(Bytes::from(kept));
     }
 }
 
@@ -254,23 +258,18 @@ pub(crate) fn now_timestamp() -> Timestamp {
 /// A listing in the wire format a command asks for, CRLF line ends: names
 /// for `NLST`, RFC 3659 7 fact lines for `MLSD`, `ls -l` lines otherwise.
 /// `now` decides whether `ls` dates show the time or the year. Every
-/// storage's listings go through here, so they look the same.
+/// storage's listings go through here, so they look the same; the bytes
+/// are written by [`listing::write_listing`], with the `perm` fact as the
+/// storage gives it ([`Perms::READ_WRITE`] removes no letter).
 #[must_use]
 pub fn format_listing(entries: &[Entry], format: ListFormat, facts: &[&str], now: Timestamp) -> Bytes {
+    let style = match format {
+        ListFormat::Nlst => ListingStyle::Names,
+        ListFormat::Mlsd => ListingStyle::Facts,
+        _ => ListingStyle::Long,
+    };
     let mut out = BytesMut::new();
-    for e in entries {
-        let before = out.len();
-        match format {
-            // A name with a line break would read as two names: left out.
-            ListFormat::Nlst if e.name().iter().any(|&b| b == b'\r' || b == b'\n') => {}
-            ListFormat::Nlst => out.extend_from_slice(e.name()),
-            ListFormat::Mlsd => listing::format_mlsx(e, facts, &mut out),
-            _ => listing::format_unix(e, now, &mut out),
-        }
-        if out.len() > before {
-            out.extend_from_slice(b"\r\n");
-        }
-    }
+    listing::write_listing(entries, style, facts, Perms::READ_WRITE, now, &mut out);
     out.freeze()
 }
 

@@ -9,7 +9,8 @@
 
 use std::fmt;
 
-use ftp_conformance::cli::percent_decode as decode;
+use ftp_proto::PercentDecodeError;
+use ftp_proto::url::percent_decode;
 
 /// A parsed FTP URL.
 #[derive(Clone, PartialEq, Eq)]
@@ -28,6 +29,15 @@ impl fmt::Debug for FtpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}://{}@{}:{}/{}", if self.tls { "ftps" } else { "ftp" }, self.user, self.host, self.port, self.path)
     }
+}
+
+/// Percent-decodes a URL component (RFC 1738 3.2.2, RFC 3986 2.1); the
+/// error says which component is wrong.
+fn decode(s: &str) -> Result<String, String> {
+    percent_decode(s).map_err(|e| match e {
+        PercentDecodeError::NotUtf8 => format!("{s:?} does not decode to UTF-8"),
+        _ => format!("bad %-escape in {s:?}"),
+    })
 }
 
 impl FtpUrl {

@@ -309,6 +309,14 @@ fn fact_safe(v: &[u8]) -> bool {
 /// at each `;`). With no fact written the line is ` name`, which an `MLSD`
 /// reader takes as a name without facts.
 pub fn format_mlsx(entry: &Entry, facts: &[&str], out: &mut BytesMut) {
+    format_mlsx_allowing(entry, facts, None, out);
+}
+
+/// [`format_mlsx`] with the `perm` fact cut down to the letters in
+/// `allowed` (all of the entry's letters when `None`): the writer of
+/// [`write_listing`](super::write_listing) reports only what both the
+/// storage and the user allow (RFC 3659 7.5.5).
+pub(crate) fn format_mlsx_allowing(entry: &Entry, facts: &[&str], allowed: Option<&[u8]>, out: &mut BytesMut) {
     if entry.name.iter().any(|&b| b == b'\r' || b == b'\n') {
         return;
     }
@@ -322,15 +330,15 @@ pub fn format_mlsx(entry: &Entry, facts: &[&str], out: &mut BytesMut) {
             continue;
         }
         written |= bit;
-        write_fact(entry, which, out);
+        write_fact(entry, which, allowed, out);
     }
     out.extend_from_slice(b" ");
     out.extend_from_slice(&entry.name);
 }
 
 /// Writes `name=value;` for fact `WRITABLE[which]`, when the entry has a
-/// value that can be written.
-fn write_fact(entry: &Entry, which: usize, out: &mut BytesMut) {
+/// value that can be written (for `perm`, only the letters in `allowed`).
+fn write_fact(entry: &Entry, which: usize, allowed: Option<&[u8]>, out: &mut BytesMut) {
     let Some(&name) = WRITABLE.get(which) else {
         return;
     };
@@ -387,7 +395,15 @@ fn write_fact(entry: &Entry, which: usize, out: &mut BytesMut) {
                 let _ = write!(out, "0{:o};", mode & 0o7777);
             }
         }
-        "perm" => bytes_fact(out, entry.perm.as_deref()),
+        "perm" => match (allowed, entry.perm.as_deref().filter(|v| fact_safe(v))) {
+            (Some(allowed), Some(letters)) => {
+                start(out);
+                out.extend(letters.iter().filter(|b| allowed.contains(&b.to_ascii_lowercase())));
+                out.extend_from_slice(b";");
+            }
+            (None, letters) => bytes_fact(out, letters),
+            (Some(_), None) => {}
+        },
         "unique" => bytes_fact(out, entry.unique.as_deref()),
         "UNIX.owner" => bytes_fact(out, entry.owner.as_deref()),
         "UNIX.group" => bytes_fact(out, entry.group.as_deref()),

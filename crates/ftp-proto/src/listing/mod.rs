@@ -1,5 +1,6 @@
 //! Directory listings: parse what servers send for `LIST`, `MLSD` and
-//! `MLST`, and produce listing lines for servers.
+//! `MLST`, and produce listing lines and bodies for servers
+//! ([`write_listing`]).
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
 //! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS and NetWare forms.
@@ -26,12 +27,18 @@
 //! assert_eq!(entry.modified().unwrap().time().year(), 2024);
 //! ```
 
+mod body;
 mod date;
 mod dos;
 mod eplf;
+mod fields;
 mod mlsx;
-mod other;
+mod mvs;
+mod netware;
+mod os400;
 mod unix;
+mod vms;
+mod write;
 
 use alloc::vec::Vec;
 
@@ -40,8 +47,12 @@ use bytes::Bytes;
 pub use dos::parse_dos;
 pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};
-pub use other::{parse_mvs, parse_netware, parse_os400, parse_vms};
+pub use mvs::parse_mvs;
+pub use netware::parse_netware;
+pub use os400::parse_os400;
 pub use unix::{format_unix, parse_unix};
+pub use vms::parse_vms;
+pub use write::{ListingStyle, Perms, write_entry, write_listing};
 
 use crate::time::Timestamp;
 
@@ -371,5 +382,5 @@ pub fn parse_list_line(line: &Bytes, now: Timestamp) -> Result<Entry, ListingErr
 /// second line. Iterative, bounded by the input.
 #[must_use]
 pub fn parse_list(body: &Bytes, now: Timestamp) -> Vec<Entry> {
-    other::parse_list_body(body, now)
+    body::parse_list_body(body, now)
 }

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
+use ftp_proto::listing::{ListingStyle, Perms};
 use ftp_proto::{Reply, ReplyCode, Text, Username};
 
 use super::state::{Login, Plan};
@@ -92,12 +93,14 @@ impl Session {
             Pending::Facts(path) => {
                 let lines = match answer {
                     Answer::Lines(lines) => lines,
-                    // RFC 3659 7.2: the session writes the fact line itself.
-                    Answer::Entries { entries, .. } => {
+                    // RFC 3659 7.2: the session writes the fact line itself,
+                    // with the `perm` fact as the driver gave it (narrowed
+                    // to the user's access there).
+                    Answer::Entries { entries, now } => {
                         let facts = self.params.facts();
                         entries
                             .iter()
-                            .filter_map(|e| entry_line(|out| ftp_proto::listing::format_mlsx(e, &facts, out)))
+                            .filter_map(|e| entry_line(|out| write_entry(e, ListingStyle::Facts, &facts, now, out)))
                             .collect()
                     }
                     _ => return,
@@ -110,7 +113,7 @@ impl Session {
                     // RFC 959 4.1.3 (STAT path): `ls -l` lines, as servers send.
                     Answer::Entries { entries, now } => entries
                         .iter()
-                        .filter_map(|e| entry_line(|out| ftp_proto::listing::format_unix(e, now, out)))
+                        .filter_map(|e| entry_line(|out| write_entry(e, ListingStyle::Long, &[], now, out)))
                         .collect(),
                     _ => return,
                 };
@@ -186,4 +189,17 @@ pub(super) fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
         (Pending::Transfer(p), Answer::StoredAs(_)) => p.label == "STOU",
         _ => false,
     }
+}
+
+/// One line of an MLST or `STAT path` reply, written by the codec's
+/// listing writer ([`ftp_proto::listing::write_entry`]) as the data
+/// listings are, so the two never differ.
+fn write_entry(
+    entry: &ftp_proto::listing::Entry,
+    style: ListingStyle,
+    facts: &[&str],
+    now: ftp_proto::Timestamp,
+    out: &mut BytesMut,
+) {
+    ftp_proto::listing::write_entry(entry, style, facts, Perms::READ_WRITE, now, out);
 }
