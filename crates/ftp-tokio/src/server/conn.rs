@@ -1,0 +1,532 @@
+//! One control connection: the task that feeds a server [`Session`] what
+//! the control socket, the data sockets, the storage and the clock produce,
+//! and carries out what it asks, in order.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// What background tasks tell the connection task.
+pub(super) enum Note {
+    Answer(RequestId, Answer, Option<Job>, Option<Access>),
+    Incoming(DataId, TcpStream, SocketAddr),
+    Connected(DataId, io::Result<TcpStream>),
+    Progress(DataId, u64),
+    Done(DataId, DataEvent),
+}
+
+pub(super) struct DataSlot {
+    listener: Option<JoinHandle<()>>,
+    pending: Option<TcpStream>,
+    stream: Option<DataStream>,
+    task: Option<JoinHandle<()>>,
+    /// For an active connection: the protection asked for with `Connect`,
+    /// applied when the connection is made.
+    connect_tls: Option<DataTls>,
+    /// For a passive listener: its place in the per-address count.
+    passive: Option<PassiveTicket>,
+}
+
+impl DataSlot {
+    pub(super) fn new(listener: Option<JoinHandle<()>>, task: Option<JoinHandle<()>>) -> Self {
+        Self { listener, pending: None, stream: None, task, connect_tls: None, passive: None }
+    }
+}
+
+pub(super) type TlsData = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// An accepted or connected data connection.
+pub(super) enum DataStream {
+    Plain(TcpStream),
+    /// `PROT P`: the TLS handshake, started as soon as the connection was
+    /// made (see `DataAction::Accept`), running in the background.
+    Tls(Handshake),
+}
+
+/// A data connection's TLS handshake task; aborted when dropped, so a
+/// closed data setup leaves nothing running. `direction` is set when the
+/// transfer command arrives; the handshake reads it when the ClientHello
+/// has come, to choose whether to send session tickets (only to a client
+/// that will read to the end: see [`crate::tls::SessionTls`]).
+pub(super) struct Handshake {
+    task: JoinHandle<Result<TlsData, DataFailure>>,
+    direction: watch::Sender<Option<Direction>>,
+}
+
+impl Handshake {
+    pub(super) fn start(configs: Arc<DataTlsConfigs>, stream: TcpStream, must_resume: bool) -> Self {
+        let (direction, known) = watch::channel(None);
+        Self { task: tokio::spawn(data_handshake(configs, stream, must_resume, known)), direction }
+    }
+
+    pub(super) async fn finish(mut self, direction: Direction) -> Result<TlsData, DataFailure> {
+        self.direction.send_replace(Some(direction));
+        (&mut self.task).await.unwrap_or(Err(DataFailure::TlsFailed))
+    }
+}
+
+impl Drop for Handshake {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The server side of a data connection's handshake, bounded in time;
+/// the session must resume the control connection's (SECURITY.md L6).
+pub(super) async fn data_handshake(
+    configs: Arc<DataTlsConfigs>,
+    stream: TcpStream,
+    must_resume: bool,
+    direction: watch::Receiver<Option<Direction>>,
+) -> Result<TlsData, DataFailure> {
+    let handshake = async {
+        let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+        let config = if *direction.borrow() == Some(Direction::Send) {
+            configs.with_tickets.clone()
+        } else {
+            configs.without_tickets.clone()
+        };
+        start.into_stream(config).await
+    };
+    match tokio::time::timeout(TLS_TIMEOUT, handshake).await {
+        Err(_) | Ok(Err(_)) => Err(DataFailure::TlsFailed),
+        Ok(Ok(tls)) if must_resume && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) => {
+            Err(DataFailure::TlsNotResumed)
+        }
+        Ok(Ok(tls)) => Ok(tls),
+    }
+}
+
+impl Drop for DataSlot {
+    fn drop(&mut self) {
+        if let Some(l) = self.listener.take() {
+            l.abort();
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// A connection's running request tasks, by request; dropping it aborts
+/// them all (SECURITY.md X1: work for a session that ended stops).
+#[derive(Default)]
+pub(super) struct RequestTasks(HashMap<RequestId, JoinHandle<()>>);
+
+impl RequestTasks {
+    /// The task that answers `id`.
+    pub(super) fn insert(&mut self, id: RequestId, task: JoinHandle<()>) {
+        // Finished tasks whose answer is still on its way are forgotten
+        // here, so the map holds only what runs.
+        self.0.retain(|_, t| !t.is_finished());
+        self.0.insert(id, task);
+    }
+
+    /// `id` was answered: its task has ended.
+    pub(super) fn answered(&mut self, id: RequestId) {
+        self.0.remove(&id);
+    }
+
+    /// The session cancelled `id` (ABOR, connection end): stop its work now,
+    /// dropping whatever it opened (a file, a directory being listed).
+    pub(super) fn cancel(&mut self, id: RequestId) {
+        if let Some(task) = self.0.remove(&id) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for RequestTasks {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
+    }
+}
+
+pub(super) struct Conn {
+    shared: Arc<Shared>,
+    /// This control connection's TLS settings, with its own resumption store.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The same for its data connections (see [`crate::tls::SessionTls`]).
+    data_tls: Option<Arc<DataTlsConfigs>>,
+    local_ip: IpAddr,
+    /// The client's address (passive listeners are counted per address).
+    peer_ip: IpAddr,
+    tx: mpsc::UnboundedSender<Note>,
+    data: HashMap<DataId, DataSlot>,
+    /// The prepared source or sink of the last request the session
+    /// accepted an answer to, until a `Transfer` takes it. At most one:
+    /// the next accepted answer or the closing of the data setup drops it
+    /// (SECURITY.md X1, X3: nothing an aborted request opened stays open).
+    job: Option<(RequestId, Job)>,
+    /// The storage tasks of requests not answered yet, aborted when the
+    /// session cancels their request and when the connection ends.
+    requests: RequestTasks,
+    /// Who is logged in, passed to the storage with every request (before
+    /// login: an anonymous read-only placeholder no request is made for).
+    user: Principal,
+    /// The access granted with the last named login, taken when the
+    /// session reports the login.
+    granted: Option<Access>,
+}
+
+pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: bool) -> io::Result<()> {
+    let peer = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let mut phase = shared.phase.subscribe();
+    let running = *phase.borrow_and_update() == Phase::Running;
+    if shared.implicit_tls && !(admitted && running) {
+        // A 421 could only go out after a TLS handshake: a refused client
+        // of implicit FTPS costs no handshake, it is just closed (C3).
+        return Ok(());
+    }
+    let (tls, data_tls) = conn_tls(&shared);
+    let mut control = match &tls {
+        Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor).await?,
+        _ => Control::plain(stream),
+    };
+    let conn_info = Connection::new(peer, local);
+    let now = Instant::now();
+    let mut session = if banned {
+        Session::refuse_with(shared.config.clone(), conn_info, now, "Too many failed logins from your address.")
+    } else if admitted && running {
+        Session::new(shared.config.clone(), conn_info, now)
+    } else {
+        Session::refuse(shared.config.clone(), conn_info, now)
+    };
+    if shared.guard.is_suspect(peer.ip(), now) {
+        session.hold_logins();
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut conn = Conn {
+        shared,
+        tls,
+        data_tls,
+        local_ip: local.ip(),
+        peer_ip: peer.ip(),
+        tx,
+        data: HashMap::new(),
+        job: None,
+        requests: RequestTasks::default(),
+        user: Principal::anonymous(Access::read_only()),
+        granted: None,
+    };
+    let mut write_timeout = CONTROL_WRITE_TIMEOUT;
+    // Commands are at most 4 KiB a line and the decoder takes them in
+    // pieces, so a small read buffer costs nothing but keeps idle sessions
+    // small (README: memory per session).
+    let mut buf = vec![0u8; 4 * 1024];
+    loop {
+        // Carry out everything the session wants, in order.
+        let deadline = loop {
+            match session.poll_output() {
+                Output::Transmit(bytes) => {
+                    tokio::time::timeout(write_timeout, control.write_all(&bytes)).await.map_err(|_| timed_out())??;
+                }
+                Output::Data(action) => conn.act(&mut session, action).await,
+                Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
+                Output::Event(Event::LoggedIn { user, anonymous }) => {
+                    conn.user = if anonymous {
+                        let mut principal =
+                            Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only));
+                        principal.name = user;
+                        principal
+                    } else {
+                        Principal::new(user, conn.granted.take().unwrap_or_else(Access::read_only))
+                    };
+                }
+                Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
+                    tracing::warn!(
+                        %peer,
+                        path = %String::from_utf8_lossy(path.as_bytes()),
+                        bytes,
+                        "upload accepted without TLS close_notify: possibly truncated (SECURITY.md L7)"
+                    );
+                }
+                Output::Event(Event::UploadIncomplete { path, bytes }) => {
+                    tracing::warn!(%peer, path = %String::from_utf8_lossy(path.as_bytes()), bytes, "upload incomplete");
+                }
+                Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
+                Output::Event(Event::LoginFailed { user, failures }) => {
+                    let recorded = conn.shared.guard.record_failure(peer.ip(), Instant::now());
+                    tracing::warn!(
+                        %peer,
+                        user = ?String::from_utf8_lossy(user.as_bytes()),
+                        session_failures = failures,
+                        address_failures = recorded.recent,
+                        "failed login (SECURITY.md A1)"
+                    );
+                    if recorded.banned_now {
+                        tracing::warn!(ip = %guard::address_key(peer.ip()), "address banned for failed logins (SECURITY.md A2)");
+                    }
+                }
+                Output::StartTls => {
+                    let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
+                    control.start_tls(&acceptor).await?;
+                    checked(session.handle_input(Instant::now(), Input::TlsEstablished));
+                }
+                Output::StopTls => control.stop_tls().await?,
+                Output::Close => {
+                    let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
+                    return Ok(());
+                }
+                Output::Wait(deadline) => break deadline,
+                _ => {}
+            }
+        };
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            read = control.read(&mut buf) => {
+                let now = Instant::now();
+                checked(match read {
+                    Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
+                    Ok(n) => {
+                        // A2: another session from this address failed
+                        // since: this one's PASS replies are held too.
+                        if !session.are_logins_held() && !session.is_logged_in()
+                            && conn.shared.guard.is_suspect(peer.ip(), now)
+                        {
+                            session.hold_logins();
+                        }
+                        session.handle_input(now, Input::Control(&buf[..n]))
+                    }
+                });
+            }
+            Some(note) = rx.recv() => conn.note(&mut session, note),
+            () = sleep => { checked(session.handle_input(Instant::now(), Input::Timeout)); }
+            Ok(()) = phase.changed() => {
+                let now = Instant::now();
+                let current = *phase.borrow_and_update();
+                match current {
+                    Phase::Running => {}
+                    Phase::Draining => { checked(session.shut_down(now)); }
+                    Phase::Stopping => {
+                        write_timeout = STOP_WRITE_TIMEOUT;
+                        checked(session.handle_input(now, Input::Shutdown));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Conn {
+    pub(super) async fn act(&mut self, session: &mut Session, action: DataAction) {
+        match action {
+            DataAction::Listen { id, .. } => {
+                // D6: one listener per session. The session closes the old
+                // setup before it asks for a new one; should one be left,
+                // it goes now, so a new PASV never counts twice.
+                self.data.retain(|_, slot| slot.passive.is_none());
+                // C3: past the cap for this client address, 425.
+                let bound = match self.shared.take_passive(self.peer_ip) {
+                    Some(ticket) => bind_passive(&self.shared, self.local_ip).await.ok().map(|l| (l, ticket)),
+                    None => None,
+                };
+                let Some((listener, ticket)) = bound else {
+                    checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed)));
+                    return;
+                };
+                let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
+                let tx = self.tx.clone();
+                let task = tokio::spawn(async move {
+                    while let Ok((stream, peer)) = listener.accept().await {
+                        if tx.send(Note::Incoming(id, stream, peer)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                let mut slot = DataSlot::new(Some(task), None);
+                slot.passive = Some(ticket);
+                self.data.insert(id, slot);
+                checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr })));
+            }
+            DataAction::Accept { id, tls } => {
+                let stream = self.data.get_mut(&id).and_then(|slot| slot.pending.take());
+                if let Some(stream) = stream {
+                    let stream = self.protect(stream, tls);
+                    if let Some(slot) = self.data.get_mut(&id) {
+                        slot.stream = Some(stream);
+                    }
+                }
+            }
+            DataAction::Reject { id, .. } => {
+                if let Some(slot) = self.data.get_mut(&id) {
+                    slot.pending = None;
+                }
+            }
+            DataAction::Connect { id, addr, tls } => {
+                let tx = self.tx.clone();
+                let local = SocketAddr::new(self.local_ip, 0);
+                let task = tokio::spawn(async move {
+                    let connect = async {
+                        let socket = if local.is_ipv4() {
+                            tokio::net::TcpSocket::new_v4()?
+                        } else {
+                            tokio::net::TcpSocket::new_v6()?
+                        };
+                        socket.bind(local)?;
+                        socket.connect(addr).await
+                    };
+                    let result = tokio::time::timeout(Duration::from_secs(60), connect)
+                        .await
+                        .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")));
+                    let _ = tx.send(Note::Connected(id, result));
+                });
+                let mut slot = DataSlot::new(None, Some(task));
+                slot.connect_tls = Some(tls);
+                self.data.insert(id, slot);
+            }
+            DataAction::Transfer { id, request, tls, direction } => {
+                let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
+                // A job left by another request is stale: dropped here.
+                let job = self.job.take().filter(|(r, _)| *r == request).map(|(_, job)| job);
+                let tx = self.tx.clone();
+                let (Some(stream), Some(job)) = (stream, job) else {
+                    let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
+                    checked(session.handle_input(Instant::now(), Input::Data(id, failed)));
+                    return;
+                };
+                // PROT P set after the connection came: the handshake starts now.
+                let stream = match stream {
+                    DataStream::Plain(tcp) => self.protect(tcp, tls),
+                    tls_stream @ DataStream::Tls(_) => tls_stream,
+                };
+                let task = tokio::spawn(async move {
+                    let progress = Progress::new(tx.clone(), id);
+                    let event = match stream {
+                        DataStream::Plain(tcp) if !tls.required => transfer(tcp, job, false, progress).await,
+                        // Required but no certificate: the session never
+                        // allows PROT P then; refuse rather than send plaintext.
+                        DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                        DataStream::Tls(handshake) => match handshake.finish(direction).await {
+                            Ok(tls) => transfer(tls, job, true, progress).await,
+                            Err(reason) => DataEvent::Failed { bytes: 0, reason },
+                        },
+                    };
+                    let _ = tx.send(Note::Done(id, event));
+                });
+                if let Some(slot) = self.data.get_mut(&id) {
+                    slot.task = Some(task);
+                }
+            }
+            DataAction::Close { id } => {
+                self.data.remove(&id);
+                // The setup a prepared job was waiting for is gone (ABOR,
+                // a failed connection, a timeout): close its file now.
+                self.job = None;
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn note(&mut self, session: &mut Session, note: Note) {
+        let now = Instant::now();
+        match note {
+            Note::Answer(id, answer, job, access) => {
+                self.requests.answered(id);
+                if access.is_some() {
+                    self.granted = access;
+                }
+                // Kept only when the session takes the answer: the answer to
+                // a cancelled request (ABOR) is stale, and its file is
+                // closed here (SECURITY.md X1, X3).
+                if session.answer(now, id, answer).is_ok() {
+                    self.job = job.map(|job| (id, job));
+                }
+            }
+            Note::Incoming(id, stream, peer) => {
+                if let Some(slot) = self.data.get_mut(&id) {
+                    let _ = stream.set_nodelay(true);
+                    slot.pending = Some(stream);
+                    checked(session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer })));
+                }
+            }
+            Note::Connected(id, result) => {
+                let Some(slot) = self.data.get_mut(&id) else { return };
+                let tls = slot.connect_tls.take();
+                let event = match result {
+                    Ok(stream) => {
+                        let stream = match tls {
+                            Some(tls) => self.protect(stream, tls),
+                            None => DataStream::Plain(stream),
+                        };
+                        if let Some(slot) = self.data.get_mut(&id) {
+                            slot.stream = Some(stream);
+                        }
+                        DataEvent::Connected
+                    }
+                    Err(_) => DataEvent::ConnectFailed,
+                };
+                checked(session.handle_input(now, Input::Data(id, event)));
+            }
+            Note::Progress(id, bytes) => {
+                checked(session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes })));
+            }
+            Note::Done(id, event) => {
+                checked(session.handle_input(now, Input::Data(id, event)));
+            }
+        }
+    }
+
+    /// A new data connection, with its TLS handshake started in the
+    /// background when `PROT P` is in force.
+    pub(super) fn protect(&self, stream: TcpStream, tls: DataTls) -> DataStream {
+        match &self.data_tls {
+            Some(configs) if tls.required => {
+                DataStream::Tls(Handshake::start(configs.clone(), stream, tls.must_resume_control_session))
+            }
+            _ => DataStream::Plain(stream),
+        }
+    }
+
+    /// Answers a request from the authenticator or the storage, in the
+    /// background.
+    pub(super) fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) {
+        let shared = self.shared.clone();
+        let tx = self.tx.clone();
+        if let RequestKind::Login { user, password } = kind {
+            // A2: from an address that failed recently, passwords are
+            // checked one per delay for the whole address, and not at all
+            // while it is banned. An authentication runs to its end even
+            // when the session goes away (an authenticator is not cut
+            // mid-way), so its task is not tracked.
+            let slot = self.shared.guard.slot(self.peer_ip, Instant::now());
+            tokio::spawn(async move {
+                let Some(slot) = slot else {
+                    let _ = tx.send(Note::Answer(id, Answer::LoginDenied, None, None));
+                    return;
+                };
+                tokio::time::sleep_until(slot.into()).await;
+                let access = shared.auth.login(&user, &password).await;
+                let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
+                let _ = tx.send(Note::Answer(id, answer, None, access));
+            });
+            return;
+        }
+        // Storage work stops when its request is cancelled (SECURITY.md X1).
+        let user = self.user.clone();
+        let task = tokio::spawn(async move {
+            let (answer, job) = decide(shared.storage.as_ref(), &user, kind, &facts).await;
+            let _ = tx.send(Note::Answer(id, answer, job, None));
+        });
+        self.requests.insert(id, task);
+    }
+}
+
+/// What to do with the session's [`Misuse`] of an input: a bug in this
+/// driver, never the peer's doing (the session itself ignores late events
+/// of a data setup it closed, and the loop ends at [`Output::Close`]), so it
+/// is logged, and fatal in debug builds, where the tests run.
+#[track_caller]
+pub(super) fn checked(result: Result<(), ftp_session::Misuse>) {
+    if let Err(misuse) = result {
+        tracing::error!(?misuse, "the session refused an input: a driver bug");
+        debug_assert!(false, "the session refused an input: {misuse:?}");
+    }
+}

@@ -1,0 +1,169 @@
+//! The control connection: plaintext or TLS on the same TCP stream, with
+//! the handshake bounded in time and TLS cleared again for CCC and REIN
+//! (RFC 4217 sections 12.3 and 13).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
+
+/// The control connection, in plaintext or TLS.
+pub(super) enum Control {
+    /// The halves, and whether a direct read already saw the peer's EOF.
+    Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf, bool),
+    Tls(tokio::io::ReadHalf<TlsControl>, tokio::io::WriteHalf<TlsControl>),
+    Closed,
+}
+
+pub(super) fn timed_out() -> io::Error {
+    io::Error::from(io::ErrorKind::TimedOut)
+}
+
+impl Control {
+    pub(super) fn plain(stream: TcpStream) -> Self {
+        let (r, w) = stream.into_split();
+        Self::Plain(r, w, false)
+    }
+
+    pub(super) async fn handshake(stream: TcpStream, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<Self> {
+        let tls = tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await.map_err(|_| timed_out())??;
+        let (r, w) = tokio::io::split(tls);
+        Ok(Self::Tls(r, w))
+    }
+
+    pub(super) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(_, _, true) => Ok(0),
+            Self::Plain(r, _, eof) => {
+                // Linux ends a read at the urgent mark even when more bytes
+                // wait, and tokio takes a short read as "drained" and waits
+                // for a readiness event that will not come. So read on,
+                // straight from the (non-blocking) socket, until it would
+                // block; an EOF seen there is reported by the next call.
+                use std::io::Read;
+                let mut n = r.read(buf).await?;
+                let socket = socket2::SockRef::from(r.as_ref());
+                while n > 0 && n < buf.len() {
+                    match (&*socket).read(&mut buf[n..]) {
+                        Ok(0) => {
+                            *eof = true;
+                            break;
+                        }
+                        Ok(m) => n += m,
+                        Err(_) => break,
+                    }
+                }
+                Ok(n)
+            }
+            Self::Tls(r, _) => r.read(buf).await,
+            Self::Closed => Ok(0),
+        }
+    }
+
+    pub(super) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Plain(_, w, _) => w.write_all(bytes).await,
+            Self::Tls(_, w) => {
+                w.write_all(bytes).await?;
+                w.flush().await
+            }
+            Self::Closed => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    pub(super) async fn shutdown(&mut self) {
+        match self {
+            Self::Plain(_, w, _) => drop(w.shutdown().await),
+            Self::Tls(_, w) => drop(w.shutdown().await),
+            Self::Closed => {}
+        }
+    }
+
+    /// RFC 4217 section 4: the handshake right after the 234 went out.
+    pub(super) async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
+        let Self::Plain(r, w, _) = std::mem::replace(self, Self::Closed) else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let tcp = r.reunite(w).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        *self = Self::handshake(tcp, acceptor).await?;
+        Ok(())
+    }
+
+    /// RFC 4217 sections 12.3 (CCC) and 13 (REIN): after the reply went
+    /// out protected, send close_notify, wait for the peer's, and go on in
+    /// plaintext on the same TCP connection. Anything that arrives before
+    /// the peer's close_notify is discarded, never run (SECURITY.md L1).
+    ///
+    /// The peer's records are read from the socket one at a time (a 5-byte
+    /// header, then exactly its length), never more: the plaintext command
+    /// a client sends right after its close_notify may already be in the
+    /// socket, and must stay there for the plaintext reader.
+    pub(super) async fn stop_tls(&mut self) -> io::Result<()> {
+        let Self::Tls(r, w) = std::mem::replace(self, Self::Closed) else {
+            return Err(io::ErrorKind::InvalidInput.into());
+        };
+        let (mut tcp, mut tls) = r.unsplit(w).into_inner();
+        let exchange = async {
+            tls.send_close_notify();
+            let mut out = Vec::new();
+            while tls.wants_write() {
+                tls.write_tls(&mut out)?;
+            }
+            tcp.write_all(&out).await?;
+            let mut discarded = 0usize;
+            let mut sink = [0u8; 4096];
+            loop {
+                let state = tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                // Application data before the close_notify: dropped.
+                while let Ok(n @ 1..) = io::Read::read(&mut tls.reader(), &mut sink) {
+                    discarded += n;
+                }
+                if state.peer_has_closed() {
+                    return Ok(());
+                }
+                if discarded > MAX_DISCARD_BEFORE_CLOSE_NOTIFY {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "no close_notify from the peer"));
+                }
+                let mut record = vec![0u8; 5];
+                tcp.read_exact(&mut record).await?;
+                let len = usize::from(u16::from_be_bytes([record[3], record[4]]));
+                if len > MAX_TLS_RECORD {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "oversized TLS record"));
+                }
+                record.resize(5 + len, 0);
+                tcp.read_exact(&mut record[5..]).await?;
+                discarded += record.len();
+                let mut rest = &record[..];
+                while !rest.is_empty() {
+                    if tls.read_tls(&mut rest)? == 0 {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                }
+            }
+        };
+        tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
+        *self = Self::plain(tcp);
+        Ok(())
+    }
+}
+
+/// A control connection's two data-connection configurations.
+pub(super) struct DataTlsConfigs {
+    pub(super) with_tickets: Arc<rustls::ServerConfig>,
+    pub(super) without_tickets: Arc<rustls::ServerConfig>,
+}
+
+/// This control connection's acceptor, and its data connections'
+/// configurations (see [`crate::tls::SessionTls`]).
+pub(super) fn conn_tls(shared: &Shared) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
+    match shared.tls.as_ref().map(crate::tls::per_session) {
+        Some(t) => (
+            Some(t.control.into()),
+            Some(Arc::new(DataTlsConfigs {
+                with_tickets: t.data_with_tickets,
+                without_tickets: t.data_without_tickets,
+            })),
+        ),
+        None => (None, None),
+    }
+}

@@ -1,0 +1,134 @@
+//! The storage's answer to a request: what the session asked, carried out
+//! on the [`Storage`] for the user asking, after the server's own write
+//! check. Its `match` on `RequestKind` has no catch-all, so a new request
+//! kind does not build until it is answered here.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+pub(super) fn failed(e: StorageError) -> (Answer, Option<Job>) {
+    (Answer::Failed(e), None)
+}
+
+/// The storage's answer to one request.
+pub(super) async fn decide(
+    fs: &dyn Storage,
+    user: &Principal,
+    kind: RequestKind,
+    facts: &[&'static str],
+) -> (Answer, Option<Job>) {
+    if kind.is_write() && !user.access.writable {
+        return failed(StorageError::PermissionDenied);
+    }
+    let done = |r: Result<(), StorageError>| match r {
+        Ok(()) => (Answer::Done, None),
+        Err(e) => failed(e),
+    };
+    match kind {
+        RequestKind::ChangeDir { path } => done(fs.change_dir(user, &path).await),
+        RequestKind::List { path, format: ListFormat::Stat, all } => match fs.entries(user, &path, all).await {
+            Ok(mut entries) => {
+                narrow_perms(&mut entries, user.access);
+                (Answer::Entries { entries, now: now_timestamp() }, None)
+            }
+            Err(e) => failed(e),
+        },
+        RequestKind::List { path, format, all } => match fs.listing(user, &path, all).await {
+            Ok(listing) => {
+                let facts = facts.to_vec();
+                let access = user.access;
+                (Answer::Ready, Some(Job::Listing { listing, format, facts, now: now_timestamp(), access }))
+            }
+            Err(e) => failed(e),
+        },
+        RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(user, &path, offset).await {
+            Ok(file) => (Answer::Ready, Some(Job::Read(file, ascii))),
+            Err(e) => failed(e),
+        },
+        RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, user, &path).await {
+            Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
+            Err(e) => failed(e),
+        },
+        RequestKind::Store { path, mode, offset, ascii } => {
+            let mode = match mode {
+                StoreMode::Append => WriteMode::Append,
+                _ if offset > 0 => WriteMode::Resume(offset),
+                _ => WriteMode::Replace,
+            };
+            match fs.open_write(user, &path, mode).await {
+                Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii))),
+                Err(e) => failed(e),
+            }
+        }
+        RequestKind::Delete { path } => done(fs.delete(user, &path).await),
+        RequestKind::MakeDir { path } => done(fs.make_dir(user, &path).await),
+        RequestKind::RemoveDir { path } => done(fs.remove_dir(user, &path).await),
+        RequestKind::Rename { from, to } => done(fs.rename(user, &from, &to).await),
+        RequestKind::Size { path } => match fs.size(user, &path).await {
+            Ok(n) => (Answer::Size(n), None),
+            Err(e) => failed(e),
+        },
+        RequestKind::SetModTime { path, time } => done(fs.set_modified(user, &path, time).await),
+        RequestKind::SetFacts { path, mode, modify } => {
+            // draft-somers-ftp-mfxx 5.1: not atomic; the first failure is
+            // the answer.
+            if let Some(mode) = mode {
+                if let Err(e) = fs.set_mode(user, &path, mode).await {
+                    return failed(e);
+                }
+            }
+            match modify {
+                Some(time) => done(fs.set_modified(user, &path, time).await),
+                None => (Answer::Done, None),
+            }
+        }
+        RequestKind::ModTime { path } => match fs.modified(user, &path).await {
+            Ok(t) => (Answer::ModTime(t), None),
+            Err(e) => failed(e),
+        },
+        // RFC 3659 7.2: MLST describes the object named, not its contents.
+        RequestKind::Facts { path } => match fs.stat(user, &path).await {
+            Ok(entry) => {
+                let mut entries = vec![entry];
+                narrow_perms(&mut entries, user.access);
+                (Answer::Entries { entries, now: now_timestamp() }, None)
+            }
+            Err(e) => failed(e),
+        },
+        // Answered before the storage is asked (`Conn::request`).
+        RequestKind::Login { .. } => failed(StorageError::NotSupported),
+        // No authenticator here asks for ACCT (it never answers
+        // NeedAccount), and `Server::bind` turns SITE off: neither reaches
+        // the storage.
+        RequestKind::Account { .. } | RequestKind::Site { .. } => failed(StorageError::NotSupported),
+    }
+}
+
+/// STOU: a file that did not exist, named after the hint: the hint, then
+/// `hint.1`, `hint.2`... Each candidate is created with
+/// [`WriteMode::CreateNew`], so two uploads never get the same name.
+pub(super) async fn store_unique(
+    fs: &dyn Storage,
+    user: &Principal,
+    hint: &ftp_session::server::VirtualPath,
+) -> Result<(ftp_proto::Pathname, FileSink), StorageError> {
+    for i in 0..1000u32 {
+        let candidate = if i == 0 {
+            hint.clone()
+        } else {
+            let mut name = hint.file_name().to_vec();
+            name.extend_from_slice(format!(".{i}").as_bytes());
+            hint.parent().join(&name)
+        };
+        match fs.open_write(user, &candidate, WriteMode::CreateNew).await {
+            Ok(file) => {
+                let name = ftp_proto::Pathname::try_from(Bytes::copy_from_slice(candidate.file_name()))
+                    .map_err(|_| StorageError::NameNotAllowed)?;
+                return Ok((name, file));
+            }
+            Err(StorageError::AlreadyExists) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StorageError::NameNotAllowed)
+}

@@ -1,0 +1,555 @@
+//! The FTP server driver: sockets, files and time for `ftp_session::server`.
+//!
+//! One tokio task per control connection runs a server `Session`: it feeds
+//! the session what the control socket, the data sockets, the storage and
+//! the clock produce, and carries out what the session asks, in order. All
+//! protocol decisions are the session's; this module only moves bytes.
+//!
+//! FTPS (RFC 4217, explicit `AUTH TLS`) runs on rustls when a certificate
+//! is configured ([`crate::tls`]); data connections are protected when the
+//! session says `PROT P` is in force, and must resume their own control
+//! connection's TLS session unless that check is turned off (SECURITY.md
+//! L6). Clearing TLS again (`CCC`, `REIN` on a protected connection)
+//! exchanges close_notify alerts and goes on in plaintext on the same TCP
+//! connection (RFC 4217 sections 12.3 and 13). Implicit FTPS
+//! ([`ServerOptions::implicit_tls`]) runs the handshake as soon as a
+//! connection is accepted.
+//!
+//! Files come from a [`Storage`] and logins are decided by an
+//! [`Authenticator`]; by default a [`LocalFs`] and a [`UserList`].
+//!
+//! Limits (SECURITY.md C3): [`ServerOptions::max_sessions`] in all and
+//! [`ServerOptions::max_sessions_per_ip`] from one address; past either, a
+//! connection gets 421 and is closed before the greeting. Passive
+//! listeners are capped per client address
+//! ([`ServerOptions::max_passive_per_ip`]: 425 past it) and their ports
+//! drawn at random from the range (D3). A request's storage work stops
+//! when the session cancels it (ABOR, connection end), and what it opened
+//! is closed (X1, X3). A [`ShutdownHandle`] stops the server gracefully (C5).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ftp_session::server::{
+    Answer, Connection, DataAction, DataEvent, DataFailure, DataId, DataTls, Direction, Event, Input, ListFormat,
+    Output, RequestId, RequestKind, ServerConfig, Session, StorageError, StoreMode,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::ascii::{FromWire, ToWire};
+pub use crate::auth::User;
+use crate::auth::{Access, Authenticator, Principal, UserList};
+use crate::buffer::Buffer;
+use crate::guard::{self, LoginGuard, LoginGuardOptions};
+use crate::storage::{
+    FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, narrow_perms, now_timestamp,
+};
+
+mod conn;
+mod control;
+mod decide;
+mod transfer;
+
+use conn::{Note, serve};
+use control::{Control, DataTlsConfigs, conn_tls, timed_out};
+use decide::decide;
+use transfer::{Job, Progress, transfer};
+
+/// The default of [`ServerOptions::max_sessions_per_ip`].
+pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;
+
+/// What the server serves, to whom, and how.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The directory served by the default storage ([`LocalFs`]); unused
+    /// when [`storage`](Self::storage) is set.
+    pub root: std::path::PathBuf,
+    /// What is served instead of [`root`](Self::root), e.g. a
+    /// [`MemoryFs`](crate::memory::MemoryFs).
+    pub storage: Option<Arc<dyn Storage>>,
+    /// Who may log in instead of the default [`UserList`] made from
+    /// [`anonymous`](Self::anonymous), [`anonymous_writable`](Self::anonymous_writable)
+    /// and [`users`](Self::users) (which are then unused).
+    pub authenticator: Option<Arc<dyn Authenticator>>,
+    /// Accept `anonymous`/`ftp` with any password.
+    pub anonymous: bool,
+    /// Anonymous users may write (off by default, as vsftpd).
+    pub anonymous_writable: bool,
+    /// Named users.
+    pub users: Vec<User>,
+    /// Passive ports (inclusive); `None` lets the system pick. Each
+    /// PASV/EPSV gets a port drawn at random from the range (SECURITY.md D3).
+    pub passive_ports: Option<(u16, u16)>,
+    /// Most passive listeners held at once by sessions from one client
+    /// address (IPv4-mapped IPv6 counts as IPv4); a PASV/EPSV past it gets
+    /// 425, while a session's new PASV replaces its own listener and does
+    /// not count twice (SECURITY.md C3, D6). `None` (the default): a
+    /// quarter of the [`passive_ports`](Self::passive_ports) range (at least
+    /// one), so that one address cannot take the whole range; no cap when
+    /// the system picks the ports (sessions per address bound them then).
+    pub max_passive_per_ip: Option<usize>,
+    /// The session configuration (timeouts, passive address, limits).
+    pub session: ServerConfig,
+    /// Most concurrent sessions; more are refused with 421 (SECURITY.md C3).
+    /// Default 256.
+    pub max_sessions: usize,
+    /// Most concurrent sessions from one IP address (IPv4-mapped IPv6
+    /// counts as IPv4); more are refused with 421 (SECURITY.md C3). Default
+    /// 16: twice Pure-FTPd's sample of 8, so that a client running parallel
+    /// transfers (lftp `mirror --parallel`, FileZilla's up to 10) and a few
+    /// users behind one NAT fit, while one host cannot take all of
+    /// [`max_sessions`](Self::max_sessions). `usize::MAX` turns it off.
+    pub max_sessions_per_ip: usize,
+    /// Implicit FTPS: the TLS handshake starts as soon as a connection is
+    /// accepted, before the greeting (the `ftps://` scheme, port 990 by
+    /// convention). Needs [`tls`](Self::tls); `AUTH` is then refused (503)
+    /// and `CCC` is not available. A connection past the session limits is
+    /// closed without a handshake (a 421 could only go through one).
+    /// Default off.
+    pub implicit_tls: bool,
+    /// FTPS: the certificate and settings (enables `AUTH TLS`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Failed logins counted per client address: pacing and bans
+    /// (SECURITY.md A1, A2; see [`crate::guard`]). The pace is the
+    /// session's [`ServerConfig::failed_login_delay`].
+    pub login_guard: LoginGuardOptions,
+}
+
+impl std::fmt::Debug for ServerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerOptions")
+            .field("listen", &self.listen)
+            .field("root", &self.root)
+            .field("storage", &self.storage.as_ref().map(|_| "custom"))
+            .field("authenticator", &self.authenticator.as_ref().map(|_| "custom"))
+            .field("anonymous", &self.anonymous)
+            .field("anonymous_writable", &self.anonymous_writable)
+            .field("users", &self.users.iter().map(|u| &u.name).collect::<Vec<_>>())
+            .field("passive_ports", &self.passive_ports)
+            .field("max_passive_per_ip", &self.max_passive_per_ip)
+            .field("session", &self.session)
+            .field("max_sessions", &self.max_sessions)
+            .field("max_sessions_per_ip", &self.max_sessions_per_ip)
+            .field("implicit_tls", &self.implicit_tls)
+            .field("tls", &self.tls.is_some())
+            .field("login_guard", &self.login_guard)
+            .finish()
+    }
+}
+
+impl ServerOptions {
+    /// Anonymous, read-only, on `listen`, serving `root`.
+    #[must_use]
+    pub fn new(listen: SocketAddr, root: std::path::PathBuf) -> Self {
+        Self {
+            listen,
+            root,
+            anonymous: true,
+            anonymous_writable: false,
+            users: Vec::new(),
+            passive_ports: None,
+            max_passive_per_ip: None,
+            session: ServerConfig::default().anonymous(true),
+            max_sessions: 256,
+            max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            implicit_tls: false,
+            tls: None,
+            storage: None,
+            authenticator: None,
+            login_guard: LoginGuardOptions::default(),
+        }
+    }
+
+    /// Anonymous, read-only, on `listen`, serving `storage` (a
+    /// [`MemoryFs`](crate::memory::MemoryFs) in tests, or any other
+    /// [`Storage`]).
+    #[must_use]
+    pub fn with_storage(listen: SocketAddr, storage: Arc<dyn Storage>) -> Self {
+        let mut options = Self::new(listen, std::path::PathBuf::new());
+        options.storage = Some(storage);
+        options
+    }
+}
+
+/// How long a control-connection write may take before the session is
+/// given up (a peer that never reads, SECURITY.md C4).
+const CONTROL_WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The same once the server is stopping: the 421 gets this long.
+const STOP_WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A TLS handshake (implicit FTPS, AUTH TLS) or close_notify exchange (CCC,
+/// REIN) must complete within this.
+const TLS_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the grace period, how long [`ShutdownHandle::shutdown`] waits for
+/// sessions to send their 421 and close.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most bytes read (and discarded) while waiting for the peer's close_notify.
+const MAX_DISCARD_BEFORE_CLOSE_NOTIFY: usize = 64 * 1024;
+/// The largest TLS record (RFC 8446 section 5.2: 2^14 + 256 of ciphertext;
+/// TLS 1.2 allows up to 2^14 + 2048).
+const MAX_TLS_RECORD: usize = (1 << 14) + 2048;
+/// How often a running transfer reports progress (which keeps the session's
+/// stall timer from firing and feeds `STAT`).
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where the server is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// New connections are refused with 421; idle sessions close with 421;
+    /// running transfers may finish.
+    Draining,
+    /// Every session sends 421 and closes now.
+    Stopping,
+}
+
+/// Open sessions, in all and per address (SECURITY.md C3).
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+struct Shared {
+    config: Arc<ServerConfig>,
+    storage: Arc<dyn Storage>,
+    root: std::path::PathBuf,
+    auth: Arc<dyn Authenticator>,
+    anonymous: Option<Access>,
+    passive_ports: Option<(u16, u16)>,
+    /// Draws of passive ports so far (the input of [`unpredictable`]).
+    port_draws: AtomicU64,
+    /// The effective [`ServerOptions::max_passive_per_ip`].
+    max_passive_per_ip: usize,
+    /// Passive listeners held, per client address.
+    passive_per_ip: Mutex<HashMap<IpAddr, usize>>,
+    max_sessions: usize,
+    max_sessions_per_ip: usize,
+    counts: Mutex<Counts>,
+    /// Connection tasks alive (admitted or being refused).
+    live: watch::Sender<usize>,
+    phase: watch::Sender<Phase>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    implicit_tls: bool,
+    /// Failed logins per client address (SECURITY.md A1, A2).
+    guard: LoginGuard,
+}
+
+impl Shared {
+    /// Counts a new connection in, and says whether it is within the limits
+    /// and its address is not banned.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Ticket {
+        let ip = ip.to_canonical();
+        self.live.send_modify(|n| *n += 1);
+        if self.guard.is_banned(ip, Instant::now()) {
+            return Ticket { shared: self.clone(), ip, admitted: false, banned: true };
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let from_ip = counts.per_ip.get(&ip).copied().unwrap_or(0);
+        let admitted = counts.total < self.max_sessions && from_ip < self.max_sessions_per_ip;
+        if admitted {
+            counts.total += 1;
+            *counts.per_ip.entry(ip).or_insert(0) += 1;
+        }
+        Ticket { shared: self.clone(), ip, admitted, banned: false }
+    }
+}
+
+/// A connection's place in the counts, given back when its task ends.
+struct Ticket {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+    admitted: bool,
+    /// Refused because the address is banned for failed logins (A2).
+    banned: bool,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if self.admitted {
+            let mut counts = self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            counts.total -= 1;
+            if let Some(n) = counts.per_ip.get_mut(&self.ip) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.per_ip.remove(&self.ip);
+                }
+            }
+        }
+        self.shared.live.send_modify(|n| *n -= 1);
+    }
+}
+
+/// The effective passive-listener cap per client address when
+/// [`ServerOptions::max_passive_per_ip`] is `None`: a quarter of the range,
+/// at least one; none without a range.
+fn default_passive_cap(range: Option<(u16, u16)>) -> usize {
+    match range {
+        Some((low, high)) => (usize::from(high.saturating_sub(low)) + 1).div_ceil(4),
+        None => usize::MAX,
+    }
+}
+
+impl Shared {
+    /// A place for one more passive listener of a session from `ip`, or
+    /// `None` past [`ServerOptions::max_passive_per_ip`] (SECURITY.md C3).
+    fn take_passive(self: &Arc<Self>, ip: IpAddr) -> Option<PassiveTicket> {
+        let ip = ip.to_canonical();
+        let mut held = self.passive_per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = held.get(&ip).copied().unwrap_or(0);
+        if n >= self.max_passive_per_ip {
+            return None;
+        }
+        held.insert(ip, n + 1);
+        Some(PassiveTicket { shared: self.clone(), ip })
+    }
+}
+
+/// A passive listener's place in its client address's count, given back
+/// when its data setup closes.
+struct PassiveTicket {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for PassiveTicket {
+    fn drop(&mut self) {
+        let mut held = self.shared.passive_per_ip.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = held.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A bound FTP server.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    /// Binds the listening socket (backlog 1024: DESIGN.md driver notes).
+    ///
+    /// # Errors
+    /// The address cannot be bound, the root cannot be served, or implicit
+    /// TLS was asked for without a TLS configuration.
+    pub async fn bind(options: ServerOptions) -> io::Result<Self> {
+        if options.implicit_tls && options.tls.is_none() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "implicit FTPS needs a TLS configuration"));
+        }
+        let (storage, root) = match options.storage {
+            Some(storage) => (storage, options.root),
+            None => {
+                let fs = LocalFs::new(&options.root)?;
+                let root = fs.root().to_path_buf();
+                (Arc::new(fs) as Arc<dyn Storage>, root)
+            }
+        };
+        let auth = options.authenticator.unwrap_or_else(|| {
+            let anonymous = options.anonymous.then_some(if options.anonymous_writable {
+                Access::read_write()
+            } else {
+                Access::read_only()
+            });
+            Arc::new(UserList { users: options.users, anonymous })
+        });
+        let anonymous = auth.anonymous();
+        let socket =
+            if options.listen.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(options.listen)?;
+        let listener = socket.listen(1024)?;
+        let session = options
+            .session
+            .anonymous(anonymous.is_some())
+            .tls_available(options.tls.is_some())
+            .implicit_tls(options.implicit_tls)
+            // What FEAT and HELP list and what is served follow the storage
+            // (DESIGN: capabilities, not promises).
+            .storage_capabilities(storage.capabilities())
+            // No SITE subcommand is served yet: SITE stays 502 and out of
+            // HELP whatever the session configuration says.
+            .site_enabled(false);
+        let delay = session.failed_login_delay_in_force();
+        let shared = Shared {
+            config: Arc::new(session),
+            storage,
+            root,
+            auth,
+            anonymous,
+            passive_ports: options.passive_ports,
+            port_draws: AtomicU64::new(0),
+            max_passive_per_ip: options
+                .max_passive_per_ip
+                .unwrap_or_else(|| default_passive_cap(options.passive_ports)),
+            passive_per_ip: Mutex::new(HashMap::new()),
+            max_sessions: options.max_sessions,
+            max_sessions_per_ip: options.max_sessions_per_ip,
+            counts: Mutex::new(Counts::default()),
+            live: watch::Sender::new(0),
+            phase: watch::Sender::new(Phase::Running),
+            tls: options.tls,
+            implicit_tls: options.implicit_tls,
+            guard: LoginGuard::new(options.login_guard, delay),
+        };
+        Ok(Self { listener, shared: Arc::new(shared) })
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    /// The socket has no local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The directory served (canonical), or the unused
+    /// [`ServerOptions::root`] when a custom storage is served.
+    #[must_use]
+    pub fn root(&self) -> &std::path::Path {
+        &self.shared.root
+    }
+
+    /// A handle that stops this server gracefully, from any task; take it
+    /// before [`run`](Self::run) consumes the server.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle { shared: self.shared.clone() }
+    }
+
+    /// Accepts and serves connections until the task is dropped or a
+    /// [`ShutdownHandle`] stops the server. While it drains, connections
+    /// are still accepted, and answered 421 (SECURITY.md C5). Failing
+    /// accepts (out of file descriptors, say) are retried after a pause, so
+    /// a burst does not end the server.
+    ///
+    /// # Errors
+    /// None so far; the result leaves room for fatal listener errors.
+    pub async fn run(self) -> io::Result<()> {
+        let mut phase = self.shared.phase.subscribe();
+        loop {
+            let accepted = tokio::select! {
+                r = self.listener.accept() => r,
+                _ = phase.wait_for(|p| *p == Phase::Stopping) => return Ok(()),
+            };
+            let (stream, peer) = match accepted {
+                Ok(s) => s,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            // RFC 959 4.1.3: a client aborting a transfer sends the Telnet
+            // Synch, whose DM byte travels as TCP urgent data. Linux drops
+            // that byte from the normal stream unless it is kept inline, and
+            // the decoder would then see `IAC IP IAC ABOR`; inline, it sees
+            // the whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
+            let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
+            let ticket = self.shared.admit(peer.ip());
+            tokio::spawn(async move {
+                let (admitted, banned) = (ticket.admitted, ticket.banned);
+                let shared = ticket.shared.clone();
+                let _ = serve(stream, shared, admitted, banned).await;
+                drop(ticket);
+            });
+        }
+    }
+}
+
+/// Stops a [`Server`] gracefully (SECURITY.md C5). Clones stop the same
+/// server.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownHandle").field("phase", &*self.shared.phase.borrow()).finish()
+    }
+}
+
+impl ShutdownHandle {
+    /// Stops the server: new connections are answered 421; idle sessions
+    /// get 421 and are closed at once; running transfers may finish within
+    /// `grace` (each then gets its 226, then 421). When `grace` is over,
+    /// every session left gets 421 and is closed, cutting its transfer (an
+    /// upload so cut is never answered 226), and [`Server::run`] returns.
+    /// Returns after every session ended, or at most a few seconds after
+    /// `grace` when some peer does not take its 421.
+    ///
+    /// Returns how many sessions were still open when `grace` ran out.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.shared.phase.send_if_modified(|p| {
+            let running = *p == Phase::Running;
+            if running {
+                *p = Phase::Draining;
+            }
+            running
+        });
+        let mut live = self.shared.live.subscribe();
+        let drained = tokio::time::timeout(grace, live.wait_for(|n| *n == 0)).await.is_ok();
+        let cut = if drained { 0 } else { *live.borrow() };
+        self.shared.phase.send_replace(Phase::Stopping);
+        let _ = tokio::time::timeout(STOP_TIMEOUT, live.wait_for(|n| *n == 0)).await;
+        cut
+    }
+}
+
+/// Random ports tried in the passive range before scanning it.
+const PASSIVE_DRAWS: u64 = 16;
+
+/// A number no one outside the process can predict: SipHash keyed by the
+/// standard library from the OS's randomness ([`RandomState`] keys are
+/// drawn once per thread, and each `RandomState` differs), over a counter
+/// that never repeats. Enough to pick passive ports a process on the
+/// client's address cannot guess (SECURITY.md D3), without a dependency.
+///
+/// [`RandomState`]: std::collections::hash_map::RandomState
+fn unpredictable(counter: &AtomicU64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(counter.fetch_add(1, Ordering::Relaxed));
+    hasher.finish()
+}
+
+/// A passive listener on the control connection's local address, in the
+/// configured port range: each port drawn at random from the whole range
+/// (RFC 2577 section 8, SECURITY.md D3), a few more draws when it is busy,
+/// then a scan of the range from a random start.
+async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListener> {
+    let Some((low, high)) = shared.passive_ports else {
+        return TcpListener::bind(SocketAddr::new(local_ip, 0)).await;
+    };
+    let span = u64::from(high.saturating_sub(low)) + 1;
+    // Below `span`, so the port stays within `low..=high`.
+    let port = |n: u64| low + u16::try_from(n % span).unwrap_or(0);
+    for _ in 0..PASSIVE_DRAWS.min(span) {
+        let port = port(unpredictable(&shared.port_draws));
+        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+            return Ok(l);
+        }
+    }
+    let start = unpredictable(&shared.port_draws) % span;
+    for i in 0..span {
+        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port(start + i))).await {
+            return Ok(l);
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, "no free passive port"))
+}

@@ -1,0 +1,189 @@
+//! Moving bytes on a data connection: a listing, a download or an upload,
+//! with TYPE A conversion, progress reports and the end of the transfer
+//! (SECURITY.md L7, X3).
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// The prepared source or sink of a transfer.
+pub(super) enum Job {
+    Read(FileSource, bool),
+    Write(FileSink, bool),
+    /// A listing, formatted and sent chunk by chunk (see [`Listing`]).
+    Listing {
+        listing: Listing,
+        format: ListFormat,
+        facts: Vec<&'static str>,
+        now: ftp_proto::Timestamp,
+        /// What the user may do, to which each entry's `perm` is narrowed.
+        access: Access,
+    },
+}
+
+/// Reports a running transfer's byte count to the connection task, at most
+/// once per [`PROGRESS_INTERVAL`].
+pub(super) struct Progress {
+    tx: mpsc::UnboundedSender<Note>,
+    id: DataId,
+    last: Instant,
+}
+
+impl Progress {
+    /// Progress of the transfer on data connection `id`, reported on `tx`.
+    pub(super) fn new(tx: mpsc::UnboundedSender<Note>, id: DataId) -> Self {
+        Self { tx, id, last: Instant::now() }
+    }
+
+    pub(super) fn moved(&mut self, total: u64) {
+        if self.last.elapsed() >= PROGRESS_INTERVAL {
+            self.last = Instant::now();
+            let _ = self.tx.send(Note::Progress(self.id, total));
+        }
+    }
+}
+
+/// Which end of a copy failed, and after how many bytes.
+pub(super) struct Broken {
+    bytes: u64,
+    /// The source failed (else the destination).
+    reading: bool,
+}
+
+/// Moves one transfer's bytes and reports how it ended: a broken data
+/// connection (a reset included) is 426, a failing storage 451; only a
+/// transfer that reached its end (and, for an upload, whose sink flushed)
+/// is `Finished`. Under TLS, an upload whose peer closed without
+/// close_notify is reported as `FinishedWithoutCloseNotify`: the session
+/// accepts it, flagged as possibly truncated, or refuses it when so
+/// configured (SECURITY.md L7; vsftpd `strict_ssl_read_eof`).
+pub(super) async fn transfer<S>(mut stream: S, job: Job, tls: bool, mut progress: Progress) -> DataEvent
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let result = match job {
+        Job::Listing { mut listing, format, facts, now, access } => {
+            let mut sent = 0u64;
+            loop {
+                match listing.next_chunk().await {
+                    None => break Ok(sent),
+                    Some(Err(_)) => break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::Storage }),
+                    Some(Ok(mut entries)) => {
+                        narrow_perms(&mut entries, access);
+                        let bytes = format_listing(&entries, format, &facts, now);
+                        if stream.write_all(&bytes).await.is_err() {
+                            break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::ConnectionLost });
+                        }
+                        sent += bytes.len() as u64;
+                        progress.moved(sent);
+                    }
+                }
+            }
+        }
+        Job::Read(mut file, ascii) => {
+            let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
+            copy(&mut file, &mut stream, mode, false, &mut progress).await.map(|c| c.bytes).map_err(|b| {
+                DataEvent::Failed {
+                    bytes: b.bytes,
+                    reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
+                }
+            })
+        }
+        Job::Write(mut file, ascii) => {
+            let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
+            match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
+                Ok(c) => match file.flush().await {
+                    Ok(()) if c.without_close_notify => {
+                        let _ = stream.shutdown().await;
+                        return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
+                    }
+                    Ok(()) => Ok(c.bytes),
+                    Err(_) => Err(DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage }),
+                },
+                Err(b) => Err(DataEvent::Failed {
+                    bytes: b.bytes,
+                    reason: if b.reading { DataFailure::ConnectionLost } else { DataFailure::Storage },
+                }),
+            }
+        }
+    };
+    match result {
+        Ok(bytes) => {
+            let _ = stream.shutdown().await;
+            DataEvent::Finished { bytes }
+        }
+        Err(event) => event,
+    }
+}
+
+pub(super) enum Ascii {
+    Off,
+    /// LF to CRLF (TYPE A downloads, RFC 959 3.1.1.1).
+    ToWire(ToWire),
+    /// CRLF to LF (TYPE A uploads).
+    FromWire(FromWire),
+}
+
+/// How a copy that reached the end of its source ended.
+pub(super) struct Copied {
+    bytes: u64,
+    /// The source was TLS and ended without close_notify (SECURITY.md L7).
+    without_close_notify: bool,
+}
+
+/// Copies with a large buffer; converts line ends only in TYPE A. With
+/// `tls_source`, a TLS stream that ends without close_notify (rustls
+/// reports `UnexpectedEof`) counts as the end, marked in the result.
+pub(super) async fn copy<R, W>(
+    from: &mut R,
+    to: &mut W,
+    ascii: Ascii,
+    tls_source: bool,
+    progress: &mut Progress,
+) -> Result<Copied, Broken>
+where
+    R: AsyncRead + Unpin + ?Sized,
+    W: AsyncWrite + Unpin + ?Sized,
+{
+    let mut buf = Buffer::new();
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    let mut ascii = ascii;
+    let mut without_close_notify = false;
+    loop {
+        let n = match from.read_buf(buf.next()).await {
+            Err(e) if tls_source && e.kind() == io::ErrorKind::UnexpectedEof => {
+                without_close_notify = true;
+                0
+            }
+            Ok(n) => n,
+            Err(_) => return Err(Broken { bytes: total, reading: true }),
+        };
+        let wrote = if n == 0 {
+            // A CR held back by the upload conversion was not part of a CRLF.
+            match &mut ascii {
+                Ascii::FromWire(c) => to.write_all(c.finish()).await,
+                _ => Ok(()),
+            }
+        } else {
+            match &mut ascii {
+                Ascii::Off => to.write_all(&buf[..n]).await,
+                Ascii::ToWire(c) => {
+                    c.convert(&buf[..n], &mut out);
+                    to.write_all(&out).await
+                }
+                Ascii::FromWire(c) => {
+                    c.convert(&buf[..n], &mut out);
+                    to.write_all(&out).await
+                }
+            }
+        };
+        if wrote.is_err() {
+            return Err(Broken { bytes: total, reading: false });
+        }
+        if n == 0 {
+            return Ok(Copied { bytes: total, without_close_notify });
+        }
+        total += n as u64;
+        progress.moved(total);
+    }
+}
