@@ -1,6 +1,7 @@
 //! What a server operator chooses: policies, limits and timeouts.
 //!
-//! Defaults come from `shared/DESIGN.md` and SECURITY.md section 7.
+//! Defaults come from the security checklist (docs/security.md, rows A1 and
+//! C1 to C5: limits and timeouts) and the design notes (docs/design.md).
 
 use core::net::Ipv4Addr;
 use core::time::Duration;
