@@ -51,6 +51,10 @@
 //! assert!(matches!(&events[..], [Event::OpCompleted { op: id, result: Ok(OpOutput::LoggedIn) }] if *id == op));
 //! ```
 
+// The caller's vocabulary lives apart from the machine, as on the server
+// side: io.rs (inputs, outputs, events, results), data.rs (data-connection
+// actions and events), listing.rs, config.rs, caps.rs. transfer.rs holds
+// the steps of a transfer and their pure transitions; this file drives them.
 mod caps;
 mod config;
 mod data;
