@@ -19,6 +19,7 @@
 //! | `EarlyFinal` | | a 1xx (the data is never asked for otherwise) | `AwaitData` |
 //! | `FinalAccepting` | | the server's connection, after its 2xx | `AwaitData` |
 //! | `AwaitData` | | the data side's end | done |
+//! | `EarlyEnd` | | a 1xx or 2xx (the data end came first, out of turn) | `AwaitReply` or done |
 //! | `AwaitReply` | | 2xx | done |
 //! | `Aborting` | urgent IP DM, `ABOR` | 426 then 2xx, or 2xx, or 225 | done |
 //!
@@ -92,6 +93,10 @@ pub(super) enum Step {
     FinalAccepting(DataId),
     /// The 2xx arrived; the data side is still moving.
     AwaitData(DataId),
+    /// The data side was reported ended before any 1xx (the bytes were
+    /// never asked for: a driver's mistake, kept apart so that a later 150
+    /// still announces the size).
+    EarlyEnd(DataEnd),
     /// The data side ended first; the final reply is awaited.
     AwaitReply(DataEnd),
     /// `ABOR` sent; `got_426` once the 426 of the aborted transfer came.
@@ -138,14 +143,20 @@ impl Step {
             | Self::EarlyFinal(id)
             | Self::FinalAccepting(id)
             | Self::AwaitData(id) => Some(id),
-            Self::Size | Self::Type | Self::Epsv | Self::Pasv | Self::AwaitReply(_) | Self::Aborting { .. } => None,
+            Self::Size
+            | Self::Type
+            | Self::Epsv
+            | Self::Pasv
+            | Self::EarlyEnd(_)
+            | Self::AwaitReply(_)
+            | Self::Aborting { .. } => None,
         }
     }
 
     /// Whether the transfer command was sent and no 1xx came yet: the step
     /// where a 150 may announce the size.
     pub(super) fn awaits_preliminary(self) -> bool {
-        matches!(self, Self::Command(_) | Self::EarlyFinal(_))
+        matches!(self, Self::Command(_) | Self::EarlyFinal(_) | Self::EarlyEnd(_))
     }
 
     /// Whether the command was sent and the transfer not aborted: the steps
@@ -160,6 +171,7 @@ impl Step {
                 | Self::EarlyFinal(_)
                 | Self::FinalAccepting(_)
                 | Self::AwaitData(_)
+                | Self::EarlyEnd(_)
                 | Self::AwaitReply(_)
         )
     }
@@ -171,6 +183,7 @@ impl Step {
             Self::Command(Link::Open(id)) => Next::Move(Self::Moving(id)),
             Self::Command(Link::Pending(id)) => Next::Wait(Self::Accepting(id)),
             Self::EarlyFinal(id) => Next::Move(Self::AwaitData(id)),
+            Self::EarlyEnd(end) => Next::Wait(Self::AwaitReply(end)),
             other => Next::Wait(other),
         }
     }
@@ -182,7 +195,7 @@ impl Step {
             Self::Command(Link::Open(id)) => Next::Wait(Self::EarlyFinal(id)),
             Self::Accepting(id) | Self::FinalAccepting(id) => Next::Wait(Self::FinalAccepting(id)),
             Self::Moving(id) => Next::Wait(Self::AwaitData(id)),
-            Self::AwaitReply(end) => Next::Done(end),
+            Self::EarlyEnd(end) | Self::AwaitReply(end) => Next::Done(end),
             other => Next::Wait(other),
         }
     }
@@ -209,7 +222,8 @@ impl Step {
     /// never asked for in this step, so the report cannot be about them.
     pub(super) fn on_data_end(self, end: DataEnd) -> Option<Next> {
         match self {
-            Self::Command(_) | Self::Accepting(_) | Self::Moving(_) => Some(Next::Wait(Self::AwaitReply(end))),
+            Self::Command(_) => Some(Next::Wait(Self::EarlyEnd(end))),
+            Self::Accepting(_) | Self::Moving(_) => Some(Next::Wait(Self::AwaitReply(end))),
             Self::EarlyFinal(_) | Self::FinalAccepting(_) | Self::AwaitData(_) => Some(Next::Done(end)),
             _ => None,
         }
@@ -301,6 +315,17 @@ mod tests {
             assert_eq!(step.on_data_end(DataEnd::Failed), None, "{step:?}");
         }
         assert_eq!(Step::Aborting { got_426: false }.on_data_end(DataEnd::Failed), None);
+    }
+
+    #[test]
+    fn a_data_end_before_the_preliminary_still_takes_its_size() {
+        let end = DataEnd::Finished(3);
+        let Some(Next::Wait(step)) = Step::Command(Link::Open(ID)).on_data_end(end) else { panic!() };
+        assert_eq!(step, Step::EarlyEnd(end));
+        assert!(step.awaits_preliminary() && step.commanded());
+        assert_eq!(step.data(), None);
+        assert_eq!(step.on_preliminary(), Next::Wait(Step::AwaitReply(end)));
+        assert_eq!(step.on_final_ok(), Next::Done(end));
     }
 
     #[test]
