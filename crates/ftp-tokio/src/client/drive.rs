@@ -1,0 +1,292 @@
+//! Driving the client session: one operation from its start to its
+//! result, carrying out what the session asks (bytes to send, data
+//! connections, TLS on and off) and feeding it what the sockets and the
+//! clock produce.
+
+#[allow(clippy::wildcard_imports)]
+use super::*;
+
+/// What woke the driver.
+pub(super) enum Step {
+    Eof,
+    Control(usize),
+    Data(DataId, DataEvent),
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+    Timeout,
+}
+
+pub(super) fn transferred(out: OpOutput) -> Result<u64, ClientError> {
+    match out {
+        OpOutput::Transferred { bytes } => Ok(bytes),
+        _ => Ok(0),
+    }
+}
+
+impl Client {
+    /// Starts one operation and drives the connection until it completes.
+    pub(super) async fn op(
+        &mut self,
+        start: impl FnOnce(&mut Session, Instant) -> Result<OpId, StartError>,
+        io: DataIo<'_>,
+    ) -> Result<OpOutput, ClientError> {
+        let id = start(&mut self.session, Instant::now())?;
+        let result = self.drive(Want::Op(id), io).await;
+        self.data = None;
+        result?.map_err(ClientError::from)
+    }
+
+    /// Carries out the session's outputs and feeds it input until `want`
+    /// happens. Returns the operation's result (`Ok(Ok(LoggedIn))` stands
+    /// in for the greeting).
+    pub(super) async fn drive(&mut self, want: Want, io: DataIo<'_>) -> Result<Result<OpOutput, OpError>, ClientError> {
+        let mut io = Some(io);
+        let mut transfer: Option<(DataId, TransferFuture<'_>)> = None;
+        loop {
+            let mut done = None;
+            let mut closed = false;
+            let deadline = loop {
+                match self.session.poll_output() {
+                    Output::Transmit(bytes) => {
+                        self.log_sent(&bytes);
+                        self.control.write_all(&bytes).await?;
+                    }
+                    Output::TransmitUrgent(bytes) => self.control.write_urgent(&bytes).await?,
+                    Output::Data(action) => self.data_action(action, &mut io, &mut transfer).await,
+                    Output::StartTls => self.start_tls().await?,
+                    Output::StopTls => self.stop_tls().await?,
+                    Output::Event(event) => match (event, &want) {
+                        (Event::Greeting(reply), Want::Greeting) => {
+                            self.greeting = Some(reply);
+                            done = Some(Ok(OpOutput::LoggedIn));
+                        }
+                        (Event::OpCompleted { op, result }, Want::Op(id)) if op == *id => done = Some(result),
+                        (Event::PassiveAddress { used, decision, .. }, _) => {
+                            self.info(&format!("data connection to {used} ({decision:?})"));
+                        }
+                        (Event::Closed, _) => closed = true,
+                        _ => {}
+                    },
+                    Output::Close => {
+                        self.control.shutdown().await;
+                        closed = true;
+                    }
+                    Output::Wait(deadline) => break deadline,
+                    _ => {}
+                }
+            };
+            if let Some(done) = done {
+                return Ok(done);
+            }
+            if closed {
+                return Err(ClientError::Closed(
+                    self.greeting.clone().filter(|g| g.code().class() == ftp_proto::ReplyClass::TransientNegative),
+                ));
+            }
+            let step = {
+                let sleep = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d.into()).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let listener = self.data.as_ref().and_then(|d| d.listener.as_ref());
+                tokio::select! {
+                    read = self.control.read(&mut self.buf) => match read {
+                        Ok(0) | Err(_) => Step::Eof,
+                        Ok(n) => Step::Control(n),
+                    },
+                    event = async { transfer.as_mut().expect("guarded").1.as_mut().await }, if transfer.is_some() => {
+                        let id = transfer.take().expect("guarded").0;
+                        Step::Data(id, event)
+                    }
+                    accepted = async { listener.expect("guarded").accept().await }, if listener.is_some() => {
+                        Step::Accepted(accepted)
+                    }
+                    () = sleep => Step::Timeout,
+                }
+            };
+            let now = Instant::now();
+            let _ = match step {
+                Step::Eof => self.session.handle_input(now, Input::ControlEof),
+                Step::Control(n) => {
+                    self.log_received(n);
+                    self.session.handle_input(now, Input::Control(&self.buf[..n]))
+                }
+                Step::Data(id, event) => self.session.handle_input(now, Input::Data(id, event)),
+                Step::Accepted(Ok((stream, peer))) => {
+                    let Some(data) = self.data.as_mut() else { continue };
+                    let _ = stream.set_nodelay(true);
+                    data.streams.push((peer, stream));
+                    let id = data.id;
+                    self.info(&format!("data connection from {peer}"));
+                    self.session.handle_input(now, Input::Data(id, DataEvent::Accepted { peer }))
+                }
+                Step::Accepted(Err(_)) => continue,
+                Step::Timeout => self.session.handle_input(now, Input::Timeout),
+            };
+        }
+    }
+
+    pub(super) async fn data_action<'a>(
+        &mut self,
+        action: DataAction,
+        io: &mut Option<DataIo<'a>>,
+        transfer: &mut Option<(DataId, TransferFuture<'a>)>,
+    ) {
+        let now = Instant::now;
+        match action {
+            DataAction::Connect { id, addr } => {
+                let connected = tokio::time::timeout(self.options.connect_timeout, connect_from(self.local_ip, addr))
+                    .await
+                    .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()));
+                let event = match connected {
+                    Ok(stream) => {
+                        let _ = stream.set_nodelay(true);
+                        self.data = Some(DataSide { id, listener: None, streams: vec![(addr, stream)] });
+                        DataEvent::Connected
+                    }
+                    Err(e) => {
+                        self.info(&format!("data connection to {addr} failed: {e}"));
+                        DataEvent::ConnectFailed
+                    }
+                };
+                let _ = self.session.handle_input(now(), Input::Data(id, event));
+            }
+            DataAction::Listen { id, .. } => {
+                let event = match TcpListener::bind(SocketAddr::new(self.local_ip, 0)).await {
+                    Ok(listener) => match listener.local_addr() {
+                        Ok(addr) => {
+                            self.data = Some(DataSide { id, listener: Some(listener), streams: Vec::new() });
+                            DataEvent::Listening { addr }
+                        }
+                        Err(_) => DataEvent::ListenFailed,
+                    },
+                    Err(_) => DataEvent::ListenFailed,
+                };
+                let _ = self.session.handle_input(now(), Input::Data(id, event));
+            }
+            DataAction::Reject { id, peer } => {
+                if let Some(data) = self.data.as_mut().filter(|d| d.id == id) {
+                    data.streams.retain(|(p, _)| *p != peer);
+                }
+                self.info(&format!("refused a data connection from {peer} (SECURITY.md D4)"));
+            }
+            DataAction::Transfer { id, direction, tls } => {
+                let stream = self.data.as_mut().filter(|d| d.id == id).and_then(|d| {
+                    d.listener = None;
+                    (!d.streams.is_empty()).then(|| d.streams.remove(0).1)
+                });
+                let io = io.take().unwrap_or(DataIo::None);
+                let Some(stream) = stream else {
+                    let _ = self.session.handle_input(now(), Input::Data(id, DataEvent::Failed { bytes: 0 }));
+                    return;
+                };
+                let connector = if tls.required { self.tls.clone() } else { None };
+                let stall = self.options.data_timeout;
+                let future: TransferFuture<'a> = Box::pin(async move {
+                    match connector {
+                        None => move_bytes(stream, io, direction, stall).await,
+                        Some((connector, name)) => {
+                            match tokio::time::timeout(stall, connector.connect(name, stream)).await {
+                                Ok(Ok(tls)) => move_bytes(tls, io, direction, stall).await,
+                                _ => DataEvent::Failed { bytes: 0 },
+                            }
+                        }
+                    }
+                });
+                *transfer = Some((id, future));
+            }
+            DataAction::Close { id } => {
+                if self.data.as_ref().is_some_and(|d| d.id == id) {
+                    self.data = None;
+                }
+                if transfer.as_ref().is_some_and(|(t, _)| *t == id) {
+                    *transfer = None;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) async fn start_tls(&mut self) -> Result<(), ClientError> {
+        let Some((connector, name)) = self.tls.clone() else {
+            return Err(ClientError::Tls("no TLS configuration".into()));
+        };
+        let Control::Plain(tcp) = std::mem::replace(&mut self.control, Control::Closed) else {
+            return Err(ClientError::Tls("the control connection is not plain".into()));
+        };
+        let tls = tokio::time::timeout(self.options.connect_timeout, connector.connect(name, tcp))
+            .await
+            .map_err(|_| ClientError::Tls("handshake timed out".into()))?
+            .map_err(|e| ClientError::Tls(e.to_string()))?;
+        let (_, conn) = tls.get_ref();
+        let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        self.control = Control::Tls(Box::new(tls));
+        self.info(&format!("TLS established ({version})"));
+        if self.options.security == Security::Explicit {
+            let _ = self.session.handle_input(Instant::now(), Input::TlsEstablished);
+        }
+        Ok(())
+    }
+
+    /// RFC 4217 section 13 (REIN) / 12.3 (CCC): close_notify both ways,
+    /// then plaintext on the same TCP connection.
+    pub(super) async fn stop_tls(&mut self) -> Result<(), ClientError> {
+        let Control::Tls(mut tls) = std::mem::replace(&mut self.control, Control::Closed) else {
+            return Ok(());
+        };
+        tls.get_mut().1.send_close_notify();
+        tls.flush().await?;
+        let mut scratch = [0u8; 512];
+        let drained = tokio::time::timeout(self.options.connect_timeout, async {
+            loop {
+                match tls.read(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            return Err(ClientError::Tls("no close_notify from the server".into()));
+        }
+        let (tcp, _) = tls.into_inner();
+        self.control = Control::Plain(tcp);
+        self.info("TLS cleared");
+        Ok(())
+    }
+
+    pub(super) fn info(&self, text: &str) {
+        if let Some(t) = &self.options.transcript {
+            t(Line::Info(text));
+        }
+    }
+
+    pub(super) fn log_sent(&self, bytes: &[u8]) {
+        let Some(t) = &self.options.transcript else { return };
+        let line = String::from_utf8_lossy(bytes);
+        let line = line.trim_end();
+        if line.len() >= 5 && line[..5].eq_ignore_ascii_case("PASS ") {
+            t(Line::Sent("PASS ****"));
+        } else {
+            t(Line::Sent(line));
+        }
+    }
+
+    pub(super) fn log_received(&mut self, n: usize) {
+        if self.options.transcript.is_none() {
+            return;
+        }
+        self.received.extend_from_slice(&self.buf[..n]);
+        while let Some(end) = self.received.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.received.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line);
+            if let Some(t) = &self.options.transcript {
+                t(Line::Received(text.trim_end()));
+            }
+        }
+        if self.received.len() > CONTROL_BUFFER {
+            self.received.clear();
+        }
+    }
+}
