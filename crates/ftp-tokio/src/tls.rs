@@ -14,7 +14,7 @@
 //! client keeps offering (GnuTLS in wget, OpenSSL in lftp), and so that Go
 //! clients (rclone), which resume TLS 1.2 only with tickets, can resume at
 //! all. Session ids (TLS 1.2 clients without tickets) go to the per-session
-//! store. Where tickets are sent is in [`SessionTls`].
+//! store. Where tickets are sent is decided per connection (`SessionTls`, inside this module).
 
 use std::path::Path;
 use std::sync::Arc;
