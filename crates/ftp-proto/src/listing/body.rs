@@ -30,6 +30,24 @@ impl Iterator for Lines<'_> {
     }
 }
 
+/// The lines of a listing body (`LIST`, `NLST`, `MLSD`): split on LF,
+/// each without the CR before it, empty lines left out. Each line is a
+/// slice of `body`, not a copy. The one splitter of listing bodies: an
+/// `NLST` body is these lines, one pathname each (RFC 959 4.1.3), an
+/// `MLSD` body one fact line each (RFC 3659 7.2).
+///
+/// ```
+/// use bytes::Bytes;
+/// use ftp_proto::listing::listing_lines;
+///
+/// let body = Bytes::from_static(b"a.txt\r\n\r\ndir/b c\nlast");
+/// let lines: Vec<Bytes> = listing_lines(&body).collect();
+/// assert_eq!(lines, [&b"a.txt"[..], b"dir/b c", b"last"]);
+/// ```
+pub fn listing_lines(body: &Bytes) -> impl Iterator<Item = Bytes> + '_ {
+    Lines { body, pos: 0 }.filter(|line| !line.is_empty())
+}
+
 /// Whether a line is a VMS name standing alone, its entry pushed onto the
 /// next line by the name's length.
 fn lone_vms_name(line: &[u8]) -> bool {

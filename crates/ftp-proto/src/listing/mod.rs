@@ -44,6 +44,7 @@ use alloc::vec::Vec;
 
 use bytes::Bytes;
 
+pub use body::listing_lines;
 pub use dos::parse_dos;
 pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};

@@ -39,15 +39,10 @@ pub enum ListCommand {
 /// ```
 #[must_use]
 pub fn parse_listing(body: &Bytes, command: ListCommand, now: Timestamp) -> Vec<ftp_proto::listing::Entry> {
-    use ftp_proto::listing::{self, Entry, EntryKind};
-    let lines = || {
-        body.split(|&b| b == b'\n')
-            .map(|l| body.slice_ref(l.strip_suffix(b"\r").unwrap_or(l)))
-            .filter(|l| !l.is_empty())
-    };
+    use ftp_proto::listing::{self, Entry, EntryKind, listing_lines};
     match command {
-        ListCommand::Mlsd => lines().filter_map(|l| listing::parse_mlsx(&l).ok()).collect(),
-        ListCommand::Nlst => lines().map(|name| Entry::new(name, EntryKind::Other(Bytes::new()))).collect(),
+        ListCommand::Mlsd => listing_lines(body).filter_map(|l| listing::parse_mlsx(&l).ok()).collect(),
+        ListCommand::Nlst => listing_lines(body).map(|name| Entry::new(name, EntryKind::Other(Bytes::new()))).collect(),
         _ => listing::parse_list(body, now),
     }
 }

@@ -504,11 +504,8 @@ impl Client {
     /// The server refused, or the data connection failed.
     pub async fn nlst(&mut self, path: Option<&str>) -> Result<Vec<String>, ClientError> {
         let listing = self.listing(ListCommand::Nlst, path).await?;
-        Ok(String::from_utf8_lossy(&listing.raw)
-            .split('\n')
-            .map(|l| l.trim_end_matches('\r'))
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
+        Ok(ftp_proto::listing::listing_lines(&listing.raw)
+            .map(|name| String::from_utf8_lossy(&name).into_owned())
             .collect())
     }
 
