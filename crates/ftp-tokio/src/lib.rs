@@ -28,3 +28,16 @@ pub mod memory;
 pub mod server;
 pub mod storage;
 pub mod tls;
+
+/// What a driver does with a session's [`Misuse`](ftp_session::Misuse) of
+/// an input: it is a bug in the driver, never the peer's doing (the
+/// sessions themselves ignore late events of a data setup they closed, and
+/// the drivers stop feeding a session once it closed), so it is logged,
+/// and fatal in debug builds, where the tests run. Never ignored.
+#[track_caller]
+pub(crate) fn checked(result: Result<(), ftp_session::Misuse>) {
+    if let Err(misuse) = result {
+        tracing::error!(?misuse, "the session refused an input: a driver bug");
+        debug_assert!(false, "the session refused an input: {misuse:?}");
+    }
+}

@@ -106,7 +106,7 @@ impl Client {
                 }
             };
             let now = Instant::now();
-            let _ = match step {
+            crate::checked(match step {
                 Step::Eof => self.session.handle_input(now, Input::ControlEof),
                 Step::Control(n) => {
                     self.log_received(n);
@@ -123,7 +123,7 @@ impl Client {
                 }
                 Step::Accepted(Err(_)) => continue,
                 Step::Timeout => self.session.handle_input(now, Input::Timeout),
-            };
+            });
         }
     }
 
@@ -150,7 +150,7 @@ impl Client {
                         DataEvent::ConnectFailed
                     }
                 };
-                let _ = self.session.handle_input(now(), Input::Data(id, event));
+                crate::checked(self.session.handle_input(now(), Input::Data(id, event)));
             }
             DataAction::Listen { id, .. } => {
                 let event = match TcpListener::bind(SocketAddr::new(self.local_ip, 0)).await {
@@ -163,7 +163,7 @@ impl Client {
                     },
                     Err(_) => DataEvent::ListenFailed,
                 };
-                let _ = self.session.handle_input(now(), Input::Data(id, event));
+                crate::checked(self.session.handle_input(now(), Input::Data(id, event)));
             }
             DataAction::Reject { id, peer } => {
                 if let Some(data) = self.data.as_mut().filter(|d| d.id == id) {
@@ -178,7 +178,7 @@ impl Client {
                 });
                 let io = io.take().unwrap_or(DataIo::None);
                 let Some(stream) = stream else {
-                    let _ = self.session.handle_input(now(), Input::Data(id, DataEvent::Failed { bytes: 0 }));
+                    crate::checked(self.session.handle_input(now(), Input::Data(id, DataEvent::Failed { bytes: 0 })));
                     return;
                 };
                 let connector = if tls.required { self.tls.clone() } else { None };
@@ -224,7 +224,7 @@ impl Client {
         self.control = Control::Tls(Box::new(tls));
         self.info(&format!("TLS established ({version})"));
         if self.options.security == Security::Explicit {
-            let _ = self.session.handle_input(Instant::now(), Input::TlsEstablished);
+            crate::checked(self.session.handle_input(Instant::now(), Input::TlsEstablished));
         }
         Ok(())
     }

@@ -263,7 +263,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
                     control.start_tls(&acceptor).await?;
-                    checked(session.handle_input(Instant::now(), Input::TlsEstablished));
+                    crate::checked(session.handle_input(Instant::now(), Input::TlsEstablished));
                 }
                 Output::StopTls => control.stop_tls().await?,
                 Output::Close => {
@@ -283,7 +283,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
         tokio::select! {
             read = control.read(&mut buf) => {
                 let now = Instant::now();
-                checked(match read {
+                crate::checked(match read {
                     Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
                     Ok(n) => {
                         // A2: another session from this address failed
@@ -298,16 +298,16 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 });
             }
             Some(note) = rx.recv() => conn.note(&mut session, note),
-            () = sleep => { checked(session.handle_input(Instant::now(), Input::Timeout)); }
+            () = sleep => { crate::checked(session.handle_input(Instant::now(), Input::Timeout)); }
             Ok(()) = phase.changed() => {
                 let now = Instant::now();
                 let current = *phase.borrow_and_update();
                 match current {
                     Phase::Running => {}
-                    Phase::Draining => { checked(session.shut_down(now)); }
+                    Phase::Draining => { crate::checked(session.shut_down(now)); }
                     Phase::Stopping => {
                         write_timeout = STOP_WRITE_TIMEOUT;
-                        checked(session.handle_input(now, Input::Shutdown));
+                        crate::checked(session.handle_input(now, Input::Shutdown));
                     }
                 }
             }
@@ -329,7 +329,7 @@ impl Conn {
                     None => None,
                 };
                 let Some((listener, ticket)) = bound else {
-                    checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed)));
+                    crate::checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed)));
                     return;
                 };
                 let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
@@ -344,7 +344,7 @@ impl Conn {
                 let mut slot = DataSlot::new(Some(task), None);
                 slot.passive = Some(ticket);
                 self.data.insert(id, slot);
-                checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr })));
+                crate::checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr })));
             }
             DataAction::Accept { id, tls } => {
                 let stream = self.data.get_mut(&id).and_then(|slot| slot.pending.take());
@@ -389,7 +389,7 @@ impl Conn {
                 let tx = self.tx.clone();
                 let (Some(stream), Some(job)) = (stream, job) else {
                     let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
-                    checked(session.handle_input(Instant::now(), Input::Data(id, failed)));
+                    crate::checked(session.handle_input(Instant::now(), Input::Data(id, failed)));
                     return;
                 };
                 // PROT P set after the connection came: the handshake starts now.
@@ -444,7 +444,7 @@ impl Conn {
                 if let Some(slot) = self.data.get_mut(&id) {
                     let _ = stream.set_nodelay(true);
                     slot.pending = Some(stream);
-                    checked(session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer })));
+                    crate::checked(session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer })));
                 }
             }
             Note::Connected(id, result) => {
@@ -463,13 +463,13 @@ impl Conn {
                     }
                     Err(_) => DataEvent::ConnectFailed,
                 };
-                checked(session.handle_input(now, Input::Data(id, event)));
+                crate::checked(session.handle_input(now, Input::Data(id, event)));
             }
             Note::Progress(id, bytes) => {
-                checked(session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes })));
+                crate::checked(session.handle_input(now, Input::Data(id, DataEvent::Progress { bytes })));
             }
             Note::Done(id, event) => {
-                checked(session.handle_input(now, Input::Data(id, event)));
+                crate::checked(session.handle_input(now, Input::Data(id, event)));
             }
         }
     }
@@ -516,17 +516,5 @@ impl Conn {
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
         self.requests.insert(id, task);
-    }
-}
-
-/// What to do with the session's [`Misuse`] of an input: a bug in this
-/// driver, never the peer's doing (the session itself ignores late events
-/// of a data setup it closed, and the loop ends at [`Output::Close`]), so it
-/// is logged, and fatal in debug builds, where the tests run.
-#[track_caller]
-pub(super) fn checked(result: Result<(), ftp_session::Misuse>) {
-    if let Err(misuse) = result {
-        tracing::error!(?misuse, "the session refused an input: a driver bug");
-        debug_assert!(false, "the session refused an input: {misuse:?}");
     }
 }
