@@ -173,11 +173,10 @@ pub trait Storage: Send + Sync + 'static {
     fn set_modified<'a>(
         &'a self,
         _user: &'a Principal,
-        path: &'a VirtualPath,
-        time: Timestamp,
+        _path: &'a VirtualPath,
+        _time: Timestamp,
     ) -> BoxFuture<'a, Result<(), StorageError>> {
-        let _ = (path, time);
-        Box::pin(async { Err(StorageError::NotSupported) })
+        not_supported()
     }
 
     /// `MFF` `UNIX.mode` ([`StorageCapabilities::SET_MODE`]): sets the
@@ -186,11 +185,10 @@ pub trait Storage: Send + Sync + 'static {
     fn set_mode<'a>(
         &'a self,
         _user: &'a Principal,
-        path: &'a VirtualPath,
-        mode: u32,
+        _path: &'a VirtualPath,
+        _mode: u32,
     ) -> BoxFuture<'a, Result<(), StorageError>> {
-        let _ = (path, mode);
-        Box::pin(async { Err(StorageError::NotSupported) })
+        not_supported()
     }
 
     /// `RETR`: a file's bytes from `offset` (past the end: nothing).
@@ -225,6 +223,12 @@ pub trait Storage: Send + Sync + 'static {
         from: &'a VirtualPath,
         to: &'a VirtualPath,
     ) -> BoxFuture<'a, Result<(), StorageError>>;
+}
+
+/// The answer of an optional [`Storage`] operation a storage does not
+/// implement (its capability is not declared, so the server never asks).
+fn not_supported<'a>() -> BoxFuture<'a, Result<(), StorageError>> {
+    Box::pin(async { Err(StorageError::NotSupported) })
 }
 
 /// Narrows each entry's `perm` fact (RFC 3659 7.5.5) to what a user with
