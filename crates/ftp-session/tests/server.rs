@@ -645,17 +645,18 @@ fn rfc959_4_1_3_rmd_of_non_empty_directory_says_so() {
 }
 
 /// RFC 959 4.1.3 HELP, DESIGN (capabilities, not promises): HELP lists
-/// only verbs this session can run: no MFMT (issue 12), SITE only when
-/// enabled, the TLS verbs only when TLS is available.
+/// only verbs this session can run: no MFMT (issue 12) without the storage
+/// capability, SITE always (SITE HELP works), the TLS verbs only when TLS
+/// is available.
 #[test]
 fn rfc959_4_1_3_help_lists_only_working_verbs() {
     let (mut h, _) = Harness::new(ServerConfig::default());
     let help = h.send("HELP").lines().join("\n");
     let words: Vec<&str> = help.split_whitespace().collect();
-    for absent in ["MFMT", "SITE", "AUTH", "PBSZ", "PROT", "CCC", "MFCT", "MFF"] {
+    for absent in ["MFMT", "AUTH", "PBSZ", "PROT", "CCC", "MFCT", "MFF"] {
         assert!(!words.contains(&absent), "{absent} in {help}");
     }
-    for present in ["RETR", "STOR", "MLST", "EPSV", "REST"] {
+    for present in ["RETR", "STOR", "MLST", "EPSV", "REST", "SITE"] {
         assert!(words.contains(&present), "{present} missing from {help}");
     }
     let (mut h, _) = Harness::new(tls_config().site_enabled(true));
@@ -948,11 +949,14 @@ fn rfc959_4_1_3_service_commands() {
     assert_eq!(h.send("SMNT /mnt").codes(), vec![502]);
 }
 
-/// SECURITY.md S2: SITE goes to the application only when enabled; else 502.
+/// SECURITY.md S2: a SITE subcommand the session does not carry out goes
+/// to the application only when enabled; else 500 (SITE itself is
+/// implemented, so not 502). SITE EXEC is never run.
 #[test]
-fn sec_s2_site_to_caller_or_502() {
+fn sec_s2_site_to_caller_or_500() {
     let mut h = logged_in(ServerConfig::default());
-    assert_eq!(h.send("SITE EXEC /bin/sh").codes(), vec![502]);
+    assert_eq!(h.send("SITE EXEC /bin/sh").codes(), vec![500]);
+    assert!(h.send("SITE EXEC /bin/sh").requests().is_empty());
     let mut h = logged_in(ServerConfig::default().site_enabled(true));
     let req = h.send("SITE CHMOD 644 f").request();
     let RequestKind::Site { command } = &req.kind else { panic!() };
@@ -1125,6 +1129,64 @@ fn verb_table_writes_agree_with_request_kinds() {
     assert!(req.kind.is_write() && ftp_proto::CommandKind::ALL.iter().any(|k| k.name() == "RNTO" && k.writes()));
 }
 
+/// RFC 959 4.1.3 SITE, proftpd's and wu-ftpd's subcommands: SITE HELP
+/// lists what works with the storage; CHMOD and UTIME (both of proftpd's
+/// forms) become storage requests, 200 when done; bad arguments 501, an
+/// unknown subcommand 500; SITE IDLE bounds the idle timeout and it takes
+/// effect.
+#[test]
+fn rfc959_4_1_3_site_subcommands() {
+    use ftp_session::server::StorageCapabilities as Caps;
+    let config = ServerConfig::default()
+        .storage_capabilities(Caps::SET_MODIFIED.with(Caps::SET_MODE))
+        .idle_timeout(Duration::from_secs(300));
+    let mut h = logged_in(config);
+    let help = h.send("SITE HELP").lines();
+    assert_eq!(help[0], "214-The following SITE commands are recognized:");
+    assert_eq!(help[1].trim(), "CHMOD HELP IDLE UTIME");
+    assert_eq!(h.send("SITE HELP chmod").lines(), vec!["214 Syntax: SITE CHMOD <octal mode> <path>"]);
+
+    let req = h.send("SITE CHMOD 640 dir/a file").request();
+    let RequestKind::SetFacts { path, mode, modify } = &req.kind else { panic!("{:?}", req.kind) };
+    assert_eq!((path.as_bytes(), *mode, *modify), (&b"/dir/a file"[..], Some(0o640), None));
+    assert_eq!(h.answer(&req, Answer::Done).lines(), vec!["200 SITE CHMOD command successful."]);
+    let req = h.send("SITE CHMOD 755 missing").request();
+    assert_eq!(h.answer(&req, Answer::Failed(StorageError::NotFound)).codes(), vec![550]);
+
+    let t = ftp_proto::Timestamp::parse(b"20240102030405").unwrap();
+    for line in ["SITE UTIME 20240102030405 f", "SITE utime f 20200101000000 20240102030405 20200101000000 UTC"] {
+        let req = h.send(line).request();
+        let RequestKind::SetFacts { path, modify, .. } = &req.kind else { panic!("{line}: {:?}", req.kind) };
+        assert_eq!((path.as_bytes(), *modify), (&b"/f"[..], Some(t)), "{line}");
+        assert_eq!(h.answer(&req, Answer::Done).codes(), vec![200], "{line}");
+    }
+    for (line, code) in [
+        ("SITE CHMOD 999 f", 501),
+        ("SITE CHMOD 644", 501),
+        ("SITE UTIME 2024 f", 501),
+        ("SITE UTIME 20240102030405", 501),
+        ("SITE", 501),
+        ("SITE NEWER 2024", 500),
+        ("SITE UMASK 022", 500),
+        ("SITE IDLE 10", 501),
+        ("SITE IDLE 301", 501),
+        ("SITE IDLE soon", 501),
+    ] {
+        let d = h.send(line);
+        assert_eq!(d.codes(), vec![code], "{line}");
+        assert!(d.requests().is_empty(), "{line}");
+    }
+    assert_eq!(h.send("SITE IDLE").lines(), vec!["200 Current idle time limit is 300 seconds; max 300."]);
+    assert_eq!(h.send("SITE IDLE 60").lines(), vec!["200 Maximum idle time set to 60 seconds."]);
+    let d = h.advance(Duration::from_secs(61));
+    assert!(d.closed(), "closed after the idle time SITE IDLE set: {:?}", d.lines());
+
+    // Without capabilities, only HELP and IDLE.
+    let mut h = logged_in(ServerConfig::default());
+    assert_eq!(h.send("SITE HELP").lines()[1].trim(), "HELP IDLE");
+    assert_eq!(h.send("SITE UTIME 20240102030405 f").codes(), vec![500]);
+}
+
 /// RFC 7151 section 3: HOST before login 220; after USER 503.
 #[test]
 fn rfc7151_3_host_before_login_only() {
@@ -1175,7 +1237,8 @@ fn sec_s4_refusals_do_not_count_as_errors() {
         assert_eq!(h.send("XCRC f").codes(), vec![502]);
         assert_eq!(h.send("MODE B").codes(), vec![504]);
         assert_eq!(h.send("RNTO x").codes(), vec![503]);
-        assert_eq!(h.send("SITE CHMOD 644 f").codes(), vec![502]);
+        assert_eq!(h.send("SITE CHMOD 644 f").codes(), vec![500], "no SET_MODE: unknown here");
+        assert_eq!(h.send("SITE IDLE 1").codes(), vec![501]);
         assert_eq!(h.send("STRU R").codes(), vec![504]);
     }
     let d = h.send("NOOP");

@@ -35,6 +35,8 @@ pub(super) enum Pending {
     Facts(VirtualPath),
     StatList(VirtualPath),
     Site,
+    /// A SITE subcommand carried out by the storage: 200 with this text.
+    SiteDone(&'static str),
     Transfer(Plan),
 }
 
@@ -119,6 +121,7 @@ impl Session {
                 };
                 self.lines_reply(ReplyCode::FILE_STATUS, &path, "Status of", lines, false);
             }
+            Pending::SiteDone(text) => self.reply(ReplyCode::COMMAND_OK, text),
             Pending::Site => {
                 if let Answer::SiteReply(reply) = answer {
                     self.send(reply);
@@ -179,7 +182,8 @@ pub(super) fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
             | Pending::MakeDir(_)
             | Pending::Simple(_)
             | Pending::SetModTime { .. }
-            | Pending::SetFacts { .. },
+            | Pending::SetFacts { .. }
+            | Pending::SiteDone(_),
             Answer::Done,
         ) => true,
         (Pending::Size, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,

@@ -6,6 +6,7 @@
 use ftp_proto::{FactList, Pathname, Reply, ReplyCode, Timestamp};
 
 use super::answer::Pending;
+use super::site::parse_mode;
 use super::state::Marker;
 use super::{ListFormat, RequestKind, Session, VirtualPath};
 
@@ -140,31 +141,5 @@ impl Session {
     pub(super) fn stat_path(&mut self, p: &Pathname) {
         let (path, all) = self.list_target(Some(p));
         self.request(RequestKind::List { path: path.clone(), format: ListFormat::Stat, all }, Pending::StatList(path));
-    }
-}
-
-/// A `UNIX.mode` value: octal digits, at most `7777` (the permission,
-/// set-id and sticky bits; file-type bits cannot be set).
-fn parse_mode(value: &[u8]) -> Option<u32> {
-    if value.is_empty() || value.len() > 5 || !value.iter().all(|b| (b'0'..=b'7').contains(b)) {
-        return None;
-    }
-    let mode = value.iter().fold(0u32, |m, b| m * 8 + u32::from(b - b'0'));
-    (mode <= 0o7777).then_some(mode)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_mode;
-
-    /// draft-somers-ftp-mfxx 5.3.1: `UNIX.mode` is octal.
-    #[test]
-    fn unix_mode_is_octal_within_7777() {
-        assert_eq!(parse_mode(b"0644"), Some(0o644));
-        assert_eq!(parse_mode(b"755"), Some(0o755));
-        assert_eq!(parse_mode(b"07777"), Some(0o7777));
-        for bad in [&b""[..], b"0648", b"10000", b"-1", b"0x1ff", b"000000"] {
-            assert_eq!(parse_mode(bad), None, "{:?}", String::from_utf8_lossy(bad));
-        }
     }
 }

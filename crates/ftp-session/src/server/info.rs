@@ -6,10 +6,9 @@
 use bytes::Bytes;
 use ftp_proto::{CommandKind, FormatControl, LangTag, Reply, ReplyCode, Structure, Text, TransferMode, TransferType};
 
-use super::answer::Pending;
 use super::setup::DataSetup;
 use super::state::MLST_FACTS;
-use super::{RequestKind, Session, StorageCapabilities};
+use super::{Session, StorageCapabilities};
 
 impl Session {
     /// Whether this server carries out `kind` at all: the verbs the session
@@ -28,14 +27,13 @@ impl Session {
 
     /// Whether HELP lists `kind`: implemented, and enabled by the
     /// configuration (TLS for AUTH, PBSZ and PROT; CCC also needs
-    /// `allow_ccc`; SITE needs `site_enabled`).
+    /// `allow_ccc`).
     pub(super) fn advertised(&self, kind: CommandKind) -> bool {
         use CommandKind as K;
         self.implemented(kind)
             && match kind {
                 K::Auth | K::Pbsz | K::Prot => self.config.tls_available,
                 K::Ccc => self.config.tls_available && self.config.allow_ccc,
-                K::Site => self.config.site_enabled,
                 _ => true,
             }
     }
@@ -172,15 +170,6 @@ impl Session {
     pub(super) fn system(&mut self) {
         let reply = Reply::new(ReplyCode::SYSTEM_TYPE, self.config.system_type.clone());
         self.send(reply);
-    }
-
-    /// SITE: passed to the driver when enabled.
-    pub(super) fn site(&mut self, text: Text) {
-        if self.config.site_enabled {
-            self.request(RequestKind::Site { command: text }, Pending::Site);
-        } else {
-            self.error(ReplyCode::COMMAND_NOT_IMPLEMENTED, "SITE not implemented.");
-        }
     }
 
     /// LANG (RFC 2640 section 4): English only.

@@ -110,6 +110,7 @@ impl Session {
         self.close_data();
         self.login = Login::Greeted;
         self.params = Params::new();
+        self.idle_timeout = self.config.idle_timeout;
         self.cwd = VirtualPath::root();
     }
 

@@ -41,7 +41,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use std::time::Instant;
+//! use std::time::{Duration, Instant};
 //! use ftp_session::server::{Answer, Input, Output, RequestKind, ServerConfig, Session, Connection};
 //!
 //! let now = Instant::now();
@@ -83,6 +83,7 @@ mod login;
 mod path;
 mod request;
 mod setup;
+mod site;
 mod state;
 mod timers;
 mod tls;
@@ -91,7 +92,7 @@ mod transfer;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use ftp_proto::{
@@ -279,6 +280,9 @@ pub struct Session {
     /// When the last command or answer came: the idle and unused-passive
     /// timers count from it.
     last_activity: Instant,
+    /// The idle timeout in force: the configured one, or shorter after
+    /// `SITE IDLE` (until REIN).
+    idle_timeout: Duration,
     timers: TimerTable,
     lifecycle: Lifecycle,
 }
@@ -340,6 +344,7 @@ impl Session {
     fn blank(config: Arc<ServerConfig>, conn: Connection, now: Instant) -> Self {
         let tls =
             if config.implicit_tls { Tls::Implicit { pbsz: false, prot: ProtectionLevel::Clear } } else { Tls::Plain };
+        let config_idle = config.idle_timeout;
         let mut timers = TimerTable::default();
         timers.set(Timer::Login, Some(now + config.login_timeout));
         let mut s = Self {
@@ -362,6 +367,7 @@ impl Session {
             login_failures: 0,
             logins_held: false,
             last_activity: now,
+            idle_timeout: config_idle,
             timers,
             lifecycle: Lifecycle::Open,
         };
@@ -426,7 +432,7 @@ impl Session {
             _ => None,
         };
         self.timers.set(Timer::Penalty, penalty);
-        let idle = matches!(self.busy, Busy::Idle).then(|| self.last_activity + self.config.idle_timeout);
+        let idle = matches!(self.busy, Busy::Idle).then(|| self.last_activity + self.idle_timeout);
         self.timers.set(Timer::Idle, idle);
         self.timers.set(Timer::UnusedPassive, self.unused_passive_deadline());
         if self.is_logged_in() {

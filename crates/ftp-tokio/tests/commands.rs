@@ -1,0 +1,110 @@
+//! Commands real clients send, through the real tokio server on loopback
+//! (issue 15): the SITE subcommands FileZilla, WinSCP, ncftp and lftp use,
+//! and FileZilla's feature probing. Both storages; every wait bounded.
+
+mod support;
+
+use ftp_tokio::memory::MemoryFs;
+use ftp_tokio::server::{ServerOptions, User};
+use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
+
+fn local_options(root: &std::path::Path) -> ServerOptions {
+    let mut options = ServerOptions::new(loopback(), root.to_path_buf());
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    options
+}
+
+/// Both storages, each with a file `f` and a read-only user `bob`.
+fn storages() -> (tempfile::TempDir, Vec<(&'static str, ServerOptions)>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f"), b"x").unwrap();
+    let fs = MemoryFs::new();
+    fs.write_file("f", b"x").unwrap();
+    let mut all = vec![("LocalFs", local_options(dir.path())), ("MemoryFs", memory_options(&fs))];
+    for (_, options) in &mut all {
+        options.users.push(User { name: "bob".into(), password: "pw".into(), writable: false });
+    }
+    (dir, all)
+}
+
+async fn login(server: &support::Running, user: &str, password: &str) -> Ftp {
+    let (mut ftp, _) = Ftp::connect(server.addr).await;
+    ftp.login(user, password).await;
+    ftp
+}
+
+async fn listing_of(ftp: &mut Ftp, name: &str) -> String {
+    let (_, listing, _) = ftp.download(&format!("LIST {name}")).await;
+    String::from_utf8(listing).unwrap()
+}
+
+/// RFC 959 4.1.3 SITE (proftpd's and wu-ftpd's subcommands): SITE HELP
+/// lists CHMOD, HELP, IDLE and UTIME; CHMOD changes the mode (LIST shows
+/// it), both UTIME forms change the time (MDTM shows it); a read-only user
+/// gets 550 and changes nothing; paths stay inside the root (SECURITY.md
+/// P1); bad arguments are 501 and unknown subcommands 500, and none of it
+/// ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc959_4_1_3_site_chmod_utime_help_idle() {
+    let (_dir, all) = storages();
+    for (name, options) in all {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            let help = reply_text(&ftp.cmd("SITE HELP").await);
+            assert!(help.contains(" CHMOD HELP IDLE UTIME"), "{name}: {help}");
+            let reply = ftp.cmd("SITE CHMOD 600 f").await;
+            assert_eq!(reply_text(&reply).trim_end(), "200 SITE CHMOD command successful.", "{name}");
+            assert!(listing_of(&mut ftp, "f").await.starts_with("-rw------- "), "{name}");
+            assert_eq!(ftp.code("SITE UTIME 20210304050607 f").await, 200, "{name}");
+            assert_eq!(reply_text(&ftp.cmd("MDTM f").await).trim_end(), "213 20210304050607", "{name}");
+            let five = "SITE UTIME f 20190101000000 20220304050607 20190101000000 UTC";
+            assert_eq!(ftp.code(five).await, 200, "{name}");
+            assert_eq!(reply_text(&ftp.cmd("MDTM f").await).trim_end(), "213 20220304050607", "{name}");
+            assert_eq!(ftp.code("SITE CHMOD 644 ../../../etc/passwd").await, 550, "{name}: confined");
+            assert_eq!(ftp.code("SITE CHMOD 644 missing").await, 550, "{name}");
+            for (line, want) in [("SITE CHMOD 888 f", 501), ("SITE UTIME yesterday f", 501), ("SITE EXEC sh", 500)] {
+                assert_eq!(ftp.code(line).await, want, "{name}: {line}");
+            }
+            assert_eq!(ftp.code("SITE IDLE 120").await, 200, "{name}");
+            assert_eq!(ftp.code("NOOP").await, 200, "{name}: the session goes on");
+
+            let mut bob = login(&server, "bob", "pw").await;
+            assert_eq!(bob.code("SITE CHMOD 777 f").await, 550, "{name}: read-only user");
+            assert_eq!(bob.code("SITE UTIME 20000101000000 f").await, 550, "{name}: read-only user");
+            assert!(listing_of(&mut bob, "f").await.starts_with("-rw------- "), "{name}: unchanged");
+        })
+        .await;
+    }
+}
+
+/// Issue 15: FileZilla-style feature probing (FEAT, OPTS UTF8 ON, SITE
+/// HELP, MFMT, CLNT, MODE Z) is answered without ending the session, each
+/// with a code from its RFC (MODE Z: RFC 959 4.2.1 504), and the session
+/// then transfers as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filezilla_probing_leaves_the_session_usable() {
+    let (_dir, all) = storages();
+    for (name, options) in all {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            let feat = ftp.cmd("FEAT").await;
+            assert_eq!(code(&feat), 211, "{name}");
+            for (line, want) in [
+                ("OPTS UTF8 ON", 200),
+                ("SITE HELP", 214),
+                ("MFMT 20240101000000 f", 213),
+                ("CLNT FileZilla 3.66.0", 502),
+                ("MODE Z", 504),
+                ("OPTS MODE Z LEVEL 1", 501),
+                ("PWD", 257),
+            ] {
+                assert_eq!(ftp.code(line).await, want, "{name}: {line}");
+            }
+            let (_, bytes, done) = ftp.download("RETR f").await;
+            assert_eq!((bytes.as_slice(), done), (&b"x"[..], 226), "{name}: still usable");
+        })
+        .await;
+    }
+}
