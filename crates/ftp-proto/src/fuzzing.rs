@@ -306,6 +306,26 @@ pub fn listing_netware(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_netware(l, fuzz_now()).ok());
 }
 
+/// `NLST`/`LIST` patterns (SECURITY.md P3): the bytes up to the first LF
+/// are a pattern, the rest a name. Matching never panics; a pattern without
+/// wildcards matches exactly the name equal to it; `*` followed by a
+/// literal tail matches every name that ends with the tail (and does not
+/// start with `.`).
+pub fn glob(data: &[u8]) {
+    let split = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let (pattern, name) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
+    let Ok(glob) = crate::glob::Glob::new(bytes::Bytes::copy_from_slice(pattern)) else { return };
+    let matched = glob.matches(name);
+    if !crate::glob::has_wildcards(pattern) {
+        assert_eq!(matched, pattern == name, "a literal pattern matches itself only");
+    }
+    if let Some(tail) = pattern.strip_prefix(b"*") {
+        if !crate::glob::has_wildcards(tail) && name.first() != Some(&b'.') {
+            assert_eq!(matched, name.ends_with(tail), "`*tail` is `ends_with`");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +354,7 @@ mod tests {
                 listing_os400,
                 listing_mvs,
                 listing_netware,
+                glob,
             ] {
                 f(s);
             }

@@ -59,6 +59,7 @@ mod addr;
 pub mod ascii;
 mod command;
 mod error;
+pub mod glob;
 mod line;
 pub mod listing;
 mod options;

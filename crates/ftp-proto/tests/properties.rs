@@ -122,6 +122,32 @@ fn exercise(reply: &Reply) {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
 
+    /// SECURITY.md P3 (`NLST *.txt` for mget): a name without wildcards is
+    /// a pattern matching itself only; `*` matches every name not starting
+    /// with `.`; `*` plus a literal tail is `ends_with`; `?` per byte is
+    /// "same length"; and matching any pattern never panics.
+    #[test]
+    fn glob_matches_as_the_shell_does(
+        name in "[a-z0-9. _-]{1,40}",
+        other in "[a-z0-9. _-]{1,40}",
+        pattern in "[a-z.*?\\[\\]!-]{1,30}",
+    ) {
+        use ftp_proto::glob::Glob;
+        let literal = Glob::new(name.clone()).unwrap();
+        prop_assert!(literal.matches(name.as_bytes()));
+        prop_assert_eq!(literal.matches(other.as_bytes()), name == other);
+        let star = Glob::new("*").unwrap();
+        prop_assert_eq!(star.matches(name.as_bytes()), !name.starts_with('.'));
+        let tail: String = name.chars().skip(name.len() / 2).collect();
+        let ends = Glob::new(format!("*{tail}")).unwrap();
+        if !other.starts_with('.') {
+            prop_assert_eq!(ends.matches(other.as_bytes()), other.ends_with(&tail));
+        }
+        let marks = Glob::new("?".repeat(name.len())).unwrap();
+        prop_assert_eq!(marks.matches(other.as_bytes()), other.len() == name.len() && !other.starts_with('.'));
+        let _ = Glob::new(pattern).map(|g| g.matches(name.as_bytes()));
+    }
+
     /// `Timestamp::unix_seconds` inverts `from_unix_seconds` over the whole
     /// range a timestamp holds (MFMT sets file times with it).
     #[test]
