@@ -502,7 +502,7 @@ fn rfc3659_listing_formats_and_options() {
     ] {
         h.pasv(40000);
         let req = h.send(cmd).request();
-        let RequestKind::List { path, format, all } = &req.kind else { panic!("{req:?}") };
+        let RequestKind::List { path, format, all, .. } = &req.kind else { panic!("{req:?}") };
         assert_eq!((path.as_bytes(), *format, *all), (want_path.as_bytes(), want_format, want_all), "{cmd}");
         h.answer(&req, Answer::Failed(StorageError::NotFound));
     }
@@ -1185,6 +1185,52 @@ fn rfc959_4_1_3_site_subcommands() {
     let mut h = logged_in(ServerConfig::default());
     assert_eq!(h.send("SITE HELP").lines()[1].trim(), "HELP IDLE");
     assert_eq!(h.send("SITE UTIME 20240102030405 f").codes(), vec![500]);
+}
+
+/// RFC 959 4.1.3 NLST and SECURITY.md P3: a last component with
+/// wildcards lists its directory with a pattern, named with the directory
+/// as given (`mget dir/*.txt`); MLSD, STAT, SIZE, MDTM and RETR never glob.
+#[test]
+fn sec_p3_nlst_and_list_glob_the_last_component_only() {
+    let mut h = logged_in(ServerConfig::default());
+    for (line, dir, pattern, prefix, all) in [
+        ("NLST dir/*.txt", "/dir", "*.txt", "dir/", false),
+        ("NLST *.txt", "/", "*.txt", "", false),
+        ("LIST -la /pub/[ab]?.c", "/pub", "[ab]?.c", "/pub/", true),
+    ] {
+        h.pasv(40000);
+        let req = h.send(line).request();
+        let RequestKind::List { path, all: a, matching, .. } = &req.kind else { panic!("{line}: {:?}", req.kind) };
+        let m = matching.as_ref().unwrap_or_else(|| panic!("{line}: no pattern"));
+        assert_eq!(path.as_bytes(), dir.as_bytes(), "{line}");
+        assert_eq!((m.glob.as_bytes(), &m.prefix[..], *a), (pattern.as_bytes(), prefix.as_bytes(), all), "{line}");
+        h.answer(&req, Answer::Failed(StorageError::NotFound));
+    }
+    for line in ["MLSD *.txt", "NLST */x", "STAT *.txt"] {
+        if !line.starts_with("STAT") {
+            h.pasv(40000);
+        }
+        let req = h.send(line).request();
+        let RequestKind::List { matching, .. } = &req.kind else { panic!("{line}: {:?}", req.kind) };
+        assert!(matching.is_none(), "{line} globbed");
+        h.answer(&req, Answer::Failed(StorageError::NotFound));
+    }
+    let req = h.send("SIZE *.txt").request();
+    let RequestKind::Size { path } = &req.kind else { panic!() };
+    assert_eq!(path.as_bytes(), b"/*.txt", "SIZE takes the name as it is");
+}
+
+/// RFC 959 4.1.3 NLST: `Matching::apply` keeps the matching entries, in
+/// order, named with the prefix.
+#[test]
+fn rfc959_4_1_3_matching_keeps_and_renames() {
+    use ftp_proto::listing::{Entry, EntryKind};
+    use ftp_session::server::Matching;
+    let entries =
+        ["a.txt", "b.log", ".hidden.txt", "c.txt"].map(|n| Entry::new(bytes::Bytes::from(n), EntryKind::File)).to_vec();
+    let m = Matching { glob: ftp_proto::glob::Glob::new("*.txt").unwrap(), prefix: bytes::Bytes::from("d/") };
+    let names: Vec<Vec<u8>> = m.apply(entries).iter().map(|e| e.name().to_vec()).collect();
+    assert_eq!(names, vec![b"d/a.txt".to_vec(), b"d/c.txt".to_vec()]);
 }
 
 /// RFC 7151 section 3: HOST before login 220; after USER 503.

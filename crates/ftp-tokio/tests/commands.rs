@@ -108,3 +108,43 @@ async fn filezilla_probing_leaves_the_session_usable() {
         .await;
     }
 }
+
+/// RFC 959 4.1.3 NLST and SECURITY.md P3, as `mget *.txt` and
+/// `mget dir/*.txt` send them: the matching names, with the directory as
+/// given; LIST takes patterns too; hidden files only with a leading dot;
+/// no match is an empty listing; MLSD and SIZE take `*` literally (550).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_p3_nlst_patterns_for_mget() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = MemoryFs::new();
+    for name in ["a.txt", "b.txt", "c.log", ".h.txt", "dir/x.txt", "dir/y.bin"] {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, b"x").unwrap();
+        fs.write_file(name, b"x").unwrap();
+    }
+    for (name, options) in [("LocalFs", local_options(dir.path())), ("MemoryFs", memory_options(&fs))] {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            for (line, want) in [
+                ("NLST *.txt", "a.txt\r\nb.txt\r\n"),
+                ("NLST dir/*.txt", "dir/x.txt\r\n"),
+                ("NLST [ab].txt", "a.txt\r\nb.txt\r\n"),
+                ("NLST .*.txt", ".h.txt\r\n"),
+                ("NLST *.none", ""),
+            ] {
+                let (_, body, done) = ftp.download(line).await;
+                assert_eq!((String::from_utf8(body).unwrap().as_str(), done), (want, 226), "{name}: {line}");
+            }
+            let listing = listing_of(&mut ftp, "dir/*.bin").await;
+            assert!(listing.starts_with('-') && listing.trim_end().ends_with(" dir/y.bin"), "{name}: {listing}");
+            assert_eq!(listing.lines().count(), 1, "{name}: {listing}");
+            assert_eq!(ftp.code("SIZE *.txt").await, 550, "{name}: SIZE never globs");
+            ftp.send("EPSV").await;
+            let _ = ftp.reply().await;
+            assert_eq!(ftp.code("MLSD *.txt").await, 550, "{name}: MLSD never globs");
+        })
+        .await;
+    }
+}

@@ -140,6 +140,7 @@ impl Session {
     /// STAT with a path (RFC 959 4.1.3): a listing on the control connection.
     pub(super) fn stat_path(&mut self, p: &Pathname) {
         let (path, all) = self.list_target(Some(p));
-        self.request(RequestKind::List { path: path.clone(), format: ListFormat::Stat, all }, Pending::StatList(path));
+        let kind = RequestKind::List { path: path.clone(), format: ListFormat::Stat, all, matching: None };
+        self.request(kind, Pending::StatList(path));
     }
 }

@@ -7,6 +7,9 @@
 //! [`Session::answer`](super::Session::answer). The session picks the reply
 //! code from the typed [`Answer`], so no caller writes reply codes by hand.
 
+use bytes::{Bytes, BytesMut};
+use ftp_proto::glob::Glob;
+use ftp_proto::listing::Entry;
 use ftp_proto::{Password, Pathname, Reply, ReplyCode, Secret, Text, Timestamp, Username};
 
 use super::path::VirtualPath;
@@ -95,6 +98,9 @@ pub enum RequestKind {
         /// `-a` was given (show hidden entries). Other `ls` options are
         /// ignored, never passed on (SECURITY.md P4).
         all: bool,
+        /// For `LIST`/`NLST dir/*.txt`: `path` is the directory; send only
+        /// the entries [`Matching::apply`] keeps.
+        matching: Option<Matching>,
     },
     /// `RETR`: open the file for reading from `offset`. Answer
     /// [`Answer::Ready`] or [`Answer::Failed`].
@@ -189,6 +195,40 @@ pub enum RequestKind {
         /// The text after `SITE `.
         command: Text,
     },
+}
+
+/// The pattern of an `NLST`/`LIST` argument (`NLST dir/*.txt`, as `mget`
+/// sends it): which entries of the listed directory to send, and under
+/// what name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matching {
+    /// The last component of the argument.
+    pub glob: Glob,
+    /// The directory part as the client wrote it (`dir/`, or empty), put
+    /// before each name: RFC 959 4.1.3 NLST returns pathnames the client
+    /// can send back (`RETR dir/a.txt`), as `ls dir/*.txt` prints them.
+    pub prefix: Bytes,
+}
+
+impl Matching {
+    /// The entries whose names match, renamed `prefix` + name, in order.
+    /// Work is one linear match per entry (SECURITY.md P3).
+    #[must_use]
+    pub fn apply(&self, entries: Vec<Entry>) -> Vec<Entry> {
+        entries
+            .into_iter()
+            .filter(|e| self.glob.matches(e.name()))
+            .map(|e| {
+                if self.prefix.is_empty() {
+                    return e;
+                }
+                let mut name = BytesMut::with_capacity(self.prefix.len() + e.name().len());
+                name.extend_from_slice(&self.prefix);
+                name.extend_from_slice(e.name());
+                e.with_name(name.freeze())
+            })
+            .collect()
+    }
 }
 
 impl RequestKind {

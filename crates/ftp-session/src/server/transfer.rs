@@ -5,6 +5,8 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use bytes::Bytes;
+use ftp_proto::glob::{Glob, has_wildcards};
 use ftp_proto::{Command, Pathname, ProtectionLevel, Reply, ReplyCode};
 
 use super::answer::Pending;
@@ -12,8 +14,8 @@ use super::setup::{DataSetup, same_host};
 use super::state::{AfterTransfer, Busy, Lifecycle, Marker, Phase, Plan, Transfer};
 use super::timers::Timer;
 use super::{
-    DataAction, DataEvent, DataFailure, DataId, Direction, Event, ListFormat, RequestId, RequestKind, Session,
-    StoreMode, VirtualPath,
+    DataAction, DataEvent, DataFailure, DataId, Direction, Event, ListFormat, Matching, RequestId, RequestKind,
+    Session, StoreMode, VirtualPath,
 };
 
 impl Session {
@@ -82,29 +84,53 @@ impl Session {
         }
     }
 
+    /// LIST, NLST and MLSD. For LIST and NLST a last path component with
+    /// wildcards (`NLST dir/*.txt`, what `mget` sends) lists the directory
+    /// and keeps the names that match, each named with the directory as the
+    /// client wrote it (RFC 959 4.1.3: NLST returns pathnames); MLSD, like
+    /// MLST, SIZE, MDTM and RETR, never globs (SECURITY.md P3).
     pub(super) fn listing(&mut self, p: Option<&Pathname>, format: ListFormat) {
-        let (path, all) = if format == ListFormat::Mlsd { (self.resolve_opt(p), false) } else { self.list_target(p) };
+        let (path, all, matching) = if format == ListFormat::Mlsd {
+            (self.resolve_opt(p), false, None)
+        } else {
+            let (arg, all) = list_args(p);
+            let (path, matching) = self.glob_target(arg);
+            // `.*` asks for hidden names: the storage must list them.
+            let hidden = matching.as_ref().is_some_and(|m| m.glob.as_bytes().starts_with(b"."));
+            (path, all || hidden, matching)
+        };
         let label = match format {
             ListFormat::List => "LIST",
             ListFormat::Nlst => "NLST",
             _ => "MLSD",
         };
         let plan = Plan { direction: Direction::Send, path: path.clone(), label };
-        self.transfer(RequestKind::List { path, format, all }, plan);
+        self.transfer(RequestKind::List { path, format, all, matching }, plan);
     }
 
-    /// `LIST -la dir`: leading `-` words are options (only `a` matters),
-    /// never passed on (SECURITY.md P4).
+    /// `STAT path` and LIST's target without a pattern.
     pub(super) fn list_target(&self, p: Option<&Pathname>) -> (VirtualPath, bool) {
-        let Some(p) = p else { return (self.cwd.clone(), false) };
-        let mut arg = p.as_bytes();
-        let mut all = false;
-        while arg.first() == Some(&b'-') {
-            let end = arg.iter().position(|&b| b == b' ').unwrap_or(arg.len());
-            all |= arg[..end].contains(&b'a');
-            arg = arg.get(end + 1..).unwrap_or(&[]);
-        }
+        let (arg, all) = list_args(p);
         if arg.is_empty() { (self.cwd.clone(), all) } else { (self.cwd.join(arg), all) }
+    }
+
+    /// The directory to list and the pattern, when the last component of
+    /// `arg` has wildcards; else the path `arg` names.
+    fn glob_target(&self, arg: &[u8]) -> (VirtualPath, Option<Matching>) {
+        if arg.is_empty() {
+            return (self.cwd.clone(), None);
+        }
+        let (dir, last) = match arg.iter().rposition(|&b| b == b'/') {
+            Some(i) => (&arg[..=i], &arg[i + 1..]),
+            None => (&arg[..0], arg),
+        };
+        if has_wildcards(last) {
+            if let Ok(glob) = Glob::new(Bytes::copy_from_slice(last)) {
+                let path = if dir.is_empty() { self.cwd.clone() } else { self.cwd.join(dir) };
+                return (path, Some(Matching { glob, prefix: Bytes::copy_from_slice(dir) }));
+            }
+        }
+        (self.cwd.join(arg), None)
     }
 
     pub(super) fn store(&mut self, p: &Pathname, mode: StoreMode, offset: u64, label: &'static str) {
@@ -349,4 +375,18 @@ impl Session {
             self.reply(ReplyCode::DATA_CONNECTION_OPEN, "No transfer to abort.");
         }
     }
+}
+
+/// `LIST -la dir`: leading `-` words are options (only `a` matters),
+/// never passed on (SECURITY.md P4); the rest is the argument.
+fn list_args(p: Option<&Pathname>) -> (&[u8], bool) {
+    let Some(p) = p else { return (&[], false) };
+    let mut arg = p.as_bytes();
+    let mut all = false;
+    while arg.first() == Some(&b'-') {
+        let end = arg.iter().position(|&b| b == b' ').unwrap_or(arg.len());
+        all |= arg[..end].contains(&b'a');
+        arg = arg.get(end + 1..).unwrap_or(&[]);
+    }
+    (arg, all)
 }

@@ -26,18 +26,17 @@ pub(super) async fn decide(
     };
     match kind {
         RequestKind::ChangeDir { path } => done(fs.change_dir(user, &path).await),
-        RequestKind::List { path, format: ListFormat::Stat, all } => match fs.entries(user, &path, all).await {
+        RequestKind::List { path, format: ListFormat::Stat, all, .. } => match fs.entries(user, &path, all).await {
             Ok(mut entries) => {
                 narrow_perms(&mut entries, user.access);
                 (Answer::Entries { entries, now: now_timestamp() }, None)
             }
             Err(e) => failed(e),
         },
-        RequestKind::List { path, format, all } => match fs.listing(user, &path, all).await {
+        RequestKind::List { path, format, all, matching } => match fs.listing(user, &path, all).await {
             Ok(listing) => {
-                let facts = facts.to_vec();
-                let access = user.access;
-                (Answer::Ready, Some(Job::Listing { listing, format, facts, now: now_timestamp(), access }))
+                let (facts, access, now) = (facts.to_vec(), user.access, now_timestamp());
+                (Answer::Ready, Some(Job::Listing { listing, format, facts, now, access, matching }))
             }
             Err(e) => failed(e),
         },

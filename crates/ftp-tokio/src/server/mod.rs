@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ftp_session::server::{
     Answer, Connection, DataAction, DataEvent, DataFailure, DataId, DataTls, Direction, Event, Input, ListFormat,
-    Output, RequestId, RequestKind, ServerConfig, Session, StorageError, StoreMode,
+    Matching, Output, RequestId, RequestKind, ServerConfig, Session, StorageError, StoreMode,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -17,6 +17,8 @@ pub(super) enum Job {
         now: ftp_proto::Timestamp,
         /// What the user may do, to which each entry's `perm` is narrowed.
         access: Access,
+        /// `NLST dir/*.txt`: only the entries that match, renamed.
+        matching: Option<Matching>,
     },
 }
 
@@ -61,13 +63,20 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let result = match job {
-        Job::Listing { mut listing, format, facts, now, access } => {
+        Job::Listing { mut listing, format, facts, now, access, matching } => {
             let mut sent = 0u64;
             loop {
                 match listing.next_chunk().await {
                     None => break Ok(sent),
                     Some(Err(_)) => break Err(DataEvent::Failed { bytes: sent, reason: DataFailure::Storage }),
-                    Some(Ok(mut entries)) => {
+                    Some(Ok(entries)) => {
+                        let mut entries = match &matching {
+                            Some(matching) => matching.apply(entries),
+                            None => entries,
+                        };
+                        if entries.is_empty() {
+                            continue;
+                        }
                         narrow_perms(&mut entries, access);
                         let bytes = format_listing(&entries, format, &facts, now);
                         if stream.write_all(&bytes).await.is_err() {
