@@ -148,3 +148,52 @@ async fn sec_p3_nlst_patterns_for_mget() {
         .await;
     }
 }
+
+/// RFC 3659 5.3 (REST), through the real server on both storages: RETR
+/// from a marker sends the rest; a marker past the end is 554 before any
+/// data connection is used (never 150 then nothing); APPE with a marker
+/// acts as STOR at the marker; STOU with a marker is 554; a marker in
+/// TYPE A is 554 (SIZE counts stored bytes, SECURITY.md P5, and is asked
+/// in TYPE A without converting anything); a huge REST is
+/// 501 (N3); none of it ends the session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc3659_5_rest_with_each_transfer_command() {
+    let (_dir, all) = storages();
+    for (name, options) in all {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            assert_eq!(ftp.code("TYPE I").await, 200);
+            assert_eq!(ftp.upload("STOR r.bin", b"0123456789").await.1, 226, "{name}");
+            assert_eq!(ftp.code("REST 4").await, 350);
+            let (_, bytes, done) = ftp.download("RETR r.bin").await;
+            assert_eq!((bytes.as_slice(), done), (&b"456789"[..], 226), "{name}: RETR from the marker");
+
+            assert_eq!(ftp.code("REST 11").await, 350);
+            let (first, bytes, _) = ftp.download("RETR r.bin").await;
+            assert_eq!((first, bytes.len()), (554, 0), "{name}: past the end, refused before any data");
+            assert_eq!(ftp.code("REST 3").await, 350);
+            assert_eq!(ftp.upload("APPE r.bin", b"abc").await.1, 226, "{name}");
+            let (_, bytes, _) = ftp.download("RETR r.bin").await;
+            assert_eq!(bytes, b"012abc", "{name}: APPE with a marker is STOR at the marker");
+            assert_eq!(ftp.upload("APPE r.bin", b"!").await.1, 226, "{name}");
+            let (_, bytes, _) = ftp.download("RETR r.bin").await;
+            assert_eq!(bytes, b"012abc!", "{name}: APPE without a marker appends");
+            assert_eq!(ftp.code("REST 99").await, 350);
+            assert_eq!(ftp.upload("STOR r.bin", b"x").await.0, 554, "{name}: STOR past the end");
+            assert_eq!(ftp.code("REST 2").await, 350);
+            assert_eq!(ftp.upload("STOU", b"x").await.0, 554, "{name}: STOU with a marker");
+            assert_eq!(ftp.code("TYPE A").await, 200);
+            let size = reply_text(&ftp.cmd("SIZE r.bin").await);
+            assert_eq!(size.trim_end(), "213 7", "{name}: SIZE in TYPE A is the stored size (P5)");
+            assert_eq!(ftp.code("REST 2").await, 350);
+            assert_eq!(ftp.download("RETR r.bin").await.0, 554, "{name}: a marker in TYPE A");
+            assert_eq!(ftp.code("REST 0").await, 350);
+            assert_eq!(ftp.download("RETR r.bin").await.2, 226, "{name}: REST 0 is the whole file");
+            assert_eq!(ftp.code("REST 99999999999999999999999").await, 501, "{name}: overflow (N3)");
+            let (_, bytes, _) = ftp.download("RETR r.bin").await;
+            assert_eq!(bytes, b"012abc!", "{name}: the refused REST left no marker");
+        })
+        .await;
+    }
+}

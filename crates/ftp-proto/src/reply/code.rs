@@ -174,6 +174,10 @@ codes! {
     EXCEEDED_STORAGE = 552;
     /// 553 Requested action not taken: file name not allowed.
     FILE_NAME_NOT_ALLOWED = 553;
+    /// 554 Requested action not taken: invalid REST parameter (RFC 1123
+    /// 4.1.3.4; RFC 3659 5.3: a restart marker out of range rejects the
+    /// transfer command).
+    INVALID_REST_PARAMETER = 554;
     /// 631 Integrity protected reply (RFC 2228).
     INTEGRITY_PROTECTED = 631;
     /// 632 Confidentiality and integrity protected reply (RFC 2228).

@@ -773,9 +773,9 @@ impl Session {
             // transfer.rs
             C::Rest(n) => self.restart_at(n),
             C::Retr(p) => self.retrieve(&p, marker.restart()),
-            C::Stor(p) => self.store(&p, StoreMode::Replace, marker.restart().unwrap_or(0), "STOR"),
-            C::Appe(p) => self.store(&p, StoreMode::Append, 0, "APPE"),
-            C::Stou(p) => self.store_unique(p),
+            C::Stor(p) => self.store_at(&p, marker.restart(), "STOR"),
+            C::Appe(p) => self.store_at(&p, marker.restart(), "APPE"),
+            C::Stou(p) => self.store_unique(p, marker.restart()),
             C::List(p) => self.listing(p.as_ref(), ListFormat::List),
             C::Nlst(p) => self.listing(p.as_ref(), ListFormat::Nlst),
             C::Mlsd(p) => self.listing(p.as_ref(), ListFormat::Mlsd),

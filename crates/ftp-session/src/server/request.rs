@@ -286,6 +286,10 @@ pub enum StorageError {
     /// `RMD` of a directory that still has entries (or a rename onto one):
     /// 550 "Directory not empty.", so the user learns what to do.
     DirectoryNotEmpty,
+    /// A restart marker past the end of the file (`REST` then `RETR`, or
+    /// `STOR` beyond what is stored): 554, before any data connection is
+    /// used (RFC 3659 5.3).
+    InvalidRestart,
 }
 
 impl StorageError {
@@ -302,6 +306,7 @@ impl StorageError {
             Self::QuotaExceeded => ReplyCode::EXCEEDED_STORAGE,
             Self::LocalError => ReplyCode::LOCAL_ERROR,
             Self::NotSupported => ReplyCode::COMMAND_NOT_IMPLEMENTED,
+            Self::InvalidRestart => ReplyCode::INVALID_REST_PARAMETER,
         }
     }
 
@@ -317,6 +322,7 @@ impl StorageError {
             Self::NotSupported => "Not supported by this server.",
             Self::AlreadyExists => "File exists.",
             Self::DirectoryNotEmpty => "Directory not empty.",
+            Self::InvalidRestart => "Restart marker past the end of the file.",
         }
     }
 }

@@ -351,17 +351,46 @@ impl Session {
 
     /// RETR from the restart marker, if any.
     pub(super) fn retrieve(&mut self, p: &Pathname, rest: Option<u64>) {
+        let Some(offset) = self.restart_offset(rest) else { return };
         let path = self.cwd.join(p.as_bytes());
         let ascii = self.params.ascii;
         let plan = Plan { direction: Direction::Send, path: path.clone(), label: "RETR" };
-        self.transfer(RequestKind::Retrieve { path, offset: rest.unwrap_or(0), ascii }, plan);
+        self.transfer(RequestKind::Retrieve { path, offset, ascii }, plan);
+    }
+
+    /// STOR, and APPE, which with a restart marker "MUST act identically to
+    /// STOR" (RFC 3659 5.3): the bytes go at the marker; without one, APPE
+    /// appends.
+    pub(super) fn store_at(&mut self, p: &Pathname, rest: Option<u64>, label: &'static str) {
+        let Some(offset) = self.restart_offset(rest) else { return };
+        let mode = if label == "APPE" && offset == 0 { StoreMode::Append } else { StoreMode::Replace };
+        self.store(p, mode, offset, label);
     }
 
     /// STOU (RFC 959 4.1.3): the server picks the name, from the
-    /// argument when there is one.
-    pub(super) fn store_unique(&mut self, p: Option<Pathname>) {
+    /// argument when there is one. With a restart marker it is refused
+    /// (RFC 3659 5.3: "undefined in this usage").
+    pub(super) fn store_unique(&mut self, p: Option<Pathname>, rest: Option<u64>) {
+        if rest.is_some_and(|n| n > 0) {
+            return self.error(ReplyCode::INVALID_REST_PARAMETER, "REST cannot be used with STOU.");
+        }
         let hint = p.unwrap_or_else(|| Pathname::try_from("ftpkit.upload").expect("valid"));
         self.store(&hint, StoreMode::Unique, 0, "STOU");
+    }
+
+    /// The offset a transfer starts at: 0 without a marker (or `REST 0`).
+    /// In TYPE A a marker is refused (554) before any data connection is
+    /// used: SIZE counts stored bytes, never converted ones (SECURITY.md
+    /// P5), and a client resuming an ASCII transfer counts wire bytes, so
+    /// an offset could only land in the wrong place.
+    fn restart_offset(&mut self, rest: Option<u64>) -> Option<u64> {
+        match rest {
+            Some(n) if n > 0 && self.params.ascii => {
+                self.error(ReplyCode::INVALID_REST_PARAMETER, "Restart works in TYPE I only: send TYPE I, then REST.");
+                None
+            }
+            rest => Some(rest.unwrap_or(0)),
+        }
     }
 
     /// ABOR with no transfer running (RFC 959 4.1.3): 226 when an idle

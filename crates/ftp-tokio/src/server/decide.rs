@@ -40,10 +40,15 @@ pub(super) async fn decide(
             }
             Err(e) => failed(e),
         },
-        RequestKind::Retrieve { path, offset, ascii } => match fs.open_read(user, &path, offset).await {
-            Ok(file) => (Answer::Ready, Some(Job::Read(file, ascii))),
-            Err(e) => failed(e),
-        },
+        RequestKind::Retrieve { path, offset, ascii } => {
+            if let Err(e) = restart_within(fs, user, &path, offset).await {
+                return failed(e);
+            }
+            match fs.open_read(user, &path, offset).await {
+                Ok(file) => (Answer::Ready, Some(Job::Read(file, ascii))),
+                Err(e) => failed(e),
+            }
+        }
         RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, user, &path).await {
             Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
             Err(e) => failed(e),
@@ -54,6 +59,9 @@ pub(super) async fn decide(
                 _ if offset > 0 => WriteMode::Resume(offset),
                 _ => WriteMode::Replace,
             };
+            if let Err(e) = restart_within(fs, user, &path, offset).await {
+                return failed(e);
+            }
             match fs.open_write(user, &path, mode).await {
                 Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii))),
                 Err(e) => failed(e),
@@ -100,6 +108,26 @@ pub(super) async fn decide(
         // NeedAccount), and `Server::bind` turns SITE off: neither reaches
         // the storage.
         RequestKind::Account { .. } | RequestKind::Site { .. } => failed(StorageError::NotSupported),
+    }
+}
+
+/// RFC 3659 5.3: a restart marker past the end of what is stored
+/// rejects the transfer command (554) before any data connection is used,
+/// for RETR (never a 150 then an empty transfer) and for STOR (never a hole
+/// of zeros). A missing file has no bytes to restart after.
+async fn restart_within(
+    fs: &dyn Storage,
+    user: &Principal,
+    path: &ftp_session::server::VirtualPath,
+    offset: u64,
+) -> Result<(), StorageError> {
+    if offset == 0 {
+        return Ok(());
+    }
+    match fs.size(user, path).await {
+        Ok(size) if offset <= size => Ok(()),
+        Ok(_) | Err(StorageError::NotFound) => Err(StorageError::InvalidRestart),
+        Err(e) => Err(e),
     }
 }
 
