@@ -1233,6 +1233,20 @@ fn rfc959_4_1_3_matching_keeps_and_renames() {
     assert_eq!(names, vec![b"d/a.txt".to_vec(), b"d/c.txt".to_vec()]);
 }
 
+/// RFC 3659 7.9: OPTS MLST chooses among the offered facts, ignores
+/// unknown ones, and refuses (501, nothing changed) a list that is not
+/// fact names ended by `;`.
+#[test]
+fn rfc3659_7_9_opts_mlst_grammar() {
+    let mut h = logged_in(ServerConfig::default());
+    assert_eq!(h.send("OPTS MLST type;size;x.unknown;").lines(), vec!["200 MLST OPTS type;size;"]);
+    assert_eq!(h.send("OPTS MLST size;modify").lines(), vec!["200 MLST OPTS size;modify;"]);
+    for bad in ["OPTS MLST type;;size;", "OPTS MLST type size;", "OPTS MLST ;", "OPTS MLST ty=pe;"] {
+        assert_eq!(h.send(bad).codes(), vec![501], "{bad}");
+    }
+    assert_eq!(h.send("OPTS MLST").lines(), vec!["200 MLST OPTS "], "no facts at all");
+}
+
 /// RFC 7151 section 3: HOST before login 220; after USER 503.
 #[test]
 fn rfc7151_3_host_before_login_only() {

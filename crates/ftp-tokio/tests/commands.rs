@@ -197,3 +197,40 @@ async fn rfc3659_5_rest_with_each_transfer_command() {
         .await;
     }
 }
+
+/// RFC 959 4.2.1 and 5.3, RFC 3659 7.9, through the real server: every
+/// TYPE form RFC 959 allows is 200 or 504 (never a syntax error), OPTS MLST
+/// with a malformed list is 501, a line over the limit is 500, and the
+/// session goes on after each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc959_4_2_1_grammar_and_refusal_codes() {
+    let (_dir, all) = storages();
+    let (_, options) = all.into_iter().next().unwrap();
+    let server = serve(options).await;
+    bounded(1, async {
+        let mut ftp = login(&server, "alice", "secret").await;
+        for (line, want) in [
+            ("TYPE A", 200),
+            ("TYPE A N", 200),
+            ("TYPE I", 200),
+            ("TYPE L 8", 200),
+            ("TYPE A T", 504),
+            ("TYPE A C", 504),
+            ("TYPE E", 504),
+            ("TYPE L 7", 504),
+            ("TYPE X", 504), // as proftpd and pyftpdlib: not a type this server has
+            ("OPTS MLST type;;size;", 501),
+            ("OPTS MLST type;size;", 200),
+            ("MODE S", 200),
+            ("MODE B", 504),
+            ("STRU F", 200),
+            ("STRU R", 504),
+        ] {
+            assert_eq!(ftp.code(line).await, want, "{line}");
+        }
+        let long = format!("NOOP {}", "x".repeat(5000));
+        assert_eq!(ftp.code(&long).await, 500, "a line over the limit (RFC 959 4.2.1: 500)");
+        assert_eq!(ftp.code("NOOP").await, 200, "the session goes on");
+    })
+    .await;
+}

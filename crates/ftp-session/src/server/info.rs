@@ -118,7 +118,12 @@ impl Session {
                 self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "OPTS UTF8 takes ON or OFF.");
             }
         } else if name.eq_ignore_ascii_case(b"MLST") {
-            // RFC 3659 7.9: the facts the client wants, from those offered.
+            // RFC 3659 7.9: the facts the client wants, from those offered;
+            // unknown fact names are ignored, but a list that is not fact
+            // names each ended by ';' is refused and changes nothing.
+            if !is_fact_list(value) {
+                return self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "OPTS MLST takes fact names, each ended by ';'.");
+            }
             let mut mask = 0u8;
             for f in value.split(|&b| b == b';') {
                 if let Some(i) = MLST_FACTS.iter().position(|k| k.as_bytes().eq_ignore_ascii_case(f)) {
@@ -182,4 +187,18 @@ impl Session {
             Some(_) => self.error(ReplyCode::PARAMETER_NOT_IMPLEMENTED, "Language not supported."),
         }
     }
+}
+
+/// RFC 3659 7.9 `factname ";"` repeated (the last `;` may be missing, as
+/// clients send it): names of letters, digits, `.`, `-` and `_`, none
+/// empty. An empty list is allowed: it turns every fact off.
+fn is_fact_list(value: &[u8]) -> bool {
+    if value.is_empty() {
+        return true;
+    }
+    let value = value.strip_suffix(b";").unwrap_or(value);
+    !value.is_empty()
+        && value
+            .split(|&b| b == b';')
+            .all(|f| !f.is_empty() && f.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_')))
 }
