@@ -68,10 +68,13 @@ impl Principal {
 /// Decides logins. Held by the server as an `Arc<dyn Authenticator>`; the
 /// future is boxed for the reason [`crate::storage`] gives.
 pub trait Authenticator: Send + Sync + 'static {
-    /// Checks a named user's password: `Some` grants a login with that
-    /// access, `None` refuses it (the client gets 530 after the failure
-    /// delay). Compare secrets in constant time (SECURITY.md A4).
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Access>>;
+    /// Checks a named user's password: `Some` grants a login as that
+    /// [`Principal`] (usually [`Principal::new`] with the name given and
+    /// the user's [`Access`]), which the storage then receives with every
+    /// request of the session; `None` refuses it (the client gets 530 after
+    /// the failure delay). Compare secrets in constant time (SECURITY.md
+    /// A4).
+    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>>;
 
     /// Whether anonymous logins are accepted, and with what access. Asked
     /// once, when the server starts.
@@ -101,7 +104,7 @@ pub struct UserList {
 }
 
 impl Authenticator for UserList {
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Access>> {
+    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>> {
         Box::pin(async move {
             let password = password.expose().as_bytes();
             // Every entry is compared, so the time taken does not say which
@@ -114,7 +117,7 @@ impl Authenticator for UserList {
                     granted = Some(Access { writable: u.writable });
                 }
             }
-            granted
+            granted.map(|access| Principal::new(user.clone(), access))
         })
     }
 
@@ -151,8 +154,11 @@ mod tests {
             ],
             anonymous: None,
         };
-        assert_eq!(list.login(&name("alice"), &secret("secret")).await, Some(Access::read_write()));
-        assert_eq!(list.login(&name("bob"), &secret("hunter2")).await, Some(Access::read_only()));
+        let granted = |n: &str| {
+            Some(Principal::new(name(n), if n == "alice" { Access::read_write() } else { Access::read_only() }))
+        };
+        assert_eq!(list.login(&name("alice"), &secret("secret")).await, granted("alice"));
+        assert_eq!(list.login(&name("bob"), &secret("hunter2")).await, granted("bob"));
         assert_eq!(list.login(&name("alice"), &secret("hunter2")).await, None, "another user's password");
         assert_eq!(list.login(&name("alice"), &secret("secre")).await, None, "a prefix");
         assert_eq!(list.login(&name("carol"), &secret("secret")).await, None);

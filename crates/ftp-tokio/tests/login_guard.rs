@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use ftp_proto::{Password, Secret, Username};
 use ftp_session::server::ServerConfig;
-use ftp_tokio::auth::{Access, Authenticator};
+use ftp_tokio::auth::{Access, Authenticator, Principal};
 use ftp_tokio::guard::LoginGuardOptions;
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::ServerOptions;
@@ -29,10 +29,10 @@ struct Counting {
 }
 
 impl Authenticator for Counting {
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Access>> {
+    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>> {
         self.checked.fetch_add(1, Ordering::SeqCst);
         let ok = user.as_bytes() == b"alice" && password.expose().as_bytes() == b"secret";
-        Box::pin(async move { ok.then(Access::read_write) })
+        Box::pin(async move { ok.then(|| Principal::new(user.clone(), Access::read_write())) })
     }
 
     fn anonymous(&self) -> Option<Access> {

@@ -7,7 +7,7 @@ use super::*;
 
 /// What background tasks tell the connection task.
 pub(super) enum Note {
-    Answer(RequestId, Answer, Option<Job>, Option<Access>),
+    Answer(RequestId, Answer, Option<Job>, Option<Principal>),
     Incoming(DataId, TcpStream, SocketAddr),
     Connected(DataId, io::Result<TcpStream>),
     Progress(DataId, u64),
@@ -167,7 +167,7 @@ pub(super) struct Conn {
     user: Principal,
     /// The access granted with the last named login, taken when the
     /// session reports the login.
-    granted: Option<Access>,
+    granted: Option<Principal>,
 }
 
 pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: bool) -> io::Result<()> {
@@ -232,7 +232,9 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                         principal.name = user;
                         principal
                     } else {
-                        Principal::new(user, conn.granted.take().unwrap_or_else(Access::read_only))
+                        // The authenticator's user, under the name the
+                        // session logged in (they are the same login).
+                        conn.granted.take().unwrap_or_else(|| Principal::new(user, Access::read_only()))
                     };
                 }
                 Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
@@ -428,10 +430,10 @@ impl Conn {
     pub(super) fn note(&mut self, session: &mut Session, note: Note) {
         let now = Instant::now();
         match note {
-            Note::Answer(id, answer, job, access) => {
+            Note::Answer(id, answer, job, granted) => {
                 self.requests.answered(id);
-                if access.is_some() {
-                    self.granted = access;
+                if granted.is_some() {
+                    self.granted = granted;
                 }
                 // Kept only when the session takes the answer: the answer to
                 // a cancelled request (ABOR) is stale, and its file is
@@ -503,9 +505,9 @@ impl Conn {
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
-                let access = shared.auth.login(&user, &password).await;
-                let answer = if access.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
-                let _ = tx.send(Note::Answer(id, answer, None, access));
+                let granted = shared.auth.login(&user, &password).await;
+                let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
+                let _ = tx.send(Note::Answer(id, answer, None, granted));
             });
             return;
         }
