@@ -240,6 +240,15 @@ fails!(/** RFC 4217 9: PROT P protects data connections. */ prot_p_ignored, "rfc
 fails!(/** RFC 4217 9: PROT S → 536. */ prot_s_accepted, "rfc4217-9-prot-s-536", Fault::reply_code("PROT", "536", "200 ok"));
 fails!(/** RFC 4217 4: nothing in the clear after 234. */ plaintext_after_234, "rfc4217-4-no-plaintext-after-auth", Fault::after_234(b"331 Password required.\r\n"));
 
+// ---- commands real clients send (issue 15) ----
+
+fails!(/** draft-somers-ftp-mfxx 3: MDTM reads what MFMT set. */ mfmt_not_kept, "mfxx-3-mfmt-round-trip", Fault::reply_to("MDTM", "213 19990101000000"));
+fails!(/** RFC 2389 3: FEAT lists SIZE, which answers 502. */ feat_lies, "rfc2389-feat-claims-work", Fault::reply_to("SIZE", "502 Not implemented."));
+fails!(/** SITE CHMOD refused with 550. */ site_chmod_refused, "site-chmod", Fault::reply_to("SITE", "550 No."));
+fails!(/** RFC 3659 5.3: the server never sees REST, so APPE appends at the end. */ rest_ignored_by_appe, "rfc3659-5.3-rest-appe", Fault::answer("REST", "350 Restarting."));
+fails!(/** RFC 3659 5.3: the server never sees REST, so RETR sends from 0. */ rest_past_end_served, "rfc3659-5.3-rest-past-end", Fault::answer("REST", "350 Restarting."));
+fails!(/** RFC 959 4.2: a refusal that ends the session. */ refusal_closes, "rfc959-4.2-refusals-keep-session", Fault::reply_to("MODE", "421 Too many errors."));
+
 // ---- extensions (RFC 2389, 3659, 2640, 7151) ----
 
 fails!(/** RFC 2389 3.2: one space before each feature. */ feat_unindented, "rfc2389-3.2-feat-syntax", Fault::reply(|v, r| Some(if v == "FEAT" { replace(r, b"\r\n ", b"\r\n") } else { r.to_vec() })));

@@ -1,5 +1,6 @@
 //! The checks, grouped by subject, and the helpers they share.
 
+mod commands;
 mod data;
 mod ext;
 mod login;
@@ -423,6 +424,49 @@ pub(crate) static CATALOGUE: &[Check] = &[
         Must,
         "Commands pipelined in the clear after AUTH TLS are not executed",
         tls::no_plaintext_after_auth
+    ),
+    // Commands real clients send (issue 15).
+    check!(
+        "mfxx-3-mfmt-round-trip",
+        "draft-somers-ftp-mfxx 3",
+        Should,
+        "When FEAT lists MFMT, MFMT sets the time MDTM then reads",
+        commands::mfmt_round_trip
+    ),
+    check!(
+        "rfc2389-feat-claims-work",
+        "RFC 2389 3, DESIGN (capabilities, not promises)",
+        Must,
+        "No command FEAT lists (MFMT, MFF, SIZE, MDTM, MLST) answers 500 or 502",
+        commands::feat_claims_work
+    ),
+    check!(
+        "site-chmod",
+        "widely followed practice (wu-ftpd, proftpd, vsftpd SITE CHMOD)",
+        Interop,
+        "SITE CHMOD 600 on an uploaded file is answered 200",
+        commands::site_chmod
+    ),
+    check!(
+        "rfc3659-5.3-rest-appe",
+        "RFC 3659 5.3",
+        Must,
+        "APPE after REST writes at the marker, as STOR, or is refused",
+        commands::rest_appe
+    ),
+    check!(
+        "rfc3659-5.3-rest-past-end",
+        "RFC 3659 5.3",
+        Should,
+        "RETR after a REST past the end of the file is rejected, not 150 and nothing",
+        commands::rest_past_end
+    ),
+    check!(
+        "rfc959-4.2-refusals-keep-session",
+        "RFC 959 4.2",
+        Must,
+        "Refused commands (unknown verb, MODE Z, RNTO alone, SITE XYZZY) leave the session usable",
+        commands::refusals_keep_session
     ),
     // Extensions (RFC 2389, RFC 3659, RFC 2640, RFC 7151).
     check!(
