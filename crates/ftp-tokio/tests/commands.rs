@@ -234,3 +234,34 @@ async fn rfc959_4_2_1_grammar_and_refusal_codes() {
     })
     .await;
 }
+
+/// RFC 2640 3.1: a pathname holding CR travels as CR NUL on the control
+/// connection; STOR, RETR, SIZE, RNFR/RNTO and DELE of such a name work on
+/// both storages (LocalFs stores the CR itself), and the control stream
+/// stays in step after each (NOOP answers 200).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc2640_3_1_names_with_cr() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = MemoryFs::new();
+    for (name, options) in [("LocalFs", local_options(dir.path())), ("MemoryFs", memory_options(&fs))] {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            assert_eq!(ftp.code("TYPE I").await, 200);
+            assert_eq!(ftp.upload("STOR odd\r\0name", b"cr").await.1, 226, "{name}");
+            assert_eq!(ftp.code("NOOP").await, 200, "{name}: in step");
+            if name == "LocalFs" {
+                assert!(dir.path().join("odd\rname").is_file(), "the CR is in the stored name");
+            }
+            let (_, bytes, done) = ftp.download("RETR odd\r\0name").await;
+            assert_eq!((bytes.as_slice(), done), (&b"cr"[..], 226), "{name}");
+            assert_eq!(reply_text(&ftp.cmd("SIZE odd\r\0name").await).trim_end(), "213 2", "{name}");
+            assert_eq!(ftp.code("RNFR odd\r\0name").await, 350, "{name}");
+            assert_eq!(ftp.code("RNTO two\r\0lines").await, 250, "{name}");
+            assert_eq!(ftp.code("SIZE odd\r\0name").await, 550, "{name}: renamed away");
+            assert_eq!(ftp.code("DELE two\r\0lines").await, 250, "{name}");
+            assert_eq!(ftp.code("NOOP").await, 200, "{name}: in step");
+        })
+        .await;
+    }
+}
