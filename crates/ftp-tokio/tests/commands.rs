@@ -7,6 +7,7 @@ mod support;
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{ServerOptions, User};
 use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
+use tokio::io::AsyncWriteExt;
 
 fn local_options(root: &std::path::Path) -> ServerOptions {
     let mut options = ServerOptions::new(loopback(), root.to_path_buf());
@@ -261,6 +262,64 @@ async fn rfc2640_3_1_names_with_cr() {
             assert_eq!(ftp.code("SIZE odd\r\0name").await, 550, "{name}: renamed away");
             assert_eq!(ftp.code("DELE two\r\0lines").await, 250, "{name}");
             assert_eq!(ftp.code("NOOP").await, 200, "{name}: in step");
+        })
+        .await;
+    }
+}
+
+/// SECURITY.md X3 (issue 15: atomic uploads, as pure-ftpd's no-truncate
+/// mode): with `atomic_uploads`, STOR writes a hidden temporary file that
+/// replaces the target only when complete: a reader in another session
+/// sees the old file while the upload runs, an aborted upload leaves the
+/// old file and no temporary file, a complete one replaces it, and APPE
+/// still appends in place. Both storages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_x3_atomic_uploads_never_show_half_a_file() {
+    let (_dir, all) = storages();
+    for (name, mut options) in all {
+        options.atomic_uploads = true;
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            assert_eq!(ftp.code("TYPE I").await, 200);
+            assert_eq!(ftp.upload("STOR keep.txt", b"old").await.1, 226, "{name}");
+            // An upload under way: half of it sent, the reader sees the old file.
+            let to = ftp.epsv().await;
+            let mut data = ftp.data(to).await;
+            assert!(matches!(ftp.code("STOR keep.txt").await, 125 | 150), "{name}");
+            data.write_all(b"new, but only half").await.unwrap();
+            data.flush().await.unwrap();
+            let mut reader = login(&server, "alice", "secret").await;
+            assert_eq!(reader.code("TYPE I").await, 200);
+            let (_, seen, _) = reader.download("RETR keep.txt").await;
+            assert_eq!(seen, b"old", "{name}: a reader never sees half a file");
+            // ABOR: the old file stays, the temporary file goes.
+            ftp.send("ABOR").await;
+            let aborted = code(&ftp.reply().await);
+            assert!(matches!(aborted, 426 | 226), "{name}: {aborted}");
+            if aborted == 426 {
+                assert_eq!(code(&ftp.reply().await), 226, "{name}: ABOR's own reply");
+            }
+            drop(data);
+            let (_, seen, _) = reader.download("RETR keep.txt").await;
+            assert_eq!(seen, b"old", "{name}: an aborted upload replaces nothing");
+            let mut hidden = String::new();
+            for _ in 0..100 {
+                let (_, listing, _) = reader.download("NLST -a").await;
+                hidden = String::from_utf8(listing).unwrap();
+                if !hidden.contains("ftpkit-upload") {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            assert!(!hidden.contains("ftpkit-upload"), "{name}: temporary file left: {hidden}");
+            // A complete upload replaces the file; APPE appends in place.
+            assert_eq!(ftp.upload("STOR keep.txt", b"new").await.1, 226, "{name}");
+            assert_eq!(ftp.upload("APPE keep.txt", b"+").await.1, 226, "{name}");
+            let (_, seen, _) = reader.download("RETR keep.txt").await;
+            assert_eq!(seen, b"new+", "{name}");
+            assert_eq!(ftp.code("MKD sub").await, 257, "{name}");
+            assert_eq!(ftp.upload("STOR sub", b"x").await.0, 550, "{name}: not over a directory");
         })
         .await;
     }

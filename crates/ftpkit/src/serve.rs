@@ -102,6 +102,12 @@ pub(crate) struct Serve {
     /// be truncated (SECURITY.md L7; vsftpd's strict_ssl_read_eof).
     #[arg(long)]
     require_tls_close_notify: bool,
+    /// Write each STOR to a hidden temporary file in the same directory and
+    /// rename it over the target only when the upload completed, so no
+    /// reader sees half a file and a failed upload replaces nothing
+    /// (APPE and resumed uploads still write in place).
+    #[arg(long)]
+    atomic_uploads: bool,
 }
 
 fn parse_user(spec: &str) -> Result<User, String> {
@@ -180,6 +186,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.max_sessions_per_ip = args.max_sessions_per_ip;
     options.max_passive_per_ip = args.max_passive_per_ip;
     options.implicit_tls = args.implicit_tls;
+    options.atomic_uploads = args.atomic_uploads;
     options.login_guard.max_failures = args.max_login_failures_per_ip;
     options.login_guard.window = Duration::from_secs(args.login_failure_window);
     options.login_guard.ban = Duration::from_secs(args.login_ban);

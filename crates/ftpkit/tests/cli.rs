@@ -395,7 +395,9 @@ f.quit()
 
 /// SECURITY.md L7 through `ftpkit serve`: an FTPS upload that ends without
 /// close_notify is accepted with a reply saying so and a warning on the
-/// server's stderr; with `--require-tls-close-notify` it is refused (426).
+/// server's stderr; with `--require-tls-close-notify` it is refused (426),
+/// and with `--atomic-uploads` too it never takes the target's name
+/// (SECURITY.md X3).
 #[test]
 fn serve_flags_uploads_without_close_notify() {
     if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
@@ -403,13 +405,17 @@ fn serve_flags_uploads_without_close_notify() {
         eprintln!("notice: python3 is missing; skipping");
         return;
     }
-    for strict in [false, true] {
+    for (strict, atomic) in [(false, false), (true, false), (true, true)] {
         let served = tempfile::tempdir().unwrap();
         let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--tls-self-signed", "--user", "alice:pw:rw"];
         // ftplib does not resume the control session on data connections.
         args.push("--no-tls-resumption");
         if strict {
             args.push("--require-tls-close-notify");
+        }
+        if atomic {
+            // SECURITY.md X3: the refused upload is not left under its name.
+            args.push("--atomic-uploads");
         }
         let (child, addr) = spawn_serve(served.path(), &args);
         let port = addr.rsplit(':').next().unwrap();
@@ -425,6 +431,10 @@ fn serve_flags_uploads_without_close_notify() {
         assert!(out.status.success(), "{reply}\n{}", String::from_utf8_lossy(&out.stderr));
         if strict {
             assert!(reply.starts_with("426"), "{reply}");
+            if atomic {
+                let names: Vec<_> = std::fs::read_dir(served.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+                assert!(names.iter().all(|n| n != "cut.bin"), "the refused upload took its name: {names:?}");
+            }
         } else {
             assert!(reply.starts_with("226") && reply.contains("close_notify"), "{reply}");
             assert!(log.contains("possibly truncated") && log.contains("cut.bin"), "server log: {log}");

@@ -261,4 +261,13 @@ impl ServerConfig {
     pub fn failed_login_delay_in_force(&self) -> Duration {
         self.failed_login_delay
     }
+
+    /// Whether a protected upload that ends without TLS close_notify is
+    /// refused (see [`require_tls_close_notify`](Self::require_tls_close_notify));
+    /// a driver that writes uploads under a temporary name then does not
+    /// rename such an upload over its target (SECURITY.md L7).
+    #[must_use]
+    pub fn require_tls_close_notify_in_force(&self) -> bool {
+        self.require_tls_close_notify
+    }
 }

@@ -514,7 +514,7 @@ impl Conn {
         // Storage work stops when its request is cancelled (SECURITY.md X1).
         let user = self.user.clone();
         let task = tokio::spawn(async move {
-            let (answer, job) = decide(shared.storage.as_ref(), &user, kind, &facts).await;
+            let (answer, job) = decide(&shared, &user, kind, &facts).await;
             let _ = tx.send(Note::Answer(id, answer, job, None));
         });
         self.requests.insert(id, task);

@@ -5,6 +5,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use ftp_session::server::VirtualPath;
 
 pub(super) fn failed(e: StorageError) -> (Answer, Option<Job>) {
     (Answer::Failed(e), None)
@@ -12,11 +13,12 @@ pub(super) fn failed(e: StorageError) -> (Answer, Option<Job>) {
 
 /// The storage's answer to one request.
 pub(super) async fn decide(
-    fs: &dyn Storage,
+    shared: &Shared,
     user: &Principal,
     kind: RequestKind,
     facts: &[&'static str],
 ) -> (Answer, Option<Job>) {
+    let fs = shared.storage.as_ref();
     if kind.is_write() && !user.access.writable {
         return failed(StorageError::PermissionDenied);
     }
@@ -50,7 +52,7 @@ pub(super) async fn decide(
             }
         }
         RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, user, &path).await {
-            Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii))),
+            Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii, None))),
             Err(e) => failed(e),
         },
         RequestKind::Store { path, mode, offset, ascii } => {
@@ -62,8 +64,11 @@ pub(super) async fn decide(
             if let Err(e) = restart_within(fs, user, &path, offset).await {
                 return failed(e);
             }
+            if shared.atomic_uploads && mode == WriteMode::Replace {
+                return atomic_store(shared, user, path, ascii).await;
+            }
             match fs.open_write(user, &path, mode).await {
-                Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii))),
+                Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii, None))),
                 Err(e) => failed(e),
             }
         }
@@ -108,6 +113,25 @@ pub(super) async fn decide(
         // NeedAccount), and `Server::bind` turns SITE off: neither reaches
         // the storage.
         RequestKind::Account { .. } | RequestKind::Site { .. } => failed(StorageError::NotSupported),
+    }
+}
+
+/// STOR with atomic uploads: the bytes go to a new hidden file in the
+/// target's directory, renamed over the target once the upload completed
+/// (see [`atomic`](super::atomic)). The target must not be a directory.
+async fn atomic_store(shared: &Shared, user: &Principal, path: VirtualPath, ascii: bool) -> (Answer, Option<Job>) {
+    let fs = shared.storage.as_ref();
+    if fs.change_dir(user, &path).await.is_ok() {
+        return failed(StorageError::PermissionDenied);
+    }
+    let temporary = atomic::temporary_name(&path);
+    match fs.open_write(user, &temporary, WriteMode::CreateNew).await {
+        Ok(file) => {
+            let keep = !shared.config.require_tls_close_notify_in_force();
+            let commit = Commit::new(shared.storage.clone(), user.clone(), temporary, path, keep);
+            (Answer::Ready, Some(Job::Write(file, ascii, Some(commit))))
+        }
+        Err(e) => failed(e),
     }
 }
 

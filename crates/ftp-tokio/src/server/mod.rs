@@ -53,11 +53,13 @@ use crate::storage::{
     FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, narrow_perms, now_timestamp,
 };
 
+mod atomic;
 mod conn;
 mod control;
 mod decide;
 mod transfer;
 
+use atomic::Commit;
 use conn::{Note, serve};
 use control::{Control, DataTlsConfigs, conn_tls, timed_out};
 use decide::decide;
@@ -118,6 +120,14 @@ pub struct ServerOptions {
     /// closed without a handshake (a 421 could only go through one).
     /// Default off.
     pub implicit_tls: bool,
+    /// Atomic uploads: a `STOR` (not `APPE`, not a restarted `STOR`) is
+    /// written to a hidden temporary file in the same directory and renamed
+    /// over the target only once the upload completed, as pure-ftpd's
+    /// no-truncate mode, so a reader never sees half a file and a failed
+    /// upload never replaces a good one; the temporary file of a failed or
+    /// aborted upload is removed (SECURITY.md X3). Default off (the file is
+    /// written in place, as vsftpd and proftpd do).
+    pub atomic_uploads: bool,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Failed logins counted per client address: pacing and bans
@@ -142,6 +152,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_sessions", &self.max_sessions)
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
             .field("implicit_tls", &self.implicit_tls)
+            .field("atomic_uploads", &self.atomic_uploads)
             .field("tls", &self.tls.is_some())
             .field("login_guard", &self.login_guard)
             .finish()
@@ -164,6 +175,7 @@ impl ServerOptions {
             max_sessions: 256,
             max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
             implicit_tls: false,
+            atomic_uploads: false,
             tls: None,
             storage: None,
             authenticator: None,
@@ -243,6 +255,8 @@ struct Shared {
     implicit_tls: bool,
     /// Failed logins per client address (SECURITY.md A1, A2).
     guard: LoginGuard,
+    /// [`ServerOptions::atomic_uploads`].
+    atomic_uploads: bool,
 }
 
 impl Shared {
@@ -404,6 +418,7 @@ impl Server {
             tls: options.tls,
             implicit_tls: options.implicit_tls,
             guard: LoginGuard::new(options.login_guard, delay),
+            atomic_uploads: options.atomic_uploads,
         };
         Ok(Self { listener, shared: Arc::new(shared) })
     }

@@ -8,7 +8,10 @@ use super::*;
 /// The prepared source or sink of a transfer.
 pub(super) enum Job {
     Read(FileSource, bool),
-    Write(FileSink, bool),
+    /// An upload; with [`ServerOptions::atomic_uploads`], into a temporary
+    /// file that the [`Commit`] renames over the target once the upload
+    /// completed.
+    Write(FileSink, bool, Option<Commit>),
     /// A listing, formatted and sent chunk by chunk (see [`Listing`]).
     Listing {
         listing: Listing,
@@ -97,15 +100,27 @@ where
                 }
             })
         }
-        Job::Write(mut file, ascii) => {
+        Job::Write(mut file, ascii, commit) => {
             let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
             match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
                 Ok(c) => match file.flush().await {
-                    Ok(()) if c.without_close_notify => {
-                        let _ = stream.shutdown().await;
-                        return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
+                    Ok(()) => {
+                        drop(file);
+                        // A possibly truncated upload (no close_notify, L7)
+                        // takes the target's name only when such uploads
+                        // are accepted; else its temporary file goes.
+                        let confirmed = !c.without_close_notify;
+                        if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed()) {
+                            if commit.finish().await.is_err() {
+                                return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
+                            }
+                        }
+                        if !confirmed {
+                            let _ = stream.shutdown().await;
+                            return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
+                        }
+                        Ok(c.bytes)
                     }
-                    Ok(()) => Ok(c.bytes),
                     Err(_) => Err(DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage }),
                 },
                 Err(b) => Err(DataEvent::Failed {
