@@ -305,3 +305,37 @@ async fn rfc4217_12_3_command_right_behind_close_notify_is_answered() {
     tokio::time::timeout(step, plain.read_line(&mut line)).await.unwrap().unwrap();
     assert_eq!(line, "257 \"/\" is the current directory\r\n");
 }
+
+/// SECURITY.md L9: a server-to-server (FXP) transfer under TLS is not set
+/// up: after AUTH TLS, PBSZ and PROT P, PORT and EPRT naming another host
+/// (127.0.0.2, not the control peer 127.0.0.1) are refused with 504 and
+/// no connection is made (D1), and the session goes on: a protected
+/// transfer works afterwards.
+#[test]
+fn sec_l9_fxp_under_tls_is_refused() {
+    if !peer("python3") {
+        return;
+    }
+    let (fs, _) = fixture();
+    let server = start(&fs, |o| o.session = o.session.clone().require_tls_resumption(false));
+    python(PY_FXP, server.addr().port());
+}
+
+const PY_FXP: &str = r#"
+import ftplib, io, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+f = ftplib.FTP_TLS(context=ctx, timeout=20)
+f.connect('127.0.0.1', int(sys.argv[1]))
+f.auth(); f.login('alice', 'secret'); f.prot_p()
+for cmd in ['PORT 127,0,0,2,7,208', 'EPRT |1|127.0.0.2|2000|']:
+    try:
+        r = f.sendcmd(cmd)
+        raise SystemExit('accepted a third-party data address: %s -> %s' % (cmd, r))
+    except ftplib.error_perm as e:
+        assert str(e).startswith('504'), (cmd, str(e))
+out = io.BytesIO()
+f.retrbinary('RETR pub/hello.txt', out.write)
+assert out.getvalue() == b'hello ftps\n', out.getvalue()
+f.quit()
+print('ok')
+"#;
