@@ -42,6 +42,9 @@ enum Mode {
     Tls13,
     /// Explicit FTPS, TLS 1.2 only.
     Tls12,
+    /// Explicit FTPS, TLS 1.3, four control connections sharing rclone's
+    /// one TLS session cache.
+    Tls13Parallel,
 }
 
 struct Rclone {
@@ -87,6 +90,9 @@ impl Rclone {
             Mode::Tls12 => {
                 command.args(["--ftp-explicit-tls", "--ftp-no-check-certificate", "--ftp-concurrency", "1"]);
                 command.arg("--ftp-disable-tls13");
+            }
+            Mode::Tls13Parallel => {
+                command.args(["--ftp-explicit-tls", "--ftp-no-check-certificate", "--ftp-concurrency", "4"]);
             }
         }
         command.args(args);
@@ -302,6 +308,38 @@ fn rclone_ftps_tls13_uploads_arrive_whole() {
             sha256_file(&local.path().join(name)),
             "second upload of {name}"
         );
+    }
+}
+
+/// SECURITY.md L6 with `TlsResumption::SameClient` (issue 15): rclone's
+/// parallel control connections share one TLS session cache, so a data
+/// connection offers a session made on another of its control
+/// connections, which the default mode refuses (522; see the module docs);
+/// with `SameClient` the server takes it (same address, same user, waiting
+/// a moment for a control connection still logging in) and four-way
+/// parallel uploads and downloads arrive whole.
+#[test]
+fn rclone_ftps_parallel_connections_with_same_client_resumption() {
+    if !have_program("rclone") {
+        return;
+    }
+    let local = tempfile::tempdir().unwrap();
+    let sources: Vec<(String, String)> = (0..8_u64)
+        .map(|i| {
+            let name = format!("p{i}.bin");
+            (name.clone(), write_pseudo_random_file(&local.path().join(&name), 300 + i, MIB + i * 1000))
+        })
+        .collect();
+    let server = OurServer::start_tls(|o| o.tls_resumption = ftp_tokio::server::TlsResumption::SameClient);
+    let rclone = Rclone::new(&server, Mode::Tls13Parallel);
+    let _ = rclone.ok(&["copy", "--transfers", "4", path(local.path()), ":ftp:par"]);
+    for (name, sha) in &sources {
+        assert_eq!(sha256_file(&server.root().join("par").join(name)), *sha, "upload of {name}");
+    }
+    let back = tempfile::tempdir().unwrap();
+    let _ = rclone.ok(&["copy", "--transfers", "4", ":ftp:par", path(back.path())]);
+    for (name, sha) in &sources {
+        assert_eq!(sha256_file(&back.path().join(name)), *sha, "download of {name}");
     }
 }
 

@@ -97,6 +97,12 @@ pub(crate) struct Serve {
     /// the protection against data-connection theft).
     #[arg(long)]
     no_tls_resumption: bool,
+    /// Let a data connection resume a TLS session made on another control
+    /// connection from the same address and user (rclone before 1.64, whose
+    /// parallel connections share one session cache); other users and
+    /// addresses are still refused.
+    #[arg(long, conflicts_with = "no_tls_resumption")]
+    tls_resumption_same_client: bool,
     /// Refuse (426) a protected upload whose data connection ends without a
     /// TLS close_notify, instead of accepting it with a warning that it may
     /// be truncated (SECURITY.md L7; vsftpd's strict_ssl_read_eof).
@@ -187,6 +193,9 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.max_passive_per_ip = args.max_passive_per_ip;
     options.implicit_tls = args.implicit_tls;
     options.atomic_uploads = args.atomic_uploads;
+    if args.tls_resumption_same_client {
+        options.tls_resumption = ftp_tokio::server::TlsResumption::SameClient;
+    }
     options.login_guard.max_failures = args.max_login_failures_per_ip;
     options.login_guard.window = Duration::from_secs(args.login_failure_window);
     options.login_guard.ban = Duration::from_secs(args.login_ban);

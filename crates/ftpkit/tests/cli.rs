@@ -374,6 +374,28 @@ fn get_over_ftps_logs_in_before_pbsz_prot() {
     }
 }
 
+/// `ftpkit serve --tls-resumption-same-client` (SECURITY.md L6, for
+/// rclone's shared session cache): a client resuming its own control
+/// session still downloads over FTPS; the flag cannot be combined with
+/// `--no-tls-resumption` (exit 2).
+#[test]
+fn serve_tls_resumption_same_client() {
+    let served = fixture();
+    let args =
+        ["serve", "--listen", "127.0.0.1:0", "--tls-self-signed", "--user", "alice:pw", "--tls-resumption-same-client"];
+    let (mut child, addr) = spawn_serve(served.path(), &args);
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("ftps://alice:pw@{addr}/pub/data.bin");
+    let out = ftpkit(work.path(), &["get", &url, "-o", "out.bin", "--insecure"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(std::fs::read(work.path().join("out.bin")).unwrap() == pattern(2_000_000));
+    let both =
+        ftpkit(work.path(), &["serve", "--tls-self-signed", "--no-tls-resumption", "--tls-resumption-same-client"]);
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
+}
+
 /// Uploads over FTPS with Python's ssl module and closes the data
 /// connection without a TLS close_notify (`close()` without `unwrap()`);
 /// prints the final reply.

@@ -78,6 +78,7 @@ pub(super) async fn data_handshake(
     must_resume: bool,
     direction: watch::Receiver<Option<Direction>>,
 ) -> Result<TlsData, DataFailure> {
+    let tag = resumption::tag(configs.conn_id);
     let handshake = async {
         let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
         let config = if *direction.borrow() == Some(Direction::Send) {
@@ -85,14 +86,51 @@ pub(super) async fn data_handshake(
         } else {
             configs.without_tickets.clone()
         };
-        start.into_stream(config).await
+        // Tickets sent here carry the control connection's id too.
+        start.into_stream_with(config, |conn| conn.set_resumption_data(&tag)).await
     };
     match tokio::time::timeout(TLS_TIMEOUT, handshake).await {
         Err(_) | Ok(Err(_)) => Err(DataFailure::TlsFailed),
-        Ok(Ok(tls)) if must_resume && tls.get_ref().1.handshake_kind() != Some(rustls::HandshakeKind::Resumed) => {
+        Ok(Ok(tls)) if must_resume && !resumes_allowed_session(&configs, tls.get_ref().1).await => {
             Err(DataFailure::TlsNotResumed)
         }
         Ok(Ok(tls)) => Ok(tls),
+    }
+}
+
+/// How long a data connection waits for the control connection whose
+/// session it resumed to log in ([`Verdict::NotYet`]).
+const ISSUER_LOGIN_WAIT: Duration = Duration::from_secs(5);
+
+/// SECURITY.md L6: the data connection resumed a session, and one it may:
+/// its own control connection's (each has its own key and store in the
+/// default mode, so resuming at all proves it), or, with
+/// [`TlsResumption::SameClient`], one made for the same address and user.
+async fn resumes_allowed_session(configs: &DataTlsConfigs, conn: &rustls::ServerConnection) -> bool {
+    if conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+        return false;
+    }
+    if configs.resumption.mode() == TlsResumption::ControlSession {
+        return true;
+    }
+    let received = conn.received_resumption_data();
+    let started = Instant::now();
+    loop {
+        match configs.resumption.may_resume(configs.conn_id, received) {
+            Verdict::Yes => return true,
+            Verdict::No => return false,
+            Verdict::NotYet if started.elapsed() >= ISSUER_LOGIN_WAIT => return false,
+            Verdict::NotYet => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// Marks a control connection's login ended when the connection ends.
+struct LoginRecord(Arc<Resumption>, u64);
+
+impl Drop for LoginRecord {
+    fn drop(&mut self) {
+        self.0.ended(self.1);
     }
 }
 
@@ -180,9 +218,12 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
         // of implicit FTPS costs no handshake, it is just closed (C3).
         return Ok(());
     }
-    let (tls, data_tls) = conn_tls(&shared);
+    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    shared.resumption.opened(conn_id, peer.ip());
+    let _login = LoginRecord(shared.resumption.clone(), conn_id);
+    let (tls, data_tls) = conn_tls(&shared, peer.ip(), conn_id);
     let mut control = match &tls {
-        Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor).await?,
+        Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor, resumption::tag(conn_id)).await?,
         _ => Control::plain(stream),
     };
     let conn_info = Connection::new(peer, local);
@@ -226,6 +267,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 Output::Data(action) => conn.act(&mut session, action).await,
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
+                    conn.shared.resumption.logged_in(conn_id, peer.ip(), user.clone());
                     conn.user = if anonymous {
                         let mut principal =
                             Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only));
@@ -264,7 +306,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 }
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
-                    control.start_tls(&acceptor).await?;
+                    control.start_tls(&acceptor, resumption::tag(conn_id)).await?;
                     crate::checked(session.handle_input(Instant::now(), Input::TlsEstablished));
                 }
                 Output::StopTls => control.stop_tls().await?,

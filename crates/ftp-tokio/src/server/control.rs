@@ -25,8 +25,15 @@ impl Control {
         Self::Plain(r, w, false)
     }
 
-    pub(super) async fn handshake(stream: TcpStream, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<Self> {
-        let tls = tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await.map_err(|_| timed_out())??;
+    /// The TLS handshake; the sessions it issues carry `tag`, this control
+    /// connection's id (see [`super::resumption`]).
+    pub(super) async fn handshake(
+        stream: TcpStream,
+        acceptor: &tokio_rustls::TlsAcceptor,
+        tag: [u8; 8],
+    ) -> io::Result<Self> {
+        let accept = acceptor.accept_with(stream, |conn| conn.set_resumption_data(&tag));
+        let tls = tokio::time::timeout(TLS_TIMEOUT, accept).await.map_err(|_| timed_out())??;
         let (r, w) = tokio::io::split(tls);
         Ok(Self::Tls(r, w))
     }
@@ -80,12 +87,12 @@ impl Control {
     }
 
     /// RFC 4217 section 4: the handshake right after the 234 went out.
-    pub(super) async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor) -> io::Result<()> {
+    pub(super) async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor, tag: [u8; 8]) -> io::Result<()> {
         let Self::Plain(r, w, _) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
         let tcp = r.reunite(w).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-        *self = Self::handshake(tcp, acceptor).await?;
+        *self = Self::handshake(tcp, acceptor, tag).await?;
         Ok(())
     }
 
@@ -151,17 +158,27 @@ impl Control {
 pub(super) struct DataTlsConfigs {
     pub(super) with_tickets: Arc<rustls::ServerConfig>,
     pub(super) without_tickets: Arc<rustls::ServerConfig>,
+    /// The control connection's id, carried by the sessions it issues.
+    pub(super) conn_id: u64,
+    /// Who may resume what (SECURITY.md L6).
+    pub(super) resumption: Arc<Resumption>,
 }
 
 /// This control connection's acceptor, and its data connections'
 /// configurations (see [`crate::tls::SessionTls`]).
-pub(super) fn conn_tls(shared: &Shared) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
-    match shared.tls.as_ref().map(crate::tls::per_session) {
+pub(super) fn conn_tls(
+    shared: &Shared,
+    peer: IpAddr,
+    conn_id: u64,
+) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
+    match shared.tls.as_ref().map(|base| shared.resumption.settings(base, peer)) {
         Some(t) => (
-            Some(t.control.into()),
+            Some(t.control.clone().into()),
             Some(Arc::new(DataTlsConfigs {
-                with_tickets: t.data_with_tickets,
-                without_tickets: t.data_without_tickets,
+                with_tickets: t.data_with_tickets.clone(),
+                without_tickets: t.data_without_tickets.clone(),
+                conn_id,
+                resumption: shared.resumption.clone(),
             })),
         ),
         None => (None, None),

@@ -57,12 +57,15 @@ mod atomic;
 mod conn;
 mod control;
 mod decide;
+mod resumption;
 mod transfer;
 
 use atomic::Commit;
 use conn::{Note, serve};
 use control::{Control, DataTlsConfigs, conn_tls, timed_out};
 use decide::decide;
+pub use resumption::TlsResumption;
+use resumption::{Resumption, Verdict};
 use transfer::{Job, Progress, transfer};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
@@ -128,6 +131,12 @@ pub struct ServerOptions {
     /// aborted upload is removed (SECURITY.md X3). Default off (the file is
     /// written in place, as vsftpd and proftpd do).
     pub atomic_uploads: bool,
+    /// Which TLS session a protected data connection may resume, when the
+    /// session requires resumption ([`ServerConfig::require_tls_resumption`],
+    /// on by default; SECURITY.md L6): the control connection's own
+    /// (default), or one made for the same client address and user
+    /// ([`TlsResumption::SameClient`], for rclone before 1.64).
+    pub tls_resumption: TlsResumption,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Failed logins counted per client address: pacing and bans
@@ -153,6 +162,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
             .field("implicit_tls", &self.implicit_tls)
             .field("atomic_uploads", &self.atomic_uploads)
+            .field("tls_resumption", &self.tls_resumption)
             .field("tls", &self.tls.is_some())
             .field("login_guard", &self.login_guard)
             .finish()
@@ -176,6 +186,7 @@ impl ServerOptions {
             max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
             implicit_tls: false,
             atomic_uploads: false,
+            tls_resumption: TlsResumption::ControlSession,
             tls: None,
             storage: None,
             authenticator: None,
@@ -257,6 +268,10 @@ struct Shared {
     guard: LoginGuard,
     /// [`ServerOptions::atomic_uploads`].
     atomic_uploads: bool,
+    /// Who may resume which TLS session ([`ServerOptions::tls_resumption`]).
+    resumption: Arc<Resumption>,
+    /// Control connections so far: the next one's id.
+    next_conn: AtomicU64,
 }
 
 impl Shared {
@@ -419,6 +434,8 @@ impl Server {
             implicit_tls: options.implicit_tls,
             guard: LoginGuard::new(options.login_guard, delay),
             atomic_uploads: options.atomic_uploads,
+            resumption: Arc::new(Resumption::new(options.tls_resumption)),
+            next_conn: AtomicU64::new(1),
         };
         Ok(Self { listener, shared: Arc::new(shared) })
     }
