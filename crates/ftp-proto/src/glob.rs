@@ -29,7 +29,7 @@ pub fn has_wildcards(component: &[u8]) -> bool {
 /// use ftp_proto::glob::Glob;
 ///
 /// let g = Glob::new("*.tx[tx]").unwrap();
-/// assert!(g.matches(b"notes.txt") && g.matches(b".txx"));
+/// assert!(g.matches(b"notes.txt") && g.matches(b"a.txx"));
 /// assert!(!g.matches(b"notes.txt.gz"));
 /// assert!(Glob::new("a/*").is_err(), "one component only");
 /// ```

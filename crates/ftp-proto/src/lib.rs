@@ -69,6 +69,7 @@ mod secret;
 mod text;
 mod time;
 pub mod url;
+mod validation;
 
 #[cfg(feature = "arbitrary")]
 mod arbitrary;

@@ -18,7 +18,7 @@
 use bytes::Bytes;
 use core::fmt;
 
-use crate::error::{ValidationError, ValidationErrorKind};
+use crate::validation::{ValidationError, ValidationErrorKind};
 
 /// Longest `USER` argument accepted (SECURITY.md A6 and section 7).
 pub const MAX_USERNAME_LEN: usize = 256;

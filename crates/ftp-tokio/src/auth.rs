@@ -11,7 +11,7 @@
 
 use ftp_proto::{Password, Secret, Username};
 
-use crate::storage::BoxFuture;
+use crate::BoxFuture;
 
 /// What a logged-in user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -29,6 +29,11 @@ pub mod server;
 pub mod storage;
 pub mod tls;
 
+/// A future a [`Storage`](storage::Storage) or an
+/// [`Authenticator`](auth::Authenticator) returns: boxed so that the traits
+/// are object safe (see [`storage`]). Also at `storage::BoxFuture`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// What a driver does with a session's [`Misuse`](ftp_session::Misuse) of
 /// an input: it is a bug in the driver, never the peer's doing (the
 /// sessions themselves ignore late events of a data setup they closed, and

@@ -37,10 +37,8 @@
 //! [`FileSource`] or [`FileSink`] and the driver copies through it with a
 //! large buffer.
 
-use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
@@ -58,7 +56,7 @@ use tokio::sync::mpsc;
 
 /// A future a [`Storage`] (or an [`Authenticator`](crate::auth::Authenticator))
 /// returns: boxed so that the trait is object safe (see the module docs).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use crate::BoxFuture;
 
 /// The bytes of a file being downloaded (`RETR`), positioned at the offset
 /// asked for.

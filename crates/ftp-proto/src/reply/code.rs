@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::error::{ValidationError, ValidationErrorKind};
+use crate::validation::{ValidationError, ValidationErrorKind};
 
 /// A validated reply code: three ASCII digits, the first in `1..=6`.
 ///

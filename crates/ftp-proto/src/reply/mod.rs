@@ -7,7 +7,7 @@
 //! begin with a digit padded, so that no body line can close a reply early
 //! (SECURITY.md E5).
 
-mod code;
+pub(crate) mod code;
 mod data;
 mod decoder;
 
@@ -20,8 +20,8 @@ pub use code::{ReplyCategory, ReplyClass, ReplyCode};
 pub use data::{Feature, RestartMarker};
 pub use decoder::ReplyDecoder;
 
-use crate::error::{ValidationError, ValidationErrorKind};
 use crate::text::{Pathname, Text};
+use crate::validation::{ValidationError, ValidationErrorKind};
 
 /// The lines of a reply: one line needs no allocation.
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -1,44 +1,15 @@
-//! Answers to requests: what each pending request expects
-//! ([`answer_fits`]) and the reply an answer turns into.
+//! Answers to requests: what each pending request ([`Pending`], in
+//! [`super::state`]) expects ([`answer_fits`]) and the reply an answer
+//! turns into.
 
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use ftp_proto::listing::{ListingStyle, Perms};
-use ftp_proto::{Reply, ReplyCode, Text, Username};
+use ftp_proto::{Reply, ReplyCode, Text};
 
-use super::state::{Login, Plan};
+use super::state::{Login, Pending};
 use super::{Answer, RequestId, Session, VirtualPath};
-
-/// What to do with the answer to a request.
-#[derive(Debug, Clone)]
-pub(super) enum Pending {
-    Login {
-        user: Username,
-        anonymous: bool,
-    },
-    ChangeDir(VirtualPath),
-    MakeDir(VirtualPath),
-    /// Success is `250 <text>`.
-    Simple(&'static str),
-    Size,
-    ModTime,
-    SetModTime {
-        time: ftp_proto::Timestamp,
-        path: VirtualPath,
-    },
-    SetFacts {
-        path: VirtualPath,
-        mode: Option<u32>,
-        modify: Option<ftp_proto::Timestamp>,
-    },
-    Facts(VirtualPath),
-    StatList(VirtualPath),
-    Site,
-    /// A SITE subcommand carried out by the storage: 200 with this text.
-    SiteDone(&'static str),
-    Transfer(Plan),
-}
 
 impl Session {
     pub(super) fn on_answer(&mut self, now: Instant, id: RequestId, pending: Pending, answer: Answer) {

@@ -5,9 +5,9 @@
 
 use ftp_proto::{FactList, Pathname, Reply, ReplyCode, Timestamp};
 
-use super::answer::Pending;
 use super::site::parse_mode;
 use super::state::Marker;
+use super::state::Pending;
 use super::{ListFormat, RequestKind, Session, VirtualPath};
 
 impl Session {

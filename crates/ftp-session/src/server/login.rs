@@ -7,7 +7,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use ftp_proto::{ProtectionLevel, ReplyCode, Secret, Text, Username};
 
-use super::answer::Pending;
+use super::state::Pending;
 use super::state::{Busy, Held, Login, Params, Tls};
 use super::timers::Timer;
 use super::{CloseReason, Event, Output, RequestKind, Session, VirtualPath};

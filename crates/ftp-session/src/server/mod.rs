@@ -106,9 +106,9 @@ pub use path::VirtualPath;
 pub use request::{Answer, ListFormat, Matching, Request, RequestId, RequestKind, StorageError, StoreMode};
 
 use crate::Misuse;
-use answer::{Pending, answer_fits};
+use answer::answer_fits;
 use setup::{DataSetup, epsv_protocols};
-use state::{AfterTransfer, Busy, Held, Lifecycle, Login, Marker, Params, Phase, Tls};
+use state::{AfterTransfer, Busy, Held, Lifecycle, Login, Marker, Params, Pending, Phase, Tls};
 use timers::{Timer, TimerTable};
 
 /// The two ends of the control connection.

@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ftp_proto::{Pathname, Reply, ReplyCode, Text, Timestamp};
 
-use super::answer::Pending;
+use super::state::Pending;
 use super::{MAX_VIRTUAL_PATH, RequestKind, Session, StorageCapabilities};
 
 /// The shortest idle timeout `SITE IDLE` may set: a client may ask to be

@@ -7,9 +7,8 @@
 
 use std::time::Instant;
 
-use ftp_proto::{ProtectionLevel, Username};
+use ftp_proto::{ProtectionLevel, Timestamp, Username};
 
-use super::answer::Pending;
 use super::{DataId, Direction, RequestId, VirtualPath};
 
 /// Login progress (RFC 959 4.1.1, 5.4 state diagram for USER/PASS/ACCT).
@@ -217,3 +216,33 @@ pub(super) enum AfterTransfer {
 /// The MLST facts the server offers (FEAT) and writes for
 /// [`Answer::Entries`].
 pub(super) const MLST_FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unique"];
+
+/// What to do with the answer to a request.
+#[derive(Debug, Clone)]
+pub(super) enum Pending {
+    Login {
+        user: Username,
+        anonymous: bool,
+    },
+    ChangeDir(VirtualPath),
+    MakeDir(VirtualPath),
+    /// Success is `250 <text>`.
+    Simple(&'static str),
+    Size,
+    ModTime,
+    SetModTime {
+        time: Timestamp,
+        path: VirtualPath,
+    },
+    SetFacts {
+        path: VirtualPath,
+        mode: Option<u32>,
+        modify: Option<Timestamp>,
+    },
+    Facts(VirtualPath),
+    StatList(VirtualPath),
+    Site,
+    /// A SITE subcommand carried out by the storage: 200 with this text.
+    SiteDone(&'static str),
+    Transfer(Plan),
+}

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use ftp_proto::glob::{Glob, has_wildcards};
 use ftp_proto::{Command, Pathname, ProtectionLevel, Reply, ReplyCode};
 
-use super::answer::Pending;
 use super::setup::{DataSetup, same_host};
+use super::state::Pending;
 use super::state::{AfterTransfer, Busy, Lifecycle, Marker, Phase, Plan, Transfer};
 use super::timers::Timer;
 use super::{
