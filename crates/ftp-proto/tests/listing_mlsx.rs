@@ -238,10 +238,11 @@ proptest! {
     }
 
     /// With no fact written the line is ` name`, which reads back as the
-    /// name when it does not start with a space and has no `=` (otherwise it
-    /// could be an MLST line: see `parse_mlsx`).
+    /// name when it does not start with a space or `;` and has no `=`
+    /// (otherwise it could be an MLST line, ` facts; name`, with no fact:
+    /// see `parse_mlsx`).
     #[test]
-    fn no_facts(name in "[^ =\r\n][^=\r\n]{0,20}") {
+    fn no_facts(name in "[^ =;\r\n][^=\r\n]{0,20}") {
         let e = Entry::new(Bytes::from(name.clone().into_bytes()), EntryKind::File);
         let line = format(&e, &[]);
         prop_assert_eq!(&line[..1], b" ");
