@@ -154,10 +154,10 @@ lines.append("```\n" + check + " ftp://ftptest:ftptest@127.0.0.1:PORT/upload --i
 lines.append("Servers: ftpkit (this repository); " + versions + ".\n")
 lines.append("A peer's failure is data, not a test failure. `skip` means the check does not apply "
              "(the server does not announce the feature in FEAT, or the check needs something the "
-             "setup does not offer); the reasons are listed below. Every server runs with its default "
-             "idle timeout (minutes), so `robust-slow-loris-idle-timeout`, which waits 10 s, reports "
-             "\"no idle timeout observed\" for all of them; CI checks our server with a short idle "
-             "timeout, where it passes.\n")
+             "setup does not offer); the reasons are listed below. Every server runs with its defaults: "
+             "`robust-slow-loris-idle-timeout` trickles a command line one byte a second for 20 s; "
+             "ftpkit ends such a line 15 s after its first byte (`--line-timeout`), the peers only "
+             "at their idle timeouts (minutes).\n")
 lines.append("## Scores\n")
 lines.append("| severity | " + " | ".join(servers) + " |")
 lines.append("|---|" + "---|" * len(servers))

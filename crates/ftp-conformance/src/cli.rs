@@ -62,9 +62,9 @@ pub struct CheckArgs {
     /// Seconds to wait for each reply or data read.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub timeout: f64,
-    /// Seconds the idle-timeout check waits for the server to close an
-    /// unfinished command line.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    /// Seconds the slow-loris check waits for the server to close a
+    /// session whose command line never ends.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20.0)]
     pub idle_limit: f64,
     /// List the checks (id, severity, source, title) and exit.
     #[arg(long)]

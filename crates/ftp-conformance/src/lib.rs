@@ -109,14 +109,15 @@ pub struct Options {
     pub only: Vec<String>,
     /// How long to wait for each reply or data read (default 10 s).
     pub timeout: Duration,
-    /// How long the idle-timeout check waits for the server to close a
-    /// session that never finishes its command line (default 10 s).
+    /// How long the slow-loris check waits for the server to close a
+    /// session that never finishes its command line (default 20 s: Apache's
+    /// `mod_reqtimeout` allows 20 s for a request header).
     pub idle_limit: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { only: Vec::new(), timeout: Duration::from_secs(10), idle_limit: Duration::from_secs(10) }
+        Self { only: Vec::new(), timeout: Duration::from_secs(10), idle_limit: Duration::from_secs(20) }
     }
 }
 

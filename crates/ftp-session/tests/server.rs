@@ -1345,6 +1345,56 @@ fn sec_c1_login_timeout() {
     assert!(d.events().contains(&Event::Closed(CloseReason::LoginTimeout)));
 }
 
+/// SECURITY.md C1: a command line trickled one byte a second never resets
+/// the idle timer, and the line timer ends it 15 s (the default) after its
+/// first byte: 421, closed with `LineTimeout`.
+#[test]
+fn sec_c1_slow_loris_line_is_cut_by_the_line_timeout() {
+    let mut h = logged_in(ServerConfig::default());
+    assert!(h.bytes(b"N").outputs.is_empty());
+    assert_eq!(h.session.poll_timeout(), Some(h.now + ftp_session::server::DEFAULT_LINE_TIMEOUT));
+    for b in b"OOP AAAAAAAAAA" {
+        assert!(h.advance(Duration::from_secs(1)).outputs.is_empty());
+        assert!(h.bytes(&[*b]).outputs.is_empty(), "a byte does not push the deadline back");
+    }
+    let d = h.advance(Duration::from_secs(1));
+    assert_eq!(d.codes(), vec![421], "{:?}", d.lines());
+    assert!(d.events().contains(&Event::Closed(CloseReason::LineTimeout)));
+}
+
+/// SECURITY.md C1: the line timer counts per line. Lines that each end in
+/// time keep the session, even when every write also begins the next line;
+/// a complete line stops the timer; `None` turns it off.
+#[test]
+fn sec_c1_line_timeout_counts_each_line_from_its_first_byte() {
+    let config = ServerConfig::default().line_timeout(Some(Duration::from_secs(10)));
+    let mut h = logged_in(config);
+    assert!(h.bytes(b"NO").outputs.is_empty());
+    for _ in 0..5 {
+        assert!(h.advance(Duration::from_secs(8)).outputs.is_empty());
+        assert_eq!(h.bytes(b"OP\r\nNO").codes(), vec![200]);
+    }
+    assert_eq!(h.bytes(b"OP\r\n").codes(), vec![200]);
+    // No partial line: only the idle timer is armed.
+    assert_eq!(h.session.poll_timeout(), Some(h.now + Duration::from_secs(300)));
+
+    let mut h = logged_in(ServerConfig::default().line_timeout(None));
+    assert!(h.bytes(b"NOOP").outputs.is_empty());
+    assert_eq!(h.session.poll_timeout(), Some(h.now + Duration::from_secs(300)));
+    let d = h.advance(Duration::from_secs(300));
+    assert!(d.events().contains(&Event::Closed(CloseReason::IdleTimeout)), "{:?}", d.lines());
+}
+
+/// SECURITY.md C1: before login the line timer applies too.
+#[test]
+fn sec_c1_line_timeout_before_login() {
+    let (mut h, _) = Harness::new(ServerConfig::default());
+    assert!(h.bytes(b"USER ali").outputs.is_empty());
+    let d = h.advance(ftp_session::server::DEFAULT_LINE_TIMEOUT);
+    assert_eq!(d.codes(), vec![421]);
+    assert!(d.events().contains(&Event::Closed(CloseReason::LineTimeout)));
+}
+
 /// SECURITY.md C2: a transfer without progress for the stall timeout: 426.
 #[test]
 fn sec_c2_data_stall_timeout() {

@@ -32,7 +32,7 @@ struct Cli {
 enum Command {
     /// Serve a directory over FTP. With no options: the current directory,
     /// read-only, to anonymous users, on 127.0.0.1:2121.
-    Serve(serve::Serve),
+    Serve(Box<serve::Serve>),
     /// Download a file (to FILE.part first; renamed to FILE once complete;
     /// a device or FIFO is written in place).
     Get(remote::Get),
@@ -58,7 +58,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => return ftp_conformance::cli::run(args).await,
-        Command::Serve(args) => serve::serve(args).await.map_err(|message| remote::Failure { message, code: 1 }),
+        Command::Serve(args) => serve::serve(*args).await.map_err(|message| remote::Failure { message, code: 1 }),
         Command::Get(args) => remote::get(args).await,
         Command::Put(args) => remote::put(args).await,
         Command::Ls(args) => remote::ls(args).await,

@@ -43,6 +43,11 @@ pub(crate) struct Serve {
     /// Seconds without a command before a session is closed.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    /// Seconds from the first byte of a command line to its end before the
+    /// session is closed with 421, so that a client trickling bytes cannot
+    /// hold a session (0: no limit; the idle timeout still applies).
+    #[arg(long, default_value_t = 15, value_name = "SECONDS")]
+    line_timeout: u64,
     /// Seconds a transfer may go without moving a byte before it is aborted
     /// with 426 (default: 300, or --idle-timeout when that is shorter).
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -177,6 +182,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         .allow_ccc(args.allow_ccc)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .line_timeout((args.line_timeout > 0).then(|| Duration::from_secs(args.line_timeout)))
         .failed_login_delay(Duration::from_secs(args.failed_login_delay))
         .greeting("ftpkit ready");
     if let Some(secs) = args.data_timeout {

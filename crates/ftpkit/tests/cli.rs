@@ -639,6 +639,50 @@ fn sec_a2_serve_logs_failed_logins_and_bans() {
 
 /// Starts `ftpkit ARGS` (a `serve`) in `dir`, stdout and stderr piped, and
 /// returns it with the address from its banner line.
+/// SECURITY.md C1 through `ftpkit serve`: a command line trickled one
+/// byte at a time is cut `--line-timeout` seconds after its first byte
+/// (421), although bytes keep coming; a line that ends in time is served.
+#[test]
+fn sec_c1_serve_line_timeout_cuts_a_trickled_line() {
+    use std::io::{Read, Write};
+    let served = tempfile::tempdir().unwrap();
+    let args = ["serve", "--listen", "127.0.0.1:0", "--anonymous", "--line-timeout", "2"];
+    let (mut child, addr) = spawn_serve(served.path(), &args);
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_millis(250))).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut greeting = String::new();
+    reader.read_line(&mut greeting).unwrap();
+    assert!(greeting.starts_with("220"), "{greeting}");
+    stream.write_all(b"NO").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    stream.write_all(b"OP\r\n").unwrap();
+    let mut reply = String::new();
+    reader.read_line(&mut reply).unwrap();
+    assert!(reply.starts_with("200"), "a line ended in time is served: {reply}");
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut byte = b"NOOP ".iter().copied().chain(std::iter::repeat(b'A'));
+    while started.elapsed() < Duration::from_secs(10) {
+        if stream.write_all(&[byte.next().unwrap()]).is_err() {
+            break;
+        }
+        let mut buf = [0u8; 256];
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => break,
+        }
+    }
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&got).into_owned();
+    assert!(text.starts_with("421"), "{text:?}");
+    assert!(elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(8), "cut after {elapsed:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 fn spawn_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(FTPKIT)
         .current_dir(dir)

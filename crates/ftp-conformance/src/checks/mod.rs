@@ -608,7 +608,7 @@ pub(crate) static CATALOGUE: &[Check] = &[
         "robust-slow-loris-idle-timeout",
         "widely followed practice (SECURITY.md C1)",
         Should,
-        "A command line that never ends does not keep the session past an idle timeout",
+        "A command line trickled a byte a second and never ended does not hold the session (closed within 20 s)",
         robust::slow_loris
     ),
 ];

@@ -137,7 +137,11 @@ pub(crate) async fn telnet_abor(cx: &Cx) -> Verdict {
 }
 
 /// De-facto (SECURITY.md C1): a client that sends a command line one byte
-/// at a time and never ends it must not hold the session open for ever.
+/// at a time and never ends it must not hold the session open: a server
+/// whose idle timer counts bytes, not commands, never ends it, and one
+/// whose idle timer counts commands ends it only minutes later. The check
+/// wants the session closed within [`Options::idle_limit`](crate::Options)
+/// (20 s by default), as a per-line deadline does.
 pub(crate) async fn slow_loris(cx: &Cx) -> Verdict {
     let mut c = cx.session().await?;
     let limit = cx.options.idle_limit;
@@ -157,7 +161,7 @@ pub(crate) async fn slow_loris(cx: &Cx) -> Verdict {
         }
     }
     fail(format!(
-        "no idle timeout observed: the session was still open after {} s of an unfinished line ({sent} bytes, one per second)",
+        "the session was still open after {} s of an unfinished line ({sent} bytes, one per second): no line deadline",
         limit.as_secs_f32()
     ))
 }

@@ -14,6 +14,13 @@ use ftp_proto::{ParseOptions, Text};
 /// `data_connection_timeout` (SECURITY.md C2).
 pub const DEFAULT_DATA_STALL_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The default of [`ServerConfig::line_timeout`]: 15 s from the first byte
+/// of a command line to its end (SECURITY.md C1). Every FTP client sends a
+/// command in one write; 15 s leaves a person typing into a character-mode
+/// telnet time for a line, as Apache's `mod_reqtimeout` (20 s for a whole
+/// request header) does for HTTP.
+pub const DEFAULT_LINE_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// Server session configuration. Share one among sessions with an `Arc`.
 ///
 /// ```
@@ -50,6 +57,7 @@ pub struct ServerConfig {
     pub(crate) max_session_errors: u32,
     pub(crate) idle_timeout: Duration,
     pub(crate) login_timeout: Duration,
+    pub(crate) line_timeout: Option<Duration>,
     pub(crate) data_connect_timeout: Duration,
     pub(crate) data_stall_timeout: Duration,
     /// Whether [`data_stall_timeout`](Self::data_stall_timeout) was set
@@ -84,6 +92,7 @@ impl Default for ServerConfig {
             max_session_errors: 10,
             idle_timeout: Duration::from_secs(300),
             login_timeout: Duration::from_secs(120),
+            line_timeout: Some(DEFAULT_LINE_TIMEOUT),
             data_connect_timeout: Duration::from_secs(60),
             data_stall_timeout: DEFAULT_DATA_STALL_TIMEOUT,
             data_stall_timeout_set: false,
@@ -209,6 +218,15 @@ impl ServerConfig {
         /// Not logged in this long after connecting: 421 and close (C1;
         /// default 120 s).
         login_timeout: Duration
+    );
+    setter!(
+        /// A command line must end (CRLF) within this time of its first byte,
+        /// or 421 and close; `None` turns the deadline off (SECURITY.md C1;
+        /// default [`DEFAULT_LINE_TIMEOUT`]). The idle timer counts complete
+        /// commands only, so without this deadline a client trickling one byte
+        /// a second holds its session until the idle timeout ends it; with
+        /// it, such a session lasts this long.
+        line_timeout: Option<Duration>
     );
     setter!(
         /// A data connection not made within this time: 425 (C2; default 60 s).

@@ -97,6 +97,7 @@ impl Session {
             self.tls = Tls::Plain;
             self.input = BytesMut::new();
             self.decoder.reset();
+            self.line_started = None;
             self.queued.clear();
             self.out.push_back(Output::StopTls);
         } else if let Tls::Implicit { .. } = self.tls {

@@ -100,7 +100,7 @@ use ftp_proto::{
 };
 
 pub use capabilities::StorageCapabilities;
-pub use config::{DEFAULT_DATA_STALL_TIMEOUT, ServerConfig};
+pub use config::{DEFAULT_DATA_STALL_TIMEOUT, DEFAULT_LINE_TIMEOUT, ServerConfig};
 pub use data::{DataAction, DataEvent, DataFailure, DataId, DataTls, Direction};
 pub use path::VirtualPath;
 pub use request::{Answer, ListFormat, Matching, Request, RequestId, RequestKind, StorageError, StoreMode};
@@ -198,6 +198,8 @@ pub enum CloseReason {
     IdleTimeout,
     /// Not logged in within the login timeout (C1).
     LoginTimeout,
+    /// A command line was begun and not ended within the line timeout (C1).
+    LineTimeout,
     /// Too many protocol errors (S4).
     TooManyErrors,
     /// Too many failed logins (A1).
@@ -280,6 +282,9 @@ pub struct Session {
     /// When the last command or answer came: the idle and unused-passive
     /// timers count from it.
     last_activity: Instant,
+    /// When the partial command line now in the input began (the line
+    /// timer, SECURITY.md C1); `None` while no line is in progress.
+    line_started: Option<Instant>,
     /// The idle timeout in force: the configured one, or shorter after
     /// `SITE IDLE` (until REIN).
     idle_timeout: Duration,
@@ -367,6 +372,7 @@ impl Session {
             login_failures: 0,
             logins_held: false,
             last_activity: now,
+            line_started: None,
             idle_timeout: config_idle,
             timers,
             lifecycle: Lifecycle::Open,
@@ -434,6 +440,13 @@ impl Session {
         self.timers.set(Timer::Penalty, penalty);
         let idle = matches!(self.busy, Busy::Idle).then(|| self.last_activity + self.idle_timeout);
         self.timers.set(Timer::Idle, idle);
+        // Counted from the line's first byte, or from when the session last
+        // became idle if the line began while a command was running.
+        let line = match (&self.busy, self.line_started, self.config.line_timeout) {
+            (Busy::Idle, Some(started), Some(limit)) => Some(started.max(self.last_activity) + limit),
+            _ => None,
+        };
+        self.timers.set(Timer::Line, line);
         self.timers.set(Timer::UnusedPassive, self.unused_passive_deadline());
         if self.is_logged_in() {
             self.timers.stop(Timer::Login);
@@ -646,7 +659,10 @@ impl Session {
                     let item = match self.queued.pop_front() {
                         Some(item) => item,
                         None => match self.decoder.decode(&mut self.input) {
-                            Some(item) => item,
+                            Some(item) => {
+                                self.line_started = None;
+                                item
+                            }
                             None => break,
                         },
                     };
@@ -659,6 +675,7 @@ impl Session {
                         break; // C4: stop reading; the peer must wait.
                     }
                     let Some(item) = self.decoder.decode(&mut self.input) else { break };
+                    self.line_started = None;
                     if self.queued.is_empty() && self.after_transfer == AfterTransfer::Nothing {
                         if let Ok(cmd) = &item {
                             if self.out_of_band(now, cmd) {
@@ -673,6 +690,9 @@ impl Session {
         if self.input.is_empty() && !self.decoder.has_partial_line() {
             // An idle session keeps no heap.
             self.input = BytesMut::new();
+            self.line_started = None;
+        } else if self.line_started.is_none() {
+            self.line_started = Some(now);
         }
     }
 
@@ -852,6 +872,14 @@ impl Session {
         self.sync_timers();
         if !self.is_closed() && self.timers.is_due(Timer::Idle, now) {
             self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Idle timeout, closing.", CloseReason::IdleTimeout);
+        }
+        self.sync_timers();
+        if !self.is_closed() && self.timers.is_due(Timer::Line, now) {
+            self.close_with(
+                ReplyCode::SERVICE_NOT_AVAILABLE,
+                "Command line not completed in time, closing.",
+                CloseReason::LineTimeout,
+            );
         }
         self.sync_timers();
         if !self.is_closed() && self.timers.is_due(Timer::UnusedPassive, now) {

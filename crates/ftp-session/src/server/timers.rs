@@ -26,10 +26,13 @@ pub(super) enum Timer {
     /// An unused passive listener of an idle session is closed (SECURITY.md
     /// C2, D6).
     UnusedPassive,
+    /// A command line begun but not ended in time: 421 (SECURITY.md C1, a
+    /// slow-loris client that keeps the idle timer from ever firing).
+    Line,
 }
 
 impl Timer {
-    const COUNT: usize = 5;
+    const COUNT: usize = 6;
 
     const fn slot(self) -> usize {
         match self {
@@ -38,6 +41,7 @@ impl Timer {
             Self::Penalty => 2,
             Self::Idle => 3,
             Self::UnusedPassive => 4,
+            Self::Line => 5,
         }
     }
 }

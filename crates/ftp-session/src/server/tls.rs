@@ -25,6 +25,7 @@ impl Session {
             // SECURITY.md L1: discard whatever followed the AUTH line.
             self.input = BytesMut::new();
             self.decoder.reset();
+            self.line_started = None;
             self.queued.clear();
             self.reset_state();
             self.busy = Busy::Handshake;
@@ -70,6 +71,7 @@ impl Session {
             self.reply(ReplyCode::COMMAND_OK, "Control connection cleared.");
             self.input = BytesMut::new();
             self.decoder.reset();
+            self.line_started = None;
             self.queued.clear();
             self.tls = Tls::Cleared { pbsz: self.tls.pbsz(), prot: self.tls.prot() };
             self.out.push_back(Output::StopTls);
