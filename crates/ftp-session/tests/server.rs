@@ -1537,7 +1537,8 @@ fn sec_d7_epsv_all_drops_earlier_port() {
 }
 
 /// RFC 3659 7.2 and 7.9: the session writes MLST fact lines from entries,
-/// with the facts `OPTS MLST` chose; `STAT path` gets `ls -l` lines.
+/// with the facts `OPTS MLST` chose (UNIX.mode among the defaults, as
+/// ProFTPD offers it); `STAT path` gets `ls -l` lines.
 #[test]
 fn rfc3659_7_mlst_and_stat_from_entries() {
     use bytes::Bytes;
@@ -1552,7 +1553,11 @@ fn rfc3659_7_mlst_and_stat_from_entries() {
     let d = h.answer(&req, Answer::Entries { entries: vec![entry.clone()], now });
     assert_eq!(
         d.lines(),
-        vec!["250-Listing /report 1.pdf", " type=file;size=1234;modify=20240501093000; report 1.pdf", "250 End"]
+        vec![
+            "250-Listing /report 1.pdf",
+            " type=file;size=1234;modify=20240501093000;UNIX.mode=0644; report 1.pdf",
+            "250 End"
+        ]
     );
     assert_eq!(h.send("OPTS MLST size;Type;bogus;").lines(), vec!["200 MLST OPTS type;size;"]);
     let req = h.send("MLST report 1.pdf").request();

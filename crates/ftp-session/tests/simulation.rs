@@ -270,7 +270,7 @@ impl Sim {
                     Answer::Failed(StorageError::NotFound)
                 }
             }
-            RequestKind::MakeDir { path } => {
+            RequestKind::MakeDir { path, .. } => {
                 if self.fs.dirs.iter().any(|d| d == path.as_bytes()) {
                     Answer::Failed(StorageError::PermissionDenied)
                 } else {

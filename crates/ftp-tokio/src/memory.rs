@@ -237,7 +237,12 @@ impl MemoryFs {
         }
     }
 
-    fn open_sink(&self, path: &VirtualPath, mode: WriteMode) -> Result<FileSink, StorageError> {
+    fn open_sink(
+        &self,
+        path: &VirtualPath,
+        mode: WriteMode,
+        create_mode: Option<u32>,
+    ) -> Result<FileSink, StorageError> {
         let parts = parts(path)?;
         let Some((name, dirs)) = parts.split_last() else { return Err(StorageError::PermissionDenied) };
         let mut tree = self.tree();
@@ -248,7 +253,7 @@ impl MemoryFs {
             Some(Node::File(_)) if mode == WriteMode::CreateNew => return Err(StorageError::AlreadyExists),
             Some(Node::File(f)) => f.clone(),
             None => {
-                let f = Arc::new(Mutex::new(FileData { bytes: Vec::new(), modified: now, mode: None }));
+                let f = Arc::new(Mutex::new(FileData { bytes: Vec::new(), modified: now, mode: create_mode }));
                 dir.children.insert(name.to_vec(), Node::File(f.clone()));
                 dir.modified = now;
                 f
@@ -271,6 +276,21 @@ impl MemoryFs {
         data.modified = now;
         drop(data);
         Ok(Box::new(MemorySink { file, pos, append: mode == WriteMode::Append }))
+    }
+
+    /// MKD: a new directory whose parent exists, with `mode` if given.
+    fn new_dir(&self, path: &VirtualPath, mode: Option<u32>) -> Result<(), StorageError> {
+        let parts = parts(path)?;
+        let Some((name, dirs)) = parts.split_last() else { return Err(StorageError::AlreadyExists) };
+        let mut tree = self.tree();
+        let dir = tree.dir_mut(dirs)?;
+        if dir.children.contains_key(*name) {
+            return Err(StorageError::AlreadyExists);
+        }
+        let now = now_secs();
+        dir.children.insert(name.to_vec(), Node::Dir(Dir { children: BTreeMap::new(), modified: now, mode }));
+        dir.modified = now;
+        Ok(())
     }
 
     fn remove(&self, path: &VirtualPath, want_dir: bool) -> Result<(), StorageError> {
@@ -439,7 +459,7 @@ impl Storage for MemoryFs {
     }
 
     fn capabilities(&self) -> StorageCapabilities {
-        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE)
+        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE).with(StorageCapabilities::CREATE_MODE)
     }
 
     fn set_modified<'a>(
@@ -486,7 +506,17 @@ impl Storage for MemoryFs {
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
-        Box::pin(async move { self.open_sink(path, mode) })
+        Box::pin(async move { self.open_sink(path, mode, None) })
+    }
+
+    fn open_write_with_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: WriteMode,
+        create_mode: u32,
+    ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
+        Box::pin(async move { self.open_sink(path, mode, Some(create_mode)) })
     }
 
     fn delete<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
@@ -494,19 +524,16 @@ impl Storage for MemoryFs {
     }
 
     fn make_dir<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
-        Box::pin(async move {
-            let parts = parts(path)?;
-            let Some((name, dirs)) = parts.split_last() else { return Err(StorageError::AlreadyExists) };
-            let mut tree = self.tree();
-            let dir = tree.dir_mut(dirs)?;
-            if dir.children.contains_key(*name) {
-                return Err(StorageError::AlreadyExists);
-            }
-            let now = now_secs();
-            dir.children.insert(name.to_vec(), Node::Dir(Dir { children: BTreeMap::new(), modified: now, mode: None }));
-            dir.modified = now;
-            Ok(())
-        })
+        Box::pin(async move { self.new_dir(path, None) })
+    }
+
+    fn make_dir_with_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move { self.new_dir(path, Some(mode)) })
     }
 
     fn remove_dir<'a>(

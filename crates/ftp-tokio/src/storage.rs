@@ -205,11 +205,38 @@ pub trait Storage: Send + Sync + 'static {
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>>;
 
+    /// `STOR`, `APPE`, `STOU` after `SITE UMASK`
+    /// ([`StorageCapabilities::CREATE_MODE`]): as
+    /// [`open_write`](Self::open_write), and a file this creates gets
+    /// exactly `create_mode` (at most `0o777`), whatever the process's umask;
+    /// an existing file keeps its mode. The default ignores the mode.
+    fn open_write_with_mode<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: WriteMode,
+        _create_mode: u32,
+    ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
+        self.open_write(user, path, mode)
+    }
+
     /// `DELE`: removes a file (not a directory).
     fn delete<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// `MKD`: creates a directory whose parent exists.
     fn make_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
+
+    /// `MKD` after `SITE UMASK` ([`StorageCapabilities::CREATE_MODE`]): as
+    /// [`make_dir`](Self::make_dir), the new directory getting exactly
+    /// `mode` (at most `0o777`). The default ignores the mode.
+    fn make_dir_with_mode<'a>(
+        &'a self,
+        user: &'a Principal,
+        path: &'a VirtualPath,
+        _mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        self.make_dir(user, path)
+    }
 
     /// `RMD`: removes an empty directory, never the root.
     fn remove_dir<'a>(&'a self, user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>>;
@@ -519,26 +546,25 @@ impl LocalFs {
         Ok(Box::new(tokio::fs::File::from_std(file)))
     }
 
-    async fn open_write_as(&self, path: &VirtualPath, mode: WriteMode) -> Result<FileSink, StorageError> {
-        use cap_std::fs::OpenOptionsExt;
+    async fn open_write_as(
+        &self,
+        path: &VirtualPath,
+        mode: WriteMode,
+        create_mode: Option<u32>,
+    ) -> Result<FileSink, StorageError> {
         use std::io::Seek;
         if path.is_root() {
             return Err(StorageError::PermissionDenied);
         }
         let (dir, rel) = (self.dir.clone(), relative(path)?);
         let file = blocking(move || {
-            let mut options = cap_std::fs::OpenOptions::new();
-            options.write(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-            match mode {
-                WriteMode::Replace => options.create(true).truncate(true),
-                WriteMode::Resume(_) => options.create(true),
-                WriteMode::Append => options.create(true).append(true),
-                WriteMode::CreateNew => options.create_new(true),
-            };
             // A link is followed only where it stays beneath the root, a
             // dangling one included: creating its target outside is
             // refused by the kernel like any other way out.
-            let mut file = dir.open_with(rel, &options)?.into_std();
+            let mut file = match create_mode {
+                None => dir.open_with(&rel, &write_options(mode, None))?.into_std(),
+                Some(create_mode) => open_keeping_mode(&dir, &rel, mode, create_mode)?,
+            };
             if !file.metadata()?.is_file() {
                 return Err(io::Error::from_raw_os_error(libc::EACCES));
             }
@@ -551,6 +577,70 @@ impl LocalFs {
         .await?;
         Ok(Box::new(tokio::fs::File::from_std(file)))
     }
+}
+
+/// How `LocalFs` opens a file for `mode`; with `create: Some(m)` only a new
+/// file is created, with mode `m` (less the process umask).
+fn write_options(mode: WriteMode, create: Option<u32>) -> cap_std::fs::OpenOptions {
+    use cap_std::fs::OpenOptionsExt;
+    let mut options = cap_std::fs::OpenOptions::new();
+    options.write(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    if let Some(m) = create {
+        options.create_new(true).mode(m);
+        if mode == WriteMode::Append {
+            options.append(true);
+        }
+        return options;
+    }
+    match mode {
+        WriteMode::Replace => options.create(true).truncate(true),
+        WriteMode::Resume(_) => options.create(true),
+        WriteMode::Append => options.create(true).append(true),
+        WriteMode::CreateNew => options.create_new(true),
+    };
+    options
+}
+
+/// Opens `rel` for `mode` after `SITE UMASK`: a file that did not exist is
+/// created (exclusively) and given exactly `create_mode` with `fchmod`, so
+/// the process's umask does not narrow it further; an existing one is
+/// opened as it is, keeping its mode. If the name appears or disappears
+/// between the two attempts, they are tried again (a bounded number of
+/// times).
+fn open_keeping_mode(
+    dir: &cap_std::fs::Dir,
+    rel: &Path,
+    mode: WriteMode,
+    create_mode: u32,
+) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::PermissionsExt;
+    for _ in 0..8 {
+        match dir.open_with(rel, &write_options(mode, Some(create_mode))) {
+            Ok(file) => {
+                let file = file.into_std();
+                file.set_permissions(std::fs::Permissions::from_mode(create_mode))?;
+                return Ok(file);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && mode != WriteMode::CreateNew => {}
+            Err(e) => return Err(e),
+        }
+        let mut existing = cap_std::fs::OpenOptions::new();
+        {
+            use cap_std::fs::OpenOptionsExt;
+            existing.write(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        match mode {
+            WriteMode::Replace => existing.truncate(true),
+            WriteMode::Append => existing.append(true),
+            WriteMode::Resume(_) | WriteMode::CreateNew => &mut existing,
+        };
+        match dir.open_with(rel, &existing) {
+            Ok(file) => return Ok(file.into_std()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::from_raw_os_error(libc::EAGAIN))
 }
 
 /// What [`LocalFs::scan`] found.
@@ -665,7 +755,7 @@ impl Storage for LocalFs {
     }
 
     fn capabilities(&self) -> StorageCapabilities {
-        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE)
+        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE).with(StorageCapabilities::CREATE_MODE)
     }
 
     fn set_mode<'a>(
@@ -719,7 +809,17 @@ impl Storage for LocalFs {
         path: &'a VirtualPath,
         mode: WriteMode,
     ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
-        Box::pin(self.open_write_as(path, mode))
+        Box::pin(self.open_write_as(path, mode, None))
+    }
+
+    fn open_write_with_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: WriteMode,
+        create_mode: u32,
+    ) -> BoxFuture<'a, Result<FileSink, StorageError>> {
+        Box::pin(self.open_write_as(path, mode, Some(create_mode & 0o777)))
     }
 
     fn delete<'a>(&'a self, _user: &'a Principal, path: &'a VirtualPath) -> BoxFuture<'a, Result<(), StorageError>> {
@@ -734,6 +834,28 @@ impl Storage for LocalFs {
         Box::pin(async move {
             let (dir, rel) = (self.dir.clone(), relative(path)?);
             blocking(move || dir.create_dir(rel)).await
+        })
+    }
+
+    fn make_dir_with_mode<'a>(
+        &'a self,
+        _user: &'a Principal,
+        path: &'a VirtualPath,
+        mode: u32,
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            use cap_std::fs::{DirBuilderExt, PermissionsExt};
+            let (dir, rel) = (self.dir.clone(), relative(path)?);
+            let mode = mode & 0o777;
+            blocking(move || {
+                let mut builder = cap_std::fs::DirBuilder::new();
+                builder.mode(mode);
+                dir.create_dir_with(&rel, &builder)?;
+                // Exactly `mode`, not narrowed by the process umask; beneath
+                // the root like every operation here (P2).
+                dir.set_permissions(&rel, cap_std::fs::Permissions::from_mode(mode))
+            })
+            .await
         })
     }
 

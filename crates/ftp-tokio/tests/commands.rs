@@ -2,10 +2,15 @@
 //! (issue 15): the SITE subcommands FileZilla, WinSCP, ncftp and lftp use,
 //! and FileZilla's feature probing. Both storages; every wait bounded.
 
+#[macro_use]
 mod support;
 
+use ftp_proto::Timestamp;
+use ftp_proto::listing::Entry;
+use ftp_session::server::{StorageCapabilities, StorageError, VirtualPath};
 use ftp_tokio::memory::MemoryFs;
 use ftp_tokio::server::{ServerOptions, User};
+use ftp_tokio::storage::{BoxFuture, FileSink, FileSource, LocalFs, Principal, Storage, WriteMode};
 use support::{Ftp, bounded, code, loopback, memory_options, reply_text, serve};
 use tokio::io::AsyncWriteExt;
 
@@ -40,7 +45,7 @@ async fn listing_of(ftp: &mut Ftp, name: &str) -> String {
 }
 
 /// RFC 959 4.1.3 SITE (proftpd's and wu-ftpd's subcommands): SITE HELP
-/// lists CHMOD, HELP, IDLE and UTIME; CHMOD changes the mode (LIST shows
+/// lists CHMOD, HELP, IDLE, UMASK and UTIME; CHMOD changes the mode (LIST shows
 /// it), both UTIME forms change the time (MDTM shows it); a read-only user
 /// gets 550 and changes nothing; paths stay inside the root (SECURITY.md
 /// P1); bad arguments are 501 and unknown subcommands 500, and none of it
@@ -53,7 +58,7 @@ async fn rfc959_4_1_3_site_chmod_utime_help_idle() {
         bounded(1, async {
             let mut ftp = login(&server, "alice", "secret").await;
             let help = reply_text(&ftp.cmd("SITE HELP").await);
-            assert!(help.contains(" CHMOD HELP IDLE UTIME"), "{name}: {help}");
+            assert!(help.contains(" CHMOD HELP IDLE UMASK UTIME"), "{name}: {help}");
             let reply = ftp.cmd("SITE CHMOD 600 f").await;
             assert_eq!(reply_text(&reply).trim_end(), "200 SITE CHMOD command successful.", "{name}");
             assert!(listing_of(&mut ftp, "f").await.starts_with("-rw------- "), "{name}");
@@ -77,6 +82,124 @@ async fn rfc959_4_1_3_site_chmod_utime_help_idle() {
         })
         .await;
     }
+}
+
+/// The mode a listing line shows, as `ls -l` letters (`-rw-r-----`).
+async fn mode_of(ftp: &mut Ftp, name: &str) -> String {
+    listing_of(ftp, name).await.split(' ').next().unwrap_or_default().to_owned()
+}
+
+/// RFC 959 4.1.3 SITE UMASK (vsftpd's): reports the mask, sets it for the
+/// session; files STOR, APPE and STOU create get `666 & !mask` and MKD's
+/// directories `777 & !mask`, exactly (the process umask does not narrow
+/// them further), while a file that existed keeps its mode; REIN resets it;
+/// bad masks are 501. On both storages, and on LocalFs the modes on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc959_4_1_3_site_umask_sets_the_mode_of_new_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, all) = storages();
+    for (name, options) in all {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            assert_eq!(reply_text(&ftp.cmd("SITE UMASK").await).trim_end(), "200 Current UMASK is 022.", "{name}");
+            assert_eq!(reply_text(&ftp.cmd("SITE UMASK 002").await).trim_end(), "200 UMASK set to 002.", "{name}");
+            assert_eq!(reply_text(&ftp.cmd("SITE UMASK").await).trim_end(), "200 Current UMASK is 002.", "{name}");
+            assert_eq!(ftp.upload("STOR shared", b"group-writable").await.1, 226, "{name}");
+            assert_eq!(mode_of(&mut ftp, "shared").await, "-rw-rw-r--", "{name}: 664, wider than a 022 process umask");
+            assert_eq!(ftp.code("MKD team").await, 257, "{name}");
+            assert_eq!(mode_of(&mut ftp, "team").await.len(), 0, "{name}: LIST of an empty directory");
+            assert_eq!(ftp.code("SITE UMASK 077").await, 200, "{name}");
+            assert_eq!(ftp.upload("STOR private", b"mine").await.1, 226, "{name}");
+            assert_eq!(mode_of(&mut ftp, "private").await, "-rw-------", "{name}");
+            assert_eq!(ftp.upload("APPE appended", b"log").await.1, 226, "{name}");
+            assert_eq!(mode_of(&mut ftp, "appended").await, "-rw-------", "{name}: APPE creating a file");
+            assert_eq!(ftp.upload("STOR shared", b"again").await.1, 226, "{name}");
+            assert_eq!(mode_of(&mut ftp, "shared").await, "-rw-rw-r--", "{name}: an existing file keeps its mode");
+            assert_eq!(ftp.code("MKD secret").await, 257, "{name}");
+            assert_eq!(ftp.code("OPTS MLST type;UNIX.mode;").await, 200, "{name}");
+            let (_, mlst, _) = ftp.download("MLSD").await;
+            let mlst = String::from_utf8(mlst).unwrap();
+            let facts =
+                |entry: &str| mlst.lines().find(|l| l.ends_with(&format!(" {entry}"))).unwrap_or_default().to_owned();
+            assert!(facts("secret").contains("UNIX.mode=0700;"), "{name}: {mlst}");
+            assert!(facts("team").contains("UNIX.mode=0775;"), "{name}: {mlst}");
+            for line in ["SITE UMASK 888", "SITE UMASK 1000", "SITE UMASK 22 x", "SITE UMASK -1"] {
+                assert_eq!(ftp.code(line).await, 501, "{name}: {line}");
+            }
+            assert_eq!(ftp.code("REIN").await, 220, "{name}");
+            ftp.login("alice", "secret").await;
+            assert_eq!(
+                reply_text(&ftp.cmd("SITE UMASK").await).trim_end(),
+                "200 Current UMASK is 022.",
+                "{name}: REIN"
+            );
+            for path in ["shared", "private", "appended", "team", "secret"] {
+                let kind = if path == "team" || path == "secret" { "RMD" } else { "DELE" };
+                assert_eq!(ftp.code(&format!("{kind} {path}")).await, 250, "{name}: {kind} {path}");
+            }
+        })
+        .await;
+        if name == "LocalFs" {
+            // Checked on disk after the listing said so: nothing is left.
+            assert!(!dir.path().join("shared").exists());
+        }
+    }
+    // On disk, with a fresh server on LocalFs.
+    let server = serve(local_options(dir.path())).await;
+    bounded(1, async {
+        let mut ftp = login(&server, "alice", "secret").await;
+        assert_eq!(ftp.code("SITE UMASK 007").await, 200);
+        assert_eq!(ftp.upload("STOR disk", b"bytes").await.1, 226);
+        assert_eq!(ftp.code("MKD diskdir").await, 257);
+        let stou = reply_text(&ftp.cmd("SITE UMASK 000").await);
+        assert!(stou.starts_with("200"), "{stou}");
+        assert_eq!(ftp.upload("STOU", b"unique").await.1, 226);
+    })
+    .await;
+    let mode = |p: &str| std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("disk"), 0o660);
+    assert_eq!(mode("diskdir"), 0o770);
+    let unique = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| std::fs::read(e.path()).ok().as_deref() == Some(b"unique"))
+        .expect("the STOU file");
+    assert_eq!(unique.metadata().unwrap().permissions().mode() & 0o777, 0o666, "STOU with umask 000");
+}
+
+/// LocalFs without `CREATE_MODE`: every other operation and capability
+/// forwarded.
+struct NoCreateMode(LocalFs);
+
+impl Storage for NoCreateMode {
+    forward_required_storage! { 0, |_: &Self, _: &Principal| ();
+        set_modified(path: &'a VirtualPath, time: Timestamp) -> ();
+        set_mode(path: &'a VirtualPath, mode: u32) -> ();
+    }
+
+    fn capabilities(&self) -> StorageCapabilities {
+        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE)
+    }
+}
+
+/// SITE UMASK needs a storage that can create with a mode
+/// (`StorageCapabilities::CREATE_MODE`): without it, it is not in SITE HELP
+/// and answers 500 like any unknown subcommand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn site_umask_only_where_the_storage_creates_with_a_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = local_options(dir.path());
+    options.storage = Some(std::sync::Arc::new(NoCreateMode(LocalFs::new(dir.path()).unwrap())));
+    let server = serve(options).await;
+    bounded(1, async {
+        let mut ftp = login(&server, "alice", "secret").await;
+        let help = reply_text(&ftp.cmd("SITE HELP").await);
+        assert!(!help.contains("UMASK"), "{help}");
+        assert_eq!(ftp.code("SITE UMASK 022").await, 500);
+        assert_eq!(ftp.code("NOOP").await, 200);
+    })
+    .await;
 }
 
 /// Issue 15: FileZilla-style feature probing (FEAT, OPTS UTF8 ON, SITE

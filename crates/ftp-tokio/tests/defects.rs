@@ -453,18 +453,7 @@ async fn sec_s4_refusals_keep_the_session() {
 struct Plain(MemoryFs);
 
 impl Storage for Plain {
-    forward_storage! { 0, |_: &Self, _: &Principal| ();
-        change_dir(path: &'a VirtualPath) -> ();
-        entries(path: &'a VirtualPath, all: bool) -> Vec<Entry>;
-        size(path: &'a VirtualPath) -> u64;
-        modified(path: &'a VirtualPath) -> Timestamp;
-        open_read(path: &'a VirtualPath, offset: u64) -> FileSource;
-        open_write(path: &'a VirtualPath, mode: WriteMode) -> FileSink;
-        delete(path: &'a VirtualPath) -> ();
-        make_dir(path: &'a VirtualPath) -> ();
-        remove_dir(path: &'a VirtualPath) -> ();
-        rename(from: &'a VirtualPath, to: &'a VirtualPath) -> ();
-    }
+    forward_required_storage! { 0, |_: &Self, _: &Principal| () }
 }
 
 /// A probe for a verb HELP lists: its command line, or `None` for verbs a

@@ -30,18 +30,8 @@ impl Recording {
 }
 
 impl Storage for Recording {
-    forward_storage! { inner, Self::saw;
-        change_dir(path: &'a VirtualPath) -> ();
-        entries(path: &'a VirtualPath, all: bool) -> Vec<Entry>;
+    forward_required_storage! { inner, Self::saw;
         stat(path: &'a VirtualPath) -> Entry;
-        size(path: &'a VirtualPath) -> u64;
-        modified(path: &'a VirtualPath) -> Timestamp;
-        open_read(path: &'a VirtualPath, offset: u64) -> FileSource;
-        open_write(path: &'a VirtualPath, mode: WriteMode) -> FileSink;
-        delete(path: &'a VirtualPath) -> ();
-        make_dir(path: &'a VirtualPath) -> ();
-        remove_dir(path: &'a VirtualPath) -> ();
-        rename(from: &'a VirtualPath, to: &'a VirtualPath) -> ();
     }
 }
 

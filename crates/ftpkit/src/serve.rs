@@ -182,6 +182,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         .allow_ccc(args.allow_ccc)
         .passive_address(passive_address)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .default_umask(process_umask())
         .line_timeout((args.line_timeout > 0).then(|| Duration::from_secs(args.line_timeout)))
         .failed_login_delay(Duration::from_secs(args.failed_login_delay))
         .greeting("ftpkit ready");
@@ -250,4 +251,18 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = terminate.recv() => {}
         }
     })
+}
+
+/// The process's umask, which `LocalFs` files get until a session sets its
+/// own with `SITE UMASK` (read from `/proc/self/status`, as setting it to
+/// read it back would race with the runtime's threads; `022` elsewhere).
+fn process_umask() -> ftp_session::server::Umask {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+            u32::from_str_radix(line.trim(), 8).ok()
+        })
+        .and_then(ftp_session::server::Umask::new)
+        .unwrap_or(ftp_session::server::Umask::DEFAULT)
 }

@@ -33,6 +33,10 @@ impl StorageCapabilities {
     /// fact of `MFF` (draft-somers-ftp-mfxx section 5.3).
     pub const SET_MODE: Self = Self { bits: 2 };
 
+    /// Create files and directories with the mode a [`Umask`](super::Umask)
+    /// gives (`SITE UMASK`), whatever the server process's own umask.
+    pub const CREATE_MODE: Self = Self { bits: 4 };
+
     /// The set with `other`'s operations added.
     #[must_use]
     pub const fn with(self, other: Self) -> Self {

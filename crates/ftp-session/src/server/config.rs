@@ -52,6 +52,7 @@ pub struct ServerConfig {
     pub(crate) require_tls_close_notify: bool,
     pub(crate) allow_ccc: bool,
     pub(crate) site_enabled: bool,
+    pub(crate) default_umask: super::Umask,
     pub(crate) storage_capabilities: StorageCapabilities,
     pub(crate) max_consecutive_errors: u32,
     pub(crate) max_session_errors: u32,
@@ -87,6 +88,7 @@ impl Default for ServerConfig {
             require_tls_close_notify: false,
             allow_ccc: false,
             site_enabled: false,
+            default_umask: super::Umask::DEFAULT,
             storage_capabilities: StorageCapabilities::NONE,
             max_consecutive_errors: 3,
             max_session_errors: 10,
@@ -214,6 +216,12 @@ impl ServerConfig {
         }
         self
     }
+    setter!(
+        /// The mask `SITE UMASK` reports before a session sets its own: what
+        /// the storage applies by default (for a local file system, the
+        /// server process's umask; `ftpkit serve` reads it). Default `022`.
+        default_umask: super::Umask
+    );
     setter!(
         /// Not logged in this long after connecting: 421 and close (C1;
         /// default 120 s).

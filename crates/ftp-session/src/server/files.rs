@@ -40,7 +40,7 @@ impl Session {
     /// MKD and XMKD: 257 with the new directory.
     pub(super) fn make_dir(&mut self, p: &Pathname) {
         let path = self.cwd.join(p.as_bytes());
-        self.request(RequestKind::MakeDir { path: path.clone() }, Pending::MakeDir(path));
+        self.request(RequestKind::MakeDir { path: path.clone(), umask: self.params.umask }, Pending::MakeDir(path));
     }
 
     /// RMD and XRMD.

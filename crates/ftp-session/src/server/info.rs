@@ -75,7 +75,7 @@ impl Session {
 
     /// RFC 2389 section 3: only what is enabled.
     pub(super) fn feat(&mut self) {
-        let mut features = vec!["EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;unique*;", "PASV"];
+        let mut features = vec!["EPRT", "EPSV", "MDTM", "MLST type*;size*;modify*;perm*;unique*;UNIX.mode*;", "PASV"];
         debug_assert!(MLST_FACTS.iter().all(|f| features[3].contains(f)));
         features.extend(["REST STREAM", "SIZE", "TVFS", "UTF8", "LANG EN*", "HOST"]);
         if self.advertised(CommandKind::Mfmt) {

@@ -103,7 +103,7 @@ pub use capabilities::StorageCapabilities;
 pub use config::{DEFAULT_DATA_STALL_TIMEOUT, DEFAULT_LINE_TIMEOUT, ServerConfig};
 pub use data::{DataAction, DataEvent, DataFailure, DataId, DataTls, Direction};
 pub use path::VirtualPath;
-pub use request::{Answer, ListFormat, Matching, Request, RequestId, RequestKind, StorageError, StoreMode};
+pub use request::{Answer, ListFormat, Matching, Request, RequestId, RequestKind, StorageError, StoreMode, Umask};
 
 use crate::Misuse;
 use answer::answer_fits;

@@ -44,6 +44,59 @@ pub enum ListFormat {
     Stat,
 }
 
+/// The permission bits a storage clears on the files and directories it
+/// creates, set per session by `SITE UMASK` (as vsftpd's): a new file gets
+/// `0o666 & !umask`, a new directory `0o777 & !umask`. Only `0..=0o777`
+/// exists, so a mask can never carry setuid or sticky bits.
+///
+/// ```
+/// use ftp_session::server::Umask;
+///
+/// let mask = Umask::new(0o027).unwrap();
+/// assert_eq!(mask.file_mode(), 0o640);
+/// assert_eq!(mask.dir_mode(), 0o750);
+/// assert_eq!(mask.to_string(), "027");
+/// assert!(Umask::new(0o1000).is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Umask(u16);
+
+impl Umask {
+    /// The usual default, `022`: files `644`, directories `755`.
+    pub const DEFAULT: Self = Self(0o022);
+
+    /// A mask of at most `0o777`.
+    #[must_use]
+    pub const fn new(bits: u32) -> Option<Self> {
+        if bits <= 0o777 { Some(Self(bits as u16)) } else { None }
+    }
+
+    /// The mask's bits.
+    #[must_use]
+    pub const fn bits(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// The mode of a new file: `0o666` without the mask's bits.
+    #[must_use]
+    pub const fn file_mode(self) -> u32 {
+        0o666 & !self.bits()
+    }
+
+    /// The mode of a new directory: `0o777` without the mask's bits.
+    #[must_use]
+    pub const fn dir_mode(self) -> u32 {
+        0o777 & !self.bits()
+    }
+}
+
+impl core::fmt::Display for Umask {
+    /// Three octal digits, as `SITE UMASK` reports it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{:03o}", self.0)
+    }
+}
+
 /// Where a store writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -124,6 +177,10 @@ pub enum RequestKind {
         offset: u64,
         /// `TYPE A` is in force: convert CRLF to local line ends.
         ascii: bool,
+        /// From `SITE UMASK`: the mode a file this creates gets
+        /// ([`Umask::file_mode`]); `None`: the storage's default. An existing
+        /// file keeps its mode.
+        umask: Option<Umask>,
     },
     /// `DELE`. Answer [`Answer::Done`] or [`Answer::Failed`].
     Delete {
@@ -134,6 +191,9 @@ pub enum RequestKind {
     MakeDir {
         /// The new directory.
         path: VirtualPath,
+        /// From `SITE UMASK`: the new directory's mode is
+        /// [`Umask::dir_mode`]; `None`: the storage's default.
+        umask: Option<Umask>,
     },
     /// `RMD`. Answer [`Answer::Done`] or [`Answer::Failed`].
     RemoveDir {

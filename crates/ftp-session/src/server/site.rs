@@ -1,7 +1,7 @@
 //! SITE subcommands (RFC 959 4.1.3: "services specific to its system"),
 //! the ones FileZilla, WinSCP, ncftp and lftp send: `SITE HELP`,
-//! `SITE CHMOD mode path`, `SITE UTIME` in proftpd's two forms, and
-//! `SITE IDLE [seconds]`.
+//! `SITE CHMOD mode path`, `SITE UTIME` in proftpd's two forms,
+//! `SITE UMASK [mask]` and `SITE IDLE [seconds]`.
 //!
 //! SITE itself is always implemented; a subcommand this server does not
 //! know is 500 (never 502, which would say SITE is missing), or goes to the
@@ -17,7 +17,7 @@ use bytes::Bytes;
 use ftp_proto::{Pathname, Reply, ReplyCode, Text, Timestamp};
 
 use super::state::Pending;
-use super::{MAX_VIRTUAL_PATH, RequestKind, Session, StorageCapabilities};
+use super::{MAX_VIRTUAL_PATH, RequestKind, Session, StorageCapabilities, Umask};
 
 /// The shortest idle timeout `SITE IDLE` may set: a client may ask to be
 /// dropped sooner than the configured timeout, not to keep a session
@@ -31,10 +31,11 @@ enum Sub {
     Chmod,
     Utime,
     Idle,
+    Umask,
 }
 
 impl Sub {
-    const ALL: [Self; 4] = [Self::Chmod, Self::Help, Self::Idle, Self::Utime];
+    const ALL: [Self; 5] = [Self::Chmod, Self::Help, Self::Idle, Self::Umask, Self::Utime];
 
     fn name(self) -> &'static str {
         match self {
@@ -42,6 +43,7 @@ impl Sub {
             Self::Chmod => "CHMOD",
             Self::Utime => "UTIME",
             Self::Idle => "IDLE",
+            Self::Umask => "UMASK",
         }
     }
 
@@ -51,6 +53,7 @@ impl Sub {
             Self::Chmod => "SITE CHMOD <octal mode> <path>",
             Self::Utime => "SITE UTIME <YYYYMMDDhhmm[ss]> <path> | SITE UTIME <path> <atime> <mtime> <ctime> UTC",
             Self::Idle => "SITE IDLE [seconds]",
+            Self::Umask => "SITE UMASK [octal mask]",
         }
     }
 }
@@ -63,6 +66,7 @@ impl Session {
         Sub::ALL.into_iter().filter(move |sub| match sub {
             Sub::Chmod => caps.contains(StorageCapabilities::SET_MODE),
             Sub::Utime => caps.contains(StorageCapabilities::SET_MODIFIED),
+            Sub::Umask => caps.contains(StorageCapabilities::CREATE_MODE),
             Sub::Help | Sub::Idle => true,
         })
     }
@@ -80,6 +84,7 @@ impl Session {
             Some(Sub::Chmod) => self.site_chmod(args),
             Some(Sub::Utime) => self.site_utime(args),
             Some(Sub::Idle) => self.site_idle(args),
+            Some(Sub::Umask) => self.site_umask(args),
             None if self.config.site_enabled => self.request(RequestKind::Site { command: text }, Pending::Site),
             None => self.error(ReplyCode::SYNTAX_ERROR, "Unknown SITE command: try SITE HELP."),
         }
@@ -154,6 +159,26 @@ impl Session {
                 ReplyCode::SYNTAX_ERROR_ARGUMENTS,
                 format!("SITE IDLE takes seconds from {} to {}.", low.as_secs(), max.as_secs()),
             ),
+        }
+    }
+
+    /// `SITE UMASK`: the mask files and directories this session creates
+    /// get; `SITE UMASK 027` sets it (octal, at most `777`) for the rest of
+    /// the session (REIN resets it). Until set, the storage's default
+    /// applies, reported as [`ServerConfig::default_umask`](super::ServerConfig).
+    fn site_umask(&mut self, args: &[u8]) {
+        let (word, rest) = split_word(args);
+        if word.is_empty() {
+            let mask = self.params.umask.unwrap_or(self.config.default_umask);
+            return self.reply_text(ReplyCode::COMMAND_OK, format!("Current UMASK is {mask}."));
+        }
+        let mask = parse_mode(word).filter(|_| rest.is_empty() && word.len() <= 4).and_then(Umask::new);
+        match mask {
+            Some(mask) => {
+                self.params.umask = Some(mask);
+                self.reply_text(ReplyCode::COMMAND_OK, format!("UMASK set to {mask}."));
+            }
+            None => self.error(ReplyCode::SYNTAX_ERROR_ARGUMENTS, "Syntax: SITE UMASK <octal mask, 000 to 777>."),
         }
     }
 

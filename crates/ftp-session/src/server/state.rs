@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use ftp_proto::{ProtectionLevel, Timestamp, Username};
 
+use super::request::Umask;
 use super::{DataId, Direction, RequestId, VirtualPath};
 
 /// Login progress (RFC 959 4.1.1, 5.4 state diagram for USER/PASS/ACCT).
@@ -30,6 +31,8 @@ pub(super) struct Params {
     pub(super) marker: Marker,
     /// Which data-setup commands are accepted (RFC 2428 section 4).
     pub(super) data_commands: DataCommands,
+    /// Set by `SITE UMASK`; until then the storage's own default applies.
+    pub(super) umask: Option<Umask>,
 }
 
 /// What REST or RNFR leaves for the next command. At most one is live: the
@@ -215,7 +218,7 @@ pub(super) enum AfterTransfer {
 
 /// The MLST facts the server offers (FEAT) and writes for
 /// [`Answer::Entries`].
-pub(super) const MLST_FACTS: [&str; 5] = ["type", "size", "modify", "perm", "unique"];
+pub(super) const MLST_FACTS: [&str; 6] = ["type", "size", "modify", "perm", "unique", "UNIX.mode"];
 
 /// What to do with the answer to a request.
 #[derive(Debug, Clone)]

@@ -137,7 +137,7 @@ impl Session {
         let path = self.cwd.join(p.as_bytes());
         let ascii = self.params.ascii;
         let plan = Plan { direction: Direction::Receive, path: path.clone(), label };
-        self.transfer(RequestKind::Store { path, mode, offset, ascii }, plan);
+        self.transfer(RequestKind::Store { path, mode, offset, ascii, umask: self.params.umask }, plan);
     }
 
     /// The checks every transfer command passes before the storage is asked.

@@ -5,7 +5,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
-use ftp_session::server::VirtualPath;
+use ftp_session::server::{Umask, VirtualPath};
 
 pub(super) fn failed(e: StorageError) -> (Answer, Option<Job>) {
     (Answer::Failed(e), None)
@@ -51,11 +51,13 @@ pub(super) async fn decide(
                 Err(e) => failed(e),
             }
         }
-        RequestKind::Store { path, mode: StoreMode::Unique, ascii, .. } => match store_unique(fs, user, &path).await {
-            Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii, None))),
-            Err(e) => failed(e),
-        },
-        RequestKind::Store { path, mode, offset, ascii } => {
+        RequestKind::Store { path, mode: StoreMode::Unique, ascii, umask, .. } => {
+            match store_unique(fs, user, &path, umask).await {
+                Ok((name, file)) => (Answer::StoredAs(name), Some(Job::Write(file, ascii, None))),
+                Err(e) => failed(e),
+            }
+        }
+        RequestKind::Store { path, mode, offset, ascii, umask } => {
             let mode = match mode {
                 StoreMode::Append => WriteMode::Append,
                 _ if offset > 0 => WriteMode::Resume(offset),
@@ -65,15 +67,18 @@ pub(super) async fn decide(
                 return failed(e);
             }
             if shared.atomic_uploads && mode == WriteMode::Replace {
-                return atomic_store(shared, user, path, ascii).await;
+                return atomic_store(shared, user, path, ascii, umask).await;
             }
-            match fs.open_write(user, &path, mode).await {
+            match open_write(fs, user, &path, mode, umask).await {
                 Ok(file) => (Answer::Ready, Some(Job::Write(file, ascii, None))),
                 Err(e) => failed(e),
             }
         }
         RequestKind::Delete { path } => done(fs.delete(user, &path).await),
-        RequestKind::MakeDir { path } => done(fs.make_dir(user, &path).await),
+        RequestKind::MakeDir { path, umask: None } => done(fs.make_dir(user, &path).await),
+        RequestKind::MakeDir { path, umask: Some(umask) } => {
+            done(fs.make_dir_with_mode(user, &path, umask.dir_mode()).await)
+        }
         RequestKind::RemoveDir { path } => done(fs.remove_dir(user, &path).await),
         RequestKind::Rename { from, to } => done(fs.rename(user, &from, &to).await),
         RequestKind::Size { path } => match fs.size(user, &path).await {
@@ -119,19 +124,40 @@ pub(super) async fn decide(
 /// STOR with atomic uploads: the bytes go to a new hidden file in the
 /// target's directory, renamed over the target once the upload completed
 /// (see [`atomic`](super::atomic)). The target must not be a directory.
-async fn atomic_store(shared: &Shared, user: &Principal, path: VirtualPath, ascii: bool) -> (Answer, Option<Job>) {
+async fn atomic_store(
+    shared: &Shared,
+    user: &Principal,
+    path: VirtualPath,
+    ascii: bool,
+    umask: Option<Umask>,
+) -> (Answer, Option<Job>) {
     let fs = shared.storage.as_ref();
     if fs.change_dir(user, &path).await.is_ok() {
         return failed(StorageError::PermissionDenied);
     }
     let temporary = atomic::temporary_name(&path);
-    match fs.open_write(user, &temporary, WriteMode::CreateNew).await {
+    match open_write(fs, user, &temporary, WriteMode::CreateNew, umask).await {
         Ok(file) => {
             let keep = !shared.config.require_tls_close_notify_in_force();
             let commit = Commit::new(shared.storage.clone(), user.clone(), temporary, path, keep);
             (Answer::Ready, Some(Job::Write(file, ascii, Some(commit))))
         }
         Err(e) => failed(e),
+    }
+}
+
+/// `open_write`, or after `SITE UMASK` `open_write_with_mode` with the mode
+/// a new file gets.
+async fn open_write(
+    fs: &dyn Storage,
+    user: &Principal,
+    path: &VirtualPath,
+    mode: WriteMode,
+    umask: Option<Umask>,
+) -> Result<FileSink, StorageError> {
+    match umask {
+        None => fs.open_write(user, path, mode).await,
+        Some(umask) => fs.open_write_with_mode(user, path, mode, umask.file_mode()).await,
     }
 }
 
@@ -162,6 +188,7 @@ pub(super) async fn store_unique(
     fs: &dyn Storage,
     user: &Principal,
     hint: &ftp_session::server::VirtualPath,
+    umask: Option<Umask>,
 ) -> Result<(ftp_proto::Pathname, FileSink), StorageError> {
     for i in 0..1000u32 {
         let candidate = if i == 0 {
@@ -171,7 +198,7 @@ pub(super) async fn store_unique(
             name.extend_from_slice(format!(".{i}").as_bytes());
             hint.parent().join(&name)
         };
-        match fs.open_write(user, &candidate, WriteMode::CreateNew).await {
+        match open_write(fs, user, &candidate, WriteMode::CreateNew, umask).await {
             Ok(file) => {
                 let name = ftp_proto::Pathname::try_from(Bytes::copy_from_slice(candidate.file_name()))
                     .map_err(|_| StorageError::NameNotAllowed)?;

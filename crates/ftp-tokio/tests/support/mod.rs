@@ -31,6 +31,29 @@ macro_rules! forward_storage {
     };
 }
 
+/// [`forward_storage!`] for every required `Storage` method, plus the
+/// optional ones listed after a `;` (`stat`, `set_mode`, ...). Needs
+/// `Entry`, `Timestamp`, `FileSource`, `FileSink`, `WriteMode` and
+/// `VirtualPath` in scope too.
+#[allow(unused_macros)]
+macro_rules! forward_required_storage {
+    ($inner:tt, $hook:expr $(; $($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*)?) => {
+        forward_storage! { $inner, $hook;
+            change_dir(path: &'a VirtualPath) -> ();
+            entries(path: &'a VirtualPath, all: bool) -> Vec<Entry>;
+            size(path: &'a VirtualPath) -> u64;
+            modified(path: &'a VirtualPath) -> Timestamp;
+            open_read(path: &'a VirtualPath, offset: u64) -> FileSource;
+            open_write(path: &'a VirtualPath, mode: WriteMode) -> FileSink;
+            delete(path: &'a VirtualPath) -> ();
+            make_dir(path: &'a VirtualPath) -> ();
+            remove_dir(path: &'a VirtualPath) -> ();
+            rename(from: &'a VirtualPath, to: &'a VirtualPath) -> ();
+            $($($name($($arg: $ty),*) -> $out;)*)?
+        }
+    };
+}
+
 /// The longest any single step of a test waits.
 pub const WAIT: Duration = Duration::from_secs(30);
 
