@@ -1345,6 +1345,27 @@ fn sec_c1_login_timeout() {
     assert!(d.events().contains(&Event::Closed(CloseReason::LoginTimeout)));
 }
 
+/// RFC 959 4.1.3 ALLO: with a storage that knows its free space, the size
+/// is checked against the space free in the working directory (200 when it
+/// fits, 452 when it does not); without one 202; before login 530.
+#[test]
+fn rfc959_4_1_3_allo_checks_free_space() {
+    use ftp_session::server::StorageCapabilities as Caps;
+    let mut h = logged_in(ServerConfig::default());
+    assert_eq!(h.send("ALLO 10").codes(), vec![202], "no capability");
+    let (mut h, _) = Harness::new(ServerConfig::default().storage_capabilities(Caps::FREE_SPACE));
+    assert_eq!(h.send("ALLO 10").codes(), vec![530], "not logged in: the storage is not asked");
+    h.login();
+    let req = h.send("ALLO 100").request();
+    assert!(matches!(&req.kind, RequestKind::FreeSpace { path } if path.as_bytes() == b"/"));
+    let d = h.answer(&req, Answer::Size(100));
+    assert_eq!(d.lines(), vec!["200 ALLO OK: 100 bytes free."]);
+    let req = h.send("ALLO 101 R 10").request();
+    let d = h.answer(&req, Answer::Size(100));
+    assert_eq!(d.lines(), vec!["452 Insufficient storage space: 101 bytes asked, 100 free."]);
+    assert_eq!(h.send("NOOP").codes(), vec![200], "the session goes on");
+}
+
 /// SECURITY.md C1: a command line trickled one byte a second never resets
 /// the idle timer, and the line timer ends it 15 s (the default) after its
 /// first byte: 421, closed with `LineTimeout`.

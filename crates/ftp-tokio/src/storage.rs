@@ -189,6 +189,17 @@ pub trait Storage: Send + Sync + 'static {
         not_supported()
     }
 
+    /// `ALLO` ([`StorageCapabilities::FREE_SPACE`]): the bytes `user` may
+    /// still store beneath `dir` (free space, or what a quota leaves). The
+    /// default is [`StorageError::NotSupported`].
+    fn free_space<'a>(
+        &'a self,
+        _user: &'a Principal,
+        _dir: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(async { Err(StorageError::NotSupported) })
+    }
+
     /// `RETR`: a file's bytes from `offset` (past the end: nothing).
     fn open_read<'a>(
         &'a self,
@@ -755,7 +766,29 @@ impl Storage for LocalFs {
     }
 
     fn capabilities(&self) -> StorageCapabilities {
-        StorageCapabilities::SET_MODIFIED.with(StorageCapabilities::SET_MODE).with(StorageCapabilities::CREATE_MODE)
+        StorageCapabilities::SET_MODIFIED
+            .with(StorageCapabilities::SET_MODE)
+            .with(StorageCapabilities::CREATE_MODE)
+            .with(StorageCapabilities::FREE_SPACE)
+    }
+
+    fn free_space<'a>(
+        &'a self,
+        _user: &'a Principal,
+        dir: &'a VirtualPath,
+    ) -> BoxFuture<'a, Result<u64, StorageError>> {
+        Box::pin(async move {
+            let (root, rel) = (self.dir.clone(), relative(dir)?);
+            blocking(move || {
+                // The directory opened beneath the root (P2), then statvfs
+                // on its descriptor: the blocks an unprivileged user may
+                // still fill (f_bavail, not f_bfree).
+                let dir = root.open_dir(&rel)?;
+                let stat = rustix::fs::fstatvfs(&dir)?;
+                Ok(stat.f_bavail.saturating_mul(stat.f_frsize))
+            })
+            .await
+        })
     }
 
     fn set_mode<'a>(

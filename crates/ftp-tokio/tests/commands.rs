@@ -202,6 +202,34 @@ async fn site_umask_only_where_the_storage_creates_with_a_mode() {
     .await;
 }
 
+/// RFC 959 4.1.3 ALLO through the real server: LocalFs knows the space
+/// free beneath the working directory (statvfs on a descriptor opened
+/// beneath the root), so a size that fits is 200 and one no disk has is
+/// 452; MemoryFs cannot tell, so ALLO is 202 (superfluous) there. The
+/// session goes on either way, and the upload after it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc959_4_1_3_allo_is_checked_against_free_space() {
+    let (_dir, all) = storages();
+    for (name, options) in all {
+        let server = serve(options).await;
+        bounded(1, async {
+            let mut ftp = login(&server, "alice", "secret").await;
+            let fits = reply_text(&ftp.cmd("ALLO 10").await);
+            let huge = reply_text(&ftp.cmd(&format!("ALLO {}", u64::MAX)).await);
+            if name == "LocalFs" {
+                assert!(fits.starts_with("200 ALLO OK: "), "{name}: {fits}");
+                assert!(huge.starts_with("452 Insufficient storage space"), "{name}: {huge}");
+            } else {
+                assert!(fits.starts_with("202") && huge.starts_with("202"), "{name}: {fits} {huge}");
+            }
+            assert_eq!(ftp.code("ALLO 5 R 10").await, if name == "LocalFs" { 200 } else { 202 }, "{name}");
+            assert_eq!(ftp.upload("STOR allocated", b"12345").await.1, 226, "{name}");
+            assert_eq!(ftp.code("DELE allocated").await, 250, "{name}");
+        })
+        .await;
+    }
+}
+
 /// Issue 15: FileZilla-style feature probing (FEAT, OPTS UTF8 ON, SITE
 /// HELP, MFMT, CLNT, MODE Z) is answered without ending the session, each
 /// with a code from its RFC (MODE Z: RFC 959 4.2.1 504), and the session

@@ -36,7 +36,7 @@ use super::Role;
 use crate::Misuse;
 use crate::server::{
     Answer, Connection, DataAction, DataEvent, DataFailure, DataId, Event, Input, ListFormat, Output, RequestId,
-    RequestKind, ServerConfig, Session, StorageError, StoreMode,
+    RequestKind, ServerConfig, Session, StorageCapabilities, StorageError, StoreMode,
 };
 
 /// Operations read from one input.
@@ -178,6 +178,10 @@ fn config(u: &mut Unstructured<'_>) -> Result<(ServerConfig, u8)> {
         .implicit_tls(bit(a, 6))
         .allow_ccc(bit(a, 7))
         .site_enabled(bit(b, 0))
+        // Every optional storage operation, or none (SITE UMASK, MFMT, MFF,
+        // ALLO's free space are reachable only with them).
+        .storage_capabilities(if bit(b, 5) { all_capabilities() } else { StorageCapabilities::NONE })
+        .line_timeout(bit(b, 6).then_some(Duration::from_secs(1)))
         .require_tls_resumption(bit(b, 1))
         .passive_address(bit(b, 2).then_some(Ipv4Addr::new(203, 0, 113, 7)))
         .parse_options(parse)
@@ -191,6 +195,13 @@ fn config(u: &mut Unstructured<'_>) -> Result<(ServerConfig, u8)> {
         .data_connect_timeout(short(6, Duration::from_secs(1), Duration::from_secs(60)))
         .data_stall_timeout(short(7, Duration::from_secs(1), Duration::from_secs(300)));
     Ok((config, conn % 8))
+}
+
+fn all_capabilities() -> StorageCapabilities {
+    StorageCapabilities::SET_MODIFIED
+        .with(StorageCapabilities::SET_MODE)
+        .with(StorageCapabilities::CREATE_MODE)
+        .with(StorageCapabilities::FREE_SPACE)
 }
 
 fn control(u: &mut Unstructured<'_>) -> Result<Vec<u8>> {
@@ -306,7 +317,7 @@ fn fitting(kind: &RequestKind, b: u8) -> Answer {
             Answer::StoredAs(Pathname::try_from("ftpkit.upload.1").expect("valid"))
         }
         RequestKind::Store { .. } => Answer::Ready,
-        RequestKind::Size { .. } => Answer::Size(u64::from(b)),
+        RequestKind::Size { .. } | RequestKind::FreeSpace { .. } => Answer::Size(u64::from(b)),
         RequestKind::ModTime { .. } => Answer::ModTime(Timestamp::new(2024, 1, 2, 3, 4, 5).expect("valid")),
         RequestKind::Site { .. } => Answer::SiteReply(Reply::from_static(ReplyCode::COMMAND_OK, "SITE ok.")),
         RequestKind::ChangeDir { .. }

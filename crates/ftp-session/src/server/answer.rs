@@ -42,6 +42,16 @@ impl Session {
                     self.reply_text(ReplyCode::FILE_STATUS, n.to_string());
                 }
             }
+            Pending::Allocate { size } => {
+                if let Answer::Size(free) = answer {
+                    if size <= free {
+                        self.reply_text(ReplyCode::COMMAND_OK, format!("ALLO OK: {free} bytes free."));
+                    } else {
+                        let text = format!("Insufficient storage space: {size} bytes asked, {free} free.");
+                        self.reply_text(ReplyCode::INSUFFICIENT_STORAGE, text);
+                    }
+                }
+            }
             Pending::ModTime => {
                 if let Answer::ModTime(t) = answer {
                     self.reply_text(ReplyCode::FILE_STATUS, t.to_string());
@@ -157,7 +167,7 @@ pub(super) fn answer_fits(pending: &Pending, answer: &Answer) -> bool {
             | Pending::SiteDone(_),
             Answer::Done,
         ) => true,
-        (Pending::Size, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,
+        (Pending::Size | Pending::Allocate { .. }, Answer::Size(_)) | (Pending::ModTime, Answer::ModTime(_)) => true,
         (Pending::Facts(_) | Pending::StatList(_), Answer::Lines(_) | Answer::Entries { .. }) => true,
         (Pending::Site, Answer::SiteReply(_)) => true,
         (Pending::Transfer(p), Answer::Ready) => p.label != "STOU",

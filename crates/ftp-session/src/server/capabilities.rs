@@ -37,6 +37,10 @@ impl StorageCapabilities {
     /// gives (`SITE UMASK`), whatever the server process's own umask.
     pub const CREATE_MODE: Self = Self { bits: 4 };
 
+    /// Tell the space free for a user in a directory: `ALLO` is checked
+    /// against it (RFC 959 4.1.3).
+    pub const FREE_SPACE: Self = Self { bits: 8 };
+
     /// The set with `other`'s operations added.
     #[must_use]
     pub const fn with(self, other: Self) -> Self {

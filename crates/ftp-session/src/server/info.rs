@@ -7,8 +7,8 @@ use bytes::Bytes;
 use ftp_proto::{CommandKind, FormatControl, LangTag, Reply, ReplyCode, Structure, Text, TransferMode, TransferType};
 
 use super::setup::DataSetup;
-use super::state::MLST_FACTS;
-use super::{Session, StorageCapabilities};
+use super::state::{MLST_FACTS, Pending};
+use super::{RequestKind, Session, StorageCapabilities};
 
 impl Session {
     /// Whether this server carries out `kind` at all: the verbs the session
@@ -169,6 +169,20 @@ impl Session {
         } else {
             self.error(ReplyCode::PARAMETER_NOT_IMPLEMENTED, "Only file structure is supported.");
         }
+    }
+
+    /// ALLO (RFC 959 4.1.3): where the storage can tell its free space
+    /// ([`StorageCapabilities::FREE_SPACE`]; ALLO needs a login), the
+    /// size is checked against the space free in the working directory:
+    /// 200 when it fits, 452 (insufficient storage) when it does not, so a
+    /// client learns before it sends the bytes. Otherwise 202: storage is
+    /// allocated as it is written.
+    pub(super) fn allocate(&mut self, size: u64) {
+        if !self.config.storage_capabilities.contains(StorageCapabilities::FREE_SPACE) {
+            return self.reply(ReplyCode::COMMAND_SUPERFLUOUS, "ALLO not needed.");
+        }
+        let path = self.cwd.clone();
+        self.request(RequestKind::FreeSpace { path }, Pending::Allocate { size });
     }
 
     /// SYST (RFC 959 4.1.3): the configured system type.

@@ -805,7 +805,7 @@ impl Session {
             C::Type(t) => self.set_type(t),
             C::Mode(mode) => self.set_mode(mode),
             C::Stru(s) => self.set_structure(s),
-            C::Allo(_) => self.reply(ReplyCode::COMMAND_SUPERFLUOUS, "ALLO not needed."),
+            C::Allo(a) => self.allocate(a.size),
             C::Noop => self.reply(ReplyCode::COMMAND_OK, "NOOP ok."),
             C::Syst => self.system(),
             C::Help(_) => self.help(),

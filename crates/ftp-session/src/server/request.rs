@@ -213,6 +213,13 @@ pub enum RequestKind {
         /// The file.
         path: VirtualPath,
     },
+    /// `ALLO` ([`StorageCapabilities::FREE_SPACE`](super::StorageCapabilities)):
+    /// the bytes this user may still store in `path`; answer
+    /// [`Answer::Size`].
+    FreeSpace {
+        /// The working directory.
+        path: VirtualPath,
+    },
     /// `MDTM` (RFC 3659 3): answer [`Answer::ModTime`].
     ModTime {
         /// The file.
@@ -312,6 +319,7 @@ impl RequestKind {
             | Self::List { .. }
             | Self::Retrieve { .. }
             | Self::Size { .. }
+            | Self::FreeSpace { .. }
             | Self::ModTime { .. }
             | Self::Facts { .. }
             | Self::Site { .. } => false,

@@ -232,6 +232,10 @@ pub(super) enum Pending {
     /// Success is `250 <text>`.
     Simple(&'static str),
     Size,
+    /// `ALLO size`: answered with the free space.
+    Allocate {
+        size: u64,
+    },
     ModTime,
     SetModTime {
         time: Timestamp,

@@ -81,6 +81,10 @@ pub(super) async fn decide(
         }
         RequestKind::RemoveDir { path } => done(fs.remove_dir(user, &path).await),
         RequestKind::Rename { from, to } => done(fs.rename(user, &from, &to).await),
+        RequestKind::FreeSpace { path } => match fs.free_space(user, &path).await {
+            Ok(n) => (Answer::Size(n), None),
+            Err(e) => failed(e),
+        },
         RequestKind::Size { path } => match fs.size(user, &path).await {
             Ok(n) => (Answer::Size(n), None),
             Err(e) => failed(e),
