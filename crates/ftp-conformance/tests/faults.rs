@@ -245,6 +245,8 @@ fails!(/** RFC 4217 4: nothing in the clear after 234. */ plaintext_after_234, "
 fails!(/** draft-somers-ftp-mfxx 3: MDTM reads what MFMT set. */ mfmt_not_kept, "mfxx-3-mfmt-round-trip", Fault::reply_to("MDTM", "213 19990101000000"));
 fails!(/** RFC 2389 3: FEAT lists SIZE, which answers 502. */ feat_lies, "rfc2389-feat-claims-work", Fault::reply_to("SIZE", "502 Not implemented."));
 fails!(/** SITE CHMOD refused with 550. */ site_chmod_refused, "site-chmod", Fault::reply_to("SITE", "550 No."));
+fails!(/** SITE UMASK confirmed but never applied (the proxy answers it). */ site_umask_ignored, "site-umask", Fault::answer("SITE", "200 UMASK set to 077."));
+fails!(/** RFC 959 4.1.3: ALLO of an impossible size confirmed with 200. */ allo_confirms_anything, "rfc959-4.1.3-allo", Fault::answer("ALLO", "200 ALLO OK."));
 fails!(/** RFC 3659 5.3: the server never sees REST, so APPE appends at the end. */ rest_ignored_by_appe, "rfc3659-5.3-rest-appe", Fault::answer("REST", "350 Restarting."));
 fails!(/** RFC 3659 5.3: the server never sees REST, so RETR sends from 0. */ rest_past_end_served, "rfc3659-5.3-rest-past-end", Fault::answer("REST", "350 Restarting."));
 fails!(/** RFC 959 4.2: a refusal that ends the session. */ refusal_closes, "rfc959-4.2-refusals-keep-session", Fault::reply_to("MODE", "421 Too many errors."));

@@ -1,5 +1,5 @@
 //! Commands real clients send beyond the base: MFMT (draft-somers-ftp-mfxx),
-//! SITE CHMOD, REST with APPE and past the end of a file (RFC 3659 5.3),
+//! SITE CHMOD and UMASK, ALLO, REST with APPE and past the end of a file (RFC 3659 5.3),
 //! FEAT telling the truth, and refusals that leave the session usable.
 
 use ftp_proto::{Command, Text, Timestamp};
@@ -80,6 +80,45 @@ pub(crate) async fn site_chmod(cx: &Cx) -> Verdict {
         return skip(format!("SITE CHMOD is not offered ({})", show(&r)));
     }
     want("SITE CHMOD 600", &r, &[200])
+}
+
+/// vsftpd's `SITE UMASK`: after `SITE UMASK 077` a file the session uploads
+/// is created `-rw-------` (as LIST shows it). Skipped where SITE UMASK is
+/// not offered.
+pub(crate) async fn site_umask(cx: &Cx) -> Verdict {
+    let mut c = cx.session().await?;
+    let r = c.cmd(Command::Site(text("UMASK 077")?)).await?;
+    if matches!(code(&r), 500 | 502 | 504) {
+        return skip(format!("SITE UMASK is not offered ({})", show(&r)));
+    }
+    want("SITE UMASK 077", &r, &[200])?;
+    let name = cx.scratch_file("umask");
+    put(&mut c, &name, b"umask\n").await?;
+    let x = transfer(&mut c, Command::List(Some(path(&name)?)), None).await?;
+    x.completed("LIST")?;
+    let listing = String::from_utf8_lossy(&x.data).into_owned();
+    let mode = listing.split_whitespace().next().unwrap_or_default();
+    if mode == "-rw-------" {
+        return Ok(());
+    }
+    fail(format!(
+        "after SITE UMASK 077 the new file lists as {mode:?}, expected \"-rw-------\": {}",
+        listing.trim_end()
+    ))
+}
+
+/// RFC 959 4.1.3 ALLO: a small size is answered 200 or 202 (the codes RFC
+/// 959 5.4 lists for success); a size no disk has is never confirmed with
+/// 200 (a server that cannot tell says 202, superfluous).
+pub(crate) async fn allo(cx: &Cx) -> Verdict {
+    let mut c = cx.session().await?;
+    let r = c.cmd(Command::Allo(ftp_proto::Allocation { size: 10, record_size: None })).await?;
+    want("ALLO 10", &r, &[200, 202])?;
+    let r = c.cmd(Command::Allo(ftp_proto::Allocation { size: u64::MAX, record_size: None })).await?;
+    if code(&r) == 200 {
+        return fail(format!("ALLO {} (no disk has it) was confirmed: {}", u64::MAX, show(&r)));
+    }
+    c.expect(Command::Noop, &[200]).await.map(|_| ())
 }
 
 /// RFC 3659 5.3: "If APPE (append) is permitted, it MUST act identically

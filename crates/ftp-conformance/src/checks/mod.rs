@@ -448,6 +448,20 @@ pub(crate) static CATALOGUE: &[Check] = &[
         commands::site_chmod
     ),
     check!(
+        "site-umask",
+        "widely followed practice (vsftpd SITE UMASK)",
+        Interop,
+        "After SITE UMASK 077 an uploaded file is created -rw-------",
+        commands::site_umask
+    ),
+    check!(
+        "rfc959-4.1.3-allo",
+        "RFC 959 4.1.3, 5.4",
+        Should,
+        "ALLO of a small size is 200 or 202; a size no disk has is not confirmed with 200",
+        commands::allo
+    ),
+    check!(
         "rfc3659-5.3-rest-appe",
         "RFC 3659 5.3",
         Must,
