@@ -106,6 +106,11 @@ pub(crate) fn per_session(base: &Arc<ServerConfig>) -> SessionTls {
     if let Ok(ticketer) = rustls::crypto::ring::Ticketer::new() {
         control.ticketer = ticketer;
     }
+    with_data_copies(control)
+}
+
+/// The control configuration and its two data copies (see [`SessionTls`]).
+fn with_data_copies(mut control: ServerConfig) -> SessionTls {
     control.send_tls13_tickets = TICKETS;
     let data_with_tickets = control.clone();
     let mut data_without_tickets = control.clone();
@@ -114,6 +119,135 @@ pub(crate) fn per_session(base: &Arc<ServerConfig>) -> SessionTls {
         control: Arc::new(control),
         data_with_tickets: Arc::new(data_with_tickets),
         data_without_tickets: Arc::new(data_without_tickets),
+    }
+}
+
+/// The ticket key and session store the control connections of one client
+/// address share (`TlsResumption::SameClient`).
+pub(crate) struct AddressKeys {
+    ticketer: Arc<dyn rustls::server::ProducesTickets>,
+    store: Arc<dyn rustls::server::StoresServerSessions>,
+}
+
+impl AddressKeys {
+    /// A fresh key and an empty store.
+    pub(crate) fn new(base: &ServerConfig) -> Self {
+        let store = Arc::new(ReusableSessions(ServerSessionMemoryCache::new(256)));
+        // As in `per_session`: without a key of its own (the system's random
+        // source failed), `base`'s none, and stateful tickets in the store.
+        let ticketer = rustls::crypto::ring::Ticketer::new().unwrap_or_else(|_| base.ticketer.clone());
+        Self { ticketer, store }
+    }
+}
+
+/// Which control connection issued the session a data connection just
+/// resumed, as the tagged ticket key and store (below) found it. rustls
+/// carries resumption data only in TLS 1.3 tickets; this tells the issuer
+/// under TLS 1.2 too (session ids and tickets).
+#[derive(Debug, Default)]
+pub(crate) struct IssuerSlot(std::sync::Mutex<Option<u64>>);
+
+impl IssuerSlot {
+    fn set(&self, issuer: u64) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(issuer);
+    }
+
+    /// The issuer the last resumption found, once.
+    pub(crate) fn take(&self) -> Option<u64> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+    }
+}
+
+/// Control connection `issuer`'s copies over its address's shared key and
+/// store: every session it issues is tagged with its id, and a resumption
+/// on its data connections records in `slot` which connection issued the
+/// session it resumed.
+pub(crate) fn tagged_session(
+    base: &Arc<ServerConfig>,
+    keys: &AddressKeys,
+    issuer: u64,
+    slot: Arc<IssuerSlot>,
+) -> SessionTls {
+    let mut control = (**base).clone();
+    control.ticketer = Arc::new(TaggedTickets { inner: keys.ticketer.clone(), issuer, slot: slot.clone() });
+    control.session_storage = Arc::new(TaggedSessions { inner: keys.store.clone(), issuer, slot });
+    with_data_copies(control)
+}
+
+/// Splits a tagged value into its issuer and the value itself.
+fn untag(tagged: &[u8]) -> Option<(u64, Vec<u8>)> {
+    let (id, rest) = tagged.split_first_chunk::<8>()?;
+    Some((u64::from_be_bytes(*id), rest.to_vec()))
+}
+
+fn tagged(issuer: u64, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&issuer.to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// A shared ticket key whose tickets carry, inside the encryption, the id
+/// of the control connection that issued them.
+#[derive(Debug)]
+struct TaggedTickets {
+    inner: Arc<dyn rustls::server::ProducesTickets>,
+    issuer: u64,
+    slot: Arc<IssuerSlot>,
+}
+
+impl rustls::server::ProducesTickets for TaggedTickets {
+    fn enabled(&self) -> bool {
+        self.inner.enabled()
+    }
+
+    fn lifetime(&self) -> u32 {
+        self.inner.lifetime()
+    }
+
+    fn encrypt(&self, plain: &[u8]) -> Option<Vec<u8>> {
+        self.inner.encrypt(&tagged(self.issuer, plain))
+    }
+
+    fn decrypt(&self, cipher: &[u8]) -> Option<Vec<u8>> {
+        let (issuer, plain) = untag(&self.inner.decrypt(cipher)?)?;
+        self.slot.set(issuer);
+        Some(plain)
+    }
+}
+
+/// A shared session store whose entries carry the id of the control
+/// connection that stored them.
+#[derive(Debug)]
+struct TaggedSessions {
+    inner: Arc<dyn rustls::server::StoresServerSessions>,
+    issuer: u64,
+    slot: Arc<IssuerSlot>,
+}
+
+impl TaggedSessions {
+    fn found(&self, value: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        let (issuer, value) = untag(&value?)?;
+        self.slot.set(issuer);
+        Some(value)
+    }
+}
+
+impl rustls::server::StoresServerSessions for TaggedSessions {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.inner.put(key, tagged(self.issuer, &value))
+    }
+
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.found(self.inner.get(key))
+    }
+
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.found(self.inner.take(key))
+    }
+
+    fn can_cache(&self) -> bool {
+        self.inner.can_cache()
     }
 }
 

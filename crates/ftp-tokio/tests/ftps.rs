@@ -339,3 +339,79 @@ assert out.getvalue() == b'hello ftps\n', out.getvalue()
 f.quit()
 print('ok')
 "#;
+
+/// SECURITY.md L6 with [`TlsResumption::SameClient`] under TLS 1.2
+/// (session ids and tickets, not TLS 1.3 tickets): a client sharing one TLS
+/// session cache between two control connections (rclone before 1.64) may
+/// resume, on connection B's data connection, the session made on
+/// connection A, when both are the same user from the same address; another
+/// user may not (522), and by default ([`TlsResumption::ControlSession`])
+/// neither may. Python's ssl, capped at TLS 1.2, passes the session by
+/// hand.
+#[test]
+fn sec_l6_same_client_resumption_under_tls12() {
+    use ftp_tokio::server::TlsResumption;
+    if !peer("python3") {
+        return;
+    }
+    let (fs, _) = fixture();
+    let add_bob = |o: &mut ServerOptions| {
+        o.users.push(User { name: "bob".into(), password: "pw".into(), writable: false });
+    };
+    let server = start(&fs, |o| {
+        add_bob(o);
+        o.tls_resumption = TlsResumption::SameClient;
+    });
+    python(&PY_SHARED_CACHE.replace("EXPECT_BOB", "False").replace("EXPECT_ALICE", "True"), server.addr().port());
+    let server = start(&fs, add_bob);
+    python(&PY_SHARED_CACHE.replace("EXPECT_BOB", "False").replace("EXPECT_ALICE", "False"), server.addr().port());
+}
+
+const PY_SHARED_CACHE: &str = r#"
+import ftplib, io, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+shared = {}
+class Shared(ftplib.FTP_TLS):
+    # One session for every connection, as a client with one cache.
+    def ntransfercmd(self, cmd, rest=None):
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=shared.get('s', self.sock.session))
+            shared.setdefault('s', conn.session)
+            self.reused = conn.session_reused
+        return conn, size
+def session(user, password):
+    f = Shared(context=ctx, timeout=20)
+    f.connect('127.0.0.1', int(sys.argv[1]))
+    f.auth(); f.login(user, password); f.prot_p()
+    assert f.sock.version() == 'TLSv1.2', f.sock.version()
+    return f
+def fetch(f):
+    out = io.BytesIO()
+    try:
+        f.retrbinary('RETR pub/hello.txt', out.write)
+    except ftplib.error_perm as e:
+        assert str(e).startswith('522'), str(e)
+        return False
+    except (ssl.SSLError, OSError):
+        # The server ended the data handshake; its reply follows on the
+        # control connection.
+        try:
+            raise SystemExit('refused without an error reply: %s' % f.getresp())
+        except ftplib.error_perm as e:
+            assert str(e).startswith('522'), str(e)
+            return False
+    assert out.getvalue() == b'hello ftps\n', out.getvalue()
+    assert f.reused, 'the data connection did not resume'
+    return True
+a = session('alice', 'secret')
+assert fetch(a), 'connection A resumes its own session'
+b = session('alice', 'secret')
+assert fetch(b) == EXPECT_ALICE, 'alice on a second connection'
+c = session('bob', 'pw')
+assert fetch(c) == EXPECT_BOB, 'bob offering alice\'s session'
+for f in (a, b, c):
+    f.quit()
+print('ok')
+"#;

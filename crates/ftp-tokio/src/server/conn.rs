@@ -113,10 +113,15 @@ async fn resumes_allowed_session(configs: &DataTlsConfigs, conn: &rustls::Server
     if configs.resumption.mode() == TlsResumption::ControlSession {
         return true;
     }
-    let received = conn.received_resumption_data();
+    // TLS 1.3 tickets carry the issuer as resumption data; under TLS 1.2
+    // (which has none) the tagged key and store recorded it.
+    let tag = match conn.received_resumption_data() {
+        Some(data) => Some(data.to_vec()),
+        None => configs.issuer.as_ref().and_then(|slot| slot.take()).map(|id| super::resumption::tag(id).to_vec()),
+    };
     let started = Instant::now();
     loop {
-        match configs.resumption.may_resume(configs.conn_id, received) {
+        match configs.resumption.may_resume(configs.conn_id, tag.as_deref()) {
             Verdict::Yes => return true,
             Verdict::No => return false,
             Verdict::NotYet if started.elapsed() >= ISSUER_LOGIN_WAIT => return false,

@@ -162,6 +162,9 @@ pub(super) struct DataTlsConfigs {
     pub(super) conn_id: u64,
     /// Who may resume what (SECURITY.md L6).
     pub(super) resumption: Arc<Resumption>,
+    /// In [`TlsResumption::SameClient`](super::TlsResumption): which
+    /// control connection issued the session a data connection resumed.
+    pub(super) issuer: Option<Arc<crate::tls::IssuerSlot>>,
 }
 
 /// This control connection's acceptor, and its data connections'
@@ -171,14 +174,15 @@ pub(super) fn conn_tls(
     peer: IpAddr,
     conn_id: u64,
 ) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
-    match shared.tls.as_ref().map(|base| shared.resumption.settings(base, peer)) {
-        Some(t) => (
-            Some(t.control.clone().into()),
+    match shared.tls.as_ref().map(|base| shared.resumption.settings(base, peer, conn_id)) {
+        Some((t, issuer)) => (
+            Some(t.control.into()),
             Some(Arc::new(DataTlsConfigs {
-                with_tickets: t.data_with_tickets.clone(),
-                without_tickets: t.data_without_tickets.clone(),
+                with_tickets: t.data_with_tickets,
+                without_tickets: t.data_without_tickets,
                 conn_id,
                 resumption: shared.resumption.clone(),
+                issuer,
             })),
         ),
         None => (None, None),

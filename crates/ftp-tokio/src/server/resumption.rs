@@ -12,6 +12,14 @@
 //! ([`TlsResumption::SameClient`], where the control connections of one
 //! address share a key and a store: rclone before 1.64 keeps one session
 //! cache for all its parallel control connections).
+//!
+//! rustls carries resumption data in TLS 1.3 tickets only. So that TLS 1.2
+//! sessions (tickets and session ids) name their control connection too,
+//! the shared key and store are wrapped per control connection
+//! ([`crate::tls::tagged_session`]): each ticket's plaintext and each
+//! stored session begins with the issuing connection's id, and the data
+//! connection's handshake leaves the id it found in an
+//! [`IssuerSlot`](crate::tls::IssuerSlot).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -20,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use ftp_proto::Username;
 
 use crate::guard::address_key;
-use crate::tls::SessionTls;
+use crate::tls::{AddressKeys, IssuerSlot, SessionTls};
 
 /// Which TLS sessions a protected data connection may resume.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -79,7 +87,7 @@ pub(super) struct Resumption {
     /// Control connections, by id: their address and login.
     logins: Mutex<HashMap<u64, LoginEntry>>,
     /// Per client address, in [`TlsResumption::SameClient`].
-    shared: Mutex<HashMap<IpAddr, Arc<SessionTls>>>,
+    shared: Mutex<HashMap<IpAddr, Arc<AddressKeys>>>,
 }
 
 impl Resumption {
@@ -92,17 +100,29 @@ impl Resumption {
         self.mode
     }
 
-    /// The TLS settings for a new control connection from `peer`: its own,
-    /// or its address's shared ones.
-    pub(super) fn settings(&self, base: &Arc<rustls::ServerConfig>, peer: IpAddr) -> Arc<SessionTls> {
+    /// The TLS settings for new control connection `id` from `peer`: its
+    /// own key and store, or (in [`TlsResumption::SameClient`]) its
+    /// address's shared ones, tagged with `id`, and the slot in which its
+    /// data connections' handshakes leave the issuer of the session they
+    /// resumed.
+    pub(super) fn settings(
+        &self,
+        base: &Arc<rustls::ServerConfig>,
+        peer: IpAddr,
+        id: u64,
+    ) -> (SessionTls, Option<Arc<IssuerSlot>>) {
         if self.mode == TlsResumption::ControlSession {
-            return Arc::new(crate::tls::per_session(base));
+            return (crate::tls::per_session(base), None);
         }
-        let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if shared.len() >= MAX_CLIENTS && !shared.contains_key(&address_key(peer)) {
-            shared.clear();
-        }
-        shared.entry(address_key(peer)).or_insert_with(|| Arc::new(crate::tls::per_session(base))).clone()
+        let keys = {
+            let mut shared = self.shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if shared.len() >= MAX_CLIENTS && !shared.contains_key(&address_key(peer)) {
+                shared.clear();
+            }
+            shared.entry(address_key(peer)).or_insert_with(|| Arc::new(AddressKeys::new(base))).clone()
+        };
+        let slot = Arc::new(IssuerSlot::default());
+        (crate::tls::tagged_session(base, &keys, id, slot.clone()), Some(slot))
     }
 
     /// Control connection `id` from `peer` opened.
