@@ -282,11 +282,14 @@ pub(crate) fn scan_pasv<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<Soc
     Err(ReplyDataError::NotFound)
 }
 
-/// Finds the port of a 229 reply: `(<d><d><d><port><d>)` with any delimiter
-/// in ASCII 33..=126 (RFC 2428 section 3). The protocol and address fields,
-/// which RFC 2428 leaves empty, are ignored if a server fills them, because
-/// the client connects to the control connection's peer. The short form
-/// `(<d><d><port><d>)` some servers send is accepted too.
+/// Finds the port of a 229 reply, strictly as RFC 2428 section 3 frames
+/// it: `(<d><d><d><port><d>)`, one delimiter in ASCII 33..=126 (not a
+/// digit) repeated, the protocol and address fields empty, the port 1 to 5
+/// decimal digits in 1..=65535. Anything else in parentheses is
+/// [`ReplyDataError::Malformed`]: a filled-in address or the short form
+/// `(<d><d><port><d>)` some servers send is not guessed at (the client
+/// falls back to PASV), so no connection is ever made to a number read from
+/// a malformed reply.
 pub(crate) fn scan_epsv<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<u16, ReplyDataError> {
     let mut saw_candidate = false;
     for line in lines {
@@ -304,7 +307,7 @@ pub(crate) fn scan_epsv<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Result<u16
             saw_candidate = true;
             let fields: heapless_fields::Fields<'_> = heapless_fields::split(rest, d);
             let port = match fields.as_slice() {
-                [_, _, port, b""] | [_, port, b""] => *port,
+                [b"", b"", port, b""] => *port,
                 _ => continue,
             };
             return parse_decimal(port, 5)
@@ -400,7 +403,8 @@ mod tests {
     fn rfc2428_epsv_reply_forms() {
         assert_eq!(scan_epsv([&b"Entering Extended Passive Mode (|||6446|)"[..]].into_iter()), Ok(6446));
         assert_eq!(scan_epsv([&b"Entering Extended Passive Mode (!!!6446!)"[..]].into_iter()), Ok(6446));
-        assert_eq!(scan_epsv([&b"ok (||6446|)"[..]].into_iter()), Ok(6446));
+        assert_eq!(scan_epsv([&b"ok (||6446|)"[..]].into_iter()), Err(ReplyDataError::Malformed));
+        assert_eq!(scan_epsv([&b"(|2|::1|6446|)"[..]].into_iter()), Err(ReplyDataError::Malformed));
         assert_eq!(scan_epsv([&b"(|||70000|)"[..]].into_iter()), Err(ReplyDataError::OutOfRange));
         assert_eq!(scan_epsv([&b"no port here"[..]].into_iter()), Err(ReplyDataError::NotFound));
     }

@@ -1132,10 +1132,6 @@ fn rfc2428_3_epsv_229_forms() {
         (b"229 Entering Extended Passive Mode (!!!6446!)\r\n", 6446),
         (b"229 Entering Extended Passive Mode (###6446#)\r\n", 6446),
         (b"229 Entering Extended Passive Mode (~~~65535~)\r\n", 65535),
-        // Short form with a missing delimiter (FluentFTP #1793).
-        (b"229 Entering Extended Passive Mode (||6446|)\r\n", 6446),
-        // Protocol and address filled in: ignored.
-        (b"229 Entering Extended Passive Mode (|2|2001:db8::1|6446|)\r\n", 6446),
         // A parenthesis before the tuple is skipped.
         (b"229 Entering Extended Passive Mode (RFC 2428) (|||6446|)\r\n", 6446),
         // FileZilla Server and ProFTPD.
@@ -1150,6 +1146,15 @@ fn rfc2428_3_epsv_229_forms() {
         (b"229 Entering Extended Passive Mode (|||0|)\r\n", ReplyDataError::OutOfRange),
         (b"229 Entering Extended Passive Mode (|||6446)\r\n", ReplyDataError::Malformed),
         (b"229 Entering Extended Passive Mode (|||6446|6|)\r\n", ReplyDataError::Malformed),
+        // RFC 2428 section 3 exactly: the short form with a delimiter
+        // missing (FluentFTP #1793), fields filled in, mixed delimiters and
+        // a space in the port are not guessed at (the client falls back to
+        // PASV).
+        (b"229 Entering Extended Passive Mode (||6446|)\r\n", ReplyDataError::Malformed),
+        (b"229 Entering Extended Passive Mode (|2|2001:db8::1|6446|)\r\n", ReplyDataError::Malformed),
+        (b"229 Entering Extended Passive Mode (|1|||6446|)\r\n", ReplyDataError::Malformed),
+        (b"229 Entering Extended Passive Mode (||!6446|)\r\n", ReplyDataError::Malformed),
+        (b"229 Entering Extended Passive Mode (|||6446!)\r\n", ReplyDataError::Malformed),
         (b"229 Entering Extended Passive Mode\r\n", ReplyDataError::NotFound),
     ];
     for (input, want) in errors {

@@ -349,3 +349,32 @@ proptest! {
         prop_assert_eq!(back, expected);
     }
 }
+
+proptest! {
+    /// RFC 2428 section 3: a 229 reply's port is read only from the exact
+    /// frame `(<d><d><d><port><d>)`: empty protocol and address fields, one
+    /// delimiter, a decimal port in 1..=65535. Any other field contents give
+    /// no port (and the client falls back to PASV).
+    #[test]
+    fn rfc2428_3_epsv_port_only_from_the_exact_frame(
+        d in (33u8..=126).prop_filter("not a digit", |b| !b.is_ascii_digit() && *b != b'(' && *b != b')'),
+        proto in prop::sample::select(vec!["", "", "1", "2", " "]),
+        address in prop::sample::select(vec!["", "", "127.0.0.1", "::1", "x"]),
+        port in prop::sample::select(vec!["1", "21", "6446", "65535", "0", "65536", "00080", "1 2", "+5", "", "123456"]),
+        tail in prop::sample::select(vec!["", "", "", "9", "|"]),
+    ) {
+        let d = char::from(d);
+        let text = format!("229 Entering Extended Passive Mode ({d}{proto}{d}{address}{d}{port}{d}{tail})\r\n");
+        let mut decoder = ReplyDecoder::new(ParseOptions::default());
+        let mut buf = BytesMut::from(text.as_bytes());
+        let reply = decoder.decode(&mut buf).expect("a reply").expect("well formed");
+        let exact = proto.is_empty() && address.is_empty() && tail.is_empty();
+        let valid = port.parse::<u32>().ok().filter(|p| (1..=65535).contains(p) && !port.starts_with('+'));
+        match (exact, valid, reply.extended_passive_port()) {
+            (true, Some(p), Ok(got)) => prop_assert_eq!(u32::from(got), p),
+            (true, Some(_), other) => prop_assert!(false, "{text:?} gave {other:?}"),
+            (_, _, Ok(got)) => prop_assert!(false, "{text:?} gave port {got}"),
+            _ => {}
+        }
+    }
+}

@@ -412,15 +412,13 @@ fn rfc2428_3_epsv_first_connects_to_control_peer() {
     let _ = op;
 }
 
-/// RFC 2428 section 3 (any delimiter in ASCII 33-126) and PEERS.md section 3
-/// (FluentFTP #1793: `(||port|)` with a delimiter missing): the port is
-/// found either way.
+/// RFC 2428 section 3: any delimiter in ASCII 33-126 (not a digit), used
+/// three times before the port and once after it.
 #[test]
-fn peers3_229_other_delimiters() {
+fn rfc2428_3_229_other_delimiters() {
     for (text, port) in [
         ("229 Entering Extended Passive Mode (!!!50001!)\r\n", 50001),
         ("229 Entering Extended Passive Mode (###50002#)\r\n", 50002),
-        ("229 Extended Passive (||50003|)\r\n", 50003),
         ("229 Entering Extended Passive Mode (|||50004|).\r\n", 50004),
     ] {
         let mut c = Client::logged_in(plain());
@@ -428,6 +426,37 @@ fn peers3_229_other_delimiters() {
         c.feed(b"200 Type set to I\r\n");
         let d = c.feed(text.as_bytes());
         assert_eq!(d.connect().1, addr(&format!("127.0.0.1:{port}")), "{text}");
+    }
+}
+
+/// RFC 2428 section 3, strictly: a 229 that is not exactly
+/// `(<d><d><d><port><d>)` (FluentFTP #1793's `(||port|)`, fields filled
+/// in, mixed delimiters, a port out of range) gives no number to connect
+/// to: no Connect is emitted, PASV is sent instead, and the session keeps
+/// to PASV.
+#[test]
+fn rfc2428_3_malformed_229_falls_back_to_pasv() {
+    for text in [
+        "229 Extended Passive (||50003|)\r\n",
+        "229 Entering Extended Passive Mode (|1|10.0.0.9|50003|)\r\n",
+        "229 Entering Extended Passive Mode (||!50003|)\r\n",
+        "229 Entering Extended Passive Mode (|||70000|)\r\n",
+        "229 Entering Extended Passive Mode\r\n",
+    ] {
+        let mut c = Client::logged_in(plain());
+        let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
+        c.feed(b"200 Type set to I\r\n");
+        let d = c.feed(text.as_bytes());
+        assert!(d.data().is_empty(), "no connection for {text}");
+        assert_eq!(d.sent(), "PASV\r\n", "{text}");
+        let (id, at) = c.feed(b"227 Entering Passive Mode (127,0,0,1,195,80)\r\n").connect();
+        assert_eq!(at, addr("127.0.0.1:50000"));
+        assert_eq!(c.data(id, DataEvent::Connected).sent(), "RETR f\r\n");
+        c.feed(b"150 Opening\r\n");
+        c.data(id, DataEvent::Finished { bytes: 1 });
+        assert_eq!(c.feed(b"226 Done\r\n").completed(), vec![(op, Ok(OpOutput::Transferred { bytes: 1 }))]);
+        let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
+        assert_eq!(d.sent(), "PASV\r\n", "EPSV is not tried again after {text}");
     }
 }
 
@@ -606,18 +635,63 @@ fn peers3_227_without_address_is_a_protocol_error() {
     }
 }
 
-/// RFC 959 section 3.2 (the user opens the passive data connection): the data connection
-/// could not be made; the operation fails without sending the command.
+/// RFC 959 section 3.2 and RFC 2428 (as curl does): the 229 port cannot be
+/// connected to (refused, or the connect timed out), so the transfer goes
+/// on with PASV on the same control connection, and the session keeps to
+/// PASV; when the 227's connection (the control peer) fails too, the
+/// operation fails without sending the command.
 #[test]
-fn rfc959_connect_failed_is_a_data_connection_error() {
+fn rfc2428_epsv_connection_failing_falls_back_to_pasv() {
     let mut c = Client::logged_in(plain());
     let (op, _) = c.start(|s, now| s.retrieve(now, &path("f"), 0));
     c.feed(b"200 Type set to I\r\n");
     let (id, _) = c.feed(b"229 Entering Extended Passive Mode (|||50000|)\r\n").connect();
     let d = c.data(id, DataEvent::ConnectFailed);
-    assert!(d.sent().is_empty());
+    assert_eq!(d.sent(), "PASV\r\n");
+    assert!(d.completed().is_empty());
+    let (id, at) = c.feed(b"227 Entering Passive Mode (127,0,0,1,195,81)\r\n").connect();
+    assert_eq!(at, addr("127.0.0.1:50001"));
+    let d = c.data(id, DataEvent::ConnectFailed);
+    assert!(d.sent().is_empty(), "no RETR without a data connection");
     assert_eq!(d.completed(), vec![(op, Err(OpError::DataConnection))]);
     assert!(!c.session.is_busy());
+    let (_, d) = c.start(|s, now| s.retrieve(now, &path("g"), 0));
+    assert_eq!(d.sent(), "PASV\r\n", "EPSV is not tried again in this session");
+}
+
+/// RFC 1123 4.1.2.6 and SECURITY.md D5, per address policy: a 227 address
+/// that cannot be reached is retried on the control connection's peer
+/// (where the policy had trusted another address: `Trust`, and
+/// `SubstituteUnroutable` for a routable report); `UseControlPeer` already
+/// used the peer, so nothing else is tried, and no policy ever falls back
+/// to an address the policy refused.
+#[test]
+fn rfc1123_4_1_2_6_unreachable_227_address_retried_on_the_control_peer() {
+    use ftp_session::client::PasvPolicy;
+    let cases = [
+        (PasvPolicy::Trust, "192.0.2.7:50000", Some("127.0.0.1:50000")),
+        (PasvPolicy::SubstituteUnroutable, "192.0.2.7:50000", Some("127.0.0.1:50000")),
+        (PasvPolicy::UseControlPeer, "127.0.0.1:50000", None),
+    ];
+    for (policy, first, second) in cases {
+        let mut c = at_pasv(plain().pasv_policy(policy), client_support::PEER);
+        let (id, at) = c.feed(b"227 Entering Passive Mode (192,0,2,7,195,80)\r\n").connect();
+        assert_eq!(at, addr(first), "{policy:?}");
+        let d = c.data(id, DataEvent::ConnectFailed);
+        match second {
+            Some(next) => {
+                assert_eq!(d.passive(), vec![(None, addr(next), PasvDecision::ControlPeer)], "{policy:?}");
+                let (id, at) = d.connect();
+                assert_eq!(at, addr(next));
+                assert_eq!(c.data(id, DataEvent::Connected).sent(), "RETR f\r\n", "{policy:?}");
+            }
+            None => {
+                assert!(d.data().is_empty(), "{policy:?}: nothing else to try");
+                assert_eq!(d.completed().len(), 1);
+                assert_eq!(d.completed()[0].1, Err(OpError::DataConnection));
+            }
+        }
+    }
 }
 
 // ---- 4. Active mode -------------------------------------------------------------------

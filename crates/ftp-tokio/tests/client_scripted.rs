@@ -3,31 +3,17 @@
 //! refuses `PBSZ`/`PROT` before the login. The server records every
 //! command line it receives, so the order on the wire is checked as sent.
 
+mod support;
+
 use std::time::Duration;
 
 use ftp_tokio::client::{Client, ClientOptions, Security};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use support::scripted::read_line;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
-/// One command line, read a byte at a time (so nothing past it is
-/// buffered, and the stream can switch to TLS right after `AUTH TLS`).
-async fn read_line(stream: &mut (impl AsyncRead + Unpin)) -> Option<String> {
-    let mut line = Vec::new();
-    loop {
-        let mut byte = [0u8];
-        if stream.read(&mut byte).await.ok()? == 0 {
-            return None;
-        }
-        if byte[0] == b'\n' {
-            let text = String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned();
-            return Some(text);
-        }
-        line.push(byte[0]);
-    }
-}
 
 /// How the scripted server protects its control connection.
 #[derive(Clone, Copy, PartialEq, Eq)]

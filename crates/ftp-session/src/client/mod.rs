@@ -82,7 +82,7 @@ pub use io::{Event, Input, OpError, OpId, OpOutput, Output, PasvDecision, StartE
 pub use listing::{ListCommand, parse_listing};
 
 use login::{Login, LoginStep};
-use transfer::{Accept, DataEnd, Link, Next, Step, Transfer};
+use transfer::{Accept, DataEnd, Link, Next, Retry, Step, Transfer};
 
 use crate::Misuse;
 

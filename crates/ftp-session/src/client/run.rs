@@ -15,7 +15,7 @@ impl Session {
         ascii: bool,
         offset: u64,
     ) -> Result<OpId, StartError> {
-        let t = Transfer { command, direction, ascii, offset, expected: None, step: Step::Size };
+        let t = Transfer { command, direction, ascii, offset, expected: None, step: Step::Size, retry: Retry::Nothing };
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
         if offset > 0 && self.caps.size && direction == Direction::Download {
             if let Some(path) = self.transfer_path() {
@@ -84,10 +84,42 @@ impl Session {
     }
 
     pub(super) fn connect(&mut self, addr: SocketAddr, reported: Option<SocketAddrV4>, decision: PasvDecision) {
+        let retry = match decision {
+            PasvDecision::Extended if !self.epsv_refused => Retry::Pasv,
+            PasvDecision::Extended => Retry::Nothing,
+            _ if addr.ip().to_canonical() != self.peer.ip().to_canonical() => Retry::ControlPeer(addr.port()),
+            _ => Retry::Nothing,
+        };
         let id = self.new_data_id();
+        if let Some(t) = self.transfer_mut() {
+            t.retry = retry;
+        }
         self.set_step(Step::Connecting(Link::Pending(id)));
         self.event(Event::PassiveAddress { reported, used: addr, decision });
         self.out.push_back(Output::Data(DataAction::Connect { id, addr }));
+    }
+
+    /// The passive connection could not be made: try what [`Retry`] says, or
+    /// fail the transfer.
+    fn connect_failed(&mut self, now: Instant) {
+        let Some(retry) = self.transfer_mut().map(|t| std::mem::replace(&mut t.retry, Retry::Nothing)) else { return };
+        match retry {
+            Retry::Pasv => self.fall_back_to_pasv(now),
+            Retry::ControlPeer(port) => {
+                let reported = None;
+                self.connect(SocketAddr::new(self.peer.ip(), port), reported, PasvDecision::ControlPeer);
+            }
+            Retry::Nothing => self.complete(Err(OpError::DataConnection)),
+        }
+    }
+
+    /// EPSV cannot be used with this server (refused, a malformed 229, or
+    /// its port unreachable): PASV now and for the rest of the session
+    /// (RFC 2428, PEERS.md section 5 pain point 3).
+    fn fall_back_to_pasv(&mut self, now: Instant) {
+        self.epsv_refused = true;
+        self.set_step(Step::Pasv);
+        self.send(now, &Command::Pasv);
     }
 
     /// RFC 1123 4.1.2.6 / SECURITY.md D5: the 227 address goes through the policy.
@@ -184,14 +216,14 @@ impl Session {
             }
             Step::Epsv if code == ReplyCode::ENTERING_EXTENDED_PASSIVE_MODE => match reply.extended_passive_port() {
                 Ok(port) => self.connect(SocketAddr::new(self.peer.ip(), port), None, PasvDecision::Extended),
-                Err(_) => self.fail_all(OpError::Protocol("malformed 229 reply")),
+                // RFC 2428 section 3 framing only: a malformed 229 gives no
+                // number to connect to; PASV instead.
+                Err(_) => self.fall_back_to_pasv(now),
             },
             Step::Epsv if code == ReplyCode::SYNTAX_ERROR || code == ReplyCode::COMMAND_NOT_IMPLEMENTED => {
                 // RFC 2428 / PEERS.md pain point 3: fall back to PASV, and
                 // remember it for the session.
-                self.epsv_refused = true;
-                self.set_step(Step::Pasv);
-                self.send(now, &Command::Pasv);
+                self.fall_back_to_pasv(now);
             }
             // A 227 answer to EPSV (PEERS.md section 3, basic-ftp #164) goes
             // through the same policy.
@@ -258,10 +290,9 @@ impl Session {
                     self.transfer_command(now, Link::Open(id));
                 }
             }
-            DataEvent::ConnectFailed | DataEvent::ListenFailed => {
-                // The connection never opened: nothing to close.
-                self.complete(Err(OpError::DataConnection));
-            }
+            // The connection never opened: nothing to close.
+            DataEvent::ConnectFailed if matches!(step, Step::Connecting(_)) => self.connect_failed(now),
+            DataEvent::ConnectFailed | DataEvent::ListenFailed => self.complete(Err(OpError::DataConnection)),
             DataEvent::Listening { addr } => {
                 if let Step::Listening(link) = step {
                     self.set_step(Step::Port(link));

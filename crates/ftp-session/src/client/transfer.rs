@@ -11,7 +11,7 @@
 //! | `Epsv` / `Pasv` | `EPSV` / `PASV` | 229 / 227 (500/502 to EPSV: `Pasv`) | `Connecting` |
 //! | `Listening` | `Listen` | `Listening` | `Port` |
 //! | `Port` | `PORT` / `EPRT` | 200 | `Rest` or `Command` |
-//! | `Connecting` | `Connect` | `Connected` | `Rest` or `Command` |
+//! | `Connecting` | `Connect` | `Connected` (failed: `Pasv` after EPSV, or the control peer after a 227 elsewhere) | `Rest` or `Command` |
 //! | `Rest` | `REST` | 350 | `Command` |
 //! | `Command` | the command | 1xx (or a final reply at once) | `Moving`, `Accepting`, `EarlyFinal` or done |
 //! | `Accepting` | | the server's connection (active mode) | `Moving` |
@@ -246,6 +246,24 @@ pub(super) struct Transfer {
     pub(super) expected: Option<u64>,
     /// Where the transfer is.
     pub(super) step: Step,
+    /// What to try if the passive connection now being made fails.
+    pub(super) retry: Retry,
+}
+
+/// What a passive transfer tries when its data connection cannot be made
+/// (refused, or no answer within the connect timeout), as curl does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Retry {
+    /// Nothing: the transfer fails with a data-connection error.
+    Nothing,
+    /// The port came from a 229: send PASV instead, on the same control
+    /// connection, and for the rest of the session (a middlebox that
+    /// passes EPSV but not its connections, PEERS.md section 5).
+    Pasv,
+    /// The 227 address (trusted by the policy) was not the control
+    /// connection's peer: try its port on the peer (RFC 1123 4.1.2.6: a
+    /// server behind NAT reports an address nobody can reach).
+    ControlPeer(u16),
 }
 
 #[cfg(test)]
