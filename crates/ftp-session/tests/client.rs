@@ -174,7 +174,7 @@ fn rfc959_4_1_1_332_without_account_is_an_error() {
     c.feed(b"331 Password required\r\n");
     let d = c.feed(b"332 Need account\r\n");
     assert!(d.sent().is_empty());
-    assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("server asked for an account; none given")))]);
+    assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("the server asks for an account (332); none given")))]);
 }
 
 /// RFC 959 section 4.1.1: `530` ends the login with the reply; the session
@@ -1021,6 +1021,53 @@ fn sec_a8_230_greeting_cannot_skip_tls() {
     let d = c.feed(b"230 No need\r\n");
     assert_eq!(d.completed(), vec![(op, Err(OpError::TlsRefused(reply("230 No need\r\n"))))]);
     assert!(d.sent().is_empty());
+}
+
+/// RFC 959 5.4: a 230 greeting means the server needs no login: the login
+/// sends no USER or PASS (plaintext: FEAT only; with required TLS: AUTH
+/// TLS, the handshake, PBSZ and PROT, and still no USER).
+#[test]
+fn rfc959_5_4_230_greeting_sends_no_user() {
+    let (mut c, _) = Client::new(plain().auto_feat(true));
+    c.feed(b"230 Welcome, no login needed\r\n");
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
+    assert_eq!(d.sent(), "FEAT\r\n");
+    let d = c.feed(b"211 No features\r\n");
+    assert_eq!(d.completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+
+    let (mut c, _) = Client::new(plain());
+    c.feed(b"230 Welcome\r\n");
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
+    assert!(d.sent().is_empty());
+    assert_eq!(d.completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+
+    let (mut c, _) = Client::new(plain().tls(TlsMode::Explicit { allow_plaintext_fallback: false }));
+    c.feed(b"230 Welcome\r\n");
+    let (op, d) = c.start(|s, now| s.login(now, "alice", "secret", None));
+    assert_eq!(d.sent(), "AUTH TLS\r\n");
+    assert!(c.feed(b"234 Proceed\r\n").start_tls());
+    let d = c.input(Input::TlsEstablished);
+    assert_eq!(d.sent(), "PBSZ 0\r\n", "no USER after the handshake either");
+    assert_eq!(c.feed(b"200 PBSZ=0\r\n").sent(), "PROT P\r\n");
+    assert_eq!(c.feed(b"200 PROT P\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
+}
+
+/// RFC 959 5.4 and RFC 2228: USER answered 230, 232 (logged in by the
+/// security exchange) or another 2yz is logged in without PASS; PASS
+/// answered 202 (superfluous) is logged in.
+#[test]
+fn rfc959_5_4_user_and_pass_success_codes() {
+    for code in ["230 No password needed", "232 Logged in, authorized by security data exchange", "200 Ok"] {
+        let mut c = Client::greeted(plain());
+        let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
+        let d = c.feed(format!("{code}\r\n").as_bytes());
+        assert!(d.sent().is_empty(), "no PASS after {code}");
+        assert_eq!(d.completed(), vec![(op, Ok(OpOutput::LoggedIn))], "{code}");
+    }
+    let mut c = Client::greeted(plain());
+    let (op, _) = c.start(|s, now| s.login(now, "alice", "secret", None));
+    c.feed(b"331 Password required\r\n");
+    assert_eq!(c.feed(b"202 Already logged in\r\n").completed(), vec![(op, Ok(OpOutput::LoggedIn))]);
 }
 
 /// RFC 4217: `TlsEstablished` without a handshake asked for is the

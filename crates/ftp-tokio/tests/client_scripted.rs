@@ -139,3 +139,46 @@ async fn rfc4217_9_pbsz_prot_after_user_pass() {
         assert_eq!(received, expected);
     }
 }
+
+/// RFC 959 5.4: PASS answered 332 asks for an account: with one given,
+/// `ACCT` is sent and its 230 completes the login; without one the login
+/// fails saying the server asks for an account, and nothing more is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rfc959_5_4_332_is_answered_with_acct() {
+    for account in [Some("billing"), None] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let server = tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.expect("accept");
+            tcp.write_all(b"220 scripted\r\n").await.expect("greeting");
+            let mut received = Vec::new();
+            while let Some(line) = read_line(&mut tcp).await {
+                received.push(line.clone());
+                let reply: &[u8] = match line.split(' ').next().unwrap_or_default() {
+                    "USER" => b"331 Password required.\r\n",
+                    "PASS" => b"332 Need account for login.\r\n",
+                    "ACCT" => b"230 Logged in.\r\n",
+                    "QUIT" => b"221 Bye.\r\n",
+                    _ => b"502 Not in the script.\r\n",
+                };
+                tcp.write_all(reply).await.expect("reply");
+            }
+            received
+        });
+        let mut options = options(Security::Plain);
+        options.config = options.config.auto_feat(false);
+        let mut client = bounded(Client::connect("127.0.0.1", port, options)).await.expect("connect");
+        let result = bounded(client.login_with_account("alice", "secret", account)).await;
+        match account {
+            Some(_) => result.expect("logged in with ACCT"),
+            None => {
+                let e = result.expect_err("no account to give");
+                assert!(e.to_string().contains("account"), "{e}");
+            }
+        }
+        drop(client);
+        let received = bounded(server).await.expect("server");
+        let acct: Vec<_> = received.iter().filter(|l| l.starts_with("ACCT")).collect();
+        assert_eq!(acct, account.map(|a| format!("ACCT {a}")).iter().collect::<Vec<_>>(), "{received:?}");
+    }
+}

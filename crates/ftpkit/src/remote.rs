@@ -51,6 +51,10 @@ pub(crate) struct Connection {
     /// Print the control conversation on stderr (passwords masked).
     #[arg(short, long)]
     verbose: bool,
+    /// The account to send with ACCT when the server asks for one (332),
+    /// as curl's --ftp-account.
+    #[arg(long, value_name = "ACCOUNT")]
+    account: Option<String>,
 }
 
 /// `--pasv-address-policy` (SECURITY.md D5).
@@ -209,7 +213,7 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
     let target = format!("{}:{}", url.host, url.port);
     let mut client =
         Client::connect(&url.host, url.port, options).await.map_err(|e| Failure::from_client(&target, &e))?;
-    if let Err(e) = client.login(&url.user, &url.password).await {
+    if let Err(e) = client.login_with_account(&url.user, &url.password, conn.account.as_deref()).await {
         let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
         if matches!(e, ClientError::Rejected(_)) {
             failure.code = exit::LOGIN;

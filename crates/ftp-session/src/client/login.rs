@@ -54,8 +54,35 @@ impl Session {
         let step = if tls { LoginStep::Auth } else { LoginStep::User };
         let login = Login { user, password, account, step };
         let id = self.start(now, OpKind::Login(Box::new(login.clone())))?;
-        self.login_step(now, &login);
+        if tls {
+            self.login_step(now, &login);
+        } else {
+            self.credentials_or_logged_in(now, login);
+        }
         Ok(id)
+    }
+
+    /// With the connection as secure as configured: `USER`, or, after a 230
+    /// greeting (already logged in, RFC 959 5.4), the steps after the login.
+    pub(super) fn credentials_or_logged_in(&mut self, now: Instant, mut login: Login) {
+        if !self.greeted_logged_in {
+            login.step = LoginStep::User;
+            return self.login_step(now, &login);
+        }
+        match self.after_login() {
+            Some(step) => {
+                login.step = step;
+                self.login_step(now, &login);
+            }
+            None => self.finish(Ok(OpOutput::LoggedIn)),
+        }
+    }
+
+    /// The step once logged in: `PBSZ` under TLS (RFC 4217 section 9: the
+    /// data protection defaults to C under TLS too, so PBSZ 0 and PROT are
+    /// always sent), else `FEAT` when enabled, else none.
+    fn after_login(&self) -> Option<LoginStep> {
+        if self.secured { Some(LoginStep::Pbsz) } else { self.after_protection() }
     }
 
     pub(super) fn login_step(&mut self, now: Instant, login: &Login) {
@@ -69,7 +96,9 @@ impl Session {
             LoginStep::Pass => Command::Pass(login.password.clone()),
             LoginStep::Acct => match &login.account {
                 Some(a) => Command::Acct(a.clone()),
-                None => return self.finish(Err(OpError::Protocol("server asked for an account; none given"))),
+                // RFC 959 5.4: 332 asks for ACCT; without one the login
+                // cannot go on.
+                None => return self.finish(Err(OpError::Protocol("the server asks for an account (332); none given"))),
             },
             LoginStep::Feat => Command::Feat,
             LoginStep::Utf8 => {
@@ -94,8 +123,10 @@ impl Session {
             return;
         }
         if code == ReplyCode::SERVICE_READY || code == ReplyCode::LOGGED_IN {
-            // SECURITY.md A8 (CVE-2021-22946): a 230 greeting is taken as
-            // 220; a required TLS upgrade still happens at login.
+            // RFC 959 5.4: a 230 greeting means no login is needed, so the
+            // login sends no USER; SECURITY.md A8 (CVE-2021-22946): a
+            // required TLS upgrade still happens first.
+            self.greeted_logged_in = code == ReplyCode::LOGGED_IN;
             self.conn = Conn::Ready;
             self.reply_deadline = None;
             return self.event(Event::Greeting(reply));
@@ -127,16 +158,14 @@ impl Session {
                 Some(step) => step,
                 None => return self.finish(Ok(OpOutput::LoggedIn)),
             },
-            LoginStep::User | LoginStep::Pass | LoginStep::Acct if code == ReplyCode::LOGGED_IN => {
-                if self.secured {
-                    // RFC 4217 section 9: the data protection defaults to
-                    // C under TLS too, so PBSZ 0 and PROT are always sent.
-                    LoginStep::Pbsz
-                } else {
-                    match self.after_protection() {
-                        Some(step) => step,
-                        None => return self.finish(Ok(OpOutput::LoggedIn)),
-                    }
+            // RFC 959 5.4: USER may be answered 230 (no password needed), or
+            // 232 (RFC 2228: logged in by the security exchange) or another
+            // 2yz; PASS 230 or 202 (superfluous: already logged in); ACCT
+            // 230 or 202. Each means logged in.
+            LoginStep::User | LoginStep::Pass | LoginStep::Acct if code.is_positive_completion() => {
+                match self.after_login() {
+                    Some(step) => step,
+                    None => return self.finish(Ok(OpOutput::LoggedIn)),
                 }
             }
             LoginStep::User if code == ReplyCode::NEED_PASSWORD => LoginStep::Pass,

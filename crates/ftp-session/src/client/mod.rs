@@ -81,7 +81,7 @@ pub use data::{DataAction, DataEvent, DataId, DataTls, Direction};
 pub use io::{Event, Input, OpError, OpId, OpOutput, Output, PasvDecision, StartError};
 pub use listing::{ListCommand, parse_listing};
 
-use login::{Login, LoginStep};
+use login::Login;
 use transfer::{Accept, DataEnd, Link, Next, Retry, Step, Transfer};
 
 use crate::Misuse;
@@ -136,6 +136,10 @@ pub struct Session {
     secured: bool,
     caps: Capabilities,
     epsv_refused: bool,
+    /// The greeting was 230 (RFC 959 5.4: the server needs no login): the
+    /// login sends no USER, only what the connection needs (AUTH TLS first
+    /// when TLS is required, then PBSZ/PROT, FEAT).
+    greeted_logged_in: bool,
     ascii_type: Option<bool>,
     op: Option<Op>,
     next_id: u64,
@@ -178,6 +182,7 @@ impl Session {
             secured,
             caps: Capabilities::default(),
             epsv_refused,
+            greeted_logged_in: false,
             ascii_type: None,
             op: None,
             next_id: 0,
@@ -507,9 +512,8 @@ impl Session {
                 self.conn = Conn::Ready;
                 self.secured = true;
                 if let Some(Op { kind: OpKind::Login(l), .. }) = &self.op {
-                    let mut l = (**l).clone();
-                    l.step = LoginStep::User;
-                    self.login_step(now, &l);
+                    let l = (**l).clone();
+                    self.credentials_or_logged_in(now, l);
                 }
             }
             Input::Timeout => self.on_timeout(now),

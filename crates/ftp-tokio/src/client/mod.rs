@@ -371,8 +371,23 @@ impl Client {
     /// # Errors
     /// [`ClientError::Rejected`] with the 530 when the server refuses.
     pub async fn login(&mut self, user: &str, password: &str) -> Result<(), ClientError> {
-        let (user, password) = (user.to_owned(), password.to_owned());
-        self.op(move |s, now| s.login(now, &user, &password, None), DataIo::None).await.map(drop)
+        self.login_with_account(user, password, None).await
+    }
+
+    /// [`login`](Self::login), answering a `332` (RFC 959 5.4: the server
+    /// asks for an account) with `ACCT account`; without an account a 332
+    /// ends the login with [`ClientError::Failed`] saying so.
+    ///
+    /// # Errors
+    /// [`ClientError::Rejected`] with the 530 when the server refuses.
+    pub async fn login_with_account(
+        &mut self,
+        user: &str,
+        password: &str,
+        account: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let (user, password, account) = (user.to_owned(), password.to_owned(), account.map(str::to_owned));
+        self.op(move |s, now| s.login(now, &user, &password, account.as_deref()), DataIo::None).await.map(drop)
     }
 
     /// `PWD`: the working directory.
