@@ -1790,12 +1790,59 @@ fn sec_r2_malformed_code_and_unclosed_multiline() {
 /// than handed out for reuse in a later command.
 #[test]
 fn sec_e3_257_path_with_control_characters_refused() {
-    for wire in [&b"257 \"/home/a\r\0DELE x\" is current\r\n"[..], b"257 \"/a\0b\" created\r\n", b"257 \"/a\x1bb\"\r\n"]
-    {
+    let e3 = "control character in a 257 pathname";
+    let f5 = "a reply line holds a NUL, a bare CR or another control byte (SECURITY.md F5)";
+    let cases: [(&[u8], &str); 3] = [
+        (b"257 \"/home/a\r\0DELE x\" is current\r\n", e3),
+        (b"257 \"/a\x1bb\"\r\n", e3),
+        // A NUL on its own is not even reply text (F5).
+        (b"257 \"/a\0b\" created\r\n", f5),
+    ];
+    for (wire, why) in cases {
         let mut c = Client::logged_in(plain());
         let (op, _) = c.start(|s, now| s.pwd(now));
         let d = c.feed(wire);
-        assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol("control character in a 257 pathname")))]);
+        assert_eq!(d.completed(), vec![(op, Err(OpError::Protocol(why)))]);
+    }
+}
+
+/// SECURITY.md F5: a reply line holding a NUL, a CR that is not RFC 2640's
+/// CR NUL, or another control byte (BEL, BS, DEL...) is a protocol error
+/// with a message saying so, whatever operation it answers; the connection
+/// closes (it cannot be known to be in step). HT, ESC and CR NUL are text.
+#[test]
+fn sec_f5_control_bytes_in_a_reply_are_a_protocol_error() {
+    let f5 = OpError::Protocol("a reply line holds a NUL, a bare CR or another control byte (SECURITY.md F5)");
+    for wire in [&b"250 ok\0\r\n"[..], b"250 o\rk\r\n", b"250 ok\x07\r\n", b"250 ok\x08\r\n", b"250 ok\x7f\r\n"] {
+        let mut c = Client::logged_in(plain());
+        let (op, _) = c.start(|s, now| s.delete(now, &path("f")));
+        let d = c.feed(wire);
+        assert_eq!(d.completed(), vec![(op, Err(f5.clone()))], "{}", wire.escape_ascii());
+        assert!(d.closed());
+    }
+    for wire in [&b"250 ok\tfine\r\n"[..], b"250 \x1b[1mok\x1b[0m\r\n", b"250 a\r\0b\r\n"] {
+        let mut c = Client::logged_in(plain());
+        let (op, _) = c.start(|s, now| s.delete(now, &path("f")));
+        let d = c.feed(wire);
+        assert!(
+            matches!(&d.completed()[..], [(id, Ok(_))] if *id == op),
+            "{}: {:?}",
+            wire.escape_ascii(),
+            d.completed()
+        );
+    }
+}
+
+/// A greeting that is not FTP (an HTTP response, an SSH banner) closes the
+/// session at once, and `close_reason` says why, instead of waiting.
+#[test]
+fn greeting_that_is_not_ftp_fails_at_once() {
+    for banner in [&b"SSH-2.0-OpenSSH_9.6\r\n"[..], b"HTTP/1.1 400 Bad Request\r\n"] {
+        let (mut c, _) = Client::new(plain());
+        let d = c.feed(banner);
+        assert!(d.closed(), "{}", banner.escape_ascii());
+        let why = OpError::Protocol("the server's greeting is not FTP (an HTTP or SSH server?)");
+        assert_eq!(c.session.close_reason(), Some(&why));
     }
 }
 

@@ -211,8 +211,11 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         }));
     }
     let target = format!("{}:{}", url.host, url.port);
-    let mut client =
-        Client::connect(&url.host, url.port, options).await.map_err(|e| Failure::from_client(&target, &e))?;
+    // Anything that stops the greeting (no FTP server there, TLS, a 421,
+    // a banner of another protocol) is "cannot connect": exit 3.
+    let mut client = Client::connect(&url.host, url.port, options)
+        .await
+        .map_err(|e| Failure { code: exit::CONNECT, ..Failure::from_client(&target, &e) })?;
     if let Err(e) = client.login_with_account(&url.user, &url.password, conn.account.as_deref()).await {
         let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
         if matches!(e, ClientError::Rejected(_)) {

@@ -465,6 +465,29 @@ fn serve_flags_uploads_without_close_notify() {
     }
 }
 
+/// A greeting that is not FTP (an SSH banner, an HTTP response: another
+/// service on the port) fails at once with exit code 3 and says so; it does
+/// not wait for the reply timeout.
+#[test]
+fn greeting_of_another_protocol_exits_3_at_once() {
+    use std::io::Write;
+    for banner in [&b"SSH-2.0-OpenSSH_9.6\r\n"[..], b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            conn.write_all(banner).unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+        });
+        let started = std::time::Instant::now();
+        let out = Command::new(FTPKIT).args(["ls", &format!("ftp://{addr}/")]).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("not FTP"), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(started.elapsed() < Duration::from_secs(3), "answered at once: {:?}", started.elapsed());
+        server.join().unwrap();
+    }
+}
+
 /// A scripted server on loopback for what our own server never sends:
 /// `listing` as every LIST/MLSD answer (no FEAT features, so the client
 /// uses LIST), `refusal` as every RETR/SIZE answer. Serves one control

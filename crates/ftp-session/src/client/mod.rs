@@ -140,6 +140,9 @@ pub struct Session {
     /// login sends no USER, only what the connection needs (AUTH TLS first
     /// when TLS is required, then PBSZ/PROT, FEAT).
     greeted_logged_in: bool,
+    /// Why the session closed, when it did on a violation, a timeout or
+    /// the peer's end (see [`close_reason`](Self::close_reason)).
+    close_reason: Option<OpError>,
     ascii_type: Option<bool>,
     op: Option<Op>,
     next_id: u64,
@@ -183,6 +186,7 @@ impl Session {
             caps: Capabilities::default(),
             epsv_refused,
             greeted_logged_in: false,
+            close_reason: None,
             ascii_type: None,
             op: None,
             next_id: 0,
@@ -392,6 +396,14 @@ impl Session {
         Ok(id)
     }
 
+    /// Why the session closed, once it has: the error every operation
+    /// outstanding then got. Useful when nothing was outstanding (a
+    /// greeting that is not FTP, a timeout while idle).
+    #[must_use]
+    pub fn close_reason(&self) -> Option<&OpError> {
+        self.close_reason.as_ref()
+    }
+
     /// `REIN`: back to the just-greeted state; accepts RFC 959's 220 and the
     /// 230 pyftpdlib sends.
     ///
@@ -521,12 +533,41 @@ impl Session {
         }
         Ok(())
     }
+}
 
+/// Why a reply that is not text ends the session (SECURITY.md F5).
+const NOT_TEXT: &str = "a reply line holds a NUL, a bare CR or another control byte (SECURITY.md F5)";
+
+/// SECURITY.md F5: whether a reply holds bytes no FTP reply text has: a
+/// NUL or a CR on its own (RFC 2640 3.1 sends a CR inside a name as
+/// CR NUL; that pair is text), another C0 control but HT, or DEL. ESC is
+/// let through: ANSI-coloured banners exist (glftpd sites), and the text is
+/// escaped before it is shown (R4).
+fn not_text(reply: &Reply) -> bool {
+    reply.lines().iter().any(|line| {
+        let b = line.as_bytes();
+        (0..b.len()).any(|i| match b[i] {
+            b'\r' => b.get(i + 1) != Some(&0),
+            0 => i == 0 || b[i - 1] != b'\r',
+            b'\t' | 0x1b => false,
+            c => c < 0x20 || c == 0x7f,
+        })
+    })
+}
+
+impl Session {
     fn read_replies(&mut self, now: Instant) {
         while self.conn != Conn::Closed && self.conn != Conn::AwaitTls {
             let Some(item) = self.decoder.decode(&mut self.input) else { break };
             match item {
+                Ok(reply) if not_text(&reply) => self.fail_all(OpError::Protocol(NOT_TEXT)),
+                Err(ftp_proto::ReplyError::BareCarriageReturn { .. }) => self.fail_all(OpError::Protocol(NOT_TEXT)),
                 Ok(reply) => self.on_reply(now, reply),
+                // Another service on the port: an HTTP response, an SSH or
+                // SMTP banner. Said at once rather than waited out.
+                Err(_) if self.conn == Conn::AwaitGreeting => {
+                    self.fail_all(OpError::Protocol("the server's greeting is not FTP (an HTTP or SSH server?)"))
+                }
                 Err(_) => self.fail_all(OpError::Protocol("malformed reply")),
             }
         }
@@ -572,6 +613,7 @@ impl Session {
         if self.conn == Conn::Closed {
             return;
         }
+        self.close_reason = Some(err.clone());
         self.finish(Err(err));
         self.conn = Conn::Closed;
         self.input = BytesMut::new();

@@ -78,6 +78,11 @@ impl Client {
                 return Ok(done);
             }
             if closed {
+                // Before any greeting, say why (not FTP at all, a timeout)
+                // rather than only that the connection closed.
+                if let (Want::Greeting, Some(OpError::Protocol(why))) = (&want, self.session.close_reason()) {
+                    return Err(ClientError::Failed(OpError::Protocol(why)));
+                }
                 return Err(ClientError::Closed(
                     self.greeting.clone().filter(|g| g.code().class() == ftp_proto::ReplyClass::TransientNegative),
                 ));
