@@ -141,7 +141,7 @@ fn build(s: &Spec) -> Entry {
         e = e.with_size(size);
     }
     if let Some((t, p)) = s.modified {
-        e = e.with_modified(ListingTime::new(t, p));
+        e = e.with_modified(ListingTime::utc(t, p));
     }
     if let Some(mode) = s.mode {
         e = e.with_mode(mode);

@@ -392,6 +392,24 @@ fn rfc3659_4_size_before_a_resume() {
     assert_eq!(d.sent(), "TYPE I\r\n");
 }
 
+/// Issue 16 (no command sent twice) and SECURITY.md R5: a size the caller
+/// already asked is not asked again, and the download is held to it.
+#[test]
+fn r5_known_size_is_not_asked_again_and_still_checked() {
+    let mut c = Client::logged_in(plain());
+    with_features(&mut c, " SIZE\r\n REST STREAM\r\n");
+    let (op, d) = c.start(|s, now| s.retrieve_sized(now, &path("big.iso"), 1000, 5000));
+    assert_eq!(d.sent(), "TYPE I\r\n", "no SIZE");
+    assert_eq!(c.feed(b"200 Type set to I\r\n").sent(), "EPSV\r\n");
+    let (id, d) = epsv_connected(&mut c, 50000);
+    assert_eq!(d.sent(), "REST 1000\r\n");
+    assert_eq!(c.feed(b"350 Restarting at 1000\r\n").sent(), "RETR big.iso\r\n");
+    c.feed(b"150 Opening data connection\r\n");
+    c.data(id, DataEvent::Finished { bytes: 3000 });
+    let d = c.feed(b"226 Transfer complete\r\n");
+    assert_eq!(d.completed(), vec![(op, Err(OpError::Partial { expected: 5000, received: 4000 }))]);
+}
+
 // ---- 3. Passive mode ---------------------------------------------------------------
 
 /// RFC 2428 section 3: EPSV first; the 229 port is joined to the control

@@ -1567,7 +1567,7 @@ fn rfc3659_7_mlst_and_stat_from_entries() {
     let now = ftp_proto::Timestamp::parse(b"20240601120000").unwrap();
     let entry = Entry::new(Bytes::from_static(b"report 1.pdf"), EntryKind::File)
         .with_size(1234)
-        .with_modified(ListingTime::new(ftp_proto::Timestamp::parse(b"20240501093000").unwrap(), Precision::Second))
+        .with_modified(ListingTime::utc(ftp_proto::Timestamp::parse(b"20240501093000").unwrap(), Precision::Second))
         .with_mode(0o644);
     let mut h = logged_in(ServerConfig::default());
     let req = h.send("MLST report 1.pdf").request();

@@ -79,7 +79,7 @@ fn parts(path: &VirtualPath) -> Result<Vec<&[u8]>, StorageError> {
 }
 
 fn listing_time(secs: u64) -> Option<ListingTime> {
-    Timestamp::from_unix_seconds(secs).map(|t| ListingTime::new(t, Precision::Second))
+    Timestamp::from_unix_seconds(secs).map(|t| ListingTime::utc(t, Precision::Second))
 }
 
 impl Dir {

@@ -489,7 +489,7 @@ impl LocalFs {
         let mut entry = Entry::new(Bytes::copy_from_slice(name), kind).with_size(meta.len()).with_mode(meta.mode());
         let secs = meta.modified().ok().and_then(|t| t.into_std().duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
         if let Some(t) = secs.and_then(Timestamp::from_unix_seconds) {
-            entry = entry.with_modified(ListingTime::new(t, Precision::Second));
+            entry = entry.with_modified(ListingTime::utc(t, Precision::Second));
         }
         // RFC 3659 7.5.2: the same file (through any name) has the same id.
         let unique = format!("{:x}g{:x}", meta.dev(), meta.ino());

@@ -11,10 +11,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ftp_proto::listing::{Entry, EntryKind};
+use ftp_proto::listing::{Entry, EntryKind, Precision, Zone};
 use ftp_session::client::{ClientConfig, DataMode, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::display::{escape, escape_bytes};
 use crate::url::FtpUrl;
@@ -115,7 +115,9 @@ pub(crate) struct Ls {
     /// The directory (MLSD when the server offers it, LIST otherwise).
     url: String,
     /// One JSON object per line and entry: name, kind (file, dir, link,
-    /// other), size, modified (RFC 3339), target (links), raw.
+    /// other), size, modified (RFC 3339; `Z` only for UTC times, fractions
+    /// kept), zone (`utc` for MLSD/EPLF, `server-local` for LIST times),
+    /// target (links), raw.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -301,7 +303,14 @@ pub(crate) async fn get(args: Get) -> Result<()> {
             let total = client.size(&path).await.ok();
             let bar = progress(total, 0);
             let mut sink = Counted { inner: file, bar: bar.clone() };
-            let r = client.get(&path, 0, &mut sink).await;
+            let r = match total {
+                Some(size) => client.get_sized(&path, 0, size, &mut sink).await,
+                None => client.get(&path, 0, &mut sink).await,
+            };
+            let r = match (r, sink.flush().await) {
+                (Ok(_), Err(e)) => return Err(local(e, &target)),
+                (r, _) => r,
+            };
             if let Some(bar) = &bar {
                 bar.finish_and_clear();
             }
@@ -358,11 +367,23 @@ pub(crate) async fn get(args: Get) -> Result<()> {
         .map_err(|e| local(e, &part))?;
     let bar = progress(total, offset);
     let mut sink = Counted { inner: file, bar: bar.clone() };
-    let result = client.get(&path, offset, &mut sink).await;
+    // SIZE was asked above: not again (SECURITY.md R5 still holds the
+    // download to it).
+    let result = match total {
+        Some(size) => client.get_sized(&path, offset, size, &mut sink).await,
+        None => client.get(&path, offset, &mut sink).await,
+    };
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     finish(client).await;
+    // What the messages below count is what is on disk: written out first.
+    let flushed = sink.flush().await.map_err(|e| local(e, &part));
+    let result = match (result, flushed) {
+        (Ok(n), Ok(())) => Ok(n),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(failure)) => return Err(failure),
+    };
     match result {
         Ok(_) => {
             std::fs::rename(&part, &target).map_err(|e| local(e, &part))?;
@@ -457,19 +478,32 @@ fn link_target(entry: &Entry) -> Option<String> {
     }
 }
 
-/// RFC 3339, in UTC (listings give UTC for MLSD; LIST times are the
-/// server's local time, reported as they are).
+/// The time as RFC 3339 says, as far as the listing says it: a date alone
+/// for a `Mon DD YYYY` line; MLSx fractions kept; `Z` only for UTC times
+/// (MLSx, EPLF). `LIST` times are the server's local time in an unknown
+/// zone, so they carry no offset (and `zone` says `server-local`).
 fn rfc3339(entry: &Entry) -> Option<String> {
-    let t = entry.modified()?.time();
-    Some(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    ))
+    let when = entry.modified()?;
+    let t = when.time();
+    let date = format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day());
+    if when.precision() == Precision::Day {
+        return Some(date);
+    }
+    let mut out = format!("{date}T{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second());
+    if when.precision() == Precision::Fraction {
+        let digits = format!("{:09}", t.nanos());
+        let digits = digits.trim_end_matches('0');
+        out.push('.');
+        out.push_str(if digits.is_empty() { "0" } else { digits });
+    }
+    if when.zone() == Zone::Utc {
+        out.push('Z');
+    }
+    Some(out)
+}
+
+fn zone_word(entry: &Entry) -> Option<&'static str> {
+    entry.modified().map(|m| if m.zone() == Zone::Utc { "utc" } else { "server-local" })
 }
 
 fn entry_json(entry: &Entry) -> String {
@@ -478,6 +512,7 @@ fn entry_json(entry: &Entry) -> String {
     object.insert("kind".into(), kind_word(entry).into());
     object.insert("size".into(), entry.size().map_or(serde_json::Value::Null, Into::into));
     object.insert("modified".into(), rfc3339(entry).map_or(serde_json::Value::Null, Into::into));
+    object.insert("zone".into(), zone_word(entry).map_or(serde_json::Value::Null, Into::into));
     if let Some(target) = link_target(entry) {
         object.insert("target".into(), target.into());
     }
@@ -585,5 +620,26 @@ impl<T: AsyncRead + Unpin> AsyncRead for Counted<T> {
             bar.inc((buf.filled().len() - before) as u64);
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mlsx(line: &[u8]) -> Entry {
+        ftp_proto::listing::parse_mlsx(&bytes::Bytes::copy_from_slice(line)).unwrap()
+    }
+
+    /// RFC 3659 2.3: MLSx times are UTC and keep their fraction of a second.
+    #[test]
+    fn rfc3659_2_3_mlsx_times_keep_fractions_and_are_utc() {
+        let e = mlsx(b"type=file;modify=20240305101112.5; f");
+        assert_eq!(rfc3339(&e).as_deref(), Some("2024-03-05T10:11:12.5Z"));
+        let e = mlsx(b"type=file;modify=20240305101112.250; f");
+        assert_eq!(rfc3339(&e).as_deref(), Some("2024-03-05T10:11:12.25Z"));
+        let e = mlsx(b"type=file;modify=20240305101112; f");
+        assert_eq!(rfc3339(&e).as_deref(), Some("2024-03-05T10:11:12Z"));
+        assert_eq!(zone_word(&e), Some("utc"));
     }
 }

@@ -72,6 +72,7 @@ fn get_resumes_a_part_file() {
     let out = ftpkit(work.path(), &["get", &url, "-o", "out.bin", "--resume", "-v"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("> REST 700000"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).matches("> SIZE ").count(), 1, "SIZE is asked once: {}", stderr(&out));
     assert!(!stderr(&out).contains("s3cret"), "the password is masked in -v output");
     assert!(std::fs::read(work.path().join("out.bin")).unwrap() == pattern(2_000_000));
 }
@@ -164,6 +165,7 @@ fn ls_json() {
     assert_eq!(data["size"], 2_000_000);
     let modified = data["modified"].as_str().unwrap();
     assert!(modified.len() == 20 && modified.ends_with('Z') && modified.as_bytes()[10] == b'T', "{modified}");
+    assert_eq!(data["zone"], "utc", "MLSD times are UTC (RFC 3659 2.3)");
     assert!(data["raw"].as_str().unwrap().contains("data.bin"));
     assert_eq!(find("a b.txt")["size"], 7);
     // The server's link policy: a link inside the root is its target.
@@ -543,6 +545,28 @@ fn hostile_server(
         }
     });
     (addr, thread)
+}
+
+/// Issue 16: `LIST` times are the server's local time in an unknown zone:
+/// `ls --json` writes them without `Z` and says `"zone": "server-local"`; a
+/// `Mon DD YYYY` line gives a date alone.
+#[test]
+fn ls_json_list_times_are_server_local() {
+    let listing: &[u8] = b"-rw-r--r--   1 u g   5 Mar 01 12:00 recent\r\n\
+        -rw-r--r--   1 u g   5 Jan 01  2026 dated\r\n";
+    let (addr, server) = hostile_server(listing, "550 no\r\n");
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(work.path(), &["ls", "--json", &format!("ftp://{addr}/")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let entries: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(entries.len(), 2, "{stdout}");
+    let recent = entries[0]["modified"].as_str().unwrap();
+    assert!(recent.len() == 19 && recent.ends_with("-03-01T12:00:00"), "no Z on a LIST time: {recent}");
+    assert_eq!(entries[0]["zone"], "server-local");
+    assert_eq!(entries[1]["modified"], "2026-01-01", "a date alone");
+    assert_eq!(entries[1]["zone"], "server-local");
+    server.join().unwrap();
 }
 
 /// The bytes of `out` that would act on a terminal: C0 controls other than

@@ -109,7 +109,9 @@ fn unix_time(seconds: u64) -> Result<ListingTime, ListingError> {
     let (hour, minute, second) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
     // Each value is in range by construction; `at` checks anyway.
     let narrow = |v: u64| u8::try_from(v).map_err(|_| OUT_OF_RANGE);
-    date::at(year, month, day, narrow(hour)?, narrow(minute)?, narrow(second)?, Precision::Second).ok_or(OUT_OF_RANGE)
+    date::at(year, month, day, narrow(hour)?, narrow(minute)?, narrow(second)?, Precision::Second)
+        .map(|t| ListingTime::utc(t.time(), t.precision()))
+        .ok_or(OUT_OF_RANGE)
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day) (Howard

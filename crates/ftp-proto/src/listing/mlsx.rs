@@ -252,7 +252,8 @@ fn time_val(v: &[u8]) -> Result<ListingTime, ListingError> {
     }
     let time = Timestamp::parse(v).map_err(|_| OUT_OF_RANGE)?;
     let precision = if fraction.is_some() { Precision::Fraction } else { Precision::Second };
-    Ok(ListingTime::new(time, precision))
+    // RFC 3659 2.3: MLSx times are UTC.
+    Ok(ListingTime::utc(time, precision))
 }
 
 /// The facts [`format_mlsx`] can write, in their canonical spelling.
@@ -459,7 +460,7 @@ mod tests {
         let e = ok(b" Type=dir;Modify=19981107085215;Perm=el; /tmp");
         assert_eq!(e.kind(), &EntryKind::Directory);
         assert_eq!(e.name(), b"/tmp");
-        assert_eq!(e.modified(), Some(ListingTime::new(ts(b"19981107085215"), Precision::Second)));
+        assert_eq!(e.modified(), Some(ListingTime::utc(ts(b"19981107085215"), Precision::Second)));
         assert_eq!(e.perm(), Some(&b"el"[..]));
     }
 
@@ -680,7 +681,7 @@ mod tests {
     fn format_writes_requested_facts_in_order() {
         let e = Entry::new(Bytes::from_static(b"file name; with semicolon.txt"), EntryKind::File)
             .with_size(1234)
-            .with_modified(ListingTime::new(ts(b"20240101120000"), Precision::Second))
+            .with_modified(ListingTime::utc(ts(b"20240101120000"), Precision::Second))
             .with_mode(0o644)
             .with_owner(Bytes::from_static(b"1000"), Bytes::from_static(b"1000"))
             .with_unique(Bytes::from_static(b"803g1a0b"));
@@ -716,7 +717,7 @@ mod tests {
         assert_eq!(at(EntryKind::Other(Bytes::new())), b" n");
         let t = ts(b"19990929003355.237");
         let e = Entry::new(Bytes::from_static(b"file1"), EntryKind::File)
-            .with_modified(ListingTime::new(t, Precision::Fraction))
+            .with_modified(ListingTime::utc(t, Precision::Fraction))
             .with_mode(0o4755);
         assert_eq!(
             format(&e, &["type", "modify", "UNIX.mode"]),

@@ -95,22 +95,51 @@ pub enum Precision {
     Fraction,
 }
 
-/// A listing's time and how much of it the server actually said.
+/// Which clock a listing's time is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Zone {
+    /// The server's local time, in a zone the listing does not say: the
+    /// `LIST` dialects (Unix `ls -l`, DOS/IIS, VMS, OS/400, MVS, NetWare).
+    ServerLocal,
+    /// UTC: MLSx facts (RFC 3659 section 2.3) and EPLF's Unix seconds.
+    Utc,
+}
+
+/// A listing's time, how much of it the server actually said, and on
+/// which clock.
 ///
 /// Fields below the precision are zero. Times are as the server wrote them:
-/// MLSx and EPLF times are UTC, `LIST` times are usually the server's local
-/// time (RFC 3659 section 2.3 explains why MLSx exists).
+/// MLSx and EPLF times are UTC, `LIST` times are the server's local time
+/// in an unknown zone (RFC 3659 section 2.3 explains why MLSx exists), so a
+/// program must not present a `LIST` time as UTC.
+///
+/// ```
+/// use ftp_proto::Timestamp;
+/// use ftp_proto::listing::{ListingTime, Precision, Zone};
+///
+/// let t = Timestamp::new(2024, 3, 1, 12, 0, 0).unwrap();
+/// assert_eq!(ListingTime::new(t, Precision::Minute).zone(), Zone::ServerLocal);
+/// assert_eq!(ListingTime::utc(t, Precision::Second).zone(), Zone::Utc);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ListingTime {
     time: Timestamp,
     precision: Precision,
+    zone: Zone,
 }
 
 impl ListingTime {
-    /// A time with its precision.
+    /// A time in the server's local zone, with its precision (a `LIST`
+    /// line's).
     #[must_use]
     pub const fn new(time: Timestamp, precision: Precision) -> Self {
-        Self { time, precision }
+        Self { time, precision, zone: Zone::ServerLocal }
+    }
+    /// A UTC time with its precision (MLSx, EPLF, a server's own files).
+    #[must_use]
+    pub const fn utc(time: Timestamp, precision: Precision) -> Self {
+        Self { time, precision, zone: Zone::Utc }
     }
     /// The time (fields below the precision are zero).
     #[must_use]
@@ -121,6 +150,11 @@ impl ListingTime {
     #[must_use]
     pub const fn precision(&self) -> Precision {
         self.precision
+    }
+    /// Which clock it is on.
+    #[must_use]
+    pub const fn zone(&self) -> Zone {
+        self.zone
     }
 }
 

@@ -424,6 +424,29 @@ impl Session {
         self.transfer(now, Command::Retr(path.clone()), Direction::Download, self.config.ascii, offset)
     }
 
+    /// [`retrieve`](Self::retrieve) of a file whose size the caller already
+    /// asked (`SIZE`, for a progress bar): it is not asked again, and the
+    /// download is held to it (SECURITY.md R5).
+    ///
+    /// # Errors
+    /// [`StartError`] when an operation cannot start now.
+    pub fn retrieve_sized(
+        &mut self,
+        now: Instant,
+        path: &Pathname,
+        offset: u64,
+        size: u64,
+    ) -> Result<OpId, StartError> {
+        self.transfer_expecting(
+            now,
+            Command::Retr(path.clone()),
+            Direction::Download,
+            self.config.ascii,
+            offset,
+            Some(size),
+        )
+    }
+
     /// Uploads to `path` (`STOR`), from `offset` when resuming.
     ///
     /// # Errors

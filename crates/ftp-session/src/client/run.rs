@@ -15,9 +15,22 @@ impl Session {
         ascii: bool,
         offset: u64,
     ) -> Result<OpId, StartError> {
-        let t = Transfer { command, direction, ascii, offset, expected: None, step: Step::Size, retry: Retry::Nothing };
+        self.transfer_expecting(now, command, direction, ascii, offset, None)
+    }
+
+    /// A transfer; `expected` is the size already known (no SIZE is sent).
+    pub(super) fn transfer_expecting(
+        &mut self,
+        now: Instant,
+        command: Command,
+        direction: Direction,
+        ascii: bool,
+        offset: u64,
+        expected: Option<u64>,
+    ) -> Result<OpId, StartError> {
+        let t = Transfer { command, direction, ascii, offset, expected, step: Step::Size, retry: Retry::Nothing };
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
-        if offset > 0 && self.caps.size && direction == Direction::Download {
+        if expected.is_none() && offset > 0 && self.caps.size && direction == Direction::Download {
             if let Some(path) = self.transfer_path() {
                 self.send(now, &Command::Size(path));
                 return Ok(id);

@@ -540,6 +540,25 @@ impl Client {
         transferred(out)
     }
 
+    /// [`get`](Self::get) of a file whose size the caller already asked
+    /// with [`size`](Self::size) (for a progress bar, or to refuse a
+    /// resume): `SIZE` is not sent again, and the download is held to
+    /// `size` (SECURITY.md R5).
+    ///
+    /// # Errors
+    /// The server refused, the data connection failed, the download came
+    /// short of `size`, or `out` failed.
+    pub async fn get_sized<W>(&mut self, path: &str, offset: u64, size: u64, out: &mut W) -> Result<u64, ClientError>
+    where
+        W: AsyncWrite + Unpin + Send,
+    {
+        let path = pathname(path)?;
+        let ascii = self.options.config.is_ascii();
+        let io = DataIo::Sink(out, u64::MAX, ascii);
+        let out = self.op(move |s, now| s.retrieve_sized(now, &path, offset, size), io).await?;
+        transferred(out)
+    }
+
     /// Uploads `input` to `path` (`STOR`; `REST offset` first when
     /// resuming, so `input` should start at that offset). Returns the bytes
     /// sent.
