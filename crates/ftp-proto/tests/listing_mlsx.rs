@@ -348,3 +348,21 @@ proptest! {
         prop_assert!(whole.is_empty() || whole.ends_with(b"\r\n"));
     }
 }
+
+/// RFC 3659 section 7.2, strictly: `facts SP pathname` where the facts are
+/// `1*(factname "=" value ";")`. A fact list without its final `;` before
+/// the space is no MLSD entry; values may be empty; the name is every byte
+/// after the first space, so a name starting with a space, or a single
+/// space, is kept exactly.
+#[test]
+fn rfc3659_7_2_strict_entry_grammar() {
+    let parse = |s: &'static [u8]| parse_mlsx(&Bytes::from_static(s));
+    for line in [&b"type=file;size=3 name"[..], b"type=file size=3; name", b"=x; name", b"type; name"] {
+        assert!(parse(line).is_err(), "{}", line.escape_ascii());
+    }
+    let e = parse(b"type=file;perm=;lang=; name").unwrap();
+    assert_eq!((e.perm(), e.name()), (Some(&b""[..]), &b"name"[..]), "empty values");
+    assert_eq!(parse(b"type=file;size=1;  leading").unwrap().name(), b" leading");
+    assert_eq!(parse(b"type=file;size=1;  ").unwrap().name(), b" ", "a name that is one space");
+    assert_eq!(parse(b"type=file;size=1; a  b ").unwrap().name(), b"a  b ");
+}

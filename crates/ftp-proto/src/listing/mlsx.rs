@@ -62,8 +62,10 @@ const OUT_OF_RANGE: ListingError = ListingError::OutOfRange(Format::Mlsx);
 /// # Errors
 /// - [`ListingError::NotAnEntry`] for an empty line, or a line with neither
 ///   facts nor name.
-/// - [`ListingError::Unrecognised`] for a line without a space, a fact without
-///   `=` or with an empty name, a `size`, `modify`, `create` or `UNIX.mode`
+/// - [`ListingError::Unrecognised`] for a line without a space, a fact list
+///   whose last fact is not followed by `;` (RFC 3659 7.2; even the RFC's
+///   own example in 7.7.4 lacks it), a fact without `=` or with an empty
+///   name, a `size`, `modify`, `create` or `UNIX.mode`
 ///   value that is not in its syntax.
 /// - [`ListingError::OutOfRange`] for a size beyond `u64`, a date that does
 ///   not exist (30 February), a mode beyond `u32`.
@@ -133,10 +135,13 @@ fn split_line(s: &[u8]) -> Result<(core::ops::Range<usize>, usize), ListingError
     Ok((0..end, end + 1))
 }
 
-/// Whether every non-empty `;`-separated piece is `name=value` with a name.
+/// Whether the fact list is RFC 3659 7.2's `1*(factname "=" value ";")`:
+/// it ends with `;` (the one before the space that precedes the name), and
+/// every fact has a name and an `=` (its value may be empty). Empty pieces
+/// (`;;`) are tolerated.
 fn facts_well_formed(facts: &[u8]) -> bool {
-    !facts.is_empty()
-        && facts
+    facts.ends_with(b";")
+        && facts[..facts.len() - 1]
             .split(|&b| b == b';')
             .all(|fact| fact.is_empty() || memchr::memchr(b'=', fact).is_some_and(|eq| eq > 0))
 }
@@ -484,8 +489,18 @@ mod tests {
 
     #[test]
     fn rfc3659_7_7_4_a_more_complex_example() {
-        // The MLST line of the example has no ";" after its last fact.
+        // The MLST line of the example has no ";" after its last fact, which
+        // section 7.2's grammar (`1*(factname "=" value ";")`) does not
+        // allow: read strictly, it is an entry without facts whose name is
+        // the rest of the line, and without the leading space it is no
+        // entry at all.
         let e = ok(b" Type=dir;Perm=el;Unique=keVO1+ZF4 test");
+        assert_eq!(
+            (e.kind(), e.name()),
+            (&EntryKind::Other(Bytes::new()), &b"Type=dir;Perm=el;Unique=keVO1+ZF4 test"[..])
+        );
+        assert_eq!(parse_mlsx(&Bytes::from_static(b"Type=dir;Perm=el;Unique=keVO1+ZF4 test")), Err(UNRECOGNISED));
+        let e = ok(b" Type=dir;Perm=el;Unique=keVO1+ZF4; test");
         assert_eq!((e.kind(), e.name()), (&EntryKind::Directory, &b"test"[..]));
         assert_eq!(e.unique(), Some(&b"keVO1+ZF4"[..]));
 
