@@ -407,7 +407,8 @@ impl DateShape {
 }
 
 /// Reads `Mon DD HH:MM`, `Mon DD YYYY` or `YYYY-MM-DD HH:MM[:SS]` from the
-/// start of `fields`.
+/// start of `fields`, the month also as CJK servers write it (`3月 14`,
+/// `3월 14일`, `3 月 14`, `03 14`) and the year with its mark (`2009年`).
 fn date_shape(line: &[u8], fields: &[Span]) -> Option<DateShape> {
     let text = |s: &Span| s.of(line);
     let byte = |d: &[u8]| small(d).and_then(|v| u8::try_from(v).ok());
@@ -422,25 +423,64 @@ fn date_shape(line: &[u8], fields: &[Span]) -> Option<DateShape> {
                 end: second.end,
             })
         }
-        [mon, day, last, ..] => {
-            let month = date::month(text(mon))?;
-            let day = text(day);
-            if !(1..=2).contains(&day.len()) {
-                return None;
-            }
-            let last_text = text(last);
-            let (year, clock) = if last_text.len() == 4 && is_digits(last_text) {
-                (Some(small(last_text)?), None)
-            } else {
-                match clock(last_text)? {
-                    (hour, minute, None) => (None, Some((hour, minute, None))),
-                    _ => return None,
-                }
-            };
-            Some(DateShape { year, month, day: byte(day)?, clock, end: last.end })
+        // `3 月 14 12:00`: the month's number and its mark as two fields.
+        [num, mark, day, last, ..] if is_month_mark(text(mark)) => {
+            let month = byte(text(num)).filter(|m| (1..=12).contains(m))?;
+            month_day_last(line, month, text(day), last)
         }
+        [mon, day, last, ..] => month_day_last(line, month_token(text(mon))?, text(day), last),
         _ => None,
     }
+}
+
+/// `月` (Chinese, Japanese) and `월` (Korean): "month" after its number.
+const MONTH_MARKS: [&[u8]; 2] = ["月".as_bytes(), "월".as_bytes()];
+/// `日` and `일`: "day" after its number.
+const DAY_MARKS: [&[u8]; 2] = ["日".as_bytes(), "일".as_bytes()];
+/// `年` and `년`: "year" after its number.
+const YEAR_MARKS: [&[u8]; 2] = ["年".as_bytes(), "년".as_bytes()];
+
+fn is_month_mark(s: &[u8]) -> bool {
+    MONTH_MARKS.contains(&s)
+}
+
+/// `s` without one of `marks` at its end, if it has one.
+fn unmarked<'a>(s: &'a [u8], marks: &[&[u8]]) -> &'a [u8] {
+    marks.iter().find_map(|m| s.strip_suffix(*m)).unwrap_or(s)
+}
+
+/// A month field: an English abbreviation (`Mar`, any case), a number with
+/// a month mark (`3月`, `03월`: servers in a CJK locale), or a number
+/// alone (`03`), 1 to 12.
+fn month_token(s: &[u8]) -> Option<u8> {
+    if let Some(m) = date::month(s) {
+        return Some(m);
+    }
+    let digits = unmarked(s, &MONTH_MARKS);
+    if !(1..=2).contains(&digits.len()) || !is_digits(digits) {
+        return None;
+    }
+    small(digits).and_then(|v| u8::try_from(v).ok()).filter(|m| (1..=12).contains(m))
+}
+
+/// The day (one or two digits, maybe with a day mark) and the year (four
+/// digits, maybe with a year mark) or `HH:MM` after a month.
+fn month_day_last(line: &[u8], month: u8, day: &[u8], last: &Span) -> Option<DateShape> {
+    let day = unmarked(day, &DAY_MARKS);
+    if !(1..=2).contains(&day.len()) || !is_digits(day) {
+        return None;
+    }
+    let last_text = unmarked(last.of(line), &YEAR_MARKS);
+    let (year, clock) = if last_text.len() == 4 && is_digits(last_text) {
+        (Some(small(last_text)?), None)
+    } else {
+        match clock(last.of(line))? {
+            (hour, minute, None) => (None, Some((hour, minute, None))),
+            _ => return None,
+        }
+    };
+    let day = small(day).and_then(|v| u8::try_from(v).ok())?;
+    Some(DateShape { year, month, day, clock, end: last.end })
 }
 
 /// `YYYY-MM-DD`.

@@ -379,6 +379,49 @@ fn year_resolved_against_reference() {
     assert_eq!(time(&e), (2024, 2, 29, 8, 0, Precision::Minute));
 }
 
+// --- CJK locales ---
+
+/// Issue 16: servers in a Chinese, Japanese or Korean locale write the
+/// month as a number with 月 or 월 (sometimes as two fields, `3 月`), the
+/// day with 日 or 일, the year with 年 or 년, or the month as a bare number.
+/// The first line is Apache Commons Net's `UnixFTPEntryParserTest` sample
+/// (`testParseFieldsOnFileJapaneseTime`), which its default parser rejects.
+#[test]
+fn cjk_month_day_and_year_marks() {
+    for (line, want, name) in [
+        // A year-less date: the latest year not after `now` (2024-03-10).
+        (
+            "-rw-rw---- 1 ep1adm sapsys 0 8\u{6708} 17\u{65e5} 20:10 caerrinf",
+            (2023, 8, 17, 20, 10, Precision::Minute),
+            "caerrinf",
+        ),
+        (
+            "-rw-r--r-- 1 user group 1234 3\u{c6d4} 14 2009 korean.txt",
+            (2009, 3, 14, 0, 0, Precision::Day),
+            "korean.txt",
+        ),
+        (
+            "drwxr-xr-x 2 user group 4096 10\u{c6d4} 1\u{c77c} 2013\u{b144} dir",
+            (2013, 10, 1, 0, 0, Precision::Day),
+            "dir",
+        ),
+        ("-rw-r--r-- 1 u g 5 3 \u{6708} 14 2009 two tokens", (2009, 3, 14, 0, 0, Precision::Day), "two tokens"),
+        (
+            "-rw-r--r-- 1 u g 5 12\u{6708} 31\u{65e5} 1999\u{5e74} year mark",
+            (1999, 12, 31, 0, 0, Precision::Day),
+            "year mark",
+        ),
+        ("-rw-r--r-- 1 u g 5 03 14 2009 numeric", (2009, 3, 14, 0, 0, Precision::Day), "numeric"),
+    ] {
+        let e = ok(line);
+        assert_eq!(time(&e), want, "{line}");
+        assert_eq!(e.name(), name.as_bytes(), "{line}");
+    }
+    for line in ["-rw-r--r-- 1 u g 5 13\u{6708} 14 2009 f", "-rw-r--r-- 1 u g 5 3\u{6708} 32 2009 f"] {
+        assert!(parse(line).is_err(), "{line}");
+    }
+}
+
 // --- Rejections ---
 
 #[test]
@@ -395,7 +438,6 @@ fn commons_net_bad_samples_are_rejected() {
         ("-rw-r--r--   1 root     root       190144 2001-04-27 zxJDBC-2.0.1b1.zip", UNRECOGNISED),
         ("-rw-r--r--   1 root     root       111325 Apr -7 18:79 zxJDBC-2.0.1b1.tar.gz", UNRECOGNISED),
         ("drwxr-xr-x   2 root     99           4096Feb 23 30:01 zzplayer", UNRECOGNISED),
-        ("-rw-rw---- 1 ep1adm sapsys 0 8\u{6708} 17\u{65e5} 20:10 caerrinf", UNRECOGNISED),
     ] {
         assert_eq!(parse(line).unwrap_err(), error, "{line}");
     }
