@@ -117,7 +117,8 @@ pub(crate) struct Ls {
     /// One JSON object per line and entry: name, kind (file, dir, link,
     /// other), size, modified (RFC 3339; `Z` only for UTC times, fractions
     /// kept), zone (`utc` for MLSD/EPLF, `server-local` for LIST times),
-    /// target (links), raw.
+    /// target (links), version (VMS), path (when the listing named the
+    /// entry by a path), raw.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -515,6 +516,12 @@ fn entry_json(entry: &Entry) -> String {
     object.insert("zone".into(), zone_word(entry).map_or(serde_json::Value::Null, Into::into));
     if let Some(target) = link_target(entry) {
         object.insert("target".into(), target.into());
+    }
+    if let Some(version) = entry.version() {
+        object.insert("version".into(), version.into());
+    }
+    if let Some(path) = entry.path() {
+        object.insert("path".into(), String::from_utf8_lossy(path).into_owned().into());
     }
     object.insert("raw".into(), String::from_utf8_lossy(entry.raw()).into_owned().into());
     serde_json::Value::Object(object).to_string()

@@ -107,8 +107,10 @@ PRIVATE.DIR;1\r\n                     %RMS-E-PRV, insufficient privilege or file
         let names: Vec<&[u8]> = entries.iter().map(Entry::name).collect();
         assert_eq!(
             names,
-            [&b"UCX$REXECD_STARTUP.LOG;1098"[..], b"UNARCHIVE.COM;1", b"UNZIP_AND_ATTACH_FILES.COM;12", b"1-JUN.LIS;1"]
+            [&b"UCX$REXECD_STARTUP.LOG"[..], b"UNARCHIVE.COM", b"UNZIP_AND_ATTACH_FILES.COM", b"1-JUN.LIS"]
         );
+        let versions: Vec<Option<u32>> = entries.iter().map(Entry::version).collect();
+        assert_eq!(versions, [Some(1098), Some(1), Some(12), Some(1)]);
         let first = &entries[0];
         assert_eq!(first.size(), Some(4 * 512));
         assert_eq!(first.owner(), Some(&b"LP"[..]));
@@ -124,7 +126,7 @@ PRIVATE.DIR;1\r\n                     %RMS-E-PRV, insufficient privilege or file
         let body = b(b"LONG_NAME.TXT;1\nSHORT.TXT;1  1/1  1-JUL-1998 08:43:20\nLAST_NAME.TXT;2");
         let entries = parse_list_body(&body, ts(2024, 3, 1, 12, 0, 0));
         assert_eq!(entries.len(), 1);
-        assert_eq!(entries[0].name(), b"SHORT.TXT;1");
+        assert_eq!((entries[0].name(), entries[0].version()), (&b"SHORT.TXT"[..], Some(1)));
         // The continuation line fails: the name is dropped and the next line
         // is read on its own.
         let body = b(b"LONG_NAME.TXT;1\n garbage\nSHORT.TXT;1  1/1  1-JUL-1998 08:43:20\n");
@@ -209,23 +211,23 @@ mod dispatch_tests {
             (
                 &b"CII-MANUAL.TEX;1  213/216  29-JAN-1996 03:33:12  [ANONYMOU,ANONYMOUS]  (RWED,RWED,,)"[..],
                 Format::Vms,
-                &b"CII-MANUAL.TEX;1"[..],
+                &b"CII-MANUAL.TEX"[..],
             ),
             (
                 b"1-JUN.LIS;1              9/9           2-JUN-1998 07:32:04  [GROUP,OWNER]    (RWED,RWED,RWED,RE)",
                 Format::Vms,
-                b"1-JUN.LIS;1",
+                b"1-JUN.LIS",
             ),
             (
                 b"120196.TXT;1           118/126        14-APR-1997 12:45:27  [GROUP,OWNER]    (RWED,,RWED,RE)",
                 Format::Vms,
-                b"120196.TXT;1",
+                b"120196.TXT",
             ),
             (b"QSYS            77824 02/23/00 15:09:55 *DIR       QSYS.LIB/", Format::Os400, b"QSYS.LIB"),
             (
                 b"QPGMR                                   *MEM       RPGUNITC1.FILE/RUCALLTST.MBR",
                 Format::Os400,
-                b"RPGUNITC1.FILE/RUCALLTST.MBR",
+                b"RUCALLTST.MBR",
             ),
             (b"WYOSPT 3420   2003/05/21  1  200  FB      80  8000  PS  'JOHN.DATA'", Format::Mvs, b"JOHN.DATA"),
             (b"Migrated                                                SOME.NAME", Format::Mvs, b"SOME.NAME"),

@@ -193,6 +193,8 @@ pub struct Entry {
     pub(crate) owner: Option<Bytes>,
     pub(crate) group: Option<Bytes>,
     pub(crate) unique: Option<Bytes>,
+    pub(crate) version: Option<u32>,
+    pub(crate) path: Option<Bytes>,
     pub(crate) facts: Vec<(Bytes, Bytes)>,
     pub(crate) raw: Bytes,
     pub(crate) format: Format,
@@ -214,6 +216,8 @@ impl Entry {
             owner: None,
             group: None,
             unique: None,
+            version: None,
+            path: None,
             facts: Vec::new(),
             raw: Bytes::new(),
             format: Format::Unix,
@@ -329,6 +333,20 @@ impl Entry {
     #[must_use]
     pub fn unique(&self) -> Option<&[u8]> {
         self.unique.as_deref()
+    }
+    /// The file's version, where the system keeps several (VMS
+    /// `1-JUN.LIS;1` is [`name`](Self::name) `1-JUN.LIS`, version 1).
+    /// `RETR name` gets the newest; `RETR name;version` this one.
+    #[must_use]
+    pub fn version(&self) -> Option<u32> {
+        self.version
+    }
+    /// The path the listing gave, when it named the entry by a path rather
+    /// than a name (OS/400 `RPGUNITC1.FILE/RUCALLTST.MBR`): then
+    /// [`name`](Self::name) is its last component.
+    #[must_use]
+    pub fn path(&self) -> Option<&[u8]> {
+        self.path.as_deref()
     }
     /// MLSx facts without a field of their own (`lang`, `media-type`,
     /// `charset`, unknown facts), names as sent, in order.

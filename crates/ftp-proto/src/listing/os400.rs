@@ -27,7 +27,9 @@ use super::{Entry, EntryKind, Format, ListingError, ListingTime, Precision, date
 ///
 /// A name ending in `/`, or of type `*DIR`, `*LIB` or `*FLR`, is a
 /// directory (the one trailing `/` is left out of the name); anything else
-/// is a file. Names are kept as sent, paths included. Two-digit years are
+/// is a file. A name that is a path (`RPGUNITC1.FILE/RUCALLTST.MBR`, a
+/// member of a file) gives its last component as the name and the whole as
+/// [`path`](Entry::path). Two-digit years are
 /// 1970-2069. The date order is the server job's setting, which the line
 /// does not say: an ambiguous date (`04/03/24`) is read month first, the
 /// IBM default (`*MDY`).
@@ -74,7 +76,16 @@ pub fn parse_os400(line: &Bytes) -> Result<Entry, ListingError> {
     }
     let dir_kind = [&b"*DIR"[..], b"*LIB", b"*FLR"].contains(&kind_word);
     let kind = if slash || dir_kind { EntryKind::Directory } else { EntryKind::File };
-    let mut entry = Entry::parsed(line, Format::Os400, line.slice(name_start..name_end), kind);
+    // A name that is a path (`RPGUNITC1.FILE/RUCALLTST.MBR`): the last
+    // component is the name, the whole the path.
+    let last = memchr::memrchr(b'/', &s[name_start..name_end]).map_or(name_start, |i| name_start + i + 1);
+    if last == name_end {
+        return Err(BAD);
+    }
+    let mut entry = Entry::parsed(line, Format::Os400, line.slice(last..name_end), kind);
+    if last != name_start {
+        entry.path = Some(line.slice(name_start..name_end));
+    }
     entry.owner = Some(line.slice(owner));
     entry.size = size;
     entry.modified = modified;
@@ -151,7 +162,9 @@ mod tests {
         // A member: no size, no date.
         let e = parse_os400(&b(b"QPGMR                                   *MEM       RPGUNITC1.FILE/RUCALLTST.MBR"))
             .unwrap();
-        assert_eq!((e.name(), e.kind()), (&b"RPGUNITC1.FILE/RUCALLTST.MBR"[..], &EntryKind::File));
+        // Issue 16: the name is the last component, the path kept apart.
+        assert_eq!((e.name(), e.kind()), (&b"RUCALLTST.MBR"[..], &EntryKind::File));
+        assert_eq!(e.path(), Some(&b"RPGUNITC1.FILE/RUCALLTST.MBR"[..]));
         assert_eq!((e.size(), e.modified()), (None, None));
         // DD.MM.YY (a *DMY job).
         let e = parse_os400(&b(b"QPGMR        16347136 29.06.13 15:45:09 *FILE      RPGUNIT.SAVF")).unwrap();
@@ -159,10 +172,11 @@ mod tests {
         // DD/MM/YY when the month-first reading is impossible.
         let e = parse_os400(&b(b"QSYS            77824 23/02/00 15:09:55 *DIR       QSYS.LIB/")).unwrap();
         assert_eq!(e.modified(), at(2000, 2, 23, 15, 9, 55, Precision::Second));
-        // A full path, kept as sent.
+        // A full path: the last component is the name, the path kept.
         let e = parse_os400(&b(b"ZFTPDEV 9069 05/20/15 15:36:52 *STMF /DRV/AUDWRKSHET/AUDWRK0204232015114625.PDF"))
             .unwrap();
-        assert_eq!(e.name(), b"/DRV/AUDWRKSHET/AUDWRK0204232015114625.PDF");
+        assert_eq!(e.name(), b"AUDWRK0204232015114625.PDF");
+        assert_eq!(e.path(), Some(&b"/DRV/AUDWRKSHET/AUDWRK0204232015114625.PDF"[..]));
         assert_eq!(e.modified(), at(2015, 5, 20, 15, 36, 52, Precision::Second));
         // A name with spaces in the IFS.
         let e = parse_os400(&b(b"QSECOFR          1024 12/31/23 23:59:59 *STMF      Annual Report.pdf")).unwrap();

@@ -30,9 +30,10 @@ use crate::time::Timestamp;
 /// `CII-MANUAL.TEX;1  213/216  29-JAN-1996 03:33:12  [ANONYMOU,ANONYMOUS]  (RWED,RWED,,)`
 /// is a file of 213 * 512 bytes, owner `ANONYMOUS`, group `ANONYMOU`.
 ///
-/// - A file keeps its version in its name (`CII-MANUAL.TEX;1`): that names
-///   exactly the listed version on a VMS server, and a listing may show
-///   several versions of one file.
+/// - A file's version is a field of its own: `CII-MANUAL.TEX;1` is the
+///   name `CII-MANUAL.TEX` (what `RETR` takes, for the newest version) with
+///   [`version`](Entry::version) 1 (`RETR CII-MANUAL.TEX;1` for exactly
+///   this one; a listing may show several versions of one file).
 /// - A directory file `NAME.DIR;1` is reported as the directory `NAME`
 ///   (kind [`EntryKind::Directory`], `.DIR;version` dropped), the name a
 ///   client gives to `CWD` on VMS servers, as FileZilla shows it.
@@ -109,8 +110,9 @@ pub fn parse_vms(line: &Bytes) -> Result<Entry, ListingError> {
     let base = &s[..semi];
     let is_dir = base.len() > 4 && base[base.len() - 4..].eq_ignore_ascii_case(b".DIR");
     let (name, kind) =
-        if is_dir { (line.slice(..semi - 4), EntryKind::Directory) } else { (line.slice(name_field), EntryKind::File) };
+        if is_dir { (line.slice(..semi - 4), EntryKind::Directory) } else { (line.slice(..semi), EntryKind::File) };
     let mut entry = Entry::parsed(line, Format::Vms, name, kind);
+    entry.version = core::str::from_utf8(&s[semi + 1..name_field.end]).ok().and_then(|v| v.parse().ok());
     entry.size = Some(size);
     entry.modified = Some(modified);
     entry.owner = owner;
@@ -233,7 +235,7 @@ mod tests {
     fn vms_multinet_anonymous_listing() {
         let e = parse_vms(&b(b"CII-MANUAL.TEX;1  213/216  29-JAN-1996 03:33:12  [ANONYMOU,ANONYMOUS]  (RWED,RWED,,)"))
             .unwrap();
-        assert_eq!(e.name(), b"CII-MANUAL.TEX;1");
+        assert_eq!((e.name(), e.version()), (&b"CII-MANUAL.TEX"[..], Some(1)));
         assert_eq!(e.kind(), &EntryKind::File);
         assert_eq!(e.size(), Some(213 * 512));
         assert_eq!(e.modified(), at(1996, 1, 29, 3, 33, 12, Precision::Second));
@@ -291,7 +293,7 @@ mod tests {
             b"A.;2                    18/18          1-JUL-1998 08:43:20  [GROUP,OWNER]    (RWED,RWED,RWED,RE)",
         ))
         .unwrap();
-        assert_eq!(e.name(), b"A.;2");
+        assert_eq!((e.name(), e.version()), (&b"A."[..], Some(2)));
         // Numeric UIC.
         let e = parse_vms(&b(b"NOTES.TXT;3  4/6  3-MAR-2003 09:00:00  [300,7]  (RWED,RWED,R,)")).unwrap();
         assert_eq!((e.group(), e.owner()), (Some(&b"300"[..]), Some(&b"7"[..])));
