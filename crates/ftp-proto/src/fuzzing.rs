@@ -306,6 +306,11 @@ pub fn listing_netware(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_netware(l, fuzz_now()).ok());
 }
 
+/// OS/2 lines.
+pub fn listing_os2(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_os2(l).ok());
+}
+
 /// `NLST`/`LIST` patterns (SECURITY.md P3): the bytes up to the first LF
 /// are a pattern, the rest a name. Matching never panics; a pattern without
 /// wildcards matches exactly the name equal to it; `*` followed by a
@@ -354,6 +359,7 @@ mod tests {
                 listing_os400,
                 listing_mvs,
                 listing_netware,
+                listing_os2,
                 glob,
             ] {
                 f(s);

@@ -199,3 +199,35 @@ proptest! {
         let _ = listing::parse_eplf(&line);
     }
 }
+
+proptest! {
+    /// Issue 16, the OS/2 dialect: every line written in its grammar
+    /// (size, attributes, DIR, MM-DD-YY, HH:MM, a name) parses back to its
+    /// name, kind, size and time, through the auto-detection too; no line
+    /// makes it panic.
+    #[test]
+    fn os2_lines_parse_back(
+        size in 0u64..10_000_000_000,
+        attrs in prop::sample::select(vec!["", "A", "R", "AHRS", "HS"]),
+        dir in any::<bool>(),
+        (month, day, year) in (1u8..=12, 1u8..=28, 0u16..=99),
+        (hour, minute) in (0u8..=23, 0u8..=59),
+        name in "[A-Za-z0-9_][A-Za-z0-9_ .-]{0,20}",
+        junk in vec(any::<u8>(), 0..64),
+    ) {
+        let size = if dir { 0 } else { size };
+        let marker = if dir { "DIR" } else { "" };
+        let line = format!("{size:>8} {attrs:>5} {marker:>4} {month:02}-{day:02}-{year:02}   {hour:02}:{minute:02}  {name}");
+        let bytes = Bytes::from(line.clone().into_bytes());
+        let e = ftp_proto::listing::parse_os2(&bytes).map_err(|err| TestCaseError::fail(format!("{line:?}: {err:?}")))?;
+        prop_assert_eq!(e.name(), name.as_bytes());
+        prop_assert_eq!(e.kind(), if dir { &EntryKind::Directory } else { &EntryKind::File });
+        prop_assert_eq!(e.size(), (!dir).then_some(size));
+        let t = e.modified().unwrap().time();
+        let full_year = if year >= 70 { 1900 + year } else { 2000 + year };
+        prop_assert_eq!((t.year(), t.month(), t.day(), t.hour(), t.minute()), (full_year, month, day, hour, minute));
+        let detected = ftp_proto::listing::parse_list_line(&bytes, Timestamp::new(2024, 3, 1, 12, 0, 0).unwrap());
+        prop_assert_eq!(detected.map(|d| d.name().to_vec()), Ok(name.into_bytes()), "{}", line);
+        let _ = ftp_proto::listing::parse_os2(&Bytes::from(junk));
+    }
+}

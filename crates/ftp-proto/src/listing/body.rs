@@ -234,6 +234,8 @@ mod dispatch_tests {
             (b"MEMBER1   01.03 2001/04/02 2001/04/02 16:54    15    15     0 USER1", Format::Mvs, b"MEMBER1"),
             (b"d [R----F--] supervisor            512       Jan 16 18:53    login", Format::NetWare, b"login"),
             (b"- [R----F--] rhiggins     108674       Jul 17 12:09    Wynken.txt", Format::NetWare, b"Wynken.txt"),
+            (b"     0           DIR   12-30-97   12:32  jbrekke", Format::Os2, b"jbrekke"),
+            (b"36611      A    04-23-03   10:57  OSHELL.ZIP", Format::Os2, b"OSHELL.ZIP"),
         ] {
             let e = super::super::parse_list_line(&Bytes::copy_from_slice(line), now)
                 .unwrap_or_else(|err| panic!("{:?}: {err:?}", crate::text::Escaped(line)));

@@ -3,7 +3,7 @@
 //! ([`write_listing`]).
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
-//! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS and NetWare forms.
+//! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS, NetWare and OS/2 forms.
 //! RFC 3659's `MLSD`/`MLST` facts fix that where servers implement them. Each
 //! parser here reads one line (without its line end), zero-copy: names and
 //! other strings are `Bytes` slices of the line. A parser refuses a line it
@@ -35,6 +35,7 @@ mod fields;
 mod mlsx;
 mod mvs;
 mod netware;
+mod os2;
 mod os400;
 mod unix;
 mod vms;
@@ -50,6 +51,7 @@ pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};
 pub use mvs::parse_mvs;
 pub use netware::parse_netware;
+pub use os2::parse_os2;
 pub use os400::parse_os400;
 pub use unix::{format_unix, parse_unix};
 pub use vms::parse_vms;
@@ -178,6 +180,8 @@ pub enum Format {
     Mvs,
     /// NetWare.
     NetWare,
+    /// OS/2 (`dir` style, size first).
+    Os2,
 }
 
 /// One entry of a directory listing.
@@ -386,7 +390,7 @@ pub enum ListingError {
 }
 
 /// Parses one line of `LIST` output, picking the format from the line
-/// itself: Unix, then Windows/DOS, EPLF, VMS, OS/400, MVS, NetWare. `now` is
+/// itself: Unix, then Windows/DOS, EPLF, VMS, OS/400, MVS, NetWare, OS/2. `now` is
 /// the reference for Unix dates without a year (the most recent such date
 /// not more than a few days after `now`).
 ///
@@ -415,12 +419,14 @@ pub fn parse_list_line(line: &Bytes, now: Timestamp) -> Result<Entry, ListingErr
             .or_else(|| attempt(parse_vms(line)))
             .or_else(|| attempt(parse_os400(line)))
             .or_else(|| attempt(parse_mvs(line)))
+            .or_else(|| attempt(parse_os2(line)))
     } else {
         attempt(parse_unix(line, now))
             .or_else(|| attempt(parse_vms(line)))
             .or_else(|| attempt(parse_os400(line)))
             .or_else(|| attempt(parse_mvs(line)))
             .or_else(|| attempt(parse_netware(line, now)))
+            .or_else(|| attempt(parse_os2(line)))
     };
     match found {
         Some(e) => Ok(e),
