@@ -306,6 +306,11 @@ pub fn listing_netware(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_netware(l, fuzz_now()).ok());
 }
 
+/// MVS JES job list lines.
+pub fn listing_mvs_jes(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_mvs_jes(l).ok());
+}
+
 /// OS/2 lines.
 pub fn listing_os2(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_os2(l).ok());
@@ -360,6 +365,7 @@ mod tests {
                 listing_mvs,
                 listing_netware,
                 listing_os2,
+                listing_mvs_jes,
                 glob,
             ] {
                 f(s);

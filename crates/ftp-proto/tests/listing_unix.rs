@@ -231,3 +231,37 @@ proptest! {
         let _ = ftp_proto::listing::parse_os2(&Bytes::from(junk));
     }
 }
+
+proptest! {
+    /// Issue 16, z/OS JES job lists: a level 1 or level 2 line written in
+    /// its grammar parses back to its job id, job name and status, through
+    /// the auto-detection too; no line makes it panic.
+    #[test]
+    fn mvs_jes_lines_parse_back(
+        jobname in "[A-Z@#$][A-Z0-9@#$]{0,7}",
+        prefix in prop::sample::select(vec!["JOB", "TSU", "STC"]),
+        number in 0u32..100_000,
+        status in prop::sample::select(vec!["INPUT", "HELD", "ACTIVE", "OUTPUT"]),
+        level2 in any::<bool>(),
+        spool in prop::option::of(1u32..1000),
+        junk in vec(any::<u8>(), 0..64),
+    ) {
+        let id = format!("{prefix}{number:05}");
+        let tail = spool.map(|n| format!(" {n} spool files")).unwrap_or_default();
+        let line = if level2 {
+            format!("{jobname:<8} {id} IBMUSER  {status} A        RC=0000{tail}")
+        } else {
+            format!("{jobname:<8}  {id}  {status}{tail}")
+        };
+        let bytes = Bytes::from(line.clone().into_bytes());
+        let e = ftp_proto::listing::parse_mvs_jes(&bytes).map_err(|err| TestCaseError::fail(format!("{line:?}: {err:?}")))?;
+        prop_assert_eq!(e.name(), id.as_bytes());
+        let fact = |n: &str| e.facts().iter().find(|(k, _)| k.as_ref() == n.as_bytes()).map(|(_, v)| v.to_vec());
+        prop_assert_eq!(fact("jobname"), Some(jobname.clone().into_bytes()));
+        prop_assert_eq!(fact("status"), Some(status.as_bytes().to_vec()));
+        prop_assert_eq!(fact("spool-files"), spool.map(|n| n.to_string().into_bytes()));
+        let detected = ftp_proto::listing::parse_list_line(&bytes, Timestamp::new(2024, 3, 1, 12, 0, 0).unwrap());
+        prop_assert_eq!(detected.map(|d| d.name().to_vec()), Ok(id.into_bytes()), "{}", line);
+        let _ = ftp_proto::listing::parse_mvs_jes(&Bytes::from(junk));
+    }
+}

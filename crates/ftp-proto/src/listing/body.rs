@@ -236,6 +236,8 @@ mod dispatch_tests {
             (b"- [R----F--] rhiggins     108674       Jul 17 12:09    Wynken.txt", Format::NetWare, b"Wynken.txt"),
             (b"     0           DIR   12-30-97   12:32  jbrekke", Format::Os2, b"jbrekke"),
             (b"36611      A    04-23-03   10:57  OSHELL.ZIP", Format::Os2, b"OSHELL.ZIP"),
+            (b"IBMUSER1  JOB01906  OUTPUT    3 Spool Files", Format::MvsJes, b"JOB01906"),
+            (b"IBMUSER1 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files", Format::MvsJes, b"JOB01906"),
         ] {
             let e = super::super::parse_list_line(&Bytes::copy_from_slice(line), now)
                 .unwrap_or_else(|err| panic!("{:?}: {err:?}", crate::text::Escaped(line)));

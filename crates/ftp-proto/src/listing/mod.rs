@@ -3,7 +3,8 @@
 //! ([`write_listing`]).
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
-//! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS, NetWare and OS/2 forms.
+//! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS (datasets and JES
+//! job lists), NetWare and OS/2 forms.
 //! RFC 3659's `MLSD`/`MLST` facts fix that where servers implement them. Each
 //! parser here reads one line (without its line end), zero-copy: names and
 //! other strings are `Bytes` slices of the line. A parser refuses a line it
@@ -34,6 +35,7 @@ mod eplf;
 mod fields;
 mod mlsx;
 mod mvs;
+mod mvs_jes;
 mod netware;
 mod os2;
 mod os400;
@@ -50,6 +52,7 @@ pub use dos::parse_dos;
 pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};
 pub use mvs::parse_mvs;
+pub use mvs_jes::parse_mvs_jes;
 pub use netware::parse_netware;
 pub use os2::parse_os2;
 pub use os400::parse_os400;
@@ -182,6 +185,8 @@ pub enum Format {
     NetWare,
     /// OS/2 (`dir` style, size first).
     Os2,
+    /// z/OS jobs on the JES spool (`SITE FILETYPE=JES`).
+    MvsJes,
 }
 
 /// One entry of a directory listing.
@@ -390,7 +395,8 @@ pub enum ListingError {
 }
 
 /// Parses one line of `LIST` output, picking the format from the line
-/// itself: Unix, then Windows/DOS, EPLF, VMS, OS/400, MVS, NetWare, OS/2. `now` is
+/// itself: Unix, then Windows/DOS, EPLF, VMS, OS/400, MVS, NetWare, OS/2,
+/// MVS JES job lists. `now` is
 /// the reference for Unix dates without a year (the most recent such date
 /// not more than a few days after `now`).
 ///
@@ -427,6 +433,7 @@ pub fn parse_list_line(line: &Bytes, now: Timestamp) -> Result<Entry, ListingErr
             .or_else(|| attempt(parse_mvs(line)))
             .or_else(|| attempt(parse_netware(line, now)))
             .or_else(|| attempt(parse_os2(line)))
+            .or_else(|| attempt(parse_mvs_jes(line)))
     };
     match found {
         Some(e) => Ok(e),
