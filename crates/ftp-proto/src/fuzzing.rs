@@ -311,6 +311,11 @@ pub fn listing_mvs_jes(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_mvs_jes(l).ok());
 }
 
+/// Enterprise Unix lines.
+pub fn listing_enterprise(data: &[u8]) {
+    listing_lines(data, |l| crate::listing::parse_enterprise_unix(l, fuzz_now()).ok());
+}
+
 /// OS/2 lines.
 pub fn listing_os2(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_os2(l).ok());
@@ -366,6 +371,7 @@ mod tests {
                 listing_netware,
                 listing_os2,
                 listing_mvs_jes,
+                listing_enterprise,
                 glob,
             ] {
                 f(s);

@@ -265,3 +265,30 @@ proptest! {
         let _ = ftp_proto::listing::parse_mvs_jes(&Bytes::from(junk));
     }
 }
+
+proptest! {
+    /// Issue 16, Enterprise Unix: a line in its grammar parses back to its
+    /// name, size, owner and group, through the auto-detection too.
+    #[test]
+    fn enterprise_unix_lines_parse_back(
+        flags in "[A-Z-]{10}",
+        class in "[A-Z]",
+        owner in "[A-Z0-9]{1,8}",
+        group in "[0-9]{1,6}",
+        size in any::<u64>(),
+        month in prop::sample::select(vec!["Jan", "Apr", "Aug", "Dec"]),
+        day in 1u8..=28,
+        year in 1970u16..=2030,
+        name in "[A-Za-z0-9_][A-Za-z0-9_ .]{0,20}",
+    ) {
+        let line = format!("{flags}FTP {class} {owner}      {group} {size:>8} {month} {day} {year} {name}");
+        let bytes = Bytes::from(line.clone().into_bytes());
+        let now = Timestamp::new(2024, 3, 1, 12, 0, 0).unwrap();
+        let e = ftp_proto::listing::parse_enterprise_unix(&bytes, now)
+            .map_err(|err| TestCaseError::fail(format!("{line:?}: {err:?}")))?;
+        prop_assert_eq!((e.name(), e.size()), (name.as_bytes(), Some(size)));
+        prop_assert_eq!((e.owner(), e.group()), (Some(owner.as_bytes()), Some(group.as_bytes())));
+        let detected = ftp_proto::listing::parse_list_line(&bytes, now).map(|d| d.format());
+        prop_assert_eq!(detected, Ok(ftp_proto::listing::Format::EnterpriseUnix), "{}", line);
+    }
+}

@@ -237,6 +237,7 @@ mod dispatch_tests {
             (b"     0           DIR   12-30-97   12:32  jbrekke", Format::Os2, b"jbrekke"),
             (b"36611      A    04-23-03   10:57  OSHELL.ZIP", Format::Os2, b"OSHELL.ZIP"),
             (b"IBMUSER1  JOB01906  OUTPUT    3 Spool Files", Format::MvsJes, b"JOB01906"),
+            (b"-C--E-----FTP B QUA1I1      18128       41 Aug 12 13:56 QUADTEST", Format::EnterpriseUnix, b"QUADTEST"),
             (b"IBMUSER1 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files", Format::MvsJes, b"JOB01906"),
         ] {
             let e = super::super::parse_list_line(&Bytes::copy_from_slice(line), now)

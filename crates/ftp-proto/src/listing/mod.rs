@@ -4,7 +4,7 @@
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
 //! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS (datasets and JES
-//! job lists), NetWare and OS/2 forms.
+//! job lists), NetWare, OS/2 and Enterprise Unix forms.
 //! RFC 3659's `MLSD`/`MLST` facts fix that where servers implement them. Each
 //! parser here reads one line (without its line end), zero-copy: names and
 //! other strings are `Bytes` slices of the line. A parser refuses a line it
@@ -31,6 +31,7 @@
 mod body;
 mod date;
 mod dos;
+mod enterprise;
 mod eplf;
 mod fields;
 mod mlsx;
@@ -49,6 +50,7 @@ use bytes::Bytes;
 
 pub use body::listing_lines;
 pub use dos::parse_dos;
+pub use enterprise::parse_enterprise_unix;
 pub use eplf::parse_eplf;
 pub use mlsx::{format_mlsx, parse_mlsx};
 pub use mvs::parse_mvs;
@@ -187,6 +189,8 @@ pub enum Format {
     Os2,
     /// z/OS jobs on the JES spool (`SITE FILETYPE=JES`).
     MvsJes,
+    /// Enterprise Unix (flags, then `FTP`).
+    EnterpriseUnix,
 }
 
 /// One entry of a directory listing.
@@ -396,7 +400,7 @@ pub enum ListingError {
 
 /// Parses one line of `LIST` output, picking the format from the line
 /// itself: Unix, then Windows/DOS, EPLF, VMS, OS/400, MVS, NetWare, OS/2,
-/// MVS JES job lists. `now` is
+/// MVS JES job lists, Enterprise Unix. `now` is
 /// the reference for Unix dates without a year (the most recent such date
 /// not more than a few days after `now`).
 ///
@@ -434,6 +438,7 @@ pub fn parse_list_line(line: &Bytes, now: Timestamp) -> Result<Entry, ListingErr
             .or_else(|| attempt(parse_netware(line, now)))
             .or_else(|| attempt(parse_os2(line)))
             .or_else(|| attempt(parse_mvs_jes(line)))
+            .or_else(|| attempt(parse_enterprise_unix(line, now)))
     };
     match found {
         Some(e) => Ok(e),

@@ -38,6 +38,7 @@ const MONTHS: [&[u8; 3]; 12] =
 /// line     = perms [links] [owner [group]] size-or-dev date SP name
 /// perms    = type 9*(rwx letter) [ "+" | "@" | "." ]   ; ACL, xattr, SELinux
 /// type     = "-" | "d" | "l" | "c" | "b" | "p" | "s" | "D" | "n"
+///          | "C" | "M" | "P" | "w" | "?"   ; GNU ls and BSD letters
 /// rwx      = "r" / "-", "w" / "-", then "x" "-" "s" "S" (user, group; "l" "L"
 ///            for Solaris mandatory locking in the group slot), "x" "-" "t" "T"
 /// links    = 1*DIGIT                       ; may follow an ACL "+" unspaced
@@ -62,8 +63,10 @@ const MONTHS: [&[u8; 3]; 12] =
 /// the server's local time, to the minute (or to the day for `Mon DD  YYYY`).
 ///
 /// The entry's `mode` holds the permission bits including setuid, setgid and
-/// sticky (`0o7777` at most); devices, FIFOs, sockets, doors and network
-/// special files are [`EntryKind::Other`] with the type letter; a device's
+/// sticky (`0o7777` at most); `C` (contiguous) and `M` (migrated) are
+/// regular files; devices, FIFOs, sockets, doors, ports, whiteouts,
+/// network special files and `?` are [`EntryKind::Other`] with the type
+/// letter; a device's
 /// `major, minor` leaves the size unset.
 ///
 /// # Errors
@@ -109,7 +112,7 @@ pub fn parse_unix(line: &Bytes, now: Timestamp) -> Result<Entry, ListingError> {
     };
 
     let (name, kind) = match perms.kind {
-        b'-' => (whole_name, EntryKind::File),
+        b'-' | b'C' | b'M' => (whole_name, EntryKind::File),
         b'd' => (whole_name, EntryKind::Directory),
         b'l' => match find(&whole_name, ARROW) {
             Some(at) => {
@@ -260,7 +263,11 @@ fn parse_perms(field: &[u8]) -> Result<Perms, ListingError> {
     let Some(&[kind, ur, uw, ux, gr, gw, gx, or, ow, ox]) = field.get(..10) else {
         return Err(UNRECOGNISED);
     };
-    if !matches!(kind, b'-' | b'd' | b'l' | b'c' | b'b' | b'p' | b's' | b'D' | b'n') {
+    // GNU `ls` and the BSDs: `C` contiguous and `M` migrated (off-line)
+    // regular files, `P` a Solaris event port, `w` a BSD whiteout, `?` a
+    // type `ls` does not know.
+    if !matches!(kind, b'-' | b'd' | b'l' | b'c' | b'b' | b'p' | b's' | b'D' | b'n' | b'C' | b'M' | b'P' | b'w' | b'?')
+    {
         return Err(UNRECOGNISED);
     }
     let flag = |c: u8, letter: u8, bit: u32| match c {

@@ -379,6 +379,25 @@ fn year_resolved_against_reference() {
     assert_eq!(time(&e), (2024, 2, 29, 8, 0, Precision::Minute));
 }
 
+/// Issue 16: the other type letters of GNU `ls` (`C` contiguous, `M`
+/// migrated: regular files; `P` Solaris event port, `?` unknown) and of
+/// the BSDs (`w` whiteout).
+#[test]
+fn gnu_and_bsd_type_letters() {
+    for (letter, kind) in [
+        ('C', EntryKind::File),
+        ('M', EntryKind::File),
+        ('P', EntryKind::Other(Bytes::from_static(b"P"))),
+        ('w', EntryKind::Other(Bytes::from_static(b"w"))),
+        ('?', EntryKind::Other(Bytes::from_static(b"?"))),
+    ] {
+        let line = format!("{letter}rw-r--r--   1 root     root         4096 Mar  2 15:13 thing");
+        let e = ok(&line);
+        assert_eq!((e.kind(), e.name()), (&kind, &b"thing"[..]), "{line}");
+    }
+    assert!(parse("Xrw-r--r--   1 root     root         4096 Mar  2 15:13 thing").is_err());
+}
+
 // --- CJK locales ---
 
 /// Issue 16: servers in a Chinese, Japanese or Korean locale write the

@@ -1,0 +1,117 @@
+//! `LIST` lines of Enterprise Unix servers (a Unix-like FTP service on
+//! mainframe systems that writes its own flags before the word `FTP`).
+//!
+//! Strict for the same reason as the other dialects: see [`super::vms`].
+
+use bytes::Bytes;
+
+use super::fields::{Fields, clock, count, fixed};
+use super::{Entry, EntryKind, Format, ListingError, Precision, date};
+use crate::time::Timestamp;
+
+/// Parses one line of an Enterprise Unix FTP server listing:
+///
+/// ```text
+/// line  = flags "FTP" 1*SP class 1*SP owner 1*SP group 1*SP size 1*SP
+///         month 1*SP day 1*SP ( HH ":" MM / YYYY ) 1*SP name
+/// flags = 10( "-" / %x41-5A )          ; ten of "-" and capital letters
+/// class = %x41-5A                      ; one capital letter
+/// ```
+///
+/// `-C--E-----FTP B QUA1I1      18128       41 Aug 12 13:56 QUADTEST`
+/// (Apache Commons Net's `EnterpriseUnixFTPEntryParserTest`): the file
+/// `QUADTEST` of 41 bytes, owner `QUA1I1`, group `18128`.
+///
+/// Every entry is a file. A date without a year is resolved against `now`
+/// as Unix dates are, to the minute; with a year, to the day; the time is
+/// the server's local time. The flags are checked and left in
+/// [`Entry::raw`]. The name is the rest of the line.
+///
+/// # Errors
+/// [`ListingError::Unrecognised`] outside the grammar (flags that are not
+/// ten of `-` and capitals, no `FTP`, a size that is not digits, no name);
+/// [`ListingError::OutOfRange`] for an impossible date or a size beyond
+/// `u64`.
+pub fn parse_enterprise_unix(line: &Bytes, now: Timestamp) -> Result<Entry, ListingError> {
+    const BAD: ListingError = ListingError::Unrecognised(Format::EnterpriseUnix);
+    let s: &[u8] = line;
+    let flags_ok = s.len() > 13
+        && s[..10].iter().all(|&b| b == b'-' || b.is_ascii_uppercase())
+        && &s[10..13] == b"FTP"
+        && s[13] == b' ';
+    if !flags_ok {
+        return Err(BAD);
+    }
+    let mut f = Fields { s, pos: 13 };
+    let class = &s[f.next().ok_or(BAD)?];
+    if !matches!(class, [c] if c.is_ascii_uppercase()) {
+        return Err(BAD);
+    }
+    let owner = f.next().ok_or(BAD)?;
+    let group = f.next().ok_or(BAD)?;
+    let size = count(&s[f.next().ok_or(BAD)?], Format::EnterpriseUnix)?;
+    let month = date::month(&s[f.next().ok_or(BAD)?]).ok_or(BAD)?;
+    let day_field = &s[f.next().ok_or(BAD)?];
+    let day = fixed(day_field, 2).or_else(|| fixed(day_field, 1)).ok_or(BAD)? as u8;
+    let last = &s[f.next().ok_or(BAD)?];
+    let modified = if let Some(year) = fixed(last, 4) {
+        date::at(year, month, day, 0, 0, 0, Precision::Day)
+    } else {
+        let (h, m, _, has_seconds) = clock(last, b':').ok_or(BAD)?;
+        if has_seconds {
+            return Err(BAD);
+        }
+        date::at(date::resolve_year(month, day, now), month, day, h, m, 0, Precision::Minute)
+    }
+    .ok_or(ListingError::OutOfRange(Format::EnterpriseUnix))?;
+    let name_start = f.rest();
+    if name_start == s.len() {
+        return Err(BAD);
+    }
+    let mut entry = Entry::parsed(line, Format::EnterpriseUnix, line.slice(name_start..), EntryKind::File);
+    entry.owner = Some(line.slice(owner));
+    entry.group = Some(line.slice(group));
+    entry.size = Some(size);
+    entry.modified = Some(modified);
+    Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fields::testing::{at, b, ts};
+    use super::*;
+
+    /// Apache Commons Net's `EnterpriseUnixFTPEntryParserTest` samples.
+    #[test]
+    fn commons_net_enterprise_unix_samples() {
+        let now = ts(2024, 3, 1, 12, 0, 0);
+        let e = parse_enterprise_unix(&b(b"-C--E-----FTP B QUA1I1      18128       41 Aug 12 13:56 QUADTEST"), now)
+            .unwrap();
+        assert_eq!((e.name(), e.kind(), e.size()), (&b"QUADTEST"[..], &EntryKind::File, Some(41)));
+        assert_eq!((e.owner(), e.group()), (Some(&b"QUA1I1"[..]), Some(&b"18128"[..])));
+        assert_eq!(e.modified(), at(2023, 8, 12, 13, 56, 0, Precision::Minute));
+        let e =
+            parse_enterprise_unix(&b(b"-C--E-----FTP A QUA1I1      18128       41 Apr 1 2014 QUADTEST3"), now).unwrap();
+        assert_eq!(e.modified(), at(2014, 4, 1, 0, 0, 0, Precision::Day));
+        assert_eq!(e.format(), Format::EnterpriseUnix);
+    }
+
+    #[test]
+    fn rejected_lines() {
+        let now = ts(2024, 3, 1, 12, 0, 0);
+        let bad = Err(ListingError::Unrecognised(Format::EnterpriseUnix));
+        for line in [
+            &b"zrwxr-xr-x   2 root     root         4096 Mar  2 15:13 zxbox"[..],
+            b"-C--E-----FTX B QUA1I1      18128       41 Aug 12 13:56 QUADTEST",
+            b"-c--E-----FTP B QUA1I1      18128       41 Aug 12 13:56 QUADTEST",
+            b"-C--E-----FTP BB QUA1I1      18128       41 Aug 12 13:56 QUADTEST",
+            b"-C--E-----FTP B QUA1I1      18128       4x1 Aug 12 13:56 QUADTEST",
+            b"-C--E-----FTP B QUA1I1      18128       41 Aug 12 13:56",
+            b"-C--E-----FTP B QUA1I1      18128       41 Jam 12 13:56 QUADTEST",
+        ] {
+            assert_eq!(parse_enterprise_unix(&b(line), now), bad, "{:?}", crate::text::Escaped(line));
+        }
+        let range = Err(ListingError::OutOfRange(Format::EnterpriseUnix));
+        assert_eq!(parse_enterprise_unix(&b(b"-C--E-----FTP B Q 1 41 Feb 30 13:56 X"), now), range);
+    }
+}
