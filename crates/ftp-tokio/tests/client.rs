@@ -106,8 +106,10 @@ async fn full_session(root: &Path, addr: SocketAddr, options: ClientOptions) {
     c.cwd("/").await.unwrap();
     c.rmdir("up").await.unwrap();
     assert!(!root.join("up").exists());
+    // Issue 16: a refusal names the command it answered, and the reply.
     let err = c.get("nope.txt", 0, &mut Vec::new()).await.unwrap_err();
-    assert!(matches!(err, ClientError::Rejected(_)), "{err}");
+    assert!(matches!(&err, ClientError::Rejected { command, .. } if command == "RETR nope.txt"), "{err}");
+    assert!(err.to_string().starts_with("RETR nope.txt: server replied 550"), "{err}");
     c.noop().await.unwrap();
     c.quit().await.unwrap();
 }

@@ -178,7 +178,7 @@ impl Failure {
     fn from_client(what: &str, e: &ClientError) -> Self {
         let code = match e {
             ClientError::Resolve { .. } | ClientError::Connect { .. } | ClientError::Tls(_) => exit::CONNECT,
-            ClientError::Rejected(_) => exit::REFUSED,
+            ClientError::Rejected { .. } => exit::REFUSED,
             ClientError::Io(_) => exit::LOCAL,
             ClientError::Usage(_) => exit::USAGE,
             _ => exit::TRANSFER,
@@ -221,12 +221,24 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         .map_err(|e| Failure { code: exit::CONNECT, ..Failure::from_client(&target, &e) })?;
     if let Err(e) = client.login_with_account(&url.user, &url.password, conn.account.as_deref()).await {
         let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
-        if matches!(e, ClientError::Rejected(_)) {
+        if matches!(e, ClientError::Rejected { .. }) {
             failure.code = exit::LOGIN;
         }
         return Err(failure);
     }
     Ok(client)
+}
+
+/// The remote file's size when the server tells it (`SIZE`), `None` when
+/// it refuses (no SIZE, no such file: the transfer command then says
+/// which); anything else (a broken reply, a lost connection) ends the
+/// command here, with its own message.
+async fn remote_size(client: &mut Client, path: &str) -> Result<Option<u64>> {
+    match client.size(path).await {
+        Ok(n) => Ok(Some(n)),
+        Err(ClientError::Rejected { .. }) => Ok(None),
+        Err(e) => Err(Failure::from_client(path, &e)),
+    }
 }
 
 /// QUIT politely; a failure to say goodbye is not the command's failure.
@@ -301,7 +313,7 @@ pub(crate) async fn get(args: Get) -> Result<()> {
             // connecting: a FIFO blocks here until its reader comes.
             let file = tokio::fs::OpenOptions::new().write(true).open(&target).await.map_err(|e| local(e, &target))?;
             let mut client = connect(&url, &args.conn).await?;
-            let total = client.size(&path).await.ok();
+            let total = remote_size(&mut client, &path).await?;
             let bar = progress(total, 0);
             let mut sink = Counted { inner: file, bar: bar.clone() };
             let r = match total {
@@ -338,7 +350,7 @@ pub(crate) async fn get(args: Get) -> Result<()> {
         None => 0,
     };
     let mut client = connect(&url, &args.conn).await?;
-    let total = client.size(&path).await.ok();
+    let total = remote_size(&mut client, &path).await?;
     if let (Some(from), Some(total)) = (&resume_from, total) {
         if offset > total {
             // Nothing to append: the local file is not a prefix of the
@@ -428,7 +440,7 @@ pub(crate) async fn put(args: Put) -> Result<()> {
     let mut file = tokio::fs::File::open(&args.file).await.map_err(local)?;
     let len = file.metadata().await.map_err(local)?.len();
     let mut client = connect(&url, &args.conn).await?;
-    let offset = if args.resume { client.size(&path).await.unwrap_or(0).min(len) } else { 0 };
+    let offset = if args.resume { remote_size(&mut client, &path).await?.unwrap_or(0).min(len) } else { 0 };
     if offset > 0 {
         use tokio::io::AsyncSeekExt;
         file.seek(std::io::SeekFrom::Start(offset)).await.map_err(local)?;

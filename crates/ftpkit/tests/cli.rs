@@ -604,14 +604,28 @@ fn sec_r4_ls_escapes_hostile_names() {
 /// sequence reaches the terminal escaped, in the error line and in `-v`.
 #[test]
 fn sec_r4_errors_and_verbose_output_are_escaped() {
-    let (addr, server) = hostile_server(b"", "550 \x1b]0;pwned\x07 \x1b[8mhidden\x1b[0m gone\r\n");
+    let (addr, server) = hostile_server(b"", "550 \x1b]0;pwned\x1b\\ \x1b[8mhidden\x1b[0m gone\r\n");
     let work = tempfile::tempdir().unwrap();
     let out = ftpkit(work.path(), &["get", &format!("ftp://{addr}/file.txt"), "-v"]);
     server.join().unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert_eq!(terminal_controls(&out.stderr), Vec::<u8>::new(), "{:?}", stderr(&out));
-    assert!(stderr(&out).contains("\\x1b]0;pwned\\x07"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("\\x1b]0;pwned\\x1b"), "{}", stderr(&out));
     assert!(stderr(&out).contains("< 550"), "the -v transcript is there: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("RETR file.txt: server replied 550"),
+        "the refusal names its command: {}",
+        stderr(&out)
+    );
+
+    // SECURITY.md F5: a BEL (or another control byte but ESC and HT) is no
+    // reply text at all: the connection ends, and the message says why.
+    let (addr, server) = hostile_server(b"", "550 \x1b]0;pwned\x07 gone\r\n");
+    let out = ftpkit(work.path(), &["get", &format!("ftp://{addr}/file.txt"), "-v"]);
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert_eq!(terminal_controls(&out.stderr), Vec::<u8>::new(), "{:?}", stderr(&out));
+    assert!(stderr(&out).contains("SECURITY.md F5"), "{}", stderr(&out));
 }
 
 /// Issue 13: the local name `get` derives from a URL is a plain file name

@@ -32,7 +32,10 @@ impl Client {
         let id = start(&mut self.session, Instant::now())?;
         let result = self.drive(Want::Op(id), io).await;
         self.data = None;
-        result?.map_err(ClientError::from)
+        result?.map_err(|e| match ClientError::from(e) {
+            ClientError::Rejected { reply, .. } => ClientError::Rejected { command: self.last_command.clone(), reply },
+            other => other,
+        })
     }
 
     /// Carries out the session's outputs and feeds it input until `want`
@@ -267,14 +270,13 @@ impl Client {
         }
     }
 
-    pub(super) fn log_sent(&self, bytes: &[u8]) {
-        let Some(t) = &self.options.transcript else { return };
+    pub(super) fn log_sent(&mut self, bytes: &[u8]) {
         let line = String::from_utf8_lossy(bytes);
         let line = line.trim_end();
-        if line.len() >= 5 && line[..5].eq_ignore_ascii_case("PASS ") {
-            t(Line::Sent("PASS ****"));
-        } else {
-            t(Line::Sent(line));
+        let shown = if line.len() >= 5 && line[..5].eq_ignore_ascii_case("PASS ") { "PASS ****" } else { line };
+        shown.clone_into(&mut self.last_command);
+        if let Some(t) = &self.options.transcript {
+            t(Line::Sent(shown));
         }
     }
 

@@ -176,9 +176,15 @@ pub enum ClientError {
     /// The TLS handshake or configuration failed.
     #[error("TLS: {0}")]
     Tls(String),
-    /// The server refused the operation; the reply says why.
-    #[error("server replied {}", reply_text(.0))]
-    Rejected(Reply),
+    /// The server refused the operation; the reply says why. `command` is
+    /// the command it answered, as sent (a password masked).
+    #[error("{command}: server replied {}", reply_text(.reply))]
+    Rejected {
+        /// The command the refusal answered (`RETR report.pdf`).
+        command: String,
+        /// The refusal.
+        reply: Reply,
+    },
     /// The operation failed otherwise (protocol violation, timeout, lost
     /// data connection, partial transfer...).
     #[error("{0}")]
@@ -201,7 +207,7 @@ impl ClientError {
     #[must_use]
     pub fn reply(&self) -> Option<&Reply> {
         match self {
-            Self::Rejected(r) | Self::Failed(OpError::Rejected(r) | OpError::TlsRefused(r)) => Some(r),
+            Self::Rejected { reply: r, .. } | Self::Failed(OpError::Rejected(r) | OpError::TlsRefused(r)) => Some(r),
             Self::Closed(r) => r.as_ref(),
             _ => None,
         }
@@ -216,7 +222,7 @@ fn reply_text(reply: &Reply) -> String {
 impl From<OpError> for ClientError {
     fn from(e: OpError) -> Self {
         match e {
-            OpError::Rejected(r) => Self::Rejected(r),
+            OpError::Rejected(reply) => Self::Rejected { command: String::new(), reply },
             OpError::Closed(r) => Self::Closed(r),
             other => Self::Failed(other),
         }
@@ -262,6 +268,9 @@ pub struct Client {
     data: Option<DataSide>,
     options: ClientOptions,
     greeting: Option<Reply>,
+    /// The last command sent, as logged (a password masked): what a
+    /// refusal names.
+    last_command: String,
 }
 
 impl fmt::Debug for Client {
@@ -336,6 +345,7 @@ impl Client {
             data: None,
             options,
             greeting: None,
+            last_command: String::new(),
         };
         client.info(&format!("connected to {peer}"));
         if client.options.security == Security::Implicit {
