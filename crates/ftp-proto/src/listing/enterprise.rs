@@ -1,5 +1,6 @@
-//! `LIST` lines of Enterprise Unix servers (a Unix-like FTP service on
-//! mainframe systems that writes its own flags before the word `FTP`).
+//! `LIST` lines of Sterling Commerce CONNECT:Enterprise for UNIX servers
+//! (a file-transfer mailbox service that writes its own flags and the
+//! protocol a file came by before the usual `ls -l` columns).
 //!
 //! Strict for the same reason as the other dialects: see [`super::vms`].
 
@@ -12,15 +13,19 @@ use crate::time::Timestamp;
 /// Parses one line of an Enterprise Unix FTP server listing:
 ///
 /// ```text
-/// line  = flags "FTP" 1*SP class 1*SP owner 1*SP group 1*SP size 1*SP
+/// line  = flags proto 1*SP class 1*SP owner 1*SP batch 1*SP size 1*SP
 ///         month 1*SP day 1*SP ( HH ":" MM / YYYY ) 1*SP name
 /// flags = 10( "-" / %x41-5A )          ; ten of "-" and capital letters
+/// proto = "FTP" / "TCP"                ; how the file arrived
 /// class = %x41-5A                      ; one capital letter
 /// ```
 ///
 /// `-C--E-----FTP B QUA1I1      18128       41 Aug 12 13:56 QUADTEST`
 /// (Apache Commons Net's `EnterpriseUnixFTPEntryParserTest`): the file
-/// `QUADTEST` of 41 bytes, owner `QUA1I1`, group `18128`.
+/// `QUADTEST` of 41 bytes, owner `QUA1I1`, batch `18128` (kept as the
+/// group); `-ARTE-----TCP A cbeodm   22159   629629 Aug 06 05:47 PSEUDOFILENAME`
+/// (Indy's list parser tests, from a CONNECT:Enterprise for UNIX 1.3.01
+/// server).
 ///
 /// Every entry is a file. A date without a year is resolved against `now`
 /// as Unix dates are, to the minute; with a year, to the day; the time is
@@ -37,7 +42,7 @@ pub fn parse_enterprise_unix(line: &Bytes, now: Timestamp) -> Result<Entry, List
     let s: &[u8] = line;
     let flags_ok = s.len() > 13
         && s[..10].iter().all(|&b| b == b'-' || b.is_ascii_uppercase())
-        && &s[10..13] == b"FTP"
+        && matches!(&s[10..13], b"FTP" | b"TCP")
         && s[13] == b' ';
     if !flags_ok {
         return Err(BAD);
@@ -94,6 +99,10 @@ mod tests {
             parse_enterprise_unix(&b(b"-C--E-----FTP A QUA1I1      18128       41 Apr 1 2014 QUADTEST3"), now).unwrap();
         assert_eq!(e.modified(), at(2014, 4, 1, 0, 0, 0, Precision::Day));
         assert_eq!(e.format(), Format::EnterpriseUnix);
+        // Indy's tests (a CONNECT:Enterprise for UNIX 1.3.01 server).
+        let line = b"-ARTE-----TCP A cbeodm   22159   629629 Aug 06 05:47 PSEUDOFILENAME";
+        let e = parse_enterprise_unix(&b(line), now).unwrap();
+        assert_eq!((e.name(), e.size(), e.owner()), (&b"PSEUDOFILENAME"[..], Some(629_629), Some(&b"cbeodm"[..])));
     }
 
     #[test]

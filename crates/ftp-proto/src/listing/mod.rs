@@ -189,7 +189,8 @@ pub enum Format {
     Os2,
     /// z/OS jobs on the JES spool (`SITE FILETYPE=JES`).
     MvsJes,
-    /// Enterprise Unix (flags, then `FTP`).
+    /// Sterling Commerce CONNECT:Enterprise for UNIX (flags, then `FTP` or
+    /// `TCP`).
     EnterpriseUnix,
 }
 

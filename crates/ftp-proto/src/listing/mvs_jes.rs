@@ -22,7 +22,7 @@ use super::{Entry, EntryKind, Format, ListingError};
 /// ```
 ///
 /// `IBMUSER1  JOB01906  OUTPUT    3 Spool Files` (level 1),
-/// `IBMUSER1 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files`
+/// `IBMUSER2 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files`
 /// (level 2; the lines of Apache Commons Net's `MVSFTPEntryParserTest`).
 ///
 /// The entry's name is the job id, which `RETR` takes to fetch the job's
@@ -129,8 +129,9 @@ mod tests {
         e.facts().iter().find(|(n, _)| n.as_ref() == name.as_bytes()).map(|(_, v)| v.as_ref())
     }
 
-    /// JES interface level 1, from Apache Commons Net's
-    /// `MVSFTPEntryParserTest` (`getGoodListingJES1`).
+    /// JES interface level 1: Apache Commons Net's `MVSFTPEntryParserTest`
+    /// line (`goodsamplesJES1List`), then the other statuses IBM's z/OS FTP
+    /// documentation lists.
     #[test]
     fn commons_net_jes_level_1() {
         let e = ok(b"IBMUSER1  JOB01906  OUTPUT    3 Spool Files");
@@ -145,12 +146,13 @@ mod tests {
         assert_eq!(e.format(), Format::MvsJes);
     }
 
-    /// JES interface level 2 (`getGoodListingJES2`), with its header and the
-    /// spool file lines of one job.
+    /// JES interface level 2: Commons Net's `goodsamplesJES2List` lines, then
+    /// the header, an active job, a J-prefixed id and a JCL error, and the
+    /// spool file lines of one job as z/OS writes them.
     #[test]
     fn commons_net_jes_level_2() {
         assert_eq!(parse_mvs_jes(&b(b"JOBNAME  JOBID    OWNER    STATUS CLASS")), Err(ListingError::NotAnEntry));
-        let e = ok(b"IBMUSER1 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files");
+        let e = ok(b"IBMUSER2 JOB01906 IBMUSER  OUTPUT A        RC=0000 3 spool files");
         assert_eq!((e.name(), e.owner()), (&b"JOB01906"[..], Some(&b"IBMUSER"[..])));
         assert_eq!((fact(&e, "class"), fact(&e, "retcode")), (Some(&b"A"[..]), Some(&b"RC=0000"[..])));
         assert_eq!(fact(&e, "spool-files"), Some(&b"3"[..]));

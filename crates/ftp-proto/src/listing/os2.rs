@@ -13,15 +13,14 @@ use super::{Entry, EntryKind, Format, ListingError, Precision, date};
 /// ```text
 /// line  = *SP size 1*SP [ attrs 1*SP ] [ "DIR" 1*SP ] date 1*SP time 1*SP name
 /// attrs = 1*4( "A" / "H" / "R" / "S" )     ; archive, hidden, read-only, system
-/// date  = MM "-" DD "-" YY                 ; two-digit year, 1970-2069
+/// date  = MM "-" DD "-" ( YY / YYYY )      ; a two-digit year is 1970-2069
 /// time  = HH ":" MM
 /// ```
 ///
 /// `     0           DIR   12-30-97   12:32  jbrekke`,
-/// `36611      A    04-23-03   10:57  OSHELL.ZIP`,
-/// `   264    AHRS      04-23-03   10:57  SYSTEM.DAT` (the lines of Apache
-/// Commons Net's `OS2FTPEntryParserTest` and of FileZilla's listing parser
-/// tests).
+/// `587823    RSA    DIR   01-08-97   13:58  OS2KRNL`,
+/// ` 33280      A          02-09-97   13:49  OS2LDR` (lines of Apache Commons
+/// Net's `OS2FTPEntryParserTest`).
 ///
 /// A line with `DIR` is a directory (its size, 0, is not a file size and is
 /// left unset); any other is a file of that size. The time is the server's
@@ -48,6 +47,7 @@ pub fn parse_os2(line: &Bytes) -> Result<Entry, ListingError> {
         field = f.next().ok_or(BAD)?;
     }
     let (month, day, year) = mm_dd_yy(&s[field]).ok_or(BAD)?;
+    let year = if year < 100 { date::two_digit_year(year) } else { year };
     let time_field = f.next().ok_or(BAD)?;
     let (hour, minute, _, has_seconds) = clock(&s[time_field], b':').ok_or(BAD)?;
     if has_seconds {
@@ -57,7 +57,6 @@ pub fn parse_os2(line: &Bytes) -> Result<Entry, ListingError> {
     if name_start >= s.len() {
         return Err(BAD);
     }
-    let year = date::two_digit_year(year);
     let modified = date::at(year, month, day, hour, minute, 0, Precision::Minute).ok_or(RANGE)?;
     let kind = if dir { EntryKind::Directory } else { EntryKind::File };
     let mut entry = Entry::parsed(line, Format::Os2, line.slice(name_start..), kind);
@@ -73,14 +72,14 @@ fn is_attrs(s: &[u8]) -> bool {
         && s.iter().enumerate().all(|(i, b)| !s[..i].contains(b))
 }
 
-/// `MM-DD-YY` as (month, day, two-digit year).
+/// `MM-DD-YY` or `MM-DD-YYYY` as (month, day, year as written).
 fn mm_dd_yy(s: &[u8]) -> Option<(u8, u8, u16)> {
     let mut parts = s.split(|&b| b == b'-');
     let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let (m, d, y) = (fixed(m, 2)?, fixed(d, 2)?, fixed(y, 2)?);
+    let (m, d, y) = (fixed(m, 2)?, fixed(d, 2)?, fixed(y, 2).or_else(|| fixed(y, 4))?);
     // Two digits fit in a u8.
     Some((m as u8, d as u8, y))
 }
@@ -94,21 +93,25 @@ mod tests {
         parse_os2(&b(line)).unwrap_or_else(|e| panic!("{:?}: {e:?}", crate::text::Escaped(line)))
     }
 
-    /// The sample listing of Apache Commons Net's `OS2FTPEntryParserTest`.
+    /// Apache Commons Net's `OS2FTPEntryParserTest`: `testParseFieldsOnDirectory`,
+    /// `testParseFieldsOnFile` and lines of its good samples (the whole
+    /// list is in `tests/listing_corpus.rs`).
     #[test]
     fn commons_net_os2_samples() {
-        let e = ok(b"     0           DIR   12-30-97   12:32  jbrekke");
-        assert_eq!((e.name(), e.kind(), e.size()), (&b"jbrekke"[..], &EntryKind::Directory, None));
-        assert_eq!(e.modified(), at(1997, 12, 30, 12, 32, 0, Precision::Minute));
-        let e = ok(b"36611      A    04-23-03   10:57  OSHELL.ZIP");
-        assert_eq!((e.name(), e.kind(), e.size()), (&b"OSHELL.ZIP"[..], &EntryKind::File, Some(36611)));
-        assert_eq!(e.modified(), at(2003, 4, 23, 10, 57, 0, Precision::Minute));
+        let e = ok(b"     0           DIR   11-28-97   09:42  PC");
+        assert_eq!((e.name(), e.kind(), e.size()), (&b"PC"[..], &EntryKind::Directory, None));
+        assert_eq!(e.modified(), at(1997, 11, 28, 9, 42, 0, Precision::Minute));
+        let e = ok(b"5000000000      A          11-17-98   16:07  POPUPLOG.OS2");
+        assert_eq!((e.name(), e.kind(), e.size()), (&b"POPUPLOG.OS2"[..], &EntryKind::File, Some(5_000_000_000)));
+        assert_eq!(e.modified(), at(1998, 11, 17, 16, 7, 0, Precision::Minute));
+        let e = ok(b"587823    RSA    DIR   01-08-97   13:58  OS2KRNL");
+        assert_eq!((e.name(), e.kind()), (&b"OS2KRNL"[..], &EntryKind::Directory));
+        let e = ok(b"     0           DIR   05-12-97   16:52  Maintenance Desktop");
+        assert_eq!(e.name(), b"Maintenance Desktop");
+        let e = ok(b"     0           DIR   05-19-2000 12:56  local");
+        assert_eq!(e.modified(), at(2000, 5, 19, 12, 56, 0, Precision::Minute));
         let e = ok(b"   264               04-23-03   10:57  TOMS.TXT");
         assert_eq!((e.name(), e.size()), (&b"TOMS.TXT"[..], Some(264)));
-        let e = ok(b"     0      A    DIR   05-11-95   20:05  CURRENT");
-        assert_eq!((e.name(), e.kind()), (&b"CURRENT"[..], &EntryKind::Directory));
-        let e = ok(b"  18796   AHRS    09-08-97   17:26  DOC WITH SPACES.ZIP");
-        assert_eq!((e.name(), e.size()), (&b"DOC WITH SPACES.ZIP"[..], Some(18796)));
         assert_eq!(e.format(), Format::Os2);
     }
 
