@@ -316,6 +316,14 @@ pub fn listing_enterprise(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_enterprise_unix(l, fuzz_now()).ok());
 }
 
+/// Stratus VOS lines, read as each section's.
+pub fn listing_vos(data: &[u8]) {
+    use crate::listing::{VosSection, parse_vos};
+    listing_lines(data, |l| {
+        [VosSection::Files, VosSection::Dirs, VosSection::Links].into_iter().find_map(|s| parse_vos(l, s).ok())
+    });
+}
+
 /// OS/2 lines.
 pub fn listing_os2(data: &[u8]) {
     listing_lines(data, |l| crate::listing::parse_os2(l).ok());
@@ -372,6 +380,7 @@ mod tests {
                 listing_os2,
                 listing_mvs_jes,
                 listing_enterprise,
+                listing_vos,
                 glob,
             ] {
                 f(s);

@@ -292,3 +292,33 @@ proptest! {
         prop_assert_eq!(detected, Ok(ftp_proto::listing::Format::EnterpriseUnix), "{}", line);
     }
 }
+
+proptest! {
+    /// Issue 16, Stratus VOS: a body of `Files:`, `Dirs:` and `Links:`
+    /// sections in VOS's grammar gives each line's entry with the kind its
+    /// section says, through `parse_list`.
+    #[test]
+    fn stratus_vos_sections_parse_back(
+        files in vec(("[unerw]", 0u64..100_000, "[a-z]{3}", "[a-z][a-z0-9_.]{0,20}"), 0..4),
+        dirs in vec(("[unsm]", 0u64..1000, "[a-z][a-z0-9_]{0,20}"), 0..4),
+        (y, m, d, h, mi, s) in (0u16..=99, 1u8..=12, 1u8..=28, 0u8..=23, 0u8..=59, 0u8..=59),
+    ) {
+        let when = format!("{y:02}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}");
+        let mut body = format!("Files: {}  Blocks: 1\r\n\r\n", files.len());
+        for (access, blocks, org, name) in &files {
+            body.push_str(&format!("{access} {blocks:>6} {org}       {when}  {name}\r\n"));
+        }
+        body.push_str(&format!("\r\nDirs: {}\r\n\r\n", dirs.len()));
+        for (access, blocks, name) in &dirs {
+            body.push_str(&format!("{access} {blocks:>6}  {when}  {name}\r\n"));
+        }
+        let entries = ftp_proto::listing::parse_list(&Bytes::from(body.clone().into_bytes()), Timestamp::new(2024, 3, 1, 12, 0, 0).unwrap());
+        prop_assert_eq!(entries.len(), files.len() + dirs.len(), "{}", body);
+        for (e, (_, blocks, _, name)) in entries.iter().zip(&files) {
+            prop_assert_eq!((e.name(), e.kind(), e.size()), (name.as_bytes(), &EntryKind::File, Some(blocks * 4096)));
+        }
+        for (e, (_, _, name)) in entries.iter().skip(files.len()).zip(&dirs) {
+            prop_assert_eq!((e.name(), e.kind()), (name.as_bytes(), &EntryKind::Directory));
+        }
+    }
+}

@@ -8,6 +8,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::fields::is_blank;
 use super::vms::{parse_vms, vms_version_at};
+use super::vos::{VosSection, parse_vos, vos_section};
 use super::{Entry, ListingError};
 use crate::time::Timestamp;
 
@@ -61,7 +62,17 @@ pub(crate) fn parse_list_body(body: &Bytes, now: Timestamp) -> Vec<Entry> {
     let mut entries = Vec::new();
     let mut lines = Lines { body, pos: 0 };
     let mut pending: Option<Bytes> = None;
+    // Stratus VOS: the section a header opened (its lines' kind).
+    let mut vos: Option<VosSection> = None;
     while let Some(line) = pending.take().or_else(|| lines.next()) {
+        if let Some(section) = vos_section(&line) {
+            vos = Some(section);
+            continue;
+        }
+        if let Some(entry) = vos.and_then(|section| parse_vos(&line, section).ok()) {
+            entries.push(entry);
+            continue;
+        }
         if lone_vms_name(&line) {
             // `UCX$REXECD_STARTUP.LOG;1098` then, indented, the rest.
             let Some(next) = lines.next() else { break };
@@ -91,7 +102,7 @@ mod tests {
     use super::*;
     use crate::listing::fields::testing::{b, ts};
 
-    use crate::listing::{parse_mvs, parse_netware, parse_os400};
+    use crate::listing::{EntryKind, parse_mvs, parse_netware, parse_os400};
 
     #[test]
     fn vms_body_with_long_names_on_two_lines() {
@@ -119,6 +130,31 @@ PRIVATE.DIR;1\r\n                     %RMS-E-PRV, insufficient privilege or file
             &b"UCX$REXECD_STARTUP.LOG;1098                         4/15         24-FEB-2003 13:17:24  [POSTWARE,LP]    (RWED,RWED,RE,)"[..]
         );
         assert_eq!(entries[2].owner(), Some(&b"TRANSLATED"[..]));
+    }
+
+    /// Stratus VOS (issue 16): each section header sets the kind of the
+    /// lines after it; the lines of Indy's `IdFTPListParseStratusVOS`.
+    #[test]
+    fn stratus_vos_body_with_sections() {
+        let body = b(b"Files: 2  Blocks: 160\r\n\r\nw    158 stm       90-05-19 11:53:44  acctng.cobol\r\n\
+r      2 seq       99-06-15 13:11:39  add_ftp_to_path.cm\r\n\r\nDirs: 1\r\n\r\n\
+m      3  04-01-18 14:31:15  test_dir\r\n\r\nLinks: 1\r\n\r\n\
+04-07-13 21:15:43  backholding_logs ->  %descc#m2_d01>l3s>db>lti>in>cp_exception\r\n");
+        let entries = parse_list_body(&body, ts(2024, 3, 1, 12, 0, 0));
+        let got: Vec<(&[u8], bool, bool)> = entries
+            .iter()
+            .map(|e| (e.name(), e.kind() == &EntryKind::Directory, matches!(e.kind(), EntryKind::Symlink { .. })))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (&b"acctng.cobol"[..], false, false),
+                (b"add_ftp_to_path.cm", false, false),
+                (b"test_dir", true, false),
+                (b"backholding_logs", false, true)
+            ]
+        );
+        assert!(entries.iter().all(|e| e.format() == crate::listing::Format::StratusVos));
     }
 
     #[test]

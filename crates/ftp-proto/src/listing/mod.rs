@@ -4,7 +4,7 @@
 //!
 //! `LIST` output is not standardised: servers send Unix `ls -l` lines in many
 //! variants, Windows/IIS lines, EPLF, VMS, OS/400, MVS (datasets and JES
-//! job lists), NetWare, OS/2 and Enterprise Unix forms.
+//! job lists), NetWare, OS/2, Enterprise Unix and Stratus VOS forms.
 //! RFC 3659's `MLSD`/`MLST` facts fix that where servers implement them. Each
 //! parser here reads one line (without its line end), zero-copy: names and
 //! other strings are `Bytes` slices of the line. A parser refuses a line it
@@ -42,6 +42,7 @@ mod os2;
 mod os400;
 mod unix;
 mod vms;
+mod vos;
 mod write;
 
 use alloc::vec::Vec;
@@ -60,6 +61,7 @@ pub use os2::parse_os2;
 pub use os400::parse_os400;
 pub use unix::{format_unix, parse_unix};
 pub use vms::parse_vms;
+pub use vos::{VosSection, parse_vos, vos_section};
 pub use write::{ListingStyle, Perms, write_entry, write_listing};
 
 use crate::time::Timestamp;
@@ -192,6 +194,8 @@ pub enum Format {
     /// Sterling Commerce CONNECT:Enterprise for UNIX (flags, then `FTP` or
     /// `TCP`).
     EnterpriseUnix,
+    /// Stratus VOS (sections of files, directories and links).
+    StratusVos,
 }
 
 /// One entry of a directory listing.
@@ -451,7 +455,9 @@ pub fn parse_list_line(line: &Bytes, now: Timestamp) -> Result<Entry, ListingErr
 /// Parses a whole `LIST` reply body (lines separated by CRLF or LF), skipping
 /// lines that carry no entry and lines no parser recognises, and joining the
 /// VMS continuation lines of entries whose long name pushed the rest onto a
-/// second line. Iterative, bounded by the input.
+/// second line. A Stratus VOS section header (`Files:`, `Dirs:`, `Links:`)
+/// sets how the lines after it are read ([`parse_vos`]). Iterative, bounded
+/// by the input.
 #[must_use]
 pub fn parse_list(body: &Bytes, now: Timestamp) -> Vec<Entry> {
     body::parse_list_body(body, now)
