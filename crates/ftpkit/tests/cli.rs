@@ -626,6 +626,7 @@ fn sec_r4_errors_and_verbose_output_are_escaped() {
     assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
     assert_eq!(terminal_controls(&out.stderr), Vec::<u8>::new(), "{:?}", stderr(&out));
     assert!(stderr(&out).contains("SECURITY.md F5"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SIZE file.txt: protocol violation"), "names the command: {}", stderr(&out));
 }
 
 /// Issue 13: the local name `get` derives from a URL is a plain file name

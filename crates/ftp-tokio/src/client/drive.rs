@@ -34,6 +34,9 @@ impl Client {
         self.data = None;
         result?.map_err(|e| match ClientError::from(e) {
             ClientError::Rejected { reply, .. } => ClientError::Rejected { command: self.last_command.clone(), reply },
+            ClientError::Failed(OpError::Protocol(why)) if !self.last_command.is_empty() => {
+                ClientError::Violation { command: self.last_command.clone(), why }
+            }
             other => other,
         })
     }

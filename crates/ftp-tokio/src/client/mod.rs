@@ -185,8 +185,19 @@ pub enum ClientError {
         /// The refusal.
         reply: Reply,
     },
-    /// The operation failed otherwise (protocol violation, timeout, lost
-    /// data connection, partial transfer...).
+    /// The server broke the protocol answering `command` (a reply the
+    /// client cannot use: a malformed 227, a reply that is not text...);
+    /// the connection is closed, since it cannot be known to be in step.
+    #[error("{command}: protocol violation: {why}")]
+    Violation {
+        /// The command the unusable reply answered, as sent (a password
+        /// masked).
+        command: String,
+        /// What was wrong.
+        why: &'static str,
+    },
+    /// The operation failed otherwise (timeout, lost data connection,
+    /// partial transfer, a protocol violation before any command...).
     #[error("{0}")]
     Failed(OpError),
     /// The connection ended.
