@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 
-use super::fields::{Fields, clock, count, fixed};
-use super::{Entry, EntryKind, Format, ListingError, Precision, date};
+use super::fields::{Fields, count, month_day_year_or_clock};
+use super::{Entry, EntryKind, Format, ListingError};
 use crate::time::Timestamp;
 
 /// Parses one line of an Enterprise Unix FTP server listing:
@@ -55,20 +55,7 @@ pub fn parse_enterprise_unix(line: &Bytes, now: Timestamp) -> Result<Entry, List
     let owner = f.next().ok_or(BAD)?;
     let group = f.next().ok_or(BAD)?;
     let size = count(&s[f.next().ok_or(BAD)?], Format::EnterpriseUnix)?;
-    let month = date::month(&s[f.next().ok_or(BAD)?]).ok_or(BAD)?;
-    let day_field = &s[f.next().ok_or(BAD)?];
-    let day = fixed(day_field, 2).or_else(|| fixed(day_field, 1)).ok_or(BAD)? as u8;
-    let last = &s[f.next().ok_or(BAD)?];
-    let modified = if let Some(year) = fixed(last, 4) {
-        date::at(year, month, day, 0, 0, 0, Precision::Day)
-    } else {
-        let (h, m, _, has_seconds) = clock(last, b':').ok_or(BAD)?;
-        if has_seconds {
-            return Err(BAD);
-        }
-        date::at(date::resolve_year(month, day, now), month, day, h, m, 0, Precision::Minute)
-    }
-    .ok_or(ListingError::OutOfRange(Format::EnterpriseUnix))?;
+    let modified = month_day_year_or_clock(&mut f, now, Format::EnterpriseUnix)?;
     let name_start = f.rest();
     if name_start == s.len() {
         return Err(BAD);
@@ -83,6 +70,7 @@ pub fn parse_enterprise_unix(line: &Bytes, now: Timestamp) -> Result<Entry, List
 
 #[cfg(test)]
 mod tests {
+    use super::super::Precision;
     use super::super::fields::testing::{at, b, ts};
     use super::*;
 

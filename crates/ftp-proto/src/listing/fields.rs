@@ -96,6 +96,33 @@ pub(super) fn clock(b: &[u8], sep: u8) -> Option<(u8, u8, u8, bool)> {
     Some((h as u8, m as u8, s.unwrap_or(0) as u8, s.is_some()))
 }
 
+/// The next three fields as `Mon D[D] HH:MM` (a year-less date, resolved
+/// against `now` as `ls` means it, to the minute) or `Mon D[D] YYYY` (to
+/// the day), as the NetWare and Enterprise Unix lines write their dates.
+pub(super) fn month_day_year_or_clock(
+    f: &mut Fields<'_>,
+    now: crate::time::Timestamp,
+    format: Format,
+) -> Result<super::ListingTime, ListingError> {
+    let bad = ListingError::Unrecognised(format);
+    let s = f.s;
+    let month = date::month(&s[f.next().ok_or(bad)?]).ok_or(bad)?;
+    let day_field = &s[f.next().ok_or(bad)?];
+    // Two digits fit in a u8.
+    let day = fixed(day_field, 2).or_else(|| fixed(day_field, 1)).ok_or(bad)? as u8;
+    let last = &s[f.next().ok_or(bad)?];
+    let modified = if let Some(year) = fixed(last, 4) {
+        date::at(year, month, day, 0, 0, 0, super::Precision::Day)
+    } else {
+        let (h, m, _, has_seconds) = clock(last, b':').ok_or(bad)?;
+        if has_seconds {
+            return Err(bad);
+        }
+        date::at(date::resolve_year(month, day, now), month, day, h, m, 0, super::Precision::Minute)
+    };
+    modified.ok_or(ListingError::OutOfRange(format))
+}
+
 /// Helpers the dialects' unit tests share.
 #[cfg(test)]
 pub(super) mod testing {

@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 
-use super::fields::{Fields, clock, count, fixed, is_blank};
-use super::{Entry, EntryKind, Format, ListingError, Precision, date};
+use super::fields::{Fields, count, is_blank, month_day_year_or_clock};
+use super::{Entry, EntryKind, Format, ListingError};
 use crate::time::Timestamp;
 
 /// Parses one line of a Novell NetWare FTP server (NetWare 4 to 6.5
@@ -52,20 +52,7 @@ pub fn parse_netware(line: &Bytes, now: Timestamp) -> Result<Entry, ListingError
     }
     let owner = f.next().ok_or(BAD)?;
     let size = count(&s[f.next().ok_or(BAD)?], Format::NetWare)?;
-    let month = date::month(&s[f.next().ok_or(BAD)?]).ok_or(BAD)?;
-    let day_field = &s[f.next().ok_or(BAD)?];
-    let day = fixed(day_field, 2).or_else(|| fixed(day_field, 1)).ok_or(BAD)? as u8;
-    let last = &s[f.next().ok_or(BAD)?];
-    let modified = if let Some(year) = fixed(last, 4) {
-        date::at(year, month, day, 0, 0, 0, Precision::Day)
-    } else {
-        let (h, m, _, has_seconds) = clock(last, b':').ok_or(BAD)?;
-        if has_seconds {
-            return Err(BAD);
-        }
-        date::at(date::resolve_year(month, day, now), month, day, h, m, 0, Precision::Minute)
-    }
-    .ok_or(ListingError::OutOfRange(Format::NetWare))?;
+    let modified = month_day_year_or_clock(&mut f, now, Format::NetWare)?;
     let name_start = f.rest();
     if name_start == s.len() {
         return Err(BAD);
@@ -80,6 +67,7 @@ pub fn parse_netware(line: &Bytes, now: Timestamp) -> Result<Entry, ListingError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listing::Precision;
     use crate::listing::fields::testing::{at, b, ts};
 
     #[test]
