@@ -26,6 +26,7 @@ pub mod client;
 pub mod guard;
 pub mod memory;
 pub mod server;
+mod source;
 pub mod storage;
 pub mod tls;
 

@@ -496,7 +496,7 @@ impl Storage for MemoryFs {
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.bytes.len());
             // A snapshot: later writes to the file do not change this download.
             let bytes = Bytes::copy_from_slice(&data.bytes[start..]);
-            Ok(Box::new(io::Cursor::new(bytes)) as FileSource)
+            Ok(FileSource::from_bytes(bytes))
         })
     }
 

@@ -51,7 +51,7 @@ use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, Virtual
 use crate::auth::Access;
 /// Who is asking, passed to every [`Storage`] method.
 pub use crate::auth::Principal;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
 /// A future a [`Storage`] (or an [`Authenticator`](crate::auth::Authenticator))
@@ -59,8 +59,9 @@ use tokio::sync::mpsc;
 pub use crate::BoxFuture;
 
 /// The bytes of a file being downloaded (`RETR`), positioned at the offset
-/// asked for.
-pub type FileSource = Box<dyn AsyncRead + Send + Unpin>;
+/// asked for: in memory, a local file (sent with `sendfile(2)` where it
+/// can be) or any reader.
+pub use crate::source::FileSource;
 
 /// Where an upload (`STOR`, `APPE`, `STOU`) goes. The driver calls
 /// `flush` after the last byte and before it answers 226, so a sink that
@@ -459,6 +460,10 @@ fn link_destination(parent: &Path, target: &Path) -> Option<PathBuf> {
     Some(out.iter().collect())
 }
 
+/// Files with at most this many bytes left to send are read whole when
+/// opened (see [`FileSource`]); larger ones are sent from the file.
+const SMALL_FILE: u64 = 64 << 10;
+
 impl LocalFs {
     /// Serves `root`, which must be an existing directory.
     ///
@@ -536,25 +541,35 @@ impl LocalFs {
 
     async fn open_read_at(&self, path: &VirtualPath, offset: u64) -> Result<FileSource, StorageError> {
         use cap_std::fs::OpenOptionsExt;
-        use std::io::Seek;
+        use std::io::{Read, Seek};
         let (dir, rel) = (self.dir.clone(), relative(path)?);
-        let file = blocking(move || {
+        let source = blocking(move || {
             let mut options = cap_std::fs::OpenOptions::new();
             // O_NONBLOCK: opening a FIFO placed in the tree must not hang
             // a thread waiting for a writer; it is refused just below.
             options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-            let file = dir.open_with(rel, &options)?.into_std();
-            if !file.metadata()?.is_file() {
+            let mut file = dir.open_with(rel, &options)?.into_std();
+            let meta = file.metadata()?;
+            if !meta.is_file() {
                 return Err(io::ErrorKind::NotFound.into());
             }
-            let mut file = file;
             if offset > 0 {
                 file.seek(io::SeekFrom::Start(offset))?;
             }
-            Ok(file)
+            // A small file is read whole here, in the trip to the blocking
+            // pool that opened it: its transfer is then one write. What it
+            // held when opened is sent (bytes appended since are not, and a
+            // file growing meanwhile cannot make this read unbounded).
+            let left = meta.len().saturating_sub(offset);
+            if left <= SMALL_FILE {
+                let mut bytes = Vec::with_capacity(usize::try_from(left).unwrap_or(0));
+                (&mut file).take(left).read_to_end(&mut bytes)?;
+                return Ok(FileSource::from_bytes(Bytes::from(bytes)));
+            }
+            Ok(FileSource::from_file(file))
         })
         .await?;
-        Ok(Box::new(tokio::fs::File::from_std(file)))
+        Ok(source)
     }
 
     async fn open_write_as(

@@ -221,8 +221,12 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         .map_err(|e| Failure { code: exit::CONNECT, ..Failure::from_client(&target, &e) })?;
     if let Err(e) = client.login_with_account(&url.user, &url.password, conn.account.as_deref()).await {
         let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
-        if matches!(e, ClientError::Rejected { .. }) {
+        if let ClientError::Rejected { reply, .. } = &e {
             failure.code = exit::LOGIN;
+            // RFC 959 5.4: 332 asks for an account, which none was given.
+            if reply.code().as_u16() == 332 {
+                failure.message.push_str(" (the server asks for an account: give one with --account)");
+            }
         }
         return Err(failure);
     }

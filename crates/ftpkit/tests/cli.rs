@@ -759,3 +759,68 @@ fn spawn_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
     let addr = line.split("ftp://").nth(1).and_then(|r| r.split('/').next()).unwrap().to_owned();
     (child, addr)
 }
+
+/// A server that asks for an account (RFC 959 section 5.4: PASS answered
+/// 332) and logs in only after `ACCT ledger`; every other command but QUIT
+/// and FEAT/PWD/TYPE is refused, so `ftpkit ls` ends with the LIST refusal
+/// once logged in. Returns the commands it saw.
+fn account_server() -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        let (control, _) = listener.accept().unwrap();
+        control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut writer = control.try_clone().unwrap();
+        let mut reader = BufReader::new(control);
+        writer.write_all(b"220 accounting\r\n").unwrap();
+        let mut seen = Vec::new();
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let command = line.trim_end().to_string();
+            line.clear();
+            let verb = command.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            seen.push(command.clone());
+            let reply: &[u8] = match (verb.as_str(), command.as_str()) {
+                ("USER", _) => b"331 password\r\n",
+                ("PASS", _) => b"332 need account for login\r\n",
+                (_, "ACCT ledger") => b"230 logged in with account\r\n",
+                ("ACCT", _) => b"530 unknown account\r\n",
+                ("FEAT", _) => b"211-Features:\r\n211 End\r\n",
+                ("PWD", _) => b"257 \"/\"\r\n",
+                ("TYPE", _) => b"200 ok\r\n",
+                ("QUIT", _) => {
+                    let _ = writer.write_all(b"221 bye\r\n");
+                    break;
+                }
+                _ => b"550 nothing here\r\n",
+            };
+            if writer.write_all(reply).is_err() {
+                break;
+            }
+        }
+        seen
+    });
+    (addr, thread)
+}
+
+/// Issue 16, RFC 959 section 5.4: `--account ACCT` answers a 332 after PASS
+/// with ACCT through the real binary; without it the login fails with exit
+/// 4 and says the server asks for an account.
+#[test]
+fn rfc959_5_4_account_option_answers_332() {
+    let work = tempfile::tempdir().unwrap();
+    let (addr, server) = account_server();
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:pw@{addr}/"), "--account", "ledger"]);
+    let seen = server.join().unwrap();
+    assert!(seen.iter().any(|c| c == "ACCT ledger"), "ACCT sent: {seen:?}");
+    // Logged in: what fails afterwards is the listing (550), exit 5, not the login.
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+
+    let (addr, server) = account_server();
+    let out = ftpkit(work.path(), &["ls", &format!("ftp://alice:pw@{addr}/")]);
+    let seen = server.join().unwrap();
+    assert!(!seen.iter().any(|c| c.starts_with("ACCT")), "no ACCT invented: {seen:?}");
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("account"), "{}", stderr(&out));
+}

@@ -96,8 +96,8 @@ impl Session {
             LoginStep::Pass => Command::Pass(login.password.clone()),
             LoginStep::Acct => match &login.account {
                 Some(a) => Command::Acct(a.clone()),
-                // RFC 959 5.4: 332 asks for ACCT; without one the login
-                // cannot go on.
+                // Not reached: a 332 without an account ends the login
+                // with that reply (see `on_login_reply`).
                 None => return self.finish(Err(OpError::Protocol("the server asks for an account (332); none given"))),
             },
             LoginStep::Feat => Command::Feat,
@@ -169,7 +169,15 @@ impl Session {
                 }
             }
             LoginStep::User if code == ReplyCode::NEED_PASSWORD => LoginStep::Pass,
-            LoginStep::User | LoginStep::Pass if code == ReplyCode::NEED_ACCOUNT => LoginStep::Acct,
+            // RFC 959 5.4: 332 asks for ACCT. Without an account to give,
+            // the server has refused this login: the reply is the error,
+            // and the connection stays in step (nothing more is sent).
+            LoginStep::User | LoginStep::Pass if code == ReplyCode::NEED_ACCOUNT => {
+                if login.account.is_none() {
+                    return self.finish(Err(OpError::Rejected(reply)));
+                }
+                LoginStep::Acct
+            }
             LoginStep::Feat => {
                 self.caps = Capabilities::from_feat(&reply);
                 if self.caps.utf8 {

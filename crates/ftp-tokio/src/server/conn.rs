@@ -449,7 +449,7 @@ impl Conn {
                 let task = tokio::spawn(async move {
                     let progress = Progress::new(tx.clone(), id);
                     let event = match stream {
-                        DataStream::Plain(tcp) if !tls.required => transfer(tcp, job, false, progress).await,
+                        DataStream::Plain(tcp) if !tls.required => transfer_plain(tcp, job, progress).await,
                         // Required but no certificate: the session never
                         // allows PROT P then; refuse rather than send plaintext.
                         DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },

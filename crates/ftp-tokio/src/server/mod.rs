@@ -58,6 +58,7 @@ mod conn;
 mod control;
 mod decide;
 mod resumption;
+mod sendfile;
 mod transfer;
 
 use atomic::Commit;
@@ -66,7 +67,7 @@ use control::{Control, DataTlsConfigs, conn_tls, timed_out};
 use decide::decide;
 pub use resumption::TlsResumption;
 use resumption::{Resumption, Verdict};
-use transfer::{Job, Progress, transfer};
+use transfer::{Job, Progress, transfer, transfer_plain};
 
 /// The default of [`ServerOptions::max_sessions_per_ip`].
 pub const DEFAULT_MAX_SESSIONS_PER_IP: usize = 16;

@@ -2,8 +2,10 @@
 //! with TYPE A conversion, progress reports and the end of the transfer
 //! (SECURITY.md L7, X3).
 
+use super::sendfile::{self, Sent};
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::source::Parts;
 
 /// The prepared source or sink of a transfer.
 pub(super) enum Job {
@@ -91,15 +93,7 @@ where
                 }
             }
         }
-        Job::Read(mut file, ascii) => {
-            let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
-            copy(&mut file, &mut stream, mode, false, &mut progress).await.map(|c| c.bytes).map_err(|b| {
-                DataEvent::Failed {
-                    bytes: b.bytes,
-                    reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
-                }
-            })
-        }
+        Job::Read(file, ascii) => send(file, ascii, &mut stream, &mut progress).await,
         Job::Write(mut file, ascii, commit) => {
             let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
             match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
@@ -137,6 +131,49 @@ where
         }
         Err(event) => event,
     }
+}
+
+/// A download's bytes onto the data connection: in one write when they are
+/// in memory and need no conversion, else through [`copy`].
+async fn send<S>(file: FileSource, ascii: bool, stream: &mut S, progress: &mut Progress) -> Result<u64, DataEvent>
+where
+    S: AsyncWrite + Unpin,
+{
+    let mut file = match (file.into_parts(), ascii) {
+        (Parts::Bytes(bytes), false) => {
+            return match stream.write_all(&bytes).await {
+                Ok(()) => Ok(bytes.len() as u64),
+                Err(_) => Err(DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost }),
+            };
+        }
+        (parts, _) => parts.into_source(),
+    };
+    let mode = if ascii { Ascii::ToWire(ToWire::default()) } else { Ascii::Off };
+    copy(&mut file, stream, mode, false, progress).await.map(|c| c.bytes).map_err(|b| DataEvent::Failed {
+        bytes: b.bytes,
+        reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
+    })
+}
+
+/// A transfer on a plaintext data connection: a local file in TYPE I goes
+/// with `sendfile(2)` (see [`FileSource`]); everything else as [`transfer`].
+pub(super) async fn transfer_plain(mut tcp: TcpStream, job: Job, mut progress: Progress) -> DataEvent {
+    let job = match job {
+        Job::Read(file, false) => match file.into_parts() {
+            Parts::File(file) => match sendfile::send(&tcp, &file, &mut progress).await {
+                Sent::All(bytes) => {
+                    let _ = tcp.shutdown().await;
+                    return DataEvent::Finished { bytes };
+                }
+                Sent::Failed(event) => return event,
+                // Not a file the kernel can send from: read it instead.
+                Sent::Unsupported => Job::Read(FileSource::from(file), false),
+            },
+            parts => Job::Read(parts.into_source(), false),
+        },
+        job => job,
+    };
+    transfer(tcp, job, false, progress).await
 }
 
 pub(super) enum Ascii {

@@ -1,0 +1,130 @@
+//! The shapes a download takes through the real tokio server on LocalFs
+//! (issue 17): small files read whole when opened, large ones sent with
+//! `sendfile(2)` on plaintext TYPE I connections, and read through the
+//! buffered copy under TYPE A. Every size at the edges of those paths, at
+//! every interesting `REST` offset, arrives byte for byte (RFC 959 3.4
+//! stream mode, RFC 3659 5 restart), and ABOR stops a `sendfile` download
+//! and frees what it held (SECURITY.md X1). Every wait is bounded.
+
+#[macro_use]
+mod support;
+
+use ftp_tokio::server::{ServerOptions, User};
+use support::{Ftp, bounded, code, loopback, serve};
+use tokio::io::AsyncReadExt;
+
+/// Where the server stops reading a file whole at open (`SMALL_FILE` in
+/// the storage).
+const SMALL: usize = 64 << 10;
+
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    (0..len).map(|i| ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8).collect()
+}
+
+fn local_options(root: &std::path::Path) -> ServerOptions {
+    let mut options = ServerOptions::new(loopback(), root.to_path_buf());
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    options
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()
+}
+
+/// RFC 959 3.4, RFC 3659 5.3: in TYPE I every size around the small-file
+/// edge and well past it (sent with `sendfile`), from every interesting
+/// restart marker, is the file's bytes from the marker on.
+#[tokio::test]
+async fn rfc3659_5_every_size_and_marker_arrives_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [0, 1, 4096, SMALL - 1, SMALL, SMALL + 1, 3 << 20];
+    for (i, &size) in sizes.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("f{size}")), pattern(size, i as u32)).unwrap();
+    }
+    let server = serve(local_options(dir.path())).await;
+    bounded(4, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE I").await, 200);
+        for (i, &size) in sizes.iter().enumerate() {
+            let whole = pattern(size, i as u32);
+            let mut markers = vec![0, 1, size / 2, size.saturating_sub(1), size];
+            markers.retain(|&m| m <= size);
+            markers.sort_unstable();
+            markers.dedup();
+            for marker in markers {
+                if marker > 0 {
+                    assert_eq!(ftp.code(&format!("REST {marker}")).await, 350);
+                }
+                let (first, bytes, last) = ftp.download(&format!("RETR f{size}")).await;
+                assert!(matches!(first, 125 | 150) && last == 226, "RETR f{size} from {marker}: {first} {last}");
+                assert!(bytes == whole[marker..], "RETR f{size} from {marker}: {} bytes", bytes.len());
+            }
+        }
+    })
+    .await;
+}
+
+/// RFC 959 3.1.1.1: TYPE A converts line ends on large files too (they
+/// take the buffered path, not `sendfile`), and on small ones.
+#[tokio::test]
+async fn rfc959_3_1_1_1_type_a_large_and_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = b"a line of text\n";
+    let large: Vec<u8> = line.iter().copied().cycle().take(line.len() * 20_000).collect();
+    std::fs::write(dir.path().join("large.txt"), &large).unwrap();
+    std::fs::write(dir.path().join("small.txt"), &large[..line.len() * 3]).unwrap();
+    let server = serve(local_options(dir.path())).await;
+    bounded(2, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE A").await, 200);
+        for (name, lines) in [("large.txt", 20_000), ("small.txt", 3)] {
+            let (first, bytes, last) = ftp.download(&format!("RETR {name}")).await;
+            assert!(matches!(first, 125 | 150) && last == 226, "{name}: {first} {last}");
+            let expected: Vec<u8> = b"a line of text\r\n".iter().copied().cycle().take(16 * lines).collect();
+            assert!(bytes == expected, "{name}: {} bytes", bytes.len());
+        }
+    })
+    .await;
+}
+
+/// SECURITY.md X1 (issue 17): ABOR during a `sendfile` download stops it
+/// (426 then 226, RFC 959 4.1.3), the session goes on, and the file's
+/// descriptor and the data connection are closed; a download that the
+/// client stops reading does not hold the task either.
+#[tokio::test]
+async fn sec_x1_abor_stops_a_sendfile_download() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = pattern(32 << 20, 7);
+    std::fs::write(dir.path().join("big"), &big).unwrap();
+    let server = serve(local_options(dir.path())).await;
+    bounded(2, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE I").await, 200);
+        let before = open_descriptors();
+        for _ in 0..20 {
+            let to = ftp.epsv().await;
+            let mut data = ftp.data(to).await;
+            assert!(matches!(ftp.code("RETR big").await, 125 | 150));
+            // Some bytes arrive; then the client stops reading and aborts.
+            let mut first = vec![0u8; 1 << 16];
+            let n = data.read(&mut first).await.unwrap();
+            assert!(n > 0 && first[..n] == big[..n]);
+            let abor = ftp.code("ABOR").await;
+            if abor == 426 {
+                assert_eq!(code(&ftp.reply().await), 226, "ABOR's own reply");
+            } else {
+                // The transfer had finished first: 226, then 226 for ABOR.
+                assert_eq!(abor, 226);
+            }
+            drop(data);
+        }
+        assert_eq!(ftp.code("NOOP").await, 200);
+        // The server runs in this process: its files and sockets are ours.
+        let after = open_descriptors();
+        assert!(after <= before + 2, "{before} descriptors before, {after} after 20 aborted downloads");
+    })
+    .await;
+}
