@@ -74,7 +74,10 @@ def main() -> None:
         if stop:
             break
         time.sleep(0.01)
-    self1, reaped1 = stat(root)
+    try:
+        self1, reaped1 = stat(root)
+    except (FileNotFoundError, ProcessLookupError):
+        sys.exit(1)  # the server is gone; the script says so
     reaped = (self1 + reaped1) - (self0 + reaped0)
     sampled = (self1 - self0) + sum(seen.values())
     with open(out, "w") as f:

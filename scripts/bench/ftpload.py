@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Control-connection load for scripts/bench-vs-vsftpd.sh (same helper for every server).
+"""Control-connection load for scripts/bench.sh (same helper for every server).
+
+Every mode takes --port P and --user NAME --password PASS (default: anonymous).
 
   ftpload.py sessions --port P --count 2000 --concurrency 50 [--procs 2]
-      Runs COUNT sessions (connect, 220, USER anonymous, [331 -> PASS], 230,
+      Runs COUNT sessions (connect, 220, USER, [331 -> PASS], 230,
       QUIT, 221, close), at most CONCURRENCY at a time in total, spread over
       PROCS client processes. Prints one JSON line: ok, failed, seconds, rate.
 
@@ -11,11 +13,20 @@
       DIR/f00000.bin ... in turn, discarding the bytes. Prints one JSON line:
       files, seconds, rate, slow (files that took over 0.5 s).
 
-  ftpload.py hold --port P --count 1000 --ready FILE
-      Logs COUNT sessions in (at most 50 connecting at a time, each retried
-      on failure), keeps them all open and idle, writes a JSON line to FILE
-      (ok, failed), then waits until it is terminated (SIGTERM) and exits,
-      closing every connection.
+  ftpload.py noop --port P --count 10000
+      One logged-in control connection (blocking socket, TCP_NODELAY), 200
+      uncounted NOOPs, then COUNT NOOPs one after the other, each timed from
+      send to the end of its 200 reply. Prints one JSON line: count,
+      median_us, min_us, p90_us, p99_us, max_us.
+
+  ftpload.py hold --port P --count 1000 --ready FILE [--burst 50] [--retries 5]
+      Logs COUNT sessions in (at most BURST connecting at a time, each retried
+      RETRIES times on failure), keeps them all open and idle, waits SETTLE
+      seconds, then sends one NOOP on each: a session is alive when it
+      answers 200. Writes a JSON line to FILE (ok: logged in, failed: never
+      logged in, alive, lost = COUNT - alive, login_seconds: time until the
+      last login, errors), then waits until it is terminated (SIGTERM) and
+      exits, closing every connection.
 
 Loopback only: the host is 127.0.0.1 and cannot be changed.
 """
@@ -48,16 +59,20 @@ async def reply(reader: asyncio.StreamReader) -> int:
     return int(code)
 
 
+USER = "anonymous"
+PASSWORD = "bench@example.com"
+
+
 async def login(port: int):
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         code = await reply(reader)
         if code != 220:
             raise ConnectionError(f"greeting {code}")
-        writer.write(b"USER anonymous\r\n")
+        writer.write(f"USER {USER}\r\n".encode())
         code = await reply(reader)
         if code == 331:
-            writer.write(b"PASS bench@example.com\r\n")
+            writer.write(f"PASS {PASSWORD}\r\n".encode())
             code = await reply(reader)
         if code != 230:
             raise ConnectionError(f"login {code}")
@@ -102,7 +117,8 @@ async def run_sessions(port: int, count: int, concurrency: int, timeout: float):
 
 
 def sessions_proc(args):
-    port, count, concurrency, timeout, start_at = args
+    global USER, PASSWORD
+    port, count, concurrency, timeout, start_at, USER, PASSWORD = args
     # Start together so that the processes overlap.
     delay = start_at - time.time()
     if delay > 0:
@@ -119,7 +135,8 @@ def cmd_sessions(a) -> None:
     start_at = time.time() + 0.3
     t0 = time.perf_counter()
     with multiprocessing.Pool(procs) as pool:
-        results = pool.map(sessions_proc, [(a.port, c, k, a.timeout, start_at) for c, k in zip(counts, conc)])
+        results = pool.map(sessions_proc, [(a.port, c, k, a.timeout, start_at, USER, PASSWORD)
+                                              for c, k in zip(counts, conc)])
     # perf_counter is system-wide monotonic on Linux: comparable across processes.
     begin = min(r[3] for r in results)
     end = max(r[4] for r in results)
@@ -138,29 +155,51 @@ def cmd_sessions(a) -> None:
 async def hold(a) -> None:
     conns = []
     failed = 0
-    sem = asyncio.Semaphore(50)
+    errors = {}
+    sem = asyncio.Semaphore(a.burst)
+    t0 = time.perf_counter()
+    last_login = t0
+
+    def note(e):
+        key = type(e).__name__ + ": " + str(e)[:60]
+        errors[key] = errors.get(key, 0) + 1
 
     async def open_one():
-        nonlocal failed
+        nonlocal failed, last_login
         async with sem:
-            for attempt in range(5):
+            for attempt in range(a.retries + 1):
                 try:
-                    conns.append(await asyncio.wait_for(login(a.port), 15))
+                    conns.append(await asyncio.wait_for(login(a.port), a.timeout))
+                    last_login = time.perf_counter()
                     return
-                except (OSError, ConnectionError, asyncio.TimeoutError):
-                    await asyncio.sleep(0.2 * (attempt + 1))
+                except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+                    note(e)
+                    if attempt < a.retries:
+                        await asyncio.sleep(0.2 * (attempt + 1))
             failed += 1
 
     await asyncio.gather(*(open_one() for _ in range(a.count)))
+    login_seconds = last_login - t0
     # Let the servers settle (vsftpd's session processes finish their setup).
     await asyncio.sleep(a.settle)
-    # Still connected? A closed session reads EOF at once.
+
+    # Still there? One NOOP on every session; alive = answered 200.
+    async def check(conn):
+        reader, writer = conn
+        try:
+            writer.write(b"NOOP\r\n")
+            return await asyncio.wait_for(reply(reader), a.timeout) == 200
+        except (OSError, ConnectionError, asyncio.TimeoutError) as e:
+            note(e)
+            return False
+
     alive = 0
-    for reader, _ in conns:
-        if not reader.at_eof():
-            alive += 1
+    for i in range(0, len(conns), a.burst):
+        alive += sum(await asyncio.gather(*(check(c) for c in conns[i:i + a.burst])))
     with open(a.ready + ".tmp", "w") as f:
-        f.write(json.dumps({"ok": len(conns), "alive": alive, "failed": failed}) + "\n")
+        f.write(json.dumps({"count": a.count, "ok": len(conns), "alive": alive, "failed": failed,
+                            "lost": a.count - alive, "login_seconds": round(login_seconds, 3),
+                            "errors": errors}) + "\n")
     os.replace(a.ready + ".tmp", a.ready)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,7 +217,7 @@ def cmd_files(a) -> None:
     import ftplib
     ftp = ftplib.FTP()
     ftp.connect(HOST, a.port, timeout=30)
-    ftp.login()
+    ftp.login(USER, PASSWORD)
     ftp.voidcmd("TYPE I")
     slow = 0
     t0 = time.perf_counter()
@@ -191,6 +230,63 @@ def cmd_files(a) -> None:
     ftp.quit()
     print(json.dumps({"files": a.count, "seconds": round(seconds, 4), "rate": round(a.count / seconds, 1),
                       "slow": slow}))
+
+
+def cmd_noop(a) -> None:
+    import socket
+    import statistics
+    sock = socket.create_connection((HOST, a.port), timeout=30)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = sock.makefile("rb")
+
+    def read_reply() -> int:
+        line = f.readline()
+        if len(line) < 4 or not line[:3].isdigit():
+            raise ConnectionError(f"bad reply {line!r}")
+        code = line[:3]
+        if line[3:4] == b"-":
+            while True:
+                more = f.readline()
+                if not more:
+                    raise ConnectionError("eof in multi-line reply")
+                if more[:3] == code and more[3:4] == b" ":
+                    break
+        return int(code)
+
+    if read_reply() != 220:
+        raise ConnectionError("no 220 greeting")
+    sock.sendall(f"USER {USER}\r\n".encode())
+    code = read_reply()
+    if code == 331:
+        sock.sendall(f"PASS {PASSWORD}\r\n".encode())
+        code = read_reply()
+    if code != 230:
+        raise ConnectionError(f"login {code}")
+    clock = time.perf_counter_ns
+    samples = []
+    for i in range(a.warmup + a.count):
+        t0 = clock()
+        sock.sendall(b"NOOP\r\n")
+        code = read_reply()
+        t1 = clock()
+        if code != 200:
+            raise ConnectionError(f"NOOP {code}")
+        if i >= a.warmup:
+            samples.append((t1 - t0) / 1000)
+    sock.sendall(b"QUIT\r\n")
+    try:
+        read_reply()
+    except (OSError, ConnectionError):
+        pass
+    sock.close()
+    samples.sort()
+
+    def pct(p):
+        return round(samples[min(len(samples) - 1, int(p * len(samples)))], 1)
+
+    print(json.dumps({"count": a.count, "median_us": round(statistics.median(samples), 1),
+                      "min_us": round(samples[0], 1), "p90_us": pct(0.90), "p99_us": pct(0.99),
+                      "max_us": round(samples[-1], 1)}))
 
 
 def main() -> None:
@@ -212,11 +308,27 @@ def main() -> None:
     h.add_argument("--ready", required=True)
     h.add_argument("--settle", type=float, default=1.0)
     h.add_argument("--max-hold", type=float, default=300.0)
+    h.add_argument("--burst", type=int, default=50)
+    h.add_argument("--retries", type=int, default=5)
+    h.add_argument("--timeout", type=float, default=15.0)
+    n = sub.add_parser("noop")
+    n.add_argument("--port", type=int, required=True)
+    n.add_argument("--count", type=int, default=10000)
+    n.add_argument("--warmup", type=int, default=200)
+    for sp in (s, f, h, n):
+        sp.add_argument("--user", default="anonymous")
+        sp.add_argument("--password", default=None)
     a = p.parse_args()
+    global USER, PASSWORD
+    USER = a.user
+    PASSWORD = a.password if a.password is not None else \
+        ("bench@example.com" if a.user == "anonymous" else "")
     if a.cmd == "sessions":
         cmd_sessions(a)
     elif a.cmd == "files":
         cmd_files(a)
+    elif a.cmd == "noop":
+        cmd_noop(a)
     else:
         asyncio.run(hold(a))
 

@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""Turns the raw figures of scripts/bench-vs-vsftpd.sh into a markdown report.
+"""Turns the raw figures of scripts/bench.sh into a markdown report.
 
   report.py RAW META OUT
-    RAW   lines "metric<TAB>server<TAB>value..." written by the script
+    RAW   lines "metric<TAB>server<TAB>value<TAB>json" written by the script,
+          one per run (the json holds the run's other figures)
     META  a JSON object (command, machine, load, sizes, versions)
     OUT   markdown file to write (also printed on stdout)
+
+Every figure is the median over the repetitions, with min–max in the notes;
+the ratio column compares ftpkit with the best of the peers on that row.
 """
 
 import json
 import statistics
 import sys
 
-SERVERS = ("ftpkit", "vsftpd")
+SERVERS = ("ftpkit", "vsftpd", "pure-ftpd", "pyftpdlib")
+PEERS = SERVERS[1:]
+# One process (all sessions in it) or a process per session.
+FORKING = {"vsftpd", "pure-ftpd"}
 
 
 def load(raw_path):
@@ -19,10 +26,14 @@ def load(raw_path):
     with open(raw_path) as f:
         for line in f:
             parts = line.rstrip("\n").split("\t")
-            if len(parts) < 3:
+            if len(parts) < 4:
                 continue
-            metric, server, *values = parts
-            data.setdefault(metric, {}).setdefault(server, []).append(values)
+            metric, server, value, extra = parts[:4]
+            try:
+                value = float(value)
+            except ValueError:
+                value = json.loads(value)
+            data.setdefault(metric, {}).setdefault(server, []).append((value, json.loads(extra)))
     return data
 
 
@@ -34,10 +45,27 @@ def fmt(x, digits=0):
     return f"{x:,.{digits}f}"
 
 
-def ratio(a, b):
-    if a is None or b is None or b == 0:
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def best_peer(values, higher):
+    """values: server -> median. The best peer (name, value) or None."""
+    got = [(s, values[s]) for s in PEERS if values.get(s) is not None]
+    if not got:
         return None
-    return a / b
+    return (max if higher else min)(got, key=lambda sv: sv[1])
+
+
+def ratio_cell(values, higher):
+    best = best_peer(values, higher)
+    f = values.get("ftpkit")
+    if best is None or f is None:
+        return "n/a"
+    name, b = best
+    if b == 0:
+        return f"= ({name})" if f == 0 else f"n/a ({name}: 0)"
+    return f"{f / b:,.2f} ({name})"
 
 
 def main() -> None:
@@ -45,166 +73,238 @@ def main() -> None:
     data = load(raw_path)
     with open(meta_path) as f:
         meta = json.load(f)
+    reps = meta["reps"]
 
-    def series(metric, server, index=0, conv=float):
-        return [conv(v[index]) for v in data.get(metric, {}).get(server, [])]
+    def runs(metric, server):
+        return data.get(metric, {}).get(server, [])
 
-    def median(metric, server, index=0):
-        s = series(metric, server, index)
-        return statistics.median(s) if s else None
+    def values(metric, server, fn=None):
+        """Per-run numbers: the value, or fn(value, extra)."""
+        return [fn(v, x) if fn else v for v, x in runs(metric, server)]
 
-    def spread(metric, server, index=0):
-        s = series(metric, server, index)
-        return f"{min(s):,.0f}–{max(s):,.0f}" if len(s) > 1 else ""
+    def spread_note(per_server, digits):
+        parts = []
+        for s in SERVERS:
+            xs = per_server.get(s) or []
+            if len(xs) > 1:
+                parts.append(f"{s} {fmt(min(xs), digits)}–{fmt(max(xs), digits)}")
+        return "min–max: " + ", ".join(parts) if parts else ""
 
     rows = []
+
+    def row(label, per_server, higher, digits=0, note="", spread=True):
+        """per_server: server -> list of per-run numbers."""
+        meds = {s: median(per_server.get(s) or []) for s in SERVERS}
+        notes = [n for n in ((spread_note(per_server, digits) if spread else ""), note) if n]
+        rows.append((label, [fmt(meds[s], digits) for s in SERVERS], ratio_cell(meds, higher),
+                     "higher is better" if higher else "lower is better", "; ".join(notes)))
+        return meds
+
+    def sum_extra(metric, key):
+        return {s: sum(int(x.get(key, 0)) for _, x in runs(metric, s)) for s in SERVERS}
+
     big = meta["big_label"]
     small_n = meta["small_count"]
-    for metric, label in (("retr", f"RETR {big}, one stream, data phase (MB/s)"),
-                          ("stor", f"STOR {big}, one stream, data phase (MB/s)")):
-        f, v = median(metric, "ftpkit"), median(metric, "vsftpd")
-        stalls = {s: sum(int(x) for x in series(metric, s, 2, int)) for s in SERVERS}
-        rows.append((label, fmt(f), fmt(v), ratio(f, v), "higher is better",
-                     f"ftpkit {spread(metric, 'ftpkit')}; vsftpd {spread(metric, 'vsftpd')}; whole-command "
-                     f"medians {fmt(median(metric, 'ftpkit', 1))} / {fmt(median(metric, 'vsftpd', 1))}; "
-                     f"runs with a curl connect stall: ftpkit {stalls['ftpkit']}, vsftpd {stalls['vsftpd']}"))
+    pin = f"pinned (server CPU {meta['server_cpu']}, client CPU {meta['client_cpu']})"
 
-    # Small files: seconds per run -> files per second.
-    def files_row(metric, label):
-        fs = [small_n / x for x in series(metric, "ftpkit")]
-        vs = [small_n / x for x in series(metric, "vsftpd")]
-        f = statistics.median(fs) if fs else None
-        v = statistics.median(vs) if vs else None
-        note = f"ftpkit {min(fs):,.0f}–{max(fs):,.0f}; vsftpd {min(vs):,.0f}–{max(vs):,.0f}" if fs and vs else ""
-        if metric == "smallpy":
-            slow = {s: sum(int(x) for x in series(metric, s, 1, int)) for s in SERVERS}
-            note += f"; files over 0.5 s: ftpkit {slow['ftpkit']}, vsftpd {slow['vsftpd']}"
-        rows.append((label, fmt(f), fmt(v), ratio(f, v), "higher is better", note))
+    # --- transfers, and the loopback ceiling they are measured against ---
+    ceiling = [v for v, _ in runs("ceiling", "-")]
+    ceiling_med = median(ceiling)
+    ceiling_spread = f"{fmt(min(ceiling))}–{fmt(max(ceiling))}" if len(ceiling) > 1 else "one run"
+    rows.append((f"loopback ceiling: {big} through one plain TCP connection, no FTP: "
+                 f"**{fmt(ceiling_med)} MB/s**", ["", "", "", ""], "", "reference",
+                 f"min–max {ceiling_spread}; scripts/bench/ceiling.py: Python os.sendfile() from the same "
+                 f"file to a socket, read by a second Python process (recv_into, 256 KiB buffer) and "
+                 f"written to /dev/null"))
+    for metric, name in (("retr", "RETR"), ("stor", "STOR")):
+        per = {s: values(metric, s) for s in SERVERS}
+        whole = {s: median(values(metric, s, lambda v, x: x["whole"])) for s in SERVERS}
+        stalls = sum_extra(metric, "stalled")
+        row(f"{name} {big}, one stream, curl EPSV, data phase (MB/s)", per, True,
+            note="whole-command medians " + " / ".join(fmt(whole[s]) for s in SERVERS)
+                 + "; runs with a curl connect stall: " + ", ".join(f"{s} {stalls[s]}" for s in SERVERS))
+    for metric, name in (("retr", "RETR"), ("stor", "STOR")):
+        if ceiling_med:
+            per = {s: [v / ceiling_med * 100 for v in values(metric, s)] for s in SERVERS}
+            row(f"{name} as % of the loopback ceiling", per, True, spread=False,
+                note="median of the row above / median ceiling")
 
-    files_row("small", f"{small_n:,} files of {meta['small_label']}, one control connection, "
-                       "curl active `-P 127.0.0.1` (files/s)")
-    files_row("smallpy", f"{small_n:,} files of {meta['small_label']}, one control connection, "
-                         "Python ftplib PASV (files/s)")
-    pasv = {}
-    for s in SERVERS:
-        v = data.get("smallpasv", {}).get(s)
-        if v:
-            secs, done, stalls = float(v[0][0]), int(v[0][1]), int(v[0][2])
-            pasv[s] = (done / secs if secs else None, done, stalls)
-    if len(pasv) == 2:
-        rows.append((f"first {pasv['ftpkit'][1]} files, curl passive EPSV, one run (files/s)",
-                     fmt(pasv["ftpkit"][0]), fmt(pasv["vsftpd"][0]), ratio(pasv["ftpkit"][0], pasv["vsftpd"][0]),
-                     "diagnostic",
-                     f"curl one-second connect stalls: ftpkit {pasv['ftpkit'][2]}, vsftpd {pasv['vsftpd'][2]} "
-                     f"(vsftpd {pasv['vsftpd'][1]} files)"))
+    # --- small files ---
+    def files_rows(metric, label, curl):
+        per = {s: values(metric, s) for s in SERVERS}
+        if not any(per.values()):
+            return
+        note = ""
+        if curl == "pasv":
+            stalls = sum_extra(metric, "stalls")
+            capped = sum_extra(metric, "capped")
+            done = {s: sum(int(x["files"]) for _, x in runs(metric, s)) for s in SERVERS}
+            note = "one-second curl connect stalls: " + ", ".join(
+                f"{s} {stalls[s]} in {done[s]:,} files" for s in SERVERS)
+            if any(capped.values()):
+                note += (f"; runs stopped at the {meta['curl_pasv_cap']} s cap (files/s over the files "
+                         f"done): " + ", ".join(f"{s} {capped[s]}" for s in SERVERS if capped[s]))
+        elif curl is None:
+            slow = sum_extra(metric, "slow")
+            if any(slow.values()):
+                note = "files over 0.5 s: " + ", ".join(f"{s} {slow[s]}" for s in SERVERS)
+        row(label, per, True, note=note)
 
-    f, v = median("sessions", "ftpkit"), median("sessions", "vsftpd")
-    fails = {s: sum(int(x) for x in series("sessions", s, 2, int)) for s in SERVERS}
-    rows.append((f"sessions/s ({meta['session_count']:,} × connect+login+QUIT, {meta['session_concurrency']} concurrent)",
-                 fmt(f), fmt(v), ratio(f, v), "higher is better",
-                 f"failed sessions: ftpkit {fails['ftpkit']}, vsftpd {fails['vsftpd']}; "
-                 f"ftpkit {spread('sessions', 'ftpkit')}; vsftpd {spread('sessions', 'vsftpd')}"))
+    head = f"{small_n:,} files of {meta['small_label']}, one control connection"
+    files_rows("files-py-0", f"{head}, Python ftplib PASV, unpinned (files/s)", None)
+    files_rows("files-py-1", f"{head}, Python ftplib PASV, {pin} (files/s)", None)
+    files_rows("files-pasv-0", f"{head}, curl EPSV, unpinned (files/s)", "pasv")
+    files_rows("files-pasv-1", f"{head}, curl EPSV, {pin} (files/s)", "pasv")
+    files_rows("files-active-0", f"{head}, curl active `-P 127.0.0.1`, unpinned (files/s)", "active")
 
-    mem = {}
-    for s in SERVERS:
-        m0 = data.get("mem0", {}).get(s)
-        m1 = data.get("mem1", {}).get(s)
-        hold = data.get("hold", {}).get(s)
-        mem[s] = (json.loads(m0[0][0]) if m0 else None, json.loads(m1[0][0]) if m1 else None,
-                  json.loads(hold[0][0]) if hold else None)
-    n_idle = meta["idle_count"]
+    # --- sessions, latency ---
+    per = {s: values("sessions", s) for s in SERVERS}
+    fails = sum_extra("sessions", "failed")
+    row(f"sessions/s ({meta['session_count']:,} × connect+login+QUIT, {meta['session_concurrency']} "
+        f"concurrent, {meta['session_procs']} client processes)", per, True,
+        note="failed sessions: " + ", ".join(f"{s} {fails[s]}" for s in SERVERS))
+    per = {s: values("noop", s) for s in SERVERS}
+    p99 = {s: median(values("noop", s, lambda v, x: x["p99_us"])) for s in SERVERS}
+    row(f"NOOP round trip, one logged-in connection, {meta['noop_count']:,} NOOPs, {pin}, "
+        f"median (µs)", per, False, digits=1,
+        note="median p99: " + ", ".join(f"{s} {fmt(p99[s], 1)}" for s in SERVERS))
 
+    # --- concurrent sessions and memory ---
     def compared(s, m):
-        # ftpkit: one process, its RSS. vsftpd: forks per session, sum of PSS.
-        if m is None:
-            return None
-        return m["root_rss_kib"] if s == "ftpkit" else m["pss_kib"]
+        # One process: its RSS. A process per session: ΣPSS over all of them.
+        return m["pss_kib"] if s in FORKING else m["root_rss_kib"]
 
-    f1, v1 = compared("ftpkit", mem["ftpkit"][1]), compared("vsftpd", mem["vsftpd"][1])
-    f0, v0 = compared("ftpkit", mem["ftpkit"][0]), compared("vsftpd", mem["vsftpd"][0])
-    # Divide by the sessions actually held open (all of them, unless something failed).
-    held = {s: (mem[s][2]["alive"] if mem[s][2] and mem[s][2]["alive"] else n_idle) for s in SERVERS}
-    per_f = (f1 - f0) / held["ftpkit"] if f1 is not None and f0 is not None else None
-    per_v = (v1 - v0) / held["vsftpd"] if v1 is not None and v0 is not None else None
-    rows.append((f"memory at {n_idle:,} idle logged-in sessions (MiB; ftpkit RSS, vsftpd ΣPSS)",
-                 fmt(f1 / 1024 if f1 else None, 1), fmt(v1 / 1024 if v1 else None, 1), ratio(f1, v1),
-                 "lower is better",
-                 f"ftpkit VmHWM {fmt(mem['ftpkit'][1]['root_hwm_kib'] / 1024, 1)} MiB"
-                 if mem["ftpkit"][1] else ""))
-    rows.append(("memory per session, (total at N − total at 0) / N (KiB)", fmt(per_f, 1), fmt(per_v, 1),
-                 ratio(per_f, per_v), "lower is better", ""))
+    def peak(s, m):
+        # One process: its high-water mark; forking: ΣPSS with every session alive.
+        return m["pss_kib"] if s in FORKING else m["root_hwm_kib"]
 
-    # Server CPU cost, independent of what else the machine was doing.
+    conc = meta["conc_counts"]
+    for n in conc:
+        metric = f"conc-{n}"
+        lost = {s: values(metric, s) for s in SERVERS}
+        secs = {s: median(values(metric, s, lambda v, x: x["hold"]["login_seconds"])) for s in SERVERS}
+        errs = {}
+        for s in SERVERS:
+            for _, x in runs(metric, s):
+                for k, c in x["hold"].get("errors", {}).items():
+                    errs.setdefault(s, {}).setdefault(k, 0)
+                    errs[s][k] += c
+        note = ("seconds to log them all in (median): "
+                + ", ".join(f"{s} {fmt(secs[s], 2)}" for s in SERVERS))
+        if errs:
+            note += "; errors: " + "; ".join(
+                f"{s}: " + ", ".join(f"{k} ×{c}" for k, c in e.items()) for s, e in errs.items())
+        row(f"{n:,} concurrent logged-in sessions ({meta['hold_burst']} connecting at a time, no retry): "
+            f"sessions lost (of {n:,})", lost, False, note=note)
+        mem = {s: values(metric, s, lambda v, x, s=s: peak(s, x["mem1"]) / 1024) for s in SERVERS}
+        row(f"{n:,} concurrent sessions: peak server memory (MiB; one process: VmHWM, "
+            f"a process per session: ΣPSS)", mem, False, digits=1)
+    if conc:
+        n = max(conc)
+        metric = f"conc-{n}"
+
+        def per_session(s):
+            def fn(v, x):
+                alive = x["hold"]["alive"] or n
+                return (compared(s, x["mem1"]) - compared(s, x["mem0"])) / alive
+            return values(metric, s, fn)
+
+        row(f"memory per session at {n:,}: (total at N − total at 0) / N (KiB; one process: RSS, "
+            f"a process per session: ΣPSS)", {s: per_session(s) for s in SERVERS}, False, digits=1)
+
+    # --- server CPU ---
     cpu_rows = []
     gb = meta["big_bytes"] / 1e9
 
-    def cpu_row(metric, index, label, scale):
-        f = median(metric, "ftpkit", index)
-        v = median(metric, "vsftpd", index)
-        if f is None or v is None:
+    def cpu_row(metric, label, per_unit):
+        per = {s: [x["cpu"] * per_unit(x) for _, x in runs(metric, s)] for s in SERVERS}
+        if not any(per.values()):
             return
-        cpu_rows.append((label, fmt(f * scale, 0), fmt(v * scale, 0), ratio(f, v)))
+        meds = {s: median(per[s]) for s in SERVERS}
+        cpu_rows.append((label, [fmt(meds[s]) for s in SERVERS], ratio_cell(meds, False),
+                         spread_note(per, 0)))
 
-    cpu_row("retr", 3, "RETR, server CPU ms per GB", 1000 / gb)
-    cpu_row("stor", 3, "STOR, server CPU ms per GB", 1000 / gb)
-    cpu_row("small", 1, f"small files (curl active), server CPU ms per 1,000 files", 1000 * 1000 / small_n)
-    cpu_row("sessions", 3, "sessions, server CPU ms per 1,000 sessions", 1000 * 1000 / meta["session_count"])
+    cpu_row("retr", "RETR, server CPU ms per GB", lambda x: 1000 / gb)
+    cpu_row("stor", "STOR, server CPU ms per GB", lambda x: 1000 / gb)
+    cpu_row("files-py-0", "small files (ftplib PASV, unpinned), server CPU ms per 1,000 files",
+            lambda x: 1000 * 1000 / small_n)
+    cpu_row("files-py-1", "small files (ftplib PASV, pinned), server CPU ms per 1,000 files",
+            lambda x: 1000 * 1000 / small_n)
+    cpu_row("files-pasv-0", "small files (curl EPSV, unpinned), server CPU ms per 1,000 files",
+            lambda x: 1000 * 1000 / max(1, x["files"]))
+    cpu_row("files-active-0", "small files (curl active, unpinned), server CPU ms per 1,000 files",
+            lambda x: 1000 * 1000 / max(1, x["files"]))
+    cpu_row("sessions", "sessions, server CPU ms per 1,000 sessions",
+            lambda x: 1000 * 1000 / meta["session_count"])
 
+    v = meta["versions"]
     out = []
-    out.append(f"# ftpkit vs vsftpd on loopback ({meta['mode']} run)\n")
+    out.append(f"# ftpkit, vsftpd, pure-ftpd and pyftpdlib on loopback ({meta['mode']} run)\n")
     out.append(f"- Command: `{meta['command']}`")
     out.append(f"- Date: {meta['date']}; git {meta['git']}")
     out.append(f"- Machine: {meta['nproc']} CPUs, {meta['cpu']}; {meta['kernel']}; files on {meta['fs']}")
     out.append(f"- Load average before / after: {meta['load_before']} / {meta['load_after']}")
     out.append(f"- Busiest other processes at the start: {meta['busy']}")
-    out.append(f"- Servers: ftpkit (release build, `{meta['ftpkit_cmd']}`), {meta['vsftpd_version']} "
-               f"(config scripts/bench/vsftpd.conf.in, anonymous, sendfile on)")
-    out.append(f"- Client: {meta['curl_version']} for RETR, STOR (passive, EPSV) and the small files "
-               f"(one curl invocation with {small_n:,} URLs in active mode; `-v` shows one control connection, "
-               f"{meta['reuse_note']}); Python {meta['python']} ftplib for the small files once more (PASV), "
-               f"and an asyncio helper (scripts/bench/ftpload.py, {meta['session_procs']} processes) "
-               f"for sessions and idle sessions")
-    out.append(f"- Repetitions: {meta['reps_big']} for RETR/STOR, {meta['reps_small']} for small files and sessions, "
-               f"alternating which server goes first, after one uncounted RETR and STOR per server; "
-               f"medians shown, min–max in the notes. MB = 10^6 bytes.\n")
-    out.append("| figure | ftpkit | vsftpd | ftpkit/vsftpd | | notes |")
-    out.append("|---|---:|---:|---:|---|---|")
-    for label, fv, vv, r, better, note in rows:
-        out.append(f"| {label} | {fv} | {vv} | {fmt(r, 2) if r is not None else 'n/a'} | {better} | {note} |")
+    out.append(f"- Servers: {v['ftpkit']} (release build, `{meta['ftpkit_cmd']}`); "
+               f"{v['vsftpd']} (scripts/bench/vsftpd.conf.in: anonymous, sendfile, a process per session); "
+               f"{v['pure-ftpd']} (scripts/bench/pure-ftpd.flags.in: virtual user, MD5-crypt hash, a process "
+               f"per session); {v['pyftpdlib']} (scripts/bench/pyftpdlib_server.py: stock FTPHandler, "
+               f"one process, Python {meta['python']}). Logins: ftptest/ftptest everywhere except vsftpd "
+               f"(anonymous: its local users go through PAM and the system's yescrypt hash)")
+    out.append(f"- Clients: {meta['curl_version']} for RETR and STOR (EPSV) and the small files (one "
+               f"invocation with {small_n:,} URLs, checked each run to use one control connection; EPSV runs "
+               f"stop after {meta['curl_pasv_cap']} s); Python {meta['python']} ftplib for the small files "
+               f"(PASV, one connection); an asyncio helper (scripts/bench/ftpload.py) for sessions and "
+               f"concurrent sessions, and a blocking socket for NOOP")
+    out.append(f"- Pinned rows: server (every thread and session process) on CPU {meta['server_cpu']} and "
+               f"client on CPU {meta['client_cpu']} with taskset; the other rows are not pinned")
+    out.append(f"- Repetitions: {reps} of everything, rotating which server goes first, after one uncounted "
+               f"RETR and STOR per server; medians shown, min–max in the notes. Ratio: ftpkit / the best "
+               f"of vsftpd, pure-ftpd and pyftpdlib on that row (named); above 1 is better for ftpkit "
+               f"where higher is better, below 1 where lower is better. MB = 10^6 bytes.\n")
+    out.append("| figure | " + " | ".join(SERVERS) + " | ftpkit / best peer | | notes |")
+    out.append("|---|" + "---:|" * len(SERVERS) + "---:|---|---|")
+    for label, cells, r, better, note in rows:
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {r} | {better} | {note} |")
     out.append("")
-    out.append("Client, servers and the rest of the machine share the same CPUs: when a server needs "
-               "little CPU per operation (see below), its figure is bounded by the client (curl, Python) "
-               "rather than by the server.\n")
-    out.append("Server CPU time (user + system, all threads; for vsftpd the listener and every session "
-               "process; scripts/bench/cpustat.py, a lower bound for vsftpd's sessions row, whose "
-               "processes live for milliseconds), median per repetition:\n")
-    out.append("| figure | ftpkit | vsftpd | ftpkit/vsftpd (lower is better) |")
-    out.append("|---|---:|---:|---:|")
-    for label, fv, vv, r in cpu_rows:
-        out.append(f"| {label} | {fv} | {vv} | {fmt(r, 2) if r is not None else 'n/a'} |")
+    out.append("Client, servers and the rest of the machine share the CPUs (except in the pinned rows, "
+               "where the server and the client each have one): when a server needs little CPU per "
+               "operation (see below), its figure is bounded by the client (curl, Python) rather than "
+               "by the server.\n")
+    out.append("Server CPU time (user + system, all threads; for vsftpd and pure-ftpd the listener and "
+               "every session process; scripts/bench/cpustat.py, a lower bound for the forking servers' "
+               "sessions row, whose processes live for milliseconds), median per repetition:\n")
+    out.append("| figure | " + " | ".join(SERVERS) + " | ftpkit / best peer (lower is better) | notes |")
+    out.append("|---|" + "---:|" * len(SERVERS) + "---:|---|")
+    for label, cells, r, note in cpu_rows:
+        out.append(f"| {label} | " + " | ".join(cells) + f" | {r} | {note} |")
     out.append("")
-    out.append("Memory detail (KiB):\n")
-    out.append("| server | state | processes | ΣPSS | ΣRSS | main process RSS | main process VmHWM | sessions |")
-    out.append("|---|---|---:|---:|---:|---:|---:|---|")
-    for s in SERVERS:
-        m0, m1, hold = mem[s]
-        for state, m in (("idle, 0 sessions", m0), (f"{n_idle:,} idle sessions", m1)):
-            if m is None:
+    if conc:
+        n = max(conc)
+        out.append(f"Memory detail at {n:,} concurrent sessions, median run by compared memory (KiB):\n")
+        out.append("| server | state | processes | ΣPSS | ΣRSS | main process RSS | main process VmHWM | sessions |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---|")
+        for s in SERVERS:
+            rs = sorted(runs(f"conc-{n}", s), key=lambda r: compared(s, r[1]["mem1"]))
+            if not rs:
                 continue
-            sess = f"{hold['ok']} logged in, {hold['alive']} alive, {hold['failed']} failed" \
-                if hold and m is m1 else ""
-            out.append(f"| {s} | {state} | {m['procs']} | {m['pss_kib']:,} | {m['rss_kib']:,} | "
-                       f"{m['root_rss_kib']:,} | {m['root_hwm_kib']:,} | {sess} |")
-    after = data.get("after", {})
-    if "ftpkit" in after:
-        a = json.loads(after["ftpkit"][0][0])
-        out.append(f"\nftpkit after the transfer phases (same process): RSS {a['root_rss_kib']:,} KiB, "
-                   f"VmHWM {a['root_hwm_kib']:,} KiB.")
-    out.append("\nCompared memory metric: ftpkit is one process, so its RSS (VmRSS, which counts every "
-               "shared page in full) is compared with the sum of PSS over vsftpd's listener and all its "
-               "session processes (PSS divides shared pages among the processes mapping them, so vsftpd "
-               "is not charged its shared text once per fork). ΣRSS is shown for completeness; it "
-               "overstates vsftpd.")
+            _, x = rs[len(rs) // 2]
+            h = x["hold"]
+            for state, m in (("idle, 0 sessions", x["mem0"]), (f"{n:,} idle sessions", x["mem1"])):
+                sess = (f"{h['ok']} logged in, {h['alive']} alive, {h['failed']} failed"
+                        if m is x["mem1"] else "")
+                out.append(f"| {s} | {state} | {m['procs']} | {m['pss_kib']:,} | {m['rss_kib']:,} | "
+                           f"{m['root_rss_kib']:,} | {m['root_hwm_kib']:,} | {sess} |")
+    after = data.get("after", {}).get("ftpkit")
+    if after:
+        a = after[0][0]
+        out.append(f"\nftpkit after the transfer, small-file, session and NOOP phases (same process): "
+                   f"RSS {a['root_rss_kib']:,} KiB, VmHWM {a['root_hwm_kib']:,} KiB.")
+    out.append("\nCompared memory metric: ftpkit and pyftpdlib are one process each, so their RSS (VmRSS, "
+               "which counts every shared page in full) is compared with the sum of PSS over the listener "
+               "and all session processes of vsftpd and pure-ftpd (PSS divides shared pages among the "
+               "processes mapping them, so a forking server is not charged its shared text once per fork). "
+               "ΣRSS is shown for completeness; it overstates the forking servers.")
     text = "\n".join(out) + "\n"
     with open(out_path, "w") as f:
         f.write(text)
