@@ -275,7 +275,7 @@ impl MemoryFs {
         };
         data.modified = now;
         drop(data);
-        Ok(Box::new(MemorySink { file, pos, append: mode == WriteMode::Append }))
+        Ok(FileSink::from_writer(MemorySink { file, pos, append: mode == WriteMode::Append }))
     }
 
     /// MKD: a new directory whose parent exists, with `mode` if given.

@@ -33,8 +33,9 @@ pub struct FileSource(Shape);
 enum Shape {
     /// Every byte to send, held in memory.
     Bytes(Bytes),
-    /// A local file, positioned at the first byte to send.
-    File(tokio::fs::File),
+    /// A local file, positioned at the first byte to send (boxed: tokio's
+    /// file is large, and a source travels in messages between tasks).
+    File(Box<tokio::fs::File>),
     /// Any other reader.
     Reader(Box<dyn AsyncRead + Send + Unpin>),
 }
@@ -58,7 +59,7 @@ impl FileSource {
     /// must be a regular file.
     #[must_use]
     pub fn from_file(file: std::fs::File) -> Self {
-        Self(Shape::File(tokio::fs::File::from_std(file)))
+        Self(Shape::File(Box::new(tokio::fs::File::from_std(file))))
     }
 
     /// A download from any reader.
@@ -72,7 +73,7 @@ impl FileSource {
     pub(crate) fn into_parts(self) -> Parts {
         match self.0 {
             Shape::Bytes(bytes) => Parts::Bytes(bytes),
-            Shape::File(file) => Parts::File(file),
+            Shape::File(file) => Parts::File(*file),
             reader @ Shape::Reader(_) => Parts::Reader(Self(reader)),
         }
     }
@@ -92,7 +93,7 @@ impl Parts {
 impl From<tokio::fs::File> for FileSource {
     /// A local file opened with tokio, not yet read from.
     fn from(file: tokio::fs::File) -> Self {
-        Self(Shape::File(file))
+        Self(Shape::File(Box::new(file)))
     }
 }
 

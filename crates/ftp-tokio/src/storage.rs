@@ -51,7 +51,6 @@ use ftp_session::server::{ListFormat, StorageCapabilities, StorageError, Virtual
 use crate::auth::Access;
 /// Who is asking, passed to every [`Storage`] method.
 pub use crate::auth::Principal;
-use tokio::io::AsyncWrite;
 use tokio::sync::mpsc;
 
 /// A future a [`Storage`] (or an [`Authenticator`](crate::auth::Authenticator))
@@ -63,10 +62,9 @@ pub use crate::BoxFuture;
 /// can be) or any reader.
 pub use crate::source::FileSource;
 
-/// Where an upload (`STOR`, `APPE`, `STOU`) goes. The driver calls
-/// `flush` after the last byte and before it answers 226, so a sink that
-/// buffers must make the data durable (or at least visible) there.
-pub type FileSink = Box<dyn AsyncWrite + Send + Unpin>;
+/// Where an upload (`STOR`, `APPE`, `STOU`) goes: a local file (written
+/// straight from the receive buffers) or any writer.
+pub use crate::sink::FileSink;
 
 /// How [`Storage::open_write`] opens a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -507,6 +505,9 @@ impl LocalFs {
     /// targets; links leading out are "not found").
     async fn metadata(&self, path: &VirtualPath) -> Result<cap_std::fs::Metadata, StorageError> {
         let (dir, rel) = (self.dir.clone(), relative(path)?);
+        if let Some(meta) = crate::cached::metadata(&dir, &rel) {
+            return Ok(meta);
+        }
         blocking(move || dir.metadata(rel)).await
     }
 
@@ -543,6 +544,11 @@ impl LocalFs {
         use cap_std::fs::OpenOptionsExt;
         use std::io::{Read, Seek};
         let (dir, rel) = (self.dir.clone(), relative(path)?);
+        // A hot file opens (and a small one is read) here, without a trip
+        // to the blocking pool; anything else takes the path below.
+        if let Some(source) = crate::cached::open_read(&dir, &rel, offset, SMALL_FILE) {
+            return Ok(source);
+        }
         let source = blocking(move || {
             let mut options = cap_std::fs::OpenOptions::new();
             // O_NONBLOCK: opening a FIFO placed in the tree must not hang
@@ -601,7 +607,7 @@ impl LocalFs {
             Ok(file)
         })
         .await?;
-        Ok(Box::new(tokio::fs::File::from_std(file)))
+        Ok(FileSink::from_file(file))
     }
 }
 

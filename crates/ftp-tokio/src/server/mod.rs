@@ -60,6 +60,7 @@ mod decide;
 mod resumption;
 mod sendfile;
 mod transfer;
+mod upload;
 
 use atomic::Commit;
 use conn::{Note, serve};

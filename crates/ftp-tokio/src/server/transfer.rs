@@ -3,8 +3,10 @@
 //! (SECURITY.md L7, X3).
 
 use super::sendfile::{self, Sent};
+use super::upload;
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::sink::SinkParts;
 use crate::source::Parts;
 
 /// The prepared source or sink of a transfer.
@@ -56,6 +58,13 @@ pub(super) struct Broken {
     reading: bool,
 }
 
+impl Broken {
+    /// `bytes` moved before the source (`reading`) or the destination failed.
+    pub(super) fn new(bytes: u64, reading: bool) -> Self {
+        Self { bytes, reading }
+    }
+}
+
 /// Moves one transfer's bytes and reports how it ended: a broken data
 /// connection (a reset included) is 426, a failing storage 451; only a
 /// transfer that reached its end (and, for an upload, whose sink flushed)
@@ -94,35 +103,28 @@ where
             }
         }
         Job::Read(file, ascii) => send(file, ascii, &mut stream, &mut progress).await,
-        Job::Write(mut file, ascii, commit) => {
-            let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
-            match copy(&mut stream, &mut file, mode, tls, &mut progress).await {
-                Ok(c) => match file.flush().await {
-                    Ok(()) => {
-                        drop(file);
-                        // A possibly truncated upload (no close_notify, L7)
-                        // takes the target's name only when such uploads
-                        // are accepted; else its temporary file goes.
-                        let confirmed = !c.without_close_notify;
-                        if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed()) {
-                            if commit.finish().await.is_err() {
-                                return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
-                            }
-                        }
-                        if !confirmed {
-                            let _ = stream.shutdown().await;
-                            return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
-                        }
-                        Ok(c.bytes)
+        Job::Write(file, ascii, commit) => match receive(&mut stream, file, ascii, tls, &mut progress).await {
+            Ok(c) => {
+                // A possibly truncated upload (no close_notify, L7) takes
+                // the target's name only when such uploads are accepted;
+                // else its temporary file goes.
+                let confirmed = !c.without_close_notify;
+                if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed()) {
+                    if commit.finish().await.is_err() {
+                        return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
                     }
-                    Err(_) => Err(DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage }),
-                },
-                Err(b) => Err(DataEvent::Failed {
-                    bytes: b.bytes,
-                    reason: if b.reading { DataFailure::ConnectionLost } else { DataFailure::Storage },
-                }),
+                }
+                if !confirmed {
+                    let _ = stream.shutdown().await;
+                    return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
+                }
+                Ok(c.bytes)
             }
-        }
+            Err(b) => Err(DataEvent::Failed {
+                bytes: b.bytes,
+                reason: if b.reading { DataFailure::ConnectionLost } else { DataFailure::Storage },
+            }),
+        },
     };
     match result {
         Ok(bytes) => {
@@ -153,6 +155,31 @@ where
         bytes: b.bytes,
         reason: if b.reading { DataFailure::Storage } else { DataFailure::ConnectionLost },
     })
+}
+
+/// An upload from the data connection into `file`, flushed (and closed)
+/// before it counts as received: a local file in TYPE I through
+/// [`upload::receive`], everything else through [`copy`].
+async fn receive<S>(
+    stream: &mut S,
+    file: FileSink,
+    ascii: bool,
+    tls: bool,
+    progress: &mut Progress,
+) -> Result<Copied, Broken>
+where
+    S: AsyncRead + Unpin,
+{
+    let mut file = match (file.into_parts(), ascii) {
+        (SinkParts::File(file), false) => return upload::receive(stream, file.into_std().await, tls, progress).await,
+        (parts, _) => parts.into_sink(),
+    };
+    let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
+    let copied = copy(stream, &mut file, mode, tls, progress).await?;
+    match file.flush().await {
+        Ok(()) => Ok(copied),
+        Err(_) => Err(Broken::new(copied.bytes, false)),
+    }
 }
 
 /// A transfer on a plaintext data connection: a local file in TYPE I goes
@@ -189,6 +216,14 @@ pub(super) struct Copied {
     bytes: u64,
     /// The source was TLS and ended without close_notify (SECURITY.md L7).
     without_close_notify: bool,
+}
+
+impl Copied {
+    /// `bytes` moved to the end of the source, which was a TLS stream that
+    /// ended `without_close_notify` or not.
+    pub(super) fn new(bytes: u64, without_close_notify: bool) -> Self {
+        Self { bytes, without_close_notify }
+    }
 }
 
 /// Copies with a large buffer; converts line ends only in TYPE A. With

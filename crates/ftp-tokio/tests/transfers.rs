@@ -1,10 +1,12 @@
-//! The shapes a download takes through the real tokio server on LocalFs
+//! The shapes a transfer takes through the real tokio server on LocalFs
 //! (issue 17): small files read whole when opened, large ones sent with
 //! `sendfile(2)` on plaintext TYPE I connections, and read through the
-//! buffered copy under TYPE A. Every size at the edges of those paths, at
-//! every interesting `REST` offset, arrives byte for byte (RFC 959 3.4
-//! stream mode, RFC 3659 5 restart), and ABOR stops a `sendfile` download
-//! and frees what it held (SECURITY.md X1). Every wait is bounded.
+//! buffered copy under TYPE A; uploads written from the receive buffers
+//! on the blocking pool (TYPE I) or through the copy (TYPE A). Every size
+//! at the edges of those paths, at every interesting `REST` offset, arrives
+//! byte for byte (RFC 959 3.4 stream mode, RFC 3659 5 restart), and ABOR
+//! stops a transfer and frees what it held (SECURITY.md X1). Every wait is
+//! bounded.
 
 #[macro_use]
 mod support;
@@ -125,6 +127,86 @@ async fn sec_x1_abor_stops_a_sendfile_download() {
         // The server runs in this process: its files and sockets are ours.
         let after = open_descriptors();
         assert!(after <= before + 2, "{before} descriptors before, {after} after 20 aborted downloads");
+    })
+    .await;
+}
+
+/// RFC 959 4.1.3 (STOR, APPE), RFC 3659 5.3 (REST then STOR): uploads of
+/// every size around the upload buffer's edge (1 MiB) land byte for byte,
+/// replacing, appending and resuming.
+#[tokio::test]
+async fn rfc959_4_1_3_uploads_of_every_size_land_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(local_options(dir.path())).await;
+    let mib = 1 << 20;
+    bounded(4, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE I").await, 200);
+        for (i, size) in [0, 1, 4096, mib - 1, mib, mib + 1, 5 * mib + 3].into_iter().enumerate() {
+            let bytes = pattern(size, i as u32 + 100);
+            let name = format!("up{size}");
+            let (first, last) = ftp.upload(&format!("STOR {name}"), &bytes).await;
+            assert!(matches!(first, 125 | 150) && last == 226, "STOR {name}: {first} {last}");
+            assert!(std::fs::read(dir.path().join(&name)).unwrap() == bytes, "STOR {name}");
+            // Replaced by a shorter upload: nothing of the old file stays.
+            let (_, last) = ftp.upload(&format!("STOR {name}"), b"short").await;
+            assert_eq!(last, 226);
+            assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), b"short");
+            // APPE adds the whole upload after the end.
+            let (_, last) = ftp.upload(&format!("APPE {name}"), &bytes).await;
+            assert_eq!(last, 226);
+            let mut expected = b"short".to_vec();
+            expected.extend_from_slice(&bytes);
+            assert!(std::fs::read(dir.path().join(&name)).unwrap() == expected, "APPE {name}");
+            // REST 2 then STOR: the first two bytes kept, the rest replaced.
+            assert_eq!(ftp.code("REST 2").await, 350);
+            let (_, last) = ftp.upload(&format!("STOR {name}"), &bytes).await;
+            assert_eq!(last, 226);
+            let mut expected = b"sh".to_vec();
+            expected.extend_from_slice(&bytes);
+            assert!(std::fs::read(dir.path().join(&name)).unwrap() == expected, "REST 2 STOR {name}");
+        }
+        // RFC 959 3.1.1.1: TYPE A uploads turn CRLF into LF (the copy path).
+        assert_eq!(ftp.code("TYPE A").await, 200);
+        let text: Vec<u8> = b"line\r\n".iter().copied().cycle().take(6 * 300_000).collect();
+        let (_, last) = ftp.upload("STOR text", &text).await;
+        assert_eq!(last, 226);
+        let stored = std::fs::read(dir.path().join("text")).unwrap();
+        assert!(stored.len() == 5 * 300_000 && stored.chunks(5).all(|c| c == b"line\n"));
+    })
+    .await;
+}
+
+/// SECURITY.md X1, RFC 959 4.1.3: ABOR during a large upload ends it (426
+/// then 226, or 226 twice when it had ended first), the session goes on,
+/// and no descriptor stays open.
+#[tokio::test]
+async fn sec_x1_abor_stops_an_upload() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(local_options(dir.path())).await;
+    let chunk = pattern(1 << 20, 3);
+    bounded(2, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE I").await, 200);
+        let before = open_descriptors();
+        for i in 0..20 {
+            let to = ftp.epsv().await;
+            let mut data = ftp.data(to).await;
+            assert!(matches!(ftp.code(&format!("STOR cut{i}")).await, 125 | 150));
+            for _ in 0..3 {
+                data.write_all(&chunk).await.unwrap();
+            }
+            let abor = ftp.code("ABOR").await;
+            assert!(matches!(abor, 426 | 226), "ABOR answered {abor}");
+            assert_eq!(code(&ftp.reply().await), 226, "ABOR's own reply");
+            drop(data);
+        }
+        assert_eq!(ftp.code("NOOP").await, 200);
+        let after = open_descriptors();
+        assert!(after <= before + 2, "{before} descriptors before, {after} after 20 aborted uploads");
     })
     .await;
 }
