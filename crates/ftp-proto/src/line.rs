@@ -58,6 +58,29 @@ enum Telnet {
     Negotiation(u8),
 }
 
+/// One complete line, as the range `start..end` of a shared buffer (line
+/// end and Telnet sequences already removed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LineRef<'a> {
+    /// The buffer the line lives in.
+    pub(crate) chunk: &'a Bytes,
+    /// Where the line starts in `chunk`.
+    pub(crate) start: usize,
+    /// Where the line ends in `chunk` (exclusive).
+    pub(crate) end: usize,
+    /// The line holds no CR (and, as every line, no LF): any part of it is
+    /// wire-safe text, with nothing to check or unescape.
+    pub(crate) clean: bool,
+}
+
+impl LineRef<'_> {
+    /// The line's bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.chunk[self.start..self.end]
+    }
+}
+
 /// Splits a byte stream into lines, bounded and Telnet-aware.
 ///
 /// ```
@@ -114,14 +137,14 @@ impl LineDecoder {
     /// The decoder keeps state about `buf` between calls: always pass the
     /// same buffer, and call [`reset`](Self::reset) if you clear it.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Bytes, FrameError>> {
-        Some(self.next_line(buf)?.map(|(chunk, start, end)| chunk.slice(start..end)))
+        Some(self.next_line(buf)?.map(|line| line.chunk.slice(line.start..line.end)))
     }
 
     /// Like [`decode`](Self::decode), but returns the line as a range of a
     /// shared buffer, so a caller that needs no copy of the line (a verb
     /// without argument) takes no reference count at all.
     #[inline]
-    pub(crate) fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<(&Bytes, usize, usize), FrameError>> {
+    pub(crate) fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<LineRef<'_>, FrameError>> {
         if self.pos >= self.ready.len() && !self.has_partial_line() {
             self.ready = Bytes::new();
             self.pos = 0;
@@ -135,7 +158,9 @@ impl LineDecoder {
                 let len = line.len();
                 self.ready = line;
                 self.pos = len;
-                Some(Ok((&self.ready, 0, len)))
+                // Telnet processing may have moved bytes around: the content
+                // is not known to be free of CR (a `CR NUL`, or a stray CR).
+                Some(Ok(LineRef { chunk: &self.ready, start: 0, end: len, clean: false }))
             }
             Err(e) => Some(Err(e)),
         }
@@ -150,23 +175,41 @@ impl LineDecoder {
     }
 
     /// The next line of `ready`, which always ends with an LF.
+    ///
+    /// One search for the first control byte (up to CR) finds the line end
+    /// and, in the usual case (that byte is the CR of the CRLF, or a bare
+    /// LF), proves the line holds no CR at all, so the grammar above can
+    /// take its text without checking it again.
     #[inline]
-    fn serve_ready(&mut self) -> Result<(&Bytes, usize, usize), FrameError> {
+    fn serve_ready(&mut self) -> Result<LineRef<'_>, FrameError> {
         let start = self.pos;
-        let rest = &self.ready[start..];
-        let lf = start + crate::scan::find(rest, b'\n').unwrap_or(rest.len() - 1);
+        let data: &[u8] = &self.ready;
+        let rest = &data[start..];
+        // `ready` ends with an LF, so a control byte is always found.
+        let first = crate::scan::find_below(rest, b'\r' + 1).unwrap_or(rest.len() - 1);
+        let (lf, end, clean) = match rest[first] {
+            b'\n' => (start + first, start + first, true),
+            b'\r' if rest.get(first + 1) == Some(&b'\n') => (start + first + 1, start + first, true),
+            _ => {
+                // Another control byte, or a CR inside the line (`CR NUL`,
+                // or a stray one): the LF is further on, and the line end
+                // drops every CR before it.
+                let lf = start + first + crate::scan::find(&rest[first..], b'\n').unwrap_or(rest.len() - 1 - first);
+                let mut end = lf;
+                while end > start && data[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                (lf, end, false)
+            }
+        };
         self.pos = lf + 1;
-        let mut end = lf;
-        while end > start && self.ready[end - 1] == b'\r' {
-            end -= 1;
-        }
         if lf + 1 - start > self.max_line_len {
             return Err(FrameError::LineTooLong { limit: self.max_line_len });
         }
         if end == lf && !self.allow_bare_lf {
             return Err(FrameError::BareLineFeed);
         }
-        Ok((&self.ready, start, end))
+        Ok(LineRef { chunk: &self.ready, start, end, clean })
     }
 
     /// Framing with Telnet handling, one line at a time, in place.

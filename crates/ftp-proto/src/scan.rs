@@ -15,9 +15,39 @@ const SHORT: usize = 64;
 /// the lowest set bit marks the first match exactly (borrows only propagate
 /// upwards, past it).
 #[inline(always)]
-fn matches(word: u64, needle: u8) -> u64 {
+pub(crate) fn matches(word: u64, needle: u8) -> u64 {
     let x = word ^ (LO * u64::from(needle));
     x.wrapping_sub(LO) & !x & HI
+}
+
+/// Bytes below `limit` (at most 0x80) in `word` have their high bit set in
+/// the result; as in [`matches`], the lowest set bit is exact.
+#[inline(always)]
+fn below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(LO * u64::from(limit)) & !word & HI
+}
+
+/// The index of the first byte below `limit` (at most 0x80) in `hay`: one
+/// test per word finds the first control character, so a line's CR and LF
+/// cost one search, not two.
+#[inline]
+pub(crate) fn find_below(hay: &[u8], limit: u8) -> Option<usize> {
+    debug_assert!(limit <= 0x80);
+    let head = &hay[..hay.len().min(SHORT)];
+    let mut chunks = head.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let m = below(word, limit);
+        if m != 0 {
+            return Some(base + (m.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    if let Some(i) = chunks.remainder().iter().position(|&b| b < limit) {
+        return Some(base + i);
+    }
+    hay.get(SHORT..)?.iter().position(|&b| b < limit).map(|i| i + SHORT)
 }
 
 /// The index of the first `needle` in `hay`.
@@ -83,13 +113,16 @@ mod tests {
                 }
                 assert_eq!(find(&h, b'\n'), memchr::memchr(b'\n', &h), "len {len} pos {pos}");
                 assert_eq!(find2(&h, b'\r', b'\n'), memchr::memchr2(b'\r', b'\n', &h));
+                assert_eq!(find_below(&h, 0x0E), h.iter().position(|&b| b < 0x0E));
                 // 0x80 and 0xFF around the needle must not fool the borrow trick.
                 if pos > 0 && pos < len {
                     h[pos - 1] = 0xFF;
                     assert_eq!(find(&h, b'\n'), memchr::memchr(b'\n', &h));
                     assert_eq!(find(&h, 0xFF), memchr::memchr(0xFF, &h));
+                    assert_eq!(find_below(&h, 0x0E), h.iter().position(|&b| b < 0x0E));
                     h[pos - 1] = 0x0B;
                     assert_eq!(find(&h, b'\n'), memchr::memchr(b'\n', &h));
+                    assert_eq!(find_below(&h, 0x0E), h.iter().position(|&b| b < 0x0E));
                 }
             }
         }

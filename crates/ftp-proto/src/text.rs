@@ -217,6 +217,14 @@ impl Text {
         Self(bytes)
     }
 
+    /// Text taken from a received line: checked unless the line framer
+    /// already found the line `clean` (no CR, no LF), which leaves nothing
+    /// to check.
+    #[inline]
+    pub(crate) fn from_line(bytes: Bytes, clean: bool) -> Result<Self, ValidationError> {
+        if clean { Ok(Self::trusted(bytes)) } else { Self::new(bytes) }
+    }
+
     pub(crate) fn encode(&self, dst: &mut bytes::BytesMut) {
         put_escaped(dst, &self.0);
     }
@@ -261,8 +269,20 @@ impl Pathname {
     /// Copies only when an escape is present.
     #[inline]
     pub(crate) fn from_wire(wire: Bytes) -> Result<Self, ValidationError> {
+        Self::from_line(wire, false)
+    }
+
+    /// [`from_wire`](Self::from_wire) for a part of a received line; when the
+    /// line framer found the line `clean` (no CR, no LF) there is no escape
+    /// to look for.
+    #[inline]
+    pub(crate) fn from_line(wire: Bytes, clean: bool) -> Result<Self, ValidationError> {
         if wire.is_empty() {
             return Err(ValidationError::new(ValidationErrorKind::Empty, 0));
+        }
+        if clean {
+            debug_assert!(memchr::memchr2(b'\r', b'\n', &wire).is_none());
+            return Ok(Self(wire));
         }
         let Some(first) = crate::scan::find(&wire, b'\r') else {
             return Ok(Self(wire));
@@ -389,7 +409,19 @@ macro_rules! text_newtype {
             /// [`ValidationError`] when the bytes break the type's grammar or
             /// hold a line break.
             pub fn new(bytes: Bytes) -> Result<Self, ValidationError> {
-                check_line_safe(&bytes)?;
+                Self::from_line(bytes, false)
+            }
+
+            /// [`new`](Self::new) for a part of a received line: the line
+            /// check is skipped when the framer found the line `clean` (no
+            /// CR, no LF); the type's own grammar is always checked.
+            #[inline]
+            pub(crate) fn from_line(bytes: Bytes, clean: bool) -> Result<Self, ValidationError> {
+                if clean {
+                    debug_assert!(check_line_safe(&bytes).is_ok());
+                } else {
+                    check_line_safe(&bytes)?;
+                }
                 let check: fn(&[u8]) -> Result<(), ValidationError> = $check;
                 check(&bytes)?;
                 Ok(Self(bytes))

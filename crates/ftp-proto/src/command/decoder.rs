@@ -47,9 +47,7 @@ impl CommandDecoder {
     #[inline]
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Result<Command, DecodeError>> {
         match self.lines.next_line(buf)? {
-            Ok((chunk, start, end)) => {
-                Some(super::parse::parse(chunk, start, end, &self.options).map_err(DecodeError::Parse))
-            }
+            Ok(line) => Some(super::parse::parse(line, &self.options).map_err(DecodeError::Parse)),
             Err(e) => Some(Err(DecodeError::Frame(e))),
         }
     }

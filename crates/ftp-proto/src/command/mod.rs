@@ -358,7 +358,7 @@ impl Command {
     /// [`ParseError`](crate::ParseError) saying what was wrong and which
     /// reply a server sends for it.
     pub fn parse(line: &Bytes, options: &crate::ParseOptions) -> Result<Self, crate::ParseError> {
-        parse::parse(line, 0, line.len(), options)
+        parse::parse(crate::line::LineRef { chunk: line, start: 0, end: line.len(), clean: false }, options)
     }
 
     /// Writes the command and its CRLF. Cannot fail: every argument was

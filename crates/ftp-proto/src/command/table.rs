@@ -73,11 +73,13 @@ macro_rules! verbs {
 
             /// The verb in upper case.
             #[must_use]
+            #[inline]
             pub const fn name(self) -> &'static str {
                 match self { $(Self::$kind => $name,)* }
             }
 
             /// How the verb takes its argument.
+            #[inline]
             pub(super) const fn arity(self) -> Arity {
                 match self { $(Self::$kind => Arity::$arity,)* }
             }
@@ -118,14 +120,8 @@ macro_rules! verbs {
             $(pub(super) const $kind: u64 = super::key($name);)*
         }
 
-        /// The known verb a packed key stands for.
-        #[inline]
-        const fn from_key(key: u64) -> Option<CommandKind> {
-            match key {
-                $(keys::$kind => Some(CommandKind::$kind),)*
-                _ => None,
-            }
-        }
+        /// Every key, in the order of [`CommandKind::ALL`].
+        const KEYS: &[u64] = &[$(keys::$kind,)*];
 
         impl Command {
             /// The command's kind; `None` for an [`Other`](Command::Other)
@@ -280,6 +276,67 @@ impl core::fmt::Display for CommandKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// Bits of a slot index in the verb hash table.
+const SLOT_BITS: u32 = 8;
+
+/// One slot of the verb hash table: a key and its verb, or an empty slot
+/// (key 0, which no verb packs to).
+#[derive(Clone, Copy)]
+struct Slot {
+    key: u64,
+    kind: Option<CommandKind>,
+}
+
+/// The slot of `key` under the multiplier `m`: multiplicative hashing, the
+/// top [`SLOT_BITS`] bits of the product.
+const fn slot_of(key: u64, m: u64) -> usize {
+    (key.wrapping_mul(m) >> (64 - SLOT_BITS)) as usize
+}
+
+/// The first multiplier (of a fixed sequence of odd numbers) under which
+/// every known verb has a slot of its own: a perfect hash, found when the
+/// crate is compiled, so the table can never disagree with the rows.
+const fn perfect_multiplier() -> u64 {
+    let mut m: u64 = 0x9E37_79B9_7F4A_7C15;
+    loop {
+        let mut used = [false; 1 << SLOT_BITS];
+        let mut i = 0;
+        while i < KEYS.len() {
+            let slot = slot_of(KEYS[i], m);
+            if used[slot] {
+                break;
+            }
+            used[slot] = true;
+            i += 1;
+        }
+        if i == KEYS.len() {
+            return m;
+        }
+        m = m.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(0x6A09_E667_F3BC_C909) | 1;
+    }
+}
+
+const MULTIPLIER: u64 = perfect_multiplier();
+
+/// The verb hash table: each verb's key in its own slot.
+static SLOTS: [Slot; 1 << SLOT_BITS] = {
+    let mut slots = [Slot { key: 0, kind: None }; 1 << SLOT_BITS];
+    let mut i = 0;
+    while i < KEYS.len() {
+        slots[slot_of(KEYS[i], MULTIPLIER)] = Slot { key: KEYS[i], kind: Some(CommandKind::ALL[i]) };
+        i += 1;
+    }
+    slots
+};
+
+/// The known verb a packed key stands for: one multiplication, one load,
+/// one comparison.
+#[inline]
+pub(super) fn from_key(key: u64) -> Option<CommandKind> {
+    let slot = SLOTS[slot_of(key, MULTIPLIER)];
+    if slot.key == key { slot.kind } else { None }
 }
 
 /// Checks a verb (ASCII letters, digits after the first letter, at most

@@ -2,11 +2,11 @@
 
 use alloc::vec::Vec;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 use super::{Reply, ReplyCode};
 use crate::error::ReplyError;
-use crate::line::LineDecoder;
+use crate::line::{LineDecoder, LineRef};
 use crate::options::ParseOptions;
 use crate::text::Text;
 
@@ -72,8 +72,8 @@ impl ReplyDecoder {
             let Self { lines, options, state, scratch } = self;
             // Lines come as ranges of a shared buffer: each reply line costs
             // one reference (its text), nothing for the code prefix.
-            let (chunk, start, end) = match lines.next_line(buf)? {
-                Ok(range) => range,
+            let line = match lines.next_line(buf)? {
+                Ok(line) => line,
                 Err(e) => {
                     if let State::Open { code, .. } = *state {
                         *state = State::Skipping { code };
@@ -82,7 +82,7 @@ impl ReplyDecoder {
                     return Some(Err(e.into()));
                 }
             };
-            if let Some(item) = push_line(state, scratch, options, chunk, start, end) {
+            if let Some(item) = push_line(state, scratch, options, line) {
                 return Some(item);
             }
         }
@@ -117,11 +117,14 @@ fn start(options: &ParseOptions, line: &[u8]) -> Option<Start> {
     }
 }
 
-/// The text of `chunk[from..end]` (empty when `from > end`), checked; an
-/// error's offset counts from the line's start `s`.
-fn text(chunk: &Bytes, s: usize, from: usize, end: usize) -> Result<Text, ReplyError> {
-    let from = from.min(end);
-    Text::new(chunk.slice(from..end)).map_err(|e| ReplyError::BareCarriageReturn { at: e.at + (from - s) })
+/// The text of the line from its byte `from` on (empty when the line is
+/// shorter), checked unless the framer found the line clean; an error's
+/// offset counts from the line's start.
+#[inline]
+fn text(line: LineRef<'_>, from: usize) -> Result<Text, ReplyError> {
+    let from = (line.start + from).min(line.end);
+    Text::from_line(line.chunk.slice(from..line.end), line.clean)
+        .map_err(|e| ReplyError::BareCarriageReturn { at: e.at + (from - line.start) })
 }
 
 /// Whether `line` closes a multi-line reply opened with `code`: the same code
@@ -146,19 +149,18 @@ fn take_lines(scratch: &mut Vec<Text>) -> Vec<Text> {
     lines
 }
 
+#[inline]
 fn push_line(
     state: &mut State,
     scratch: &mut Vec<Text>,
     options: &ParseOptions,
-    chunk: &Bytes,
-    s: usize,
-    e: usize,
+    l: LineRef<'_>,
 ) -> Option<Result<Reply, ReplyError>> {
-    let line = &chunk[s..e];
+    let line = l.bytes();
     match core::mem::replace(state, State::Idle) {
         State::Idle => match start(options, line) {
-            Some(Start::Final(code)) => Some(text(chunk, s, s + 4, e).map(|t| Reply::new(code, t))),
-            Some(Start::Open(code)) => match text(chunk, s, s + 4, e) {
+            Some(Start::Final(code)) => Some(text(l, 4).map(|t| Reply::new(code, t))),
+            Some(Start::Open(code)) => match text(l, 4) {
                 Ok(t) => {
                     scratch.clear();
                     scratch.push(t);
@@ -198,12 +200,12 @@ fn push_line(
                 let Some(Start::Final(end_code)) = start(options, line) else {
                     return Some(Err(ReplyError::BadCode));
                 };
-                return Some(text(chunk, s, s + 4, e).map(|t| {
+                return Some(text(l, 4).map(|t| {
                     scratch.push(t);
                     Reply::from_parts(end_code, take_lines(scratch))
                 }));
             }
-            match text(chunk, s, s, e) {
+            match text(l, 0) {
                 Ok(t) => {
                     scratch.push(t);
                     *state = State::Open { code, bytes };
