@@ -68,23 +68,37 @@ fn open(root: &Dir, rel: &Path, flags: rustix::fs::OFlags) -> Option<rustix::fd:
 }
 
 /// The `len` bytes of `file` from `offset`, when every one of them is in
-/// the page cache (`RWF_NOWAIT`); fewer when the file was cut meanwhile.
+/// the page cache (`RWF_NOWAIT`), or the file lives in memory (tmpfs and
+/// ramfs, whose reads never wait for a disk but which refuse `RWF_NOWAIT`
+/// on some kernels); fewer when the file was cut meanwhile.
 #[cfg(target_os = "linux")]
 fn read_cached(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u8>> {
-    use rustix::io::{ReadWriteFlags, preadv2};
+    use rustix::io::{Errno, ReadWriteFlags, preadv2};
     use std::io::IoSliceMut;
     let mut bytes = vec![0u8; usize::try_from(len).ok()?];
+    let mut flags = ReadWriteFlags::NOWAIT;
     let mut done = 0;
     while done < bytes.len() {
         let at = offset + done as u64;
-        match preadv2(file, &mut [IoSliceMut::new(&mut bytes[done..])], at, ReadWriteFlags::NOWAIT) {
+        match preadv2(file, &mut [IoSliceMut::new(&mut bytes[done..])], at, flags) {
             Ok(0) => break,
             Ok(n) => done += n,
+            Err(Errno::OPNOTSUPP) if !flags.is_empty() && in_memory(file) => flags = ReadWriteFlags::empty(),
             Err(_) => return None,
         }
     }
     bytes.truncate(done);
     Some(bytes)
+}
+
+/// Whether `file` is on a file system held in memory (tmpfs, ramfs).
+#[cfg(target_os = "linux")]
+fn in_memory(file: &std::fs::File) -> bool {
+    const TMPFS_MAGIC: u64 = 0x0102_1994;
+    const RAMFS_MAGIC: u64 = 0x8584_58f6;
+    // `f_type`'s integer type differs between architectures.
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    rustix::fs::fstatfs(file).is_ok_and(|fs| matches!(fs.f_type as u64, TMPFS_MAGIC | RAMFS_MAGIC))
 }
 
 /// Not Linux: nothing is known to be cached.
@@ -135,6 +149,26 @@ mod tests {
         assert_eq!(read(big).await, vec![7u8; 10]);
         assert_eq!(metadata(&root, Path::new("big")).map(|m| m.len()), Some(100_000));
         assert!(metadata(&root, Path::new("sub")).is_some_and(|m| m.is_dir()));
+    }
+
+    /// tmpfs refuses `RWF_NOWAIT` on some kernels; its files are memory
+    /// and are read here all the same.
+    #[tokio::test]
+    async fn tmpfs_files_are_read_here() {
+        let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+            eprintln!("no /dev/shm: skipped");
+            return;
+        };
+        std::fs::write(dir.path().join("f"), b"in memory").unwrap();
+        let root = Dir::open_ambient_dir(dir.path(), cap_std::ambient_authority()).unwrap();
+        let file = std::fs::File::open(dir.path().join("f")).unwrap();
+        if !in_memory(&file) {
+            eprintln!("/dev/shm is not tmpfs here: skipped");
+            return;
+        }
+        let source = open_read(&root, Path::new("f"), 3, 64).expect("read in place");
+        assert!(format!("{source:?}").contains("Bytes"), "{source:?}");
+        assert_eq!(read(source).await, b"memory");
     }
 
     /// SECURITY.md P1, P2: nothing outside the root, through `..` or

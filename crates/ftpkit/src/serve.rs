@@ -24,7 +24,7 @@ pub(crate) struct Serve {
     /// Let anonymous users write too.
     #[arg(long)]
     writable: bool,
-    /// Passive data ports, LOW-HIGH.
+    /// Passive data ports, LOW-HIGH (default: drawn at random from 1024-65535).
     #[arg(long, value_name = "LOW-HIGH")]
     passive_ports: Option<String>,
     /// The IPv4 address to advertise in PASV replies (behind NAT).

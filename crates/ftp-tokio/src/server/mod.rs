@@ -95,8 +95,14 @@ pub struct ServerOptions {
     pub anonymous_writable: bool,
     /// Named users.
     pub users: Vec<User>,
-    /// Passive ports (inclusive); `None` lets the system pick. Each
-    /// PASV/EPSV gets a port drawn at random from the range (SECURITY.md D3).
+    /// Passive ports (inclusive). Each PASV/EPSV gets a port drawn at
+    /// random from the range (SECURITY.md D3). `None`: drawn from
+    /// 1024-65535, as pure-ftpd does, rather than left to the system, whose
+    /// pick comes from its ephemeral range: every finished download leaves
+    /// its port in TIME_WAIT for a minute (the server closes first to mark
+    /// the end), so after some thousands of small files the system's search
+    /// for a free port scanned past all of them (measured here at 1 ms of
+    /// kernel time per PASV) and took the ports clients need to connect.
     pub passive_ports: Option<(u16, u16)>,
     /// Most passive listeners held at once by sessions from one client
     /// address (IPv4-mapped IPv6 counts as IPv4); a PASV/EPSV past it gets
@@ -548,6 +554,10 @@ impl ShutdownHandle {
 /// Random ports tried in the passive range before scanning it.
 const PASSIVE_DRAWS: u64 = 16;
 
+/// Where passive ports are drawn from when no range is configured (see
+/// [`ServerOptions::passive_ports`]).
+const DEFAULT_PASSIVE_PORTS: (u16, u16) = (1024, 65535);
+
 /// A number no one outside the process can predict: SipHash keyed by the
 /// standard library from the OS's randomness ([`RandomState`] keys are
 /// drawn once per thread, and each `RandomState` differs), over a counter
@@ -568,6 +578,16 @@ fn unpredictable(counter: &AtomicU64) -> u64 {
 /// then a scan of the range from a random start.
 async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListener> {
     let Some((low, high)) = shared.passive_ports else {
+        // The default range: a few draws, then the system's pick (a scan
+        // of 64,512 ports would take longer than that pick).
+        let (low, high) = DEFAULT_PASSIVE_PORTS;
+        let span = u64::from(high - low) + 1;
+        for _ in 0..PASSIVE_DRAWS {
+            let port = low + u16::try_from(unpredictable(&shared.port_draws) % span).unwrap_or(0);
+            if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+                return Ok(l);
+            }
+        }
         return TcpListener::bind(SocketAddr::new(local_ip, 0)).await;
     };
     let span = u64::from(high.saturating_sub(low)) + 1;
