@@ -210,3 +210,55 @@ async fn sec_x1_abor_stops_an_upload() {
     })
     .await;
 }
+
+/// `ServerOptions::session_threads` (issue 17): sessions spread over
+/// threads of their own serve transfers as on the caller's runtime, many at
+/// once, and a graceful shutdown (SECURITY.md C5) still reaches every one
+/// of them, with their 421, and ends them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_c5_sessions_on_their_own_threads_transfer_and_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = pattern(3 << 20, 9);
+    std::fs::write(dir.path().join("big"), &big).unwrap();
+    std::fs::write(dir.path().join("small"), b"small file").unwrap();
+    let mut options = local_options(dir.path());
+    options.session_threads = 3;
+    let server = serve(options).await;
+    bounded(2, async {
+        let mut sessions = Vec::new();
+        for i in 0..8u32 {
+            let addr = server.addr;
+            let big = big.clone();
+            sessions.push(tokio::spawn(async move {
+                let (mut ftp, _) = Ftp::connect(addr).await;
+                ftp.login("alice", "secret").await;
+                assert_eq!(ftp.code("TYPE I").await, 200);
+                let (_, bytes, last) = ftp.download("RETR big").await;
+                assert!(last == 226 && bytes == big, "session {i}: {} bytes", bytes.len());
+                let (_, bytes, _) = ftp.download("RETR small").await;
+                assert_eq!(bytes, b"small file");
+                let (_, last) = ftp.upload(&format!("STOR up{i}"), &big[..100_000]).await;
+                assert_eq!(last, 226);
+                ftp
+            }));
+        }
+        let mut open = Vec::new();
+        for session in sessions {
+            open.push(session.await.unwrap());
+        }
+        for i in 0..8 {
+            assert!(std::fs::read(dir.path().join(format!("up{i}"))).unwrap() == big[..100_000]);
+        }
+        // Every idle session gets 421 and is closed; `shutdown` returns
+        // once all of them ended, and `run` with it.
+        let cut = server.shutdown.shutdown(std::time::Duration::from_secs(5)).await;
+        assert_eq!(cut, 0);
+        for mut ftp in open {
+            let reply = ftp.try_reply().await.expect("421 before the close");
+            assert_eq!(code(&reply), 421);
+            assert!(ftp.closed().await);
+        }
+        server.task.await.unwrap().unwrap();
+    })
+    .await;
+}

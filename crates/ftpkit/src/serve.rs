@@ -40,6 +40,10 @@ pub(crate) struct Serve {
     /// before they are cut (every session gets 421 either way).
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     shutdown_grace: u64,
+    /// Threads the sessions run on, each session on one of them with every
+    /// task it starts (default: one per CPU this process may use).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
     /// Seconds without a command before a session is closed.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
@@ -197,6 +201,10 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.session = session;
     options.max_sessions = args.max_sessions;
     options.max_sessions_per_ip = args.max_sessions_per_ip;
+    options.session_threads = match args.threads {
+        Some(n) => usize::try_from(n).unwrap_or(1),
+        None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+    };
     options.max_passive_per_ip = args.max_passive_per_ip;
     options.implicit_tls = args.implicit_tls;
     options.atomic_uploads = args.atomic_uploads;

@@ -57,6 +57,7 @@ mod atomic;
 mod conn;
 mod control;
 mod decide;
+mod lanes;
 mod resumption;
 mod sendfile;
 mod transfer;
@@ -104,6 +105,13 @@ pub struct ServerOptions {
     /// for a free port scanned past all of them (measured here at 1 ms of
     /// kernel time per PASV) and took the ports clients need to connect.
     pub passive_ports: Option<(u16, u16)>,
+    /// Threads the sessions run on, each with a single-threaded runtime of
+    /// its own; a session and every task it starts stay on one of them
+    /// (see the `lanes` module: on a work-stealing runtime a session's
+    /// tasks wake each other across threads, which cost a small-file
+    /// download more than the download itself). `0` (the default): every
+    /// session is a task of the runtime that runs [`Server::run`].
+    pub session_threads: usize,
     /// Most passive listeners held at once by sessions from one client
     /// address (IPv4-mapped IPv6 counts as IPv4); a PASV/EPSV past it gets
     /// 425, while a session's new PASV replaces its own listener and does
@@ -164,6 +172,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("anonymous_writable", &self.anonymous_writable)
             .field("users", &self.users.iter().map(|u| &u.name).collect::<Vec<_>>())
             .field("passive_ports", &self.passive_ports)
+            .field("session_threads", &self.session_threads)
             .field("max_passive_per_ip", &self.max_passive_per_ip)
             .field("session", &self.session)
             .field("max_sessions", &self.max_sessions)
@@ -188,6 +197,7 @@ impl ServerOptions {
             anonymous_writable: false,
             users: Vec::new(),
             passive_ports: None,
+            session_threads: 0,
             max_passive_per_ip: None,
             session: ServerConfig::default().anonymous(true),
             max_sessions: 256,
@@ -375,6 +385,8 @@ impl Drop for PassiveTicket {
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    /// [`ServerOptions::session_threads`], when not zero.
+    lanes: Option<lanes::Lanes>,
 }
 
 impl Server {
@@ -445,7 +457,11 @@ impl Server {
             resumption: Arc::new(Resumption::new(options.tls_resumption)),
             next_conn: AtomicU64::new(1),
         };
-        Ok(Self { listener, shared: Arc::new(shared) })
+        let lanes = match options.session_threads {
+            0 => None,
+            n => Some(lanes::Lanes::start(n, &shared.live)?),
+        };
+        Ok(Self { listener, shared: Arc::new(shared), lanes })
     }
 
     /// The bound address.
@@ -501,12 +517,25 @@ impl Server {
             // the whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
             let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
             let ticket = self.shared.admit(peer.ip());
-            tokio::spawn(async move {
+            let session = |stream: TcpStream| async move {
                 let (admitted, banned) = (ticket.admitted, ticket.banned);
                 let shared = ticket.shared.clone();
                 let _ = serve(stream, shared, admitted, banned).await;
                 drop(ticket);
-            });
+            };
+            match &self.lanes {
+                None => drop(tokio::spawn(session(stream))),
+                // The socket moves to the lane's own reactor: out of this
+                // runtime's here, into the lane's inside its task.
+                Some(lanes) => match stream.into_std() {
+                    Ok(stream) => drop(lanes.next().spawn(async move {
+                        if let Ok(stream) = TcpStream::from_std(stream) {
+                            session(stream).await;
+                        }
+                    })),
+                    Err(_) => continue,
+                },
+            }
         }
     }
 }
