@@ -455,7 +455,8 @@ for s in "${SERVERS[@]}"; do stop_server "$s"; done
 
 # --- 5. concurrent sessions: lost sessions, memory (a fresh server each time) ---
 # ftpload.py hold logs N sessions in, 50 connecting at a time and no retry,
-# holds them idle, then sends a NOOP on each: lost = N - (answered 200).
+# holds them, then downloads a 4 KiB file on each (50 at a time, every
+# session still open): lost = N - (whole file and 226).
 for n in $CONC_COUNTS; do
     for rep in $(seq "$REPS"); do
         for s in $(order "$rep"); do
@@ -465,7 +466,8 @@ for n in $CONC_COUNTS; do
             ready="$WORK/hold-$s-$n-$rep.json"
             # shellcheck disable=SC2046
             python3 "$BENCH/ftpload.py" hold --port "${PORT[$s]}" --count "$n" --ready "$ready" \
-                --burst "$HOLD_BURST" --retries 0 --timeout 30 $(login_args "$s") &
+                --burst "$HOLD_BURST" --retries 0 --timeout 30 \
+                --retr small/f00000.bin --retr-size "$SMALL_SIZE" $(login_args "$s") &
             hold_pid=$!
             PIDS+=("$hold_pid")
             for _ in $(seq 1800); do

@@ -20,10 +20,12 @@ Every mode takes --port P and --user NAME --password PASS (default: anonymous).
       median_us, min_us, p90_us, p99_us, max_us.
 
   ftpload.py hold --port P --count 1000 --ready FILE [--burst 50] [--retries 5]
+                 [--retr small/f00000.bin --retr-size 4096]
       Logs COUNT sessions in (at most BURST connecting at a time, each retried
       RETRIES times on failure), keeps them all open and idle, waits SETTLE
-      seconds, then sends one NOOP on each: a session is alive when it
-      answers 200. Writes a JSON line to FILE (ok: logged in, failed: never
+      seconds, then sends one NOOP on each (with --retr: downloads that file
+      on each, BURST at a time) : a session is alive when it answers 200
+      (with --retr: when the whole file and 226 arrive). Writes a JSON line to FILE (ok: logged in, failed: never
       logged in, alive, lost = COUNT - alive, login_seconds: time until the
       last login, errors), then waits until it is terminated (SIGTERM) and
       exits, closing every connection.
@@ -152,6 +154,43 @@ def cmd_sessions(a) -> None:
                       "wall": round(time.perf_counter() - t0, 3)}))
 
 
+async def reply_line(reader: asyncio.StreamReader) -> bytes:
+    """Reads one single-line reply and returns it whole."""
+    line = await reader.readline()
+    if len(line) < 4 or not line[:3].isdigit():
+        raise ConnectionError(f"bad reply {line!r}")
+    return line
+
+
+async def retr(reader, writer, path: str, size: int) -> bool:
+    """TYPE I, PASV, RETR path on a logged-in session: whether `size` bytes
+    and 226 arrived. The data connection goes to 127.0.0.1 whatever the 227
+    says (loopback only)."""
+    writer.write(b"TYPE I\r\n")
+    if await reply(reader) != 200:
+        return False
+    writer.write(b"PASV\r\n")
+    line = await reply_line(reader)
+    if not line.startswith(b"227"):
+        return False
+    nums = line[line.index(b"(") + 1:line.index(b")")].split(b",")
+    port = int(nums[4]) * 256 + int(nums[5])
+    data_reader, data_writer = await asyncio.open_connection(HOST, port)
+    try:
+        writer.write(f"RETR {path}\r\n".encode())
+        if await reply(reader) not in (125, 150):
+            return False
+        got = 0
+        while True:
+            chunk = await data_reader.read(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+    finally:
+        data_writer.close()
+    return await reply(reader) == 226 and got == size
+
+
 async def hold(a) -> None:
     conns = []
     failed = 0
@@ -183,10 +222,14 @@ async def hold(a) -> None:
     # Let the servers settle (vsftpd's session processes finish their setup).
     await asyncio.sleep(a.settle)
 
-    # Still there? One NOOP on every session; alive = answered 200.
+    # Still there? One NOOP on every session (alive = answered 200), or
+    # with --retr one download of that file on every session, all at once
+    # (alive = the whole file and 226).
     async def check(conn):
         reader, writer = conn
         try:
+            if a.retr:
+                return await asyncio.wait_for(retr(reader, writer, a.retr, a.retr_size), a.timeout)
             writer.write(b"NOOP\r\n")
             return await asyncio.wait_for(reply(reader), a.timeout) == 200
         except (OSError, ConnectionError, asyncio.TimeoutError) as e:
@@ -310,6 +353,8 @@ def main() -> None:
     h.add_argument("--max-hold", type=float, default=300.0)
     h.add_argument("--burst", type=int, default=50)
     h.add_argument("--retries", type=int, default=5)
+    h.add_argument("--retr", default=None, help="download this file on every session at once")
+    h.add_argument("--retr-size", type=int, default=4096, help="the size --retr must give")
     h.add_argument("--timeout", type=float, default=15.0)
     n = sub.add_parser("noop")
     n.add_argument("--port", type=int, required=True)

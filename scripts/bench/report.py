@@ -194,7 +194,8 @@ def main() -> None:
         if errs:
             note += "; errors: " + "; ".join(
                 f"{s}: " + ", ".join(f"{k} ×{c}" for k, c in e.items()) for s, e in errs.items())
-        row(f"{n:,} concurrent logged-in sessions ({meta['hold_burst']} connecting at a time, no retry): "
+        row(f"{n:,} concurrent logged-in sessions ({meta['hold_burst']} connecting at a time, no retry), "
+            f"then a 4 KiB RETR on every one of them ({meta['hold_burst']} at a time): "
             f"sessions lost (of {n:,})", lost, False, note=note)
         mem = {s: values(metric, s, lambda v, x, s=s: peak(s, x["mem1"]) / 1024) for s in SERVERS}
         row(f"{n:,} concurrent sessions: peak server memory (MiB; one process: VmHWM, "

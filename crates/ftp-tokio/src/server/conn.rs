@@ -372,6 +372,14 @@ impl Conn {
                 // setup before it asks for a new one; should one be left,
                 // it goes now, so a new PASV never counts twice.
                 self.data.retain(|_, slot| slot.passive.is_none());
+                // A client that shares this CPU was preempted to run us the
+                // moment its PASV/EPSV arrived. Let it finish its turn
+                // first: curl 7.88 reads once right after sending, and a
+                // 227/229 already there at that read makes it wait a whole
+                // second before it connects (it polls only the control
+                // connection, where nothing more comes). On another CPU,
+                // or with nothing else to run, this returns at once.
+                std::thread::yield_now();
                 // C3: past the cap for this client address, 425.
                 let bound = match self.shared.take_passive(self.peer_ip) {
                     Some(ticket) => bind_passive(&self.shared, self.local_ip).await.ok().map(|l| (l, ticket)),
