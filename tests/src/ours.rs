@@ -28,6 +28,8 @@ impl OurServer {
         let mut options = ServerOptions::new("127.0.0.1:0".parse().expect("address"), root.path().to_path_buf());
         options.anonymous = false;
         options.users = vec![User { name: crate::USER.into(), password: crate::PASSWORD.into(), writable: true }];
+        // As `ftpkit serve` runs: sessions on threads of their own.
+        options.session_threads = 2;
         tweak(&mut options);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
