@@ -5,14 +5,20 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-/// What background tasks tell the connection task.
+/// What background tasks tell the connection task. Kept small (the
+/// storage's answer is boxed): the channel holds room for 32 of them from
+/// the start, in every session, idle ones included.
 pub(super) enum Note {
-    Answer(RequestId, Answer, Option<Job>, Option<Principal>),
+    Answer(RequestId, Box<Answered>),
     Incoming(DataId, TcpStream, SocketAddr),
     Connected(DataId, io::Result<TcpStream>),
     Progress(DataId, u64),
     Done(DataId, DataEvent),
 }
+
+/// The storage's answer to a request: the answer, the transfer it
+/// prepared, and for a login the user the authenticator granted.
+pub(super) struct Answered(Answer, Option<Job>, Option<Principal>);
 
 pub(super) struct DataSlot {
     listener: Option<JoinHandle<()>>,
@@ -228,7 +234,9 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
     let _login = LoginRecord(shared.resumption.clone(), conn_id);
     let (tls, data_tls) = conn_tls(&shared, peer.ip(), conn_id);
     let mut control = match &tls {
-        Some(acceptor) if shared.implicit_tls => Control::handshake(stream, acceptor, resumption::tag(conn_id)).await?,
+        Some(acceptor) if shared.implicit_tls => {
+            Box::pin(Control::handshake(stream, acceptor, resumption::tag(conn_id))).await?
+        }
         _ => Control::plain(stream),
     };
     let conn_info = Connection::new(peer, local);
@@ -259,9 +267,12 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
     // Commands are at most 4 KiB a line and the decoder takes them in
-    // pieces, so a small read buffer costs nothing but keeps idle sessions
-    // small (README: memory per session).
-    let mut buf = vec![0u8; 4 * 1024];
+    // pieces, so a small read buffer costs nothing (commands are tens of
+    // bytes) but keeps idle sessions small (README: memory per session).
+    // For the same reason the rare, large steps of this loop (TLS
+    // handshakes, data-connection setup) are boxed: inline, they made
+    // every session's task 7 KiB, boxed it is 2 KiB.
+    let mut buf = vec![0u8; 1024];
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
@@ -269,7 +280,7 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 Output::Transmit(bytes) => {
                     tokio::time::timeout(write_timeout, control.write_all(&bytes)).await.map_err(|_| timed_out())??;
                 }
-                Output::Data(action) => conn.act(&mut session, action).await,
+                Output::Data(action) => Box::pin(conn.act(&mut session, action)).await,
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
                     conn.shared.resumption.logged_in(conn_id, peer.ip(), user.clone());
@@ -311,10 +322,10 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 }
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
-                    control.start_tls(&acceptor, resumption::tag(conn_id)).await?;
+                    Box::pin(control.start_tls(&acceptor, resumption::tag(conn_id))).await?;
                     crate::checked(session.handle_input(Instant::now(), Input::TlsEstablished));
                 }
-                Output::StopTls => control.stop_tls().await?,
+                Output::StopTls => Box::pin(control.stop_tls()).await?,
                 Output::Close => {
                     let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
                     return Ok(());
@@ -485,7 +496,8 @@ impl Conn {
     pub(super) fn note(&mut self, session: &mut Session, note: Note) {
         let now = Instant::now();
         match note {
-            Note::Answer(id, answer, job, granted) => {
+            Note::Answer(id, answered) => {
+                let Answered(answer, job, granted) = *answered;
                 self.requests.answered(id);
                 if granted.is_some() {
                     self.granted = granted;
@@ -556,13 +568,13 @@ impl Conn {
             let slot = self.shared.guard.slot(self.peer_ip, Instant::now());
             tokio::spawn(async move {
                 let Some(slot) = slot else {
-                    let _ = tx.send(Note::Answer(id, Answer::LoginDenied, None, None));
+                    let _ = tx.send(Note::Answer(id, Box::new(Answered(Answer::LoginDenied, None, None))));
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
                 let granted = shared.auth.login(&user, &password).await;
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
-                let _ = tx.send(Note::Answer(id, answer, None, granted));
+                let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, None, granted))));
             });
             return;
         }
@@ -570,7 +582,7 @@ impl Conn {
         let user = self.user.clone();
         let task = tokio::spawn(async move {
             let (answer, job) = decide(&shared, &user, kind, &facts).await;
-            let _ = tx.send(Note::Answer(id, answer, job, None));
+            let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, job, None))));
         });
         self.requests.insert(id, task);
     }
