@@ -4,8 +4,11 @@
 //!
 //! Every contender reads the same bytes (`corpus.rs`, about 1 MiB per stream)
 //! in the same run. Each stream is one criterion group (`commands`,
-//! `commands_common`, `replies`) holding all three contenders:
-//! `memchr_lines`, `ftp_proto` and `libftp`. Each reports bytes/s and
+//! `commands_common`, `replies`) holding every contender: `memchr_lines`,
+//! `ftp_proto` (the owned decoder, `decode`: every command or reply built,
+//! arguments as zero-copy `Bytes` slices), `ftp_proto_ref` (the borrowing
+//! fast path, `decode_ref`: the same checks, each item a view of the buffer
+//! that is never made owned) and `libftp`. Each reports bytes/s and
 //! elements/s, one element being one *message* of the stream (a command, or
 //! a reply, a multi-line reply counting once) for every contender, the
 //! memchr split included: so within a group elements/s compare directly,
@@ -15,11 +18,11 @@
 //! *lines*/s are higher than its elements/s there; the element counts are
 //! printed before the run.
 //!
-//! After the criterion groups the bench prints a `ratios` table: the three
+//! After the criterion groups the bench prints a `ratios` table: the
 //! contenders timed again over the same bytes, interleaved round by round,
 //! the fastest of each kept (the figure least disturbed by other load on a
 //! shared machine), with ftp-proto's fraction of the memchr ceiling and its
-//! speed-up over libftp. It is skipped under `--list`, `--test` and
+//! speed-up over libftp, owned and borrowing (`ref`). It is skipped under `--list`, `--test` and
 //! `--profile-time`. Results and the command that produced them:
 //! `BENCHMARKS.md`.
 //!
@@ -65,6 +68,18 @@ fn ftp_proto_commands(mut buf: BytesMut) -> (usize, BytesMut) {
     (commands, buf)
 }
 
+/// The same through the borrowing fast path: each command is checked in
+/// place and dropped as a view of the buffer, never made owned.
+fn ftp_proto_commands_ref(mut buf: BytesMut) -> (usize, BytesMut) {
+    let mut decoder = CommandDecoder::new(ParseOptions::default());
+    let mut commands = 0;
+    while let Some(item) = decoder.decode_ref(&mut buf) {
+        black_box(item.expect("every corpus command is valid"));
+        commands += 1;
+    }
+    (commands, buf)
+}
+
 /// The same with `libftp`: it parses from a `&[u8]` and returns the rest.
 /// A line it does not understand is skipped up to its LF, as a server
 /// answering `500` would do; it counts among the `rejected`.
@@ -98,6 +113,16 @@ fn ftp_proto_replies(mut buf: BytesMut) -> (usize, BytesMut) {
     (replies, buf)
 }
 
+fn ftp_proto_replies_ref(mut buf: BytesMut) -> (usize, BytesMut) {
+    let mut decoder = ReplyDecoder::new(ParseOptions::default());
+    let mut replies = 0;
+    while let Some(item) = decoder.decode_ref(&mut buf) {
+        black_box(item.expect("every corpus reply is valid"));
+        replies += 1;
+    }
+    (replies, buf)
+}
+
 fn libftp_replies(bytes: &[u8]) -> usize {
     let mut rest = bytes;
     let mut replies = 0;
@@ -115,11 +140,13 @@ fn libftp_replies(bytes: &[u8]) -> usize {
 fn check(corpus: &Corpus) {
     let all = &corpus.commands;
     assert_eq!(ftp_proto_commands(BytesMut::from(&all.bytes[..])).0, all.messages);
+    assert_eq!(ftp_proto_commands_ref(BytesMut::from(&all.bytes[..])).0, all.messages);
     let (parsed, rejected) = libftp_commands(&all.bytes);
     assert_eq!(parsed + rejected, all.messages);
 
     let common = &corpus.common;
     assert_eq!(ftp_proto_commands(BytesMut::from(&common.bytes[..])).0, common.messages);
+    assert_eq!(ftp_proto_commands_ref(BytesMut::from(&common.bytes[..])).0, common.messages);
     // libftp must understand every line of the common subset, one by one.
     for line in common.bytes.split_inclusive(|&b| b == b'\n') {
         match libftp::parser::parse_command(line) {
@@ -131,6 +158,7 @@ fn check(corpus: &Corpus) {
 
     let replies = &corpus.replies;
     assert_eq!(ftp_proto_replies(BytesMut::from(&replies.bytes[..])).0, replies.messages);
+    assert_eq!(ftp_proto_replies_ref(BytesMut::from(&replies.bytes[..])).0, replies.messages);
     assert_eq!(libftp_replies(&replies.bytes), replies.messages);
     for (line, stream) in [
         (memchr_lines(&all.bytes), all),
@@ -168,14 +196,15 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     group
 }
 
-/// The `ftp_proto` contender: a fresh `BytesMut` holding the stream for
+/// An `ftp_proto` contender: a fresh `BytesMut` holding the stream for
 /// every iteration, copied in the untimed setup of `iter_batched`.
 fn bench_ftp_proto(
     group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
     stream: &Stream,
     decode: fn(BytesMut) -> (usize, BytesMut),
 ) {
-    group.bench_function("ftp_proto", |b| {
+    group.bench_function(name, |b| {
         b.iter_batched(|| BytesMut::from(&stream.bytes[..]), decode, BatchSize::LargeInput);
     });
 }
@@ -200,61 +229,62 @@ fn fastest(rounds: usize, runs: &[Run<'_>]) -> Vec<Duration> {
 }
 
 /// The ratio table: per stream, ns per message of each contender and
-/// ftp-proto's fraction of the memchr ceiling and speed-up over libftp.
+/// ftp-proto's fraction of the memchr ceiling and speed-up over libftp,
+/// for the owned decoder (`decode`) and the borrowing one (`decode_ref`).
 fn ratios(corpus: &Corpus) {
     const ROUNDS: usize = 200;
     println!();
     println!("ratios (fastest of {ROUNDS} interleaved rounds over the same bytes; ns per message)");
     println!(
-        "{:<16} {:>8} {:>10} {:>10} {:>8}  {:>14} {:>14}",
-        "stream", "messages", "memchr", "ftp_proto", "libftp", "of memchr", "x libftp"
+        "{:<16} {:>8} {:>7} {:>10} {:>14} {:>7}   {:>17} {:>17}",
+        "stream", "messages", "memchr", "ftp_proto", "ftp_proto_ref", "libftp", "of memchr", "x libftp"
     );
-    for (name, stream, commands) in [
-        ("commands", &corpus.commands, true),
-        ("commands_common", &corpus.common, true),
-        ("replies", &corpus.replies, false),
+    type Decode = fn(BytesMut) -> (usize, BytesMut);
+    for (name, stream, owned, borrowed, commands) in [
+        ("commands", &corpus.commands, ftp_proto_commands as Decode, ftp_proto_commands_ref as Decode, true),
+        ("commands_common", &corpus.common, ftp_proto_commands, ftp_proto_commands_ref, true),
+        ("replies", &corpus.replies, ftp_proto_replies, ftp_proto_replies_ref, false),
     ] {
         let bytes = &stream.bytes;
         let copy = || BytesMut::from(&bytes[..]);
-        let runs: Vec<Run<'_>> = if commands {
-            vec![
-                Box::new(|| {
-                    black_box(memchr_lines(black_box(bytes)));
-                }),
-                Box::new(|| {
-                    black_box(ftp_proto_commands(copy()));
-                }),
-                Box::new(|| {
+        let runs: Vec<Run<'_>> = vec![
+            Box::new(|| {
+                black_box(memchr_lines(black_box(bytes)));
+            }),
+            Box::new(|| {
+                black_box(owned(copy()));
+            }),
+            Box::new(|| {
+                black_box(borrowed(copy()));
+            }),
+            Box::new(move || {
+                if commands {
                     black_box(libftp_commands(black_box(bytes)));
-                }),
-            ]
-        } else {
-            vec![
-                Box::new(|| {
-                    black_box(memchr_lines(black_box(bytes)));
-                }),
-                Box::new(|| {
-                    black_box(ftp_proto_replies(copy()));
-                }),
-                Box::new(|| {
+                } else {
                     black_box(libftp_replies(black_box(bytes)));
-                }),
-            ]
-        };
-        // The buffer copy is part of the ftp_proto run: time it alone and
-        // take it off, as criterion's untimed setup does.
-        let [copying] = fastest(ROUNDS, &[Box::new(|| drop(black_box(copy())))])[..] else { unreachable!() };
+                }
+            }),
+            // The buffer copy is part of the ftp_proto runs: time it alone
+            // and take it off, as criterion's untimed setup does.
+            Box::new(|| drop(black_box(copy()))),
+        ];
         let best = fastest(ROUNDS, &runs);
-        let (memchr, ours, libftp) = (best[0], best[1].saturating_sub(copying), best[2]);
+        let copying = best[4];
+        let (memchr, ours, ours_ref, libftp) =
+            (best[0], best[1].saturating_sub(copying), best[2].saturating_sub(copying), best[3]);
         let per = |d: Duration| d.as_secs_f64() * 1e9 / stream.messages as f64;
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
         println!(
-            "{name:<16} {:>8} {:>10.1} {:>10.1} {:>8.1}  {:>14.2} {:>13.2}x",
+            "{name:<16} {:>8} {:>7.1} {:>10.1} {:>14.1} {:>7.1}   {:>8.2} {:>4.2} ref {:>7.2}x {:>5.2}x ref",
             stream.messages,
             per(memchr),
             per(ours),
+            per(ours_ref),
             per(libftp),
-            memchr.as_secs_f64() / ours.as_secs_f64(),
-            libftp.as_secs_f64() / ours.as_secs_f64(),
+            ratio(memchr, ours),
+            ratio(memchr, ours_ref),
+            ratio(libftp, ours),
+            ratio(libftp, ours_ref),
         );
     }
 }
@@ -266,7 +296,8 @@ fn benches(c: &mut Criterion, corpus: &Corpus) {
         let mut g = group(c, name);
         g.throughput(throughput(stream, stream.messages));
         g.bench_function("memchr_lines", |b| b.iter(|| memchr_lines(black_box(&stream.bytes))));
-        bench_ftp_proto(&mut g, stream, ftp_proto_commands);
+        bench_ftp_proto(&mut g, "ftp_proto", stream, ftp_proto_commands);
+        bench_ftp_proto(&mut g, "ftp_proto_ref", stream, ftp_proto_commands_ref);
         g.bench_function("libftp", |b| b.iter(|| libftp_commands(black_box(&stream.bytes))));
         g.finish();
     }
@@ -275,7 +306,8 @@ fn benches(c: &mut Criterion, corpus: &Corpus) {
     let mut g = group(c, "replies");
     g.throughput(throughput(stream, stream.messages));
     g.bench_function("memchr_lines", |b| b.iter(|| memchr_lines(black_box(&stream.bytes))));
-    bench_ftp_proto(&mut g, stream, ftp_proto_replies);
+    bench_ftp_proto(&mut g, "ftp_proto", stream, ftp_proto_replies);
+    bench_ftp_proto(&mut g, "ftp_proto_ref", stream, ftp_proto_replies_ref);
     g.bench_function("libftp", |b| b.iter(|| libftp_replies(black_box(&stream.bytes))));
     g.finish();
 }

@@ -79,8 +79,8 @@ pub mod fuzzing;
 
 pub use addr::{EpsvArg, NetProto};
 pub use command::{
-    Allocation, Command, CommandDecoder, CommandKind, ExtensionCommand, FormatControl, Opts, ProtectionLevel,
-    Structure, TransferMode, TransferType,
+    Allocation, Command, CommandDecoder, CommandKind, CommandRef, ExtensionCommand, FormatControl, Opts,
+    ProtectionLevel, Structure, TransferMode, TransferType,
 };
 pub use error::{
     DecodeError, FrameError, ParseError, PercentDecodeError, ReplyDataError, ReplyError, ValidationError,
@@ -88,7 +88,9 @@ pub use error::{
 };
 pub use line::{LineDecoder, TelnetEvents};
 pub use options::{DEFAULT_MAX_LINE_LEN, DEFAULT_MAX_REPLY_LEN, DEFAULT_MAX_REPLY_LINES, ParseOptions};
-pub use reply::{Feature, Reply, ReplyCategory, ReplyClass, ReplyCode, ReplyDecoder, RestartMarker};
+pub use reply::{
+    Feature, Reply, ReplyCategory, ReplyClass, ReplyCode, ReplyDecoder, ReplyLines, ReplyRef, RestartMarker,
+};
 pub use secret::Secret;
 pub use text::{
     Base64, FactList, HostName, LangTag, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MAX_VERB_LEN, Mechanism, Password,

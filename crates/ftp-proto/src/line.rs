@@ -143,7 +143,7 @@ impl LineDecoder {
     /// Like [`decode`](Self::decode), but returns the line as a range of a
     /// shared buffer, so a caller that needs no copy of the line (a verb
     /// without argument) takes no reference count at all.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<LineRef<'_>, FrameError>> {
         if self.pos >= self.ready.len() && !self.has_partial_line() {
             self.ready = Bytes::new();
@@ -166,6 +166,12 @@ impl LineDecoder {
         }
     }
 
+    /// The buffer the last line returned by `next_line` lives in.
+    #[inline]
+    pub(crate) fn chunk(&self) -> &Bytes {
+        &self.ready
+    }
+
     /// Freezes every complete line before the first IAC in one piece.
     fn fill_ready(&mut self, buf: &mut BytesMut) {
         let clean = memchr::memchr(IAC, buf).unwrap_or(buf.len());
@@ -180,7 +186,7 @@ impl LineDecoder {
     /// and, in the usual case (that byte is the CR of the CRLF, or a bare
     /// LF), proves the line holds no CR at all, so the grammar above can
     /// take its text without checking it again.
-    #[inline]
+    #[inline(always)]
     fn serve_ready(&mut self) -> Result<LineRef<'_>, FrameError> {
         let start = self.pos;
         let data: &[u8] = &self.ready;

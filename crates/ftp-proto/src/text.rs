@@ -217,12 +217,12 @@ impl Text {
         Self(bytes)
     }
 
-    /// Text taken from a received line: checked unless the line framer
+    /// Checks text taken from a received line, unless the line framer
     /// already found the line `clean` (no CR, no LF), which leaves nothing
-    /// to check.
-    #[inline]
-    pub(crate) fn from_line(bytes: Bytes, clean: bool) -> Result<Self, ValidationError> {
-        if clean { Ok(Self::trusted(bytes)) } else { Self::new(bytes) }
+    /// to check. Build it afterwards with [`trusted`](Self::trusted).
+    #[inline(always)]
+    pub(crate) fn check_line(bytes: &[u8], clean: bool) -> Result<(), ValidationError> {
+        if clean { Ok(()) } else { check_line_safe(bytes) }
     }
 
     pub(crate) fn encode(&self, dst: &mut bytes::BytesMut) {
@@ -269,41 +269,59 @@ impl Pathname {
     /// Copies only when an escape is present.
     #[inline]
     pub(crate) fn from_wire(wire: Bytes) -> Result<Self, ValidationError> {
-        Self::from_line(wire, false)
+        Self::check_wire(&wire, false)?;
+        Ok(Self::from_checked_wire(wire, false))
     }
 
-    /// [`from_wire`](Self::from_wire) for a part of a received line; when the
-    /// line framer found the line `clean` (no CR, no LF) there is no escape
-    /// to look for.
-    #[inline]
-    pub(crate) fn from_line(wire: Bytes, clean: bool) -> Result<Self, ValidationError> {
+    /// Checks a pathname in wire form, as [`from_wire`](Self::from_wire)
+    /// does, without building it; when the line framer found the line
+    /// `clean` (no CR, no LF) there is no escape to look at.
+    #[inline(always)]
+    pub(crate) fn check_wire(wire: &[u8], clean: bool) -> Result<(), ValidationError> {
         if wire.is_empty() {
             return Err(ValidationError::new(ValidationErrorKind::Empty, 0));
         }
-        if clean {
-            debug_assert!(memchr::memchr2(b'\r', b'\n', &wire).is_none());
-            return Ok(Self(wire));
+        if clean { Ok(()) } else { Self::check_escapes(wire) }
+    }
+
+    /// Every CR of `wire` is followed by a NUL.
+    fn check_escapes(wire: &[u8]) -> Result<(), ValidationError> {
+        let mut from = 0;
+        while let Some(i) = crate::scan::find(&wire[from..], b'\r') {
+            let at = from + i;
+            if wire.get(at + 1) != Some(&0) {
+                return Err(ValidationError::new(ValidationErrorKind::BareCarriageReturn, at));
+            }
+            from = at + 2;
         }
+        Ok(())
+    }
+
+    /// Builds a pathname from a wire form that passed
+    /// [`check_wire`](Self::check_wire): each `CR NUL` becomes CR. Copies
+    /// only when an escape is present.
+    #[inline(always)]
+    pub(crate) fn from_checked_wire(wire: Bytes, clean: bool) -> Self {
+        debug_assert!(Self::check_wire(&wire, clean).is_ok());
+        if clean { Self(wire) } else { Self::unescape(wire) }
+    }
+
+    /// [`from_checked_wire`](Self::from_checked_wire) for a line that may
+    /// hold escapes.
+    fn unescape(wire: Bytes) -> Self {
         let Some(first) = crate::scan::find(&wire, b'\r') else {
-            return Ok(Self(wire));
+            return Self(wire);
         };
         let mut out = alloc::vec::Vec::with_capacity(wire.len());
         out.extend_from_slice(&wire[..first]);
         let mut i = first;
         while i < wire.len() {
             let b = wire[i];
-            if b == b'\r' {
-                if wire.get(i + 1) != Some(&0) {
-                    return Err(ValidationError::new(ValidationErrorKind::BareCarriageReturn, i));
-                }
-                out.push(b'\r');
-                i += 2;
-            } else {
-                out.push(b);
-                i += 1;
-            }
+            out.push(b);
+            // A CR is always followed by its NUL here: skip the NUL.
+            i += if b == b'\r' { 2 } else { 1 };
         }
-        Ok(Self(Bytes::from(out)))
+        Self(Bytes::from(out))
     }
 
     /// Writes the wire form: 0xFF doubled, CR as `CR NUL`.
@@ -335,6 +353,13 @@ impl Verb {
     pub fn new(bytes: Bytes) -> Result<Self, ValidationError> {
         check_verb(&bytes)?;
         Ok(Self(bytes))
+    }
+
+    /// Built from bytes that passed [`check_verb`].
+    #[inline]
+    pub(crate) fn trusted(bytes: Bytes) -> Self {
+        debug_assert!(check_verb(&bytes).is_ok());
+        Self(bytes)
     }
 
     /// The verb in upper case, as it is written on the wire.
@@ -409,22 +434,30 @@ macro_rules! text_newtype {
             /// [`ValidationError`] when the bytes break the type's grammar or
             /// hold a line break.
             pub fn new(bytes: Bytes) -> Result<Self, ValidationError> {
-                Self::from_line(bytes, false)
+                Self::check_line(&bytes, false)?;
+                Ok(Self(bytes))
             }
 
-            /// [`new`](Self::new) for a part of a received line: the line
-            /// check is skipped when the framer found the line `clean` (no
-            /// CR, no LF); the type's own grammar is always checked.
+            /// Checks [`new`](Self::new)'s rules on a part of a received
+            /// line without building the value: the line check is skipped
+            /// when the framer found the line `clean` (no CR, no LF); the
+            /// type's own grammar is always checked.
             #[inline]
-            pub(crate) fn from_line(bytes: Bytes, clean: bool) -> Result<Self, ValidationError> {
+            pub(crate) fn check_line(bytes: &[u8], clean: bool) -> Result<(), ValidationError> {
                 if clean {
-                    debug_assert!(check_line_safe(&bytes).is_ok());
+                    debug_assert!(check_line_safe(bytes).is_ok());
                 } else {
-                    check_line_safe(&bytes)?;
+                    check_line_safe(bytes)?;
                 }
                 let check: fn(&[u8]) -> Result<(), ValidationError> = $check;
-                check(&bytes)?;
-                Ok(Self(bytes))
+                check(bytes)
+            }
+
+            /// Built from bytes that passed [`check_line`](Self::check_line).
+            #[inline]
+            pub(crate) fn trusted(bytes: Bytes) -> Self {
+                debug_assert!(Self::check_line(&bytes, false).is_ok());
+                Self(bytes)
             }
 
             pub(crate) fn encode(&self, dst: &mut bytes::BytesMut) {

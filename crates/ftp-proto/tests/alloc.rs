@@ -202,3 +202,45 @@ fn zero_allocations_per_single_line_reply() {
     println!("single-line replies, one buffer: {replies} replies, {} allocations", info.count_total);
     assert_eq!(info.count_total, 0, "allocations while decoding single-line replies");
 }
+
+/// The borrowing decoders (`decode_ref`) allocate nothing per item: not for
+/// commands, not for single-line replies, not even for multi-line replies
+/// (their line list is reused; it only grows, a few times per stream, when
+/// a longer reply than any before comes).
+#[test]
+fn borrowing_path_allocates_nothing_per_item() {
+    let corpus = corpus::build();
+    for (name, stream) in [("commands", &corpus.commands), ("commands_common", &corpus.common)] {
+        let mut decoder = CommandDecoder::new(ParseOptions::default());
+        let mut buf = BytesMut::from(&stream.bytes[..]);
+        let _ = decoder.decode_ref(&mut buf).expect("a first command").expect("valid corpus");
+        let mut commands = 1;
+        let info = measure(|| {
+            while let Some(item) = decoder.decode_ref(&mut buf) {
+                black_box(item.expect("valid corpus"));
+                commands += 1;
+            }
+        });
+        assert_eq!(commands, stream.messages);
+        println!("{name}, decode_ref, one buffer: {commands} commands, {} allocations", info.count_total);
+        assert_eq!(info.count_total, 0, "{name}: decode_ref allocates");
+    }
+
+    let stream = &corpus.replies;
+    let mut decoder = ReplyDecoder::new(ParseOptions::default());
+    let mut buf = BytesMut::from(&stream.bytes[..]);
+    let _ = decoder.decode_ref(&mut buf).expect("a first reply").expect("valid corpus");
+    let mut replies = 1;
+    let info = measure(|| {
+        while let Some(item) = decoder.decode_ref(&mut buf) {
+            black_box(item.expect("valid corpus"));
+            replies += 1;
+        }
+    });
+    assert_eq!(replies, stream.messages);
+    println!(
+        "replies, decode_ref, one buffer: {replies} replies ({} multi-line), {} allocations ({} bytes)",
+        corpus.multiline_replies, info.count_total, info.bytes_total
+    );
+    assert!(info.count_total <= 16, "decode_ref allocates per reply: {} allocations", info.count_total);
+}

@@ -203,6 +203,66 @@ proptest! {
         prop_assert_eq!(&decode_replies(&opts, &bytes), &whole);
     }
 
+    /// The borrowing decoders accept and refuse exactly what the owned ones
+    /// do, and their views turn into the same commands and replies, however
+    /// the input is split (and when the two kinds of call are mixed).
+    #[test]
+    fn borrowing_decoders_agree_with_owned_ones(
+        data in prop_oneof![ftpish(), vec(any::<u8>(), 0..512)],
+        points in vec(any::<Index>(), 0..12),
+        flags in any::<u8>(),
+        cap in 8usize..300,
+        mix in any::<u64>(),
+    ) {
+        let opts = options(flags, cap);
+        let split = cut(&data, &points);
+        let (mut commands, mut replies) = (CommandDecoder::new(opts.clone()), ReplyDecoder::new(opts.clone()));
+        let (mut cbuf, mut rbuf) = (BytesMut::new(), BytesMut::new());
+        let (mut got_commands, mut got_replies) = (Vec::new(), Vec::new());
+        let mut turn = 0u32;
+        for piece in &split {
+            cbuf.extend_from_slice(piece);
+            rbuf.extend_from_slice(piece);
+            loop {
+                turn += 1;
+                let item = if mix >> (turn % 64) & 1 == 1 {
+                    commands.decode_ref(&mut cbuf).map(|item| {
+                        item.map(|c| {
+                            let _ = format!("{c:?} {:?} {:?}", c.verb(), c.argument());
+                            c.to_command()
+                        })
+                    })
+                } else {
+                    commands.decode(&mut cbuf)
+                };
+                let Some(item) = item else { break };
+                got_commands.push(item);
+            }
+            loop {
+                turn += 1;
+                let item = if mix >> (turn % 64) & 1 == 1 {
+                    replies.decode_ref(&mut rbuf).map(|item| {
+                        item.map(|r| {
+                            let owned = r.to_reply();
+                            assert_eq!(owned.code(), r.code());
+                            assert_eq!(owned.is_multiline(), r.is_multiline());
+                            assert_eq!(owned.text().as_bytes(), r.text());
+                            assert!(owned.lines().iter().map(|t| t.as_bytes()).eq(r.lines()));
+                            let _ = format!("{r:?}");
+                            owned
+                        })
+                    })
+                } else {
+                    replies.decode(&mut rbuf)
+                };
+                let Some(item) = item else { break };
+                got_replies.push(item);
+            }
+        }
+        prop_assert_eq!(&got_commands, &decode_commands(&opts, &[&data]));
+        prop_assert_eq!(&got_replies, &decode_replies(&opts, &[&data]));
+    }
+
     /// Decoder memory is bounded (SECURITY.md F1, R1, T4: "Never grow the
     /// buffer past the cap"; the cap applies to raw bytes, Telnet escapes
     /// included): the `BytesMut` never exceeds `max_line_len` plus the last

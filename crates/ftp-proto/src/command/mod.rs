@@ -15,7 +15,7 @@ use core::net::{SocketAddr, SocketAddrV4};
 
 use bytes::Bytes;
 
-pub use decoder::CommandDecoder;
+pub use decoder::{CommandDecoder, CommandRef};
 pub use table::CommandKind;
 
 use crate::addr::EpsvArg;
@@ -358,7 +358,8 @@ impl Command {
     /// [`ParseError`](crate::ParseError) saying what was wrong and which
     /// reply a server sends for it.
     pub fn parse(line: &Bytes, options: &crate::ParseOptions) -> Result<Self, crate::ParseError> {
-        parse::parse(crate::line::LineRef { chunk: line, start: 0, end: line.len(), clean: false }, options)
+        let whole = crate::line::LineRef { chunk: line, start: 0, end: line.len(), clean: false };
+        Ok(parse::parse(whole, options, &parse::Owned { chunk: line, clean: false })?.out)
     }
 
     /// Writes the command and its CRLF. Cannot fail: every argument was

@@ -2,6 +2,12 @@
 //!
 //! RFC 959 5.3.1: `<verb> [<SP> <argument>] <CRLF>`, verbs case-insensitive.
 //! Framing (line ends, Telnet) is done before this point by the line decoder.
+//!
+//! The grammar checks the whole line in place, on ranges of its buffer, and
+//! hands what it found to a [`Build`]: [`Owned`] makes the [`Command`]
+//! (zero-copy slices of the line's buffer, nothing checked again), [`Check`]
+//! makes nothing, for [`CommandRef`](super::CommandRef), which takes no
+//! reference count and allocates nothing.
 
 use bytes::Bytes;
 use core::num::NonZeroU8;
@@ -19,10 +25,151 @@ use crate::secret::Secret;
 use crate::text::{self, Base64, FactList, HostName, LangTag, Mechanism, Password, Pathname, Text, Username, Verb};
 use crate::time::Timestamp;
 
-fn required(verb: &'static str, arg: Option<Bytes>) -> Result<Bytes, ParseError> {
+/// A range `start..end` of the line's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl Span {
+    #[inline]
+    fn of(self, chunk: &[u8]) -> &[u8] {
+        &chunk[self.start..self.end]
+    }
+
+    #[inline]
+    fn slice(self, chunk: &Bytes) -> Bytes {
+        chunk.slice(self.start..self.end)
+    }
+
+    /// The part after the first `at` bytes.
+    #[inline]
+    fn from(self, at: usize) -> Self {
+        Self { start: self.start + at, end: self.end }
+    }
+
+    /// The first `len` bytes.
+    #[inline]
+    fn to(self, len: usize) -> Self {
+        Self { start: self.start, end: self.start + len }
+    }
+}
+
+/// What the grammar produces once a line has passed its checks: the owned
+/// [`Command`] ([`Owned`]), or nothing at all ([`Check`], for
+/// [`CommandRef`](super::CommandRef), which builds the command later).
+/// One grammar, two outputs: the compiler makes a copy of [`parse`] for
+/// each, so neither pays for the other.
+pub(crate) trait Build {
+    /// The result of a line.
+    type Out;
+    /// A command that holds no bytes of the line (`NOOP`, `PORT`,
+    /// `TYPE I`, `LIST` without argument), made by `make` (whose values
+    /// are read already: a builder that makes nothing never calls it).
+    fn done(&self, make: impl FnOnce() -> Command) -> Self::Out;
+    /// A command of one checked argument, which `make` builds from the
+    /// argument's bytes (and the line's `clean` flag).
+    fn arg(&self, arg: Span, make: impl FnOnce(Bytes, bool) -> Command) -> Self::Out;
+    /// `MFMT` / `MFCT`: the time, and the pathname.
+    fn timed(&self, time: Timestamp, path: Span, make: fn(Timestamp, Pathname) -> Command) -> Self::Out;
+    /// `MFF`: the facts and the pathname.
+    fn facts(&self, facts: Span, path: Span) -> Self::Out;
+    /// `OPTS`: the command name and the options (none when empty).
+    fn opts(&self, name: Span, options: Option<Span>) -> Self::Out;
+    /// An extension command: the verb and the argument (none when empty).
+    fn other(&self, verb: Span, argument: Option<Span>) -> Self::Out;
+}
+
+/// Builds the owned command: nothing is checked again; arguments are
+/// zero-copy slices of `chunk` (a pathname with a `CR NUL` escape is the one
+/// copy).
+pub(crate) struct Owned<'a> {
+    pub(crate) chunk: &'a Bytes,
+    pub(crate) clean: bool,
+}
+
+impl Build for Owned<'_> {
+    type Out = Command;
+
+    #[inline]
+    fn done(&self, make: impl FnOnce() -> Command) -> Command {
+        make()
+    }
+
+    #[inline]
+    fn arg(&self, arg: Span, make: impl FnOnce(Bytes, bool) -> Command) -> Command {
+        make(arg.slice(self.chunk), self.clean)
+    }
+
+    #[inline]
+    fn timed(&self, time: Timestamp, path: Span, make: fn(Timestamp, Pathname) -> Command) -> Command {
+        make(time, owned_path(path.slice(self.chunk), self.clean))
+    }
+
+    #[inline]
+    fn facts(&self, facts: Span, path: Span) -> Command {
+        Command::Mff(FactList::trusted(facts.slice(self.chunk)), owned_path(path.slice(self.chunk), self.clean))
+    }
+
+    #[inline]
+    fn opts(&self, name: Span, options: Option<Span>) -> Command {
+        Command::Opts(Opts::new(
+            Verb::trusted(name.slice(self.chunk)),
+            options.map(|o| Text::trusted(o.slice(self.chunk))),
+        ))
+    }
+
+    #[inline]
+    fn other(&self, verb: Span, argument: Option<Span>) -> Command {
+        Command::Other(ExtensionCommand {
+            verb: Verb::trusted(verb.slice(self.chunk)),
+            argument: argument.map(|a| Text::trusted(a.slice(self.chunk))),
+        })
+    }
+}
+
+/// Builds nothing: the line is only checked.
+pub(crate) struct Check;
+
+impl Build for Check {
+    type Out = ();
+
+    #[inline]
+    fn done(&self, _: impl FnOnce() -> Command) {}
+
+    #[inline]
+    fn arg(&self, _: Span, _: impl FnOnce(Bytes, bool) -> Command) {}
+
+    #[inline]
+    fn timed(&self, _: Timestamp, _: Span, _: fn(Timestamp, Pathname) -> Command) {}
+
+    #[inline]
+    fn facts(&self, _: Span, _: Span) {}
+
+    #[inline]
+    fn opts(&self, _: Span, _: Option<Span>) {}
+
+    #[inline]
+    fn other(&self, _: Span, _: Option<Span>) {}
+}
+
+/// A checked line: the verb's kind (`None` for an extension verb), the
+/// verb's length, the argument the grammar took (after the leniency rules:
+/// `NOOP ` has none), and what the builder made of it.
+pub(crate) struct Line<T> {
+    pub(crate) kind: Option<Kind>,
+    pub(crate) verb_len: usize,
+    pub(crate) arg: Option<Span>,
+    pub(crate) out: T,
+}
+
+#[inline]
+fn required(verb: &'static str, arg: Option<Span>) -> Result<Span, ParseError> {
     arg.ok_or(ParseError::MissingArgument { verb })
 }
 
+#[inline]
 fn invalid(verb: &'static str, reason: &'static str, at: usize) -> ParseError {
     ParseError::InvalidArgument { verb, reason, at }
 }
@@ -35,15 +182,15 @@ fn is_blank(arg: &[u8]) -> bool {
     arg.iter().all(|&b| b == b' ')
 }
 
-/// Parses one line. Arguments are slices of the line's buffer; a verb
-/// without an argument takes no reference to it at all.
+/// Checks one line, and has `b` build what it makes of it.
 #[inline]
-pub(super) fn parse(line: LineRef<'_>, options: &ParseOptions) -> Result<Command, ParseError> {
+pub(crate) fn parse<B: Build>(line: LineRef<'_>, options: &ParseOptions, b: &B) -> Result<Line<B::Out>, ParseError> {
     let LineRef { chunk, start, end, clean } = line;
     let bytes = line.bytes();
     if bytes.is_empty() {
         return Err(ParseError::Empty);
     }
+    let whole = Span { start, end };
     let (kind, verb_len) = match known_verb(chunk, start, bytes.len()) {
         Some(known) => known,
         None => {
@@ -51,19 +198,20 @@ pub(super) fn parse(line: LineRef<'_>, options: &ParseOptions) -> Result<Command
             let sp = bytes.iter().take(text::MAX_VERB_LEN + 1).position(|&b| b == b' ');
             let verb_len = sp.unwrap_or(bytes.len());
             let Some(kind) = classify(&bytes[..verb_len])? else {
-                let verb =
-                    Verb::new(chunk.slice(start..start + verb_len)).map_err(|e| ParseError::BadVerb { at: e.at })?;
-                let argument = sp
-                    .map(|sp| Text::from_line(chunk.slice(start + sp + 1..end), clean))
-                    .transpose()
-                    .map_err(|e| invalid("extension", "text without line breaks", e.at))?;
-                return Ok(Command::Other(ExtensionCommand { verb, argument: argument.filter(|t| !t.is_empty()) }));
+                text::check_verb(&bytes[..verb_len]).map_err(|e| ParseError::BadVerb { at: e.at })?;
+                let argument = sp.map(|sp| whole.from(sp + 1));
+                if let Some(arg) = argument {
+                    Text::check_line(arg.of(chunk), clean)
+                        .map_err(|e| invalid("extension", "text without line breaks", e.at))?;
+                }
+                let argument = argument.filter(|a| a.start < a.end);
+                let out = b.other(whole.to(verb_len), argument);
+                return Ok(Line { kind: None, verb_len, arg: argument, out });
             };
             (kind, verb_len)
         }
     };
     // `bytes[verb_len]`, when there, is the space after the verb.
-    let arg_start = start + verb_len + 1;
     let arg_bytes = (verb_len < bytes.len()).then(|| &bytes[verb_len + 1..]);
     // `PASS` takes its argument raw: a password may be empty (anonymous
     // clients send none) or made of spaces.
@@ -76,8 +224,9 @@ pub(super) fn parse(line: LineRef<'_>, options: &ParseOptions) -> Result<Command
         (Arity::Required, Some([]) | None) => return Err(ParseError::MissingArgument { verb: kind.name() }),
         (_, a) => a.is_some(),
     };
-    let arg = if keep { Some(chunk.slice(arg_start..end)) } else { None };
-    parse_known(kind, arg, clean)
+    let arg = keep.then(|| whole.from(verb_len + 1));
+    let out = parse_known(kind, chunk, arg, clean, b)?;
+    Ok(Line { kind: Some(kind), verb_len, arg, out })
 }
 
 /// The known verb that starts a line of `len` bytes at `chunk[start..]`,
@@ -101,18 +250,75 @@ fn known_verb(chunk: &[u8], start: usize, len: usize) -> Option<(Kind, usize)> {
     (kind.name().len() == verb_len).then_some((kind, verb_len))
 }
 
-fn path(verb: &'static str, arg: Option<Bytes>, clean: bool) -> Result<Pathname, ParseError> {
-    let arg = arg.ok_or(ParseError::MissingArgument { verb })?;
-    Pathname::from_line(arg, clean).map_err(from_validation(verb, "a pathname (CR only as CR NUL)"))
+/// The owned command of a line [`parse`] has accepted, from what it
+/// returned: the grammar runs once more over the same bytes, building.
+pub(crate) fn rebuild(chunk: &Bytes, kind: Option<Kind>, verb: Span, arg: Option<Span>, clean: bool) -> Command {
+    let build = Owned { chunk, clean };
+    match kind {
+        None => build.other(verb, arg),
+        Some(kind) => match parse_known(kind, chunk, arg, clean, &build) {
+            Ok(command) => command,
+            // The same grammar accepted the same bytes before.
+            Err(e) => unreachable!("a checked command line is refused: {e}"),
+        },
+    }
 }
 
-fn opt_path(verb: &'static str, arg: Option<Bytes>, clean: bool) -> Result<Option<Pathname>, ParseError> {
-    arg.map(|a| path(verb, Some(a), clean)).transpose()
+/// A pathname argument, checked.
+#[inline(always)]
+fn path(verb: &'static str, chunk: &[u8], arg: Option<Span>, clean: bool) -> Result<Span, ParseError> {
+    let arg = required(verb, arg)?;
+    check_path(verb, arg.of(chunk), clean)?;
+    Ok(arg)
 }
 
-fn text_arg(verb: &'static str, arg: Option<Bytes>, clean: bool) -> Result<Text, ParseError> {
-    let arg = arg.ok_or(ParseError::MissingArgument { verb })?;
-    Text::from_line(arg, clean).map_err(from_validation(verb, "text without line breaks"))
+#[inline(always)]
+fn check_path(verb: &'static str, arg: &[u8], clean: bool) -> Result<(), ParseError> {
+    Pathname::check_wire(arg, clean).map_err(from_validation(verb, "a pathname (CR only as CR NUL)"))
+}
+
+/// An optional pathname: `none` without one, else what `make` builds.
+#[inline]
+fn opt_path<B: Build>(
+    build: &B,
+    verb: &'static str,
+    chunk: &[u8],
+    arg: Option<Span>,
+    clean: bool,
+    none: impl FnOnce() -> Command,
+    make: impl FnOnce(Bytes, bool) -> Command,
+) -> Result<B::Out, ParseError> {
+    Ok(match arg {
+        None => build.done(none),
+        Some(_) => build.arg(path(verb, chunk, arg, clean)?, make),
+    })
+}
+
+/// A free-text argument, checked.
+#[inline]
+fn text_arg(verb: &'static str, chunk: &[u8], arg: Option<Span>, clean: bool) -> Result<Span, ParseError> {
+    let arg = required(verb, arg)?;
+    Text::check_line(arg.of(chunk), clean).map_err(from_validation(verb, "text without line breaks"))?;
+    Ok(arg)
+}
+
+/// An argument checked by `check`, whose error says `reason`.
+#[inline]
+fn typed_arg(
+    verb: &'static str,
+    chunk: &[u8],
+    arg: Span,
+    clean: bool,
+    check: fn(&[u8], bool) -> Result<(), ValidationError>,
+    reason: &'static str,
+) -> Result<Span, ParseError> {
+    check(arg.of(chunk), clean).map_err(from_validation(verb, reason))?;
+    Ok(arg)
+}
+
+#[inline(always)]
+fn owned_path(bytes: Bytes, clean: bool) -> Pathname {
+    Pathname::from_checked_wire(bytes, clean)
 }
 
 /// A single-letter parameter, case-insensitive; a different letter is an
@@ -135,119 +341,242 @@ fn decimal<T: TryFrom<u64>>(
         .ok_or_else(|| invalid(verb, reason, digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(0)))
 }
 
+/// The argument grammar of each known verb, checked in place.
 #[inline]
-fn parse_known(kind: Kind, arg: Option<Bytes>, clean: bool) -> Result<Command, ParseError> {
+fn parse_known<B: Build>(
+    kind: Kind,
+    chunk: &[u8],
+    arg: Option<Span>,
+    clean: bool,
+    build: &B,
+) -> Result<B::Out, ParseError> {
     let verb = kind.name();
+    let bytes = |arg: Option<Span>| required(verb, arg).map(|a| a.of(chunk));
     Ok(match kind {
-        Kind::User => Command::User(
-            Username::from_line(required(verb, arg)?, clean)
-                .map_err(from_validation(verb, "a user name of 1-256 bytes"))?,
+        Kind::User => build.arg(
+            typed_arg(verb, chunk, required(verb, arg)?, clean, Username::check_line, "a user name of 1-256 bytes")?,
+            |b, _| Command::User(Username::trusted(b)),
         ),
-        Kind::Pass => Command::Pass(Secret::new(
-            Password::from_line(arg.unwrap_or_default(), clean)
-                .map_err(from_validation(verb, "a password of at most 1024 bytes"))?,
-        )),
-        Kind::Acct => Command::Acct(Secret::new(text_arg(verb, arg, clean)?)),
-        Kind::Cwd => Command::Cwd(path(verb, arg, clean)?),
-        Kind::Cdup => Command::Cdup,
-        Kind::Smnt => Command::Smnt(path(verb, arg, clean)?),
-        Kind::Rein => Command::Rein,
-        Kind::Quit => Command::Quit,
-        Kind::Port => Command::Port(addr::parse_host_port(&required(verb, arg)?).map_err(|e| addr_error(verb, e))?),
-        Kind::Pasv => Command::Pasv,
-        Kind::Type => Command::Type(parse_type(&required(verb, arg)?)?),
-        Kind::Stru => Command::Stru(match letter(verb, &required(verb, arg)?)? {
-            b'F' => Structure::File,
-            b'R' => Structure::Record,
-            b'P' => Structure::Page,
-            _ => return Err(ParseError::UnsupportedParameter { verb }),
-        }),
-        Kind::Mode => Command::Mode(match letter(verb, &required(verb, arg)?)? {
-            b'S' => TransferMode::Stream,
-            b'B' => TransferMode::Block,
-            b'C' => TransferMode::Compressed,
-            b'Z' => TransferMode::Deflate,
-            _ => return Err(ParseError::UnsupportedParameter { verb }),
-        }),
-        Kind::Retr => Command::Retr(path(verb, arg, clean)?),
-        Kind::Stor => Command::Stor(path(verb, arg, clean)?),
-        Kind::Stou => Command::Stou(opt_path(verb, arg, clean)?),
-        Kind::Appe => Command::Appe(path(verb, arg, clean)?),
-        Kind::Allo => Command::Allo(parse_allo(&required(verb, arg)?)?),
-        Kind::Rest => Command::Rest(decimal(verb, &required(verb, arg)?, 20, "a byte offset 0-18446744073709551615")?),
-        Kind::Rnfr => Command::Rnfr(path(verb, arg, clean)?),
-        Kind::Rnto => Command::Rnto(path(verb, arg, clean)?),
-        Kind::Abor => Command::Abor,
-        Kind::Dele => Command::Dele(path(verb, arg, clean)?),
-        Kind::Rmd => Command::Rmd(path(verb, arg, clean)?),
-        Kind::Mkd => Command::Mkd(path(verb, arg, clean)?),
-        Kind::Pwd => Command::Pwd,
-        Kind::List => Command::List(opt_path(verb, arg, clean)?),
-        Kind::Nlst => Command::Nlst(opt_path(verb, arg, clean)?),
-        Kind::Site => Command::Site(text_arg(verb, arg, clean)?),
-        Kind::Syst => Command::Syst,
-        Kind::Stat => Command::Stat(opt_path(verb, arg, clean)?),
-        Kind::Help => Command::Help(arg.map(|t| text_arg(verb, Some(t), clean)).transpose()?),
-        Kind::Noop => Command::Noop,
-        Kind::Auth => Command::Auth(
-            Mechanism::from_line(required(verb, arg)?, clean).map_err(from_validation(verb, "a mechanism name"))?,
+        Kind::Pass => match arg {
+            None => build.done(|| Command::Pass(Secret::new(Password::trusted(Bytes::new())))),
+            Some(arg) => build.arg(
+                typed_arg(verb, chunk, arg, clean, Password::check_line, "a password of at most 1024 bytes")?,
+                |b, _| Command::Pass(Secret::new(Password::trusted(b))),
+            ),
+        },
+        Kind::Acct => {
+            build.arg(text_arg(verb, chunk, arg, clean)?, |b, _| Command::Acct(Secret::new(Text::trusted(b))))
+        }
+        Kind::Cwd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Cwd(owned_path(b, c))),
+        Kind::Cdup => build.done(|| Command::Cdup),
+        Kind::Smnt => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Smnt(owned_path(b, c))),
+        Kind::Rein => build.done(|| Command::Rein),
+        Kind::Quit => build.done(|| Command::Quit),
+        Kind::Port => {
+            let value = addr::parse_host_port(bytes(arg)?).map_err(|e| addr_error(verb, e))?;
+            build.done(move || Command::Port(value))
+        }
+        Kind::Pasv => build.done(|| Command::Pasv),
+        Kind::Type => {
+            let value = parse_type(bytes(arg)?)?;
+            build.done(move || Command::Type(value))
+        }
+        Kind::Stru => {
+            let value = match letter(verb, bytes(arg)?)? {
+                b'F' => Structure::File,
+                b'R' => Structure::Record,
+                b'P' => Structure::Page,
+                _ => return Err(ParseError::UnsupportedParameter { verb }),
+            };
+            build.done(move || Command::Stru(value))
+        }
+        Kind::Mode => {
+            let value = match letter(verb, bytes(arg)?)? {
+                b'S' => TransferMode::Stream,
+                b'B' => TransferMode::Block,
+                b'C' => TransferMode::Compressed,
+                b'Z' => TransferMode::Deflate,
+                _ => return Err(ParseError::UnsupportedParameter { verb }),
+            };
+            build.done(move || Command::Mode(value))
+        }
+        Kind::Retr => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Retr(owned_path(b, c))),
+        Kind::Stor => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Stor(owned_path(b, c))),
+        Kind::Stou => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::Stou(None),
+            |b, c| Command::Stou(Some(owned_path(b, c))),
+        )?,
+        Kind::Appe => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Appe(owned_path(b, c))),
+        Kind::Allo => {
+            let value = parse_allo(bytes(arg)?)?;
+            build.done(move || Command::Allo(value))
+        }
+        Kind::Rest => {
+            let value = decimal(verb, bytes(arg)?, 20, "a byte offset 0-18446744073709551615")?;
+            build.done(move || Command::Rest(value))
+        }
+        Kind::Rnfr => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Rnfr(owned_path(b, c))),
+        Kind::Rnto => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Rnto(owned_path(b, c))),
+        Kind::Abor => build.done(|| Command::Abor),
+        Kind::Dele => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Dele(owned_path(b, c))),
+        Kind::Rmd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Rmd(owned_path(b, c))),
+        Kind::Mkd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Mkd(owned_path(b, c))),
+        Kind::Pwd => build.done(|| Command::Pwd),
+        Kind::List => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::List(None),
+            |b, c| Command::List(Some(owned_path(b, c))),
+        )?,
+        Kind::Nlst => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::Nlst(None),
+            |b, c| Command::Nlst(Some(owned_path(b, c))),
+        )?,
+        Kind::Site => build.arg(text_arg(verb, chunk, arg, clean)?, |b, _| Command::Site(Text::trusted(b))),
+        Kind::Syst => build.done(|| Command::Syst),
+        Kind::Stat => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::Stat(None),
+            |b, c| Command::Stat(Some(owned_path(b, c))),
+        )?,
+        Kind::Help => match arg {
+            None => build.done(|| Command::Help(None)),
+            Some(_) => build.arg(text_arg(verb, chunk, arg, clean)?, |b, _| Command::Help(Some(Text::trusted(b)))),
+        },
+        Kind::Noop => build.done(|| Command::Noop),
+        Kind::Auth => build.arg(
+            typed_arg(verb, chunk, required(verb, arg)?, clean, Mechanism::check_line, "a mechanism name")?,
+            |b, _| Command::Auth(Mechanism::trusted(b)),
         ),
-        Kind::Adat => Command::Adat(Secret::new(base64(verb, required(verb, arg)?, clean)?)),
-        Kind::Prot => Command::Prot(match letter(verb, &required(verb, arg)?)? {
-            b'C' => ProtectionLevel::Clear,
-            b'S' => ProtectionLevel::Safe,
-            b'E' => ProtectionLevel::Confidential,
-            b'P' => ProtectionLevel::Private,
-            _ => return Err(ParseError::UnsupportedParameter { verb }),
-        }),
-        Kind::Pbsz => Command::Pbsz(decimal(verb, &required(verb, arg)?, 10, "a decimal 0-4294967295")?),
-        Kind::Ccc => Command::Ccc,
-        Kind::Mic => Command::Mic(base64(verb, required(verb, arg)?, clean)?),
-        Kind::Conf => Command::Conf(base64(verb, required(verb, arg)?, clean)?),
-        Kind::Enc => Command::Enc(base64(verb, required(verb, arg)?, clean)?),
-        Kind::Feat => Command::Feat,
-        Kind::Opts => Command::Opts(parse_opts(required(verb, arg)?, clean)?),
-        Kind::Eprt => Command::Eprt(addr::parse_eprt(&required(verb, arg)?).map_err(|e| addr_error(verb, e))?),
-        Kind::Epsv => Command::Epsv(match arg.as_deref() {
-            None => EpsvArg::Any,
-            Some(b"1") => EpsvArg::Protocol(NetProto::Ipv4),
-            Some(b"2") => EpsvArg::Protocol(NetProto::Ipv6),
-            Some(all) if all.eq_ignore_ascii_case(b"ALL") => EpsvArg::All,
-            Some(p) if addr::parse_decimal(p, 5).is_some() => return Err(ParseError::UnsupportedProtocol { verb }),
-            Some(_) => return Err(invalid(verb, "1, 2 or ALL", 0)),
-        }),
-        Kind::Lang => Command::Lang(
-            arg.map(|t| LangTag::from_line(t, clean).map_err(from_validation(verb, "a language tag"))).transpose()?,
-        ),
-        Kind::Size => Command::Size(path(verb, arg, clean)?),
-        Kind::Mdtm => Command::Mdtm(path(verb, arg, clean)?),
-        Kind::Mlst => Command::Mlst(opt_path(verb, arg, clean)?),
-        Kind::Mlsd => Command::Mlsd(opt_path(verb, arg, clean)?),
-        Kind::Host => Command::Host(
-            HostName::from_line(required(verb, arg)?, clean)
-                .map_err(from_validation(verb, "a host name or address literal"))?,
+        Kind::Adat => build
+            .arg(typed_arg(verb, chunk, required(verb, arg)?, clean, Base64::check_line, "base64 data")?, |b, _| {
+                Command::Adat(Secret::new(Base64::trusted(b)))
+            }),
+        Kind::Prot => {
+            let value = match letter(verb, bytes(arg)?)? {
+                b'C' => ProtectionLevel::Clear,
+                b'S' => ProtectionLevel::Safe,
+                b'E' => ProtectionLevel::Confidential,
+                b'P' => ProtectionLevel::Private,
+                _ => return Err(ParseError::UnsupportedParameter { verb }),
+            };
+            build.done(move || Command::Prot(value))
+        }
+        Kind::Pbsz => {
+            let value = decimal(verb, bytes(arg)?, 10, "a decimal 0-4294967295")?;
+            build.done(move || Command::Pbsz(value))
+        }
+        Kind::Ccc => build.done(|| Command::Ccc),
+        Kind::Mic => build
+            .arg(typed_arg(verb, chunk, required(verb, arg)?, clean, Base64::check_line, "base64 data")?, |b, _| {
+                Command::Mic(Base64::trusted(b))
+            }),
+        Kind::Conf => build
+            .arg(typed_arg(verb, chunk, required(verb, arg)?, clean, Base64::check_line, "base64 data")?, |b, _| {
+                Command::Conf(Base64::trusted(b))
+            }),
+        Kind::Enc => build
+            .arg(typed_arg(verb, chunk, required(verb, arg)?, clean, Base64::check_line, "base64 data")?, |b, _| {
+                Command::Enc(Base64::trusted(b))
+            }),
+        Kind::Feat => build.done(|| Command::Feat),
+        Kind::Opts => {
+            let (name, options) = parse_opts(chunk, required(verb, arg)?, clean)?;
+            build.opts(name, options)
+        }
+        Kind::Eprt => {
+            let value = addr::parse_eprt(bytes(arg)?).map_err(|e| addr_error(verb, e))?;
+            build.done(move || Command::Eprt(value))
+        }
+        Kind::Epsv => {
+            let value = match arg.map(|a| a.of(chunk)) {
+                None => EpsvArg::Any,
+                Some(b"1") => EpsvArg::Protocol(NetProto::Ipv4),
+                Some(b"2") => EpsvArg::Protocol(NetProto::Ipv6),
+                Some(all) if all.eq_ignore_ascii_case(b"ALL") => EpsvArg::All,
+                Some(p) if addr::parse_decimal(p, 5).is_some() => return Err(ParseError::UnsupportedProtocol { verb }),
+                Some(_) => return Err(invalid(verb, "1, 2 or ALL", 0)),
+            };
+            build.done(move || Command::Epsv(value))
+        }
+        Kind::Lang => match arg {
+            None => build.done(|| Command::Lang(None)),
+            Some(arg) => build
+                .arg(typed_arg(verb, chunk, arg, clean, LangTag::check_line, "a language tag")?, |b, _| {
+                    Command::Lang(Some(LangTag::trusted(b)))
+                }),
+        },
+        Kind::Size => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Size(owned_path(b, c))),
+        Kind::Mdtm => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Mdtm(owned_path(b, c))),
+        Kind::Mlst => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::Mlst(None),
+            |b, c| Command::Mlst(Some(owned_path(b, c))),
+        )?,
+        Kind::Mlsd => opt_path(
+            build,
+            verb,
+            chunk,
+            arg,
+            clean,
+            || Command::Mlsd(None),
+            |b, c| Command::Mlsd(Some(owned_path(b, c))),
+        )?,
+        Kind::Host => build.arg(
+            typed_arg(
+                verb,
+                chunk,
+                required(verb, arg)?,
+                clean,
+                HostName::check_line,
+                "a host name or address literal",
+            )?,
+            |b, _| Command::Host(HostName::trusted(b)),
         ),
         Kind::Mfmt => {
-            let (time, p) = parse_time_path(verb, required(verb, arg)?, clean)?;
-            Command::Mfmt(time, p)
+            let (time, path) = parse_time_path(verb, chunk, required(verb, arg)?, clean)?;
+            build.timed(time, path, Command::Mfmt)
         }
         Kind::Mfct => {
-            let (time, p) = parse_time_path(verb, required(verb, arg)?, clean)?;
-            Command::Mfct(time, p)
+            let (time, path) = parse_time_path(verb, chunk, required(verb, arg)?, clean)?;
+            build.timed(time, path, Command::Mfct)
         }
         Kind::Mff => {
             let arg = required(verb, arg)?;
-            let sp = memchr::memchr(b' ', &arg).ok_or(invalid(verb, "facts, a space and a pathname", arg.len()))?;
-            let facts =
-                FactList::from_line(arg.slice(..sp), clean).map_err(from_validation(verb, "fact=value; pairs"))?;
-            Command::Mff(facts, path(verb, Some(arg.slice(sp + 1..)), clean)?)
+            let a = arg.of(chunk);
+            let sp = memchr::memchr(b' ', a).ok_or(invalid(verb, "facts, a space and a pathname", a.len()))?;
+            FactList::check_line(&a[..sp], clean).map_err(from_validation(verb, "fact=value; pairs"))?;
+            let path = arg.from(sp + 1);
+            check_path(verb, path.of(chunk), clean)?;
+            build.facts(arg.to(sp), path)
         }
-        Kind::Hash => Command::Hash(path(verb, arg, clean)?),
-        Kind::Xcwd => Command::Xcwd(path(verb, arg, clean)?),
-        Kind::Xcup => Command::Xcup,
-        Kind::Xmkd => Command::Xmkd(path(verb, arg, clean)?),
-        Kind::Xrmd => Command::Xrmd(path(verb, arg, clean)?),
-        Kind::Xpwd => Command::Xpwd,
+        Kind::Hash => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Hash(owned_path(b, c))),
+        Kind::Xcwd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Xcwd(owned_path(b, c))),
+        Kind::Xcup => build.done(|| Command::Xcup),
+        Kind::Xmkd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Xmkd(owned_path(b, c))),
+        Kind::Xrmd => build.arg(path(verb, chunk, arg, clean)?, |b, c| Command::Xrmd(owned_path(b, c))),
+        Kind::Xpwd => build.done(|| Command::Xpwd),
     })
 }
 
@@ -256,10 +585,6 @@ fn addr_error(verb: &'static str, e: AddrError) -> ParseError {
         AddrError::Syntax(reason, at) => invalid(verb, reason, at),
         AddrError::Protocol => ParseError::UnsupportedProtocol { verb },
     }
-}
-
-fn base64(verb: &'static str, arg: Bytes, clean: bool) -> Result<Base64, ParseError> {
-    Base64::from_line(arg, clean).map_err(from_validation(verb, "base64 data"))
 }
 
 /// RFC 959 5.3.2: `A [<sp> <form-code>] | E [<sp> <form-code>] | I | L <sp> <byte-size>`.
@@ -323,25 +648,28 @@ fn size_len(arg: &[u8]) -> usize {
 }
 
 /// RFC 2389 section 4: `OPTS <SP> <command-name> [<SP> <command-options>]`.
-fn parse_opts(arg: Bytes, clean: bool) -> Result<Opts, ParseError> {
+fn parse_opts(chunk: &[u8], arg: Span, clean: bool) -> Result<(Span, Option<Span>), ParseError> {
     const V: &str = "OPTS";
-    let (name, options) = match memchr::memchr(b' ', &arg) {
-        Some(sp) => (arg.slice(..sp), Some(arg.slice(sp + 1..))),
-        None => (arg.clone(), None),
+    let a = arg.of(chunk);
+    let (name, options) = match memchr::memchr(b' ', a) {
+        Some(sp) => (arg.to(sp), Some(arg.from(sp + 1))),
+        None => (arg, None),
     };
-    let command = Verb::new(name).map_err(from_validation(V, "a command name"))?;
-    let options = options
-        .map(|o| Text::from_line(o, clean))
-        .transpose()
-        .map_err(from_validation(V, "options without line breaks"))?;
-    Ok(Opts::new(command, options))
+    text::check_verb(name.of(chunk)).map_err(from_validation(V, "a command name"))?;
+    if let Some(options) = options {
+        Text::check_line(options.of(chunk), clean).map_err(from_validation(V, "options without line breaks"))?;
+    }
+    Ok((name, options.filter(|o| o.start < o.end)))
 }
 
 /// draft-somers-ftp-mfxx: `MFMT <SP> time-val <SP> pathname`.
-fn parse_time_path(verb: &'static str, arg: Bytes, clean: bool) -> Result<(Timestamp, Pathname), ParseError> {
-    let sp = memchr::memchr(b' ', &arg).ok_or(invalid(verb, "a time, a space and a pathname", arg.len()))?;
-    let time = Timestamp::parse(&arg[..sp]).map_err(from_validation(verb, "a time YYYYMMDDHHMMSS[.sss]"))?;
-    Ok((time, path(verb, Some(arg.slice(sp + 1..)), clean)?))
+fn parse_time_path(verb: &'static str, chunk: &[u8], arg: Span, clean: bool) -> Result<(Timestamp, Span), ParseError> {
+    let a = arg.of(chunk);
+    let sp = memchr::memchr(b' ', a).ok_or(invalid(verb, "a time, a space and a pathname", a.len()))?;
+    let time = Timestamp::parse(&a[..sp]).map_err(from_validation(verb, "a time YYYYMMDDHHMMSS[.sss]"))?;
+    let path = arg.from(sp + 1);
+    check_path(verb, path.of(chunk), clean)?;
+    Ok((time, path))
 }
 
 #[cfg(test)]

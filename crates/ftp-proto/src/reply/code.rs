@@ -201,6 +201,7 @@ impl ReplyCode {
 
     /// Reads a code from three ASCII digits; `None` unless valid.
     #[must_use]
+    #[inline]
     pub fn from_digits(d: [u8; 3]) -> Option<Self> {
         if !(b'1'..=b'6').contains(&d[0]) || !d[1].is_ascii_digit() || !d[2].is_ascii_digit() {
             return None;

@@ -18,7 +18,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 pub use code::{ReplyCategory, ReplyClass, ReplyCode};
 pub use data::{Feature, RestartMarker};
-pub use decoder::ReplyDecoder;
+pub use decoder::{ReplyDecoder, ReplyLines, ReplyRef};
 
 use crate::text::{Pathname, Text};
 use crate::validation::{ValidationError, ValidationErrorKind};
