@@ -229,7 +229,7 @@ proptest! {
                     commands.decode_ref(&mut cbuf).map(|item| {
                         item.map(|c| {
                             let _ = format!("{c:?} {:?} {:?}", c.verb(), c.argument());
-                            c.to_command()
+                            c.to_command().expect("a decoded line rebuilds")
                         })
                     })
                 } else {

@@ -4,7 +4,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::parse::{self, Check, Owned, Span};
 use super::{Command, CommandKind};
-use crate::error::DecodeError;
+use crate::error::{DecodeError, ParseError};
 use crate::line::{LineDecoder, TelnetEvents};
 use crate::options::ParseOptions;
 use crate::text::Escaped;
@@ -74,7 +74,7 @@ impl CommandDecoder {
     /// let retr = decoder.decode_ref(&mut buf).unwrap().unwrap();
     /// assert_eq!(retr.kind(), Some(CommandKind::Retr));
     /// assert_eq!(retr.argument(), Some(&b"annual report.pdf"[..]));
-    /// assert!(matches!(retr.to_command(), Command::Retr(p) if p.as_bytes() == b"annual report.pdf"));
+    /// assert!(matches!(retr.to_command(), Ok(Command::Retr(p)) if p.as_bytes() == b"annual report.pdf"));
     /// assert!(matches!(decoder.decode(&mut buf), Some(Ok(Command::Noop))));
     /// ```
     #[must_use = "a decoded command (or error) must be answered"]
@@ -174,9 +174,13 @@ impl<'a> CommandRef<'a> {
     }
 
     /// The owned command: what [`CommandDecoder::decode`] returns for the
-    /// same line.
-    #[must_use]
-    pub fn to_command(&self) -> Command {
+    /// same line. The line was checked by the same grammar when it was
+    /// decoded, so this is always `Ok`; it is a `Result` so that no input
+    /// can make the codec panic.
+    ///
+    /// # Errors
+    /// None in practice (see above).
+    pub fn to_command(&self) -> Result<Command, ParseError> {
         let verb = Span { start: self.start, end: self.start + self.verb_len };
         parse::rebuild(self.chunk, self.kind, verb, self.arg, self.clean)
     }
@@ -187,8 +191,9 @@ impl<'a> CommandRef<'a> {
     }
 }
 
-impl From<CommandRef<'_>> for Command {
-    fn from(command: CommandRef<'_>) -> Self {
+impl TryFrom<CommandRef<'_>> for Command {
+    type Error = ParseError;
+    fn try_from(command: CommandRef<'_>) -> Result<Self, ParseError> {
         command.to_command()
     }
 }

@@ -251,16 +251,20 @@ fn known_verb(chunk: &[u8], start: usize, len: usize) -> Option<(Kind, usize)> {
 }
 
 /// The owned command of a line [`parse`] has accepted, from what it
-/// returned: the grammar runs once more over the same bytes, building.
-pub(crate) fn rebuild(chunk: &Bytes, kind: Option<Kind>, verb: Span, arg: Option<Span>, clean: bool) -> Command {
+/// returned: the grammar runs once more over the same bytes, building. It
+/// accepted them before, so this does not fail; the error is passed on
+/// rather than turned into a panic (the codec never panics on input).
+pub(crate) fn rebuild(
+    chunk: &Bytes,
+    kind: Option<Kind>,
+    verb: Span,
+    arg: Option<Span>,
+    clean: bool,
+) -> Result<Command, ParseError> {
     let build = Owned { chunk, clean };
     match kind {
-        None => build.other(verb, arg),
-        Some(kind) => match parse_known(kind, chunk, arg, clean, &build) {
-            Ok(command) => command,
-            // The same grammar accepted the same bytes before.
-            Err(e) => unreachable!("a checked command line is refused: {e}"),
-        },
+        None => Ok(build.other(verb, arg)),
+        Some(kind) => parse_known(kind, chunk, arg, clean, &build),
     }
 }
 
