@@ -14,9 +14,15 @@ use std::task::{Context, Poll};
 
 use tokio::io::AsyncWrite;
 
-/// Where an upload (`STOR`, `APPE`, `STOU`) goes. The driver flushes it
-/// after the last byte and before it answers 226, so a writer that buffers
-/// must make the data durable (or at least visible) there.
+/// Where an upload (`STOR`, `APPE`, `STOU`) goes: a local file
+/// ([`FileSink::from_file`]) or any writer ([`FileSink::from_writer`]).
+///
+/// A local file in TYPE I is written by the server straight from the
+/// buffers the data connection was read into, on the blocking pool, one
+/// buffer while the next one is being received. Anything else is written
+/// through [`AsyncWrite`]; the driver flushes it after the last byte and
+/// before it answers 226, so a writer that buffers must make the data
+/// durable (or at least visible) there.
 pub struct FileSink(Shape);
 
 enum Shape {

@@ -26,7 +26,19 @@ use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// The bytes of a file being downloaded (`RETR`), positioned at the offset
-/// asked for. See the [module docs](self) for the shapes it takes.
+/// asked for.
+///
+/// Most storages only have a reader ([`FileSource::from_reader`]), but two
+/// shapes let the server skip work on every file:
+///
+/// - **bytes already in memory** ([`FileSource::from_bytes`]): a small
+///   local file is read whole when it is opened, and an in-memory file is
+///   a snapshot. The transfer is then one write.
+/// - **a local file** ([`FileSource::from_file`]): on a plaintext data
+///   connection in TYPE I the server sends it with `sendfile(2)`, from the
+///   page cache to the socket without copying through user space, as
+///   vsftpd, pure-ftpd and pyftpdlib do. Under TLS or TYPE A, or where
+///   `sendfile` is not available, it is read like any other reader.
 pub struct FileSource(Shape);
 
 /// The shapes of a [`FileSource`].
