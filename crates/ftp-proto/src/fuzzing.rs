@@ -62,6 +62,21 @@ fn decode_replies(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Reply, Re
     feed(opts, pieces, |buf| dec.decode(buf))
 }
 
+/// The same through the borrowing path (`decode_ref`), each view turned
+/// into its owned value at once: it must give exactly what `decode` gives.
+fn decode_commands_ref(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Command, DecodeError>> {
+    let mut dec = CommandDecoder::new(opts.clone());
+    feed(opts, pieces, |buf| {
+        dec.decode_ref(buf).map(|item| item.and_then(|c| c.to_command().map_err(DecodeError::from)))
+    })
+}
+
+/// Replies through the borrowing path (see [`decode_commands_ref`]).
+fn decode_replies_ref(opts: &ParseOptions, pieces: &[&[u8]]) -> Vec<Result<Reply, ReplyError>> {
+    let mut dec = ReplyDecoder::new(opts.clone());
+    feed(opts, pieces, |buf| dec.decode_ref(buf).map(|item| item.map(|r| r.to_reply())))
+}
+
 fn encode_command(cmd: &Command) -> BytesMut {
     let mut out = BytesMut::new();
     cmd.encode(&mut out);
@@ -82,8 +97,9 @@ fn reparse_command(cmd: &Command) -> Command {
 }
 
 /// Arbitrary bytes, split arbitrarily, into the command decoder: no panic,
-/// bounded buffer, the same items however the bytes were split, and every
-/// decoded command re-encodes to itself.
+/// bounded buffer, the same items however the bytes were split, the same
+/// through the borrowing path (`decode_ref`), and every decoded command
+/// re-encodes to itself.
 pub fn command_decode(data: &[u8]) {
     let Some((&flags, rest)) = data.split_first() else { return };
     let opts = options(flags);
@@ -93,6 +109,7 @@ pub fn command_decode(data: &[u8]) {
     let bytewise = decode_commands(&opts, &chunks(input, &[1]));
     assert_eq!(whole, split, "chunking changed the result");
     assert_eq!(whole, bytewise, "byte-at-a-time feeding changed the result");
+    assert_eq!(whole, decode_commands_ref(&opts, &chunks(input, sizes)), "the borrowing path differs");
     for cmd in whole.iter().flatten() {
         assert_eq!(&reparse_command(cmd), cmd);
         let _ = alloc::format!("{cmd} {cmd:?}");
@@ -109,6 +126,7 @@ pub fn reply_decode(data: &[u8]) {
     let whole = decode_replies(&opts, &[input]);
     let split = decode_replies(&opts, &chunks(input, sizes));
     assert_eq!(whole, split, "chunking changed the result");
+    assert_eq!(whole, decode_replies_ref(&opts, &chunks(input, sizes)), "the borrowing path differs");
     for reply in whole.iter().flatten() {
         let once = reencode_reply(reply);
         let twice = reencode_reply(&once);

@@ -438,3 +438,29 @@ proptest! {
         }
     }
 }
+
+// The fuzz bodies themselves over random inputs (with `--all-features`,
+// which CI runs): among their checks, the borrowing `decode_ref` gives what
+// `decode` gives however the bytes are split (SECURITY.md F3, F6).
+#[cfg(feature = "__fuzz")]
+proptest! {
+    #[test]
+    fn fuzz_bodies_hold_on_random_streams(
+        flags in any::<u8>(),
+        sizes in vec(1u8..40, 4),
+        lines in vec(proptest::sample::select(vec![
+            &b"RETR file.txt\r\n"[..], &b"NOOP\r\n"[..], &b"PORT 127,0,0,1,4,1\r\n"[..],
+            &b"EPRT |2|::1|5000|\r\n"[..], &b"USER a\r\nPASS b\r\n"[..], &b"\xff\xf4\xff\xf2ABOR\r\n"[..],
+            &b"211-Features:\r\n MDTM\r\n211 End\r\n"[..], &b"229 Entering (|||1234|)\r\n"[..],
+            &b"550 no\r\n"[..], &b"bad\x00line\r\n"[..], &b"\r\n"[..], &b"STOR a\rb\r\n"[..],
+        ]), 0..12),
+    ) {
+        let mut data = vec![flags];
+        data.extend_from_slice(&sizes);
+        for l in &lines {
+            data.extend_from_slice(l);
+        }
+        ftp_proto::fuzzing::command_decode(&data);
+        ftp_proto::fuzzing::reply_decode(&data);
+    }
+}
