@@ -490,6 +490,21 @@ fn greeting_of_another_protocol_exits_3_at_once() {
     }
 }
 
+/// A scripted server's control connection: the next one accepted on
+/// `listener`, greeted, every read bounded by a timeout; its writing and
+/// its line-reading halves.
+fn accept_greeted(
+    listener: &std::net::TcpListener,
+    greeting: &[u8],
+) -> (std::net::TcpStream, BufReader<std::net::TcpStream>) {
+    use std::io::Write;
+    let (control, _) = listener.accept().unwrap();
+    control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut writer = control.try_clone().unwrap();
+    writer.write_all(greeting).unwrap();
+    (writer, BufReader::new(control))
+}
+
 /// A scripted server on loopback for what our own server never sends:
 /// `listing` as every LIST/MLSD answer (no FEAT features, so the client
 /// uses LIST), `refusal` as every RETR/SIZE answer. Serves one control
@@ -503,11 +518,7 @@ fn hostile_server(
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let thread = std::thread::spawn(move || {
-        let (control, _) = listener.accept().unwrap();
-        control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut writer = control.try_clone().unwrap();
-        let mut reader = BufReader::new(control);
-        writer.write_all(b"220 hostile\r\n").unwrap();
+        let (mut writer, mut reader) = accept_greeted(&listener, b"220 hostile\r\n");
         let mut data: Option<TcpListener> = None;
         let mut line = String::new();
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
@@ -769,11 +780,7 @@ fn account_server() -> (std::net::SocketAddr, std::thread::JoinHandle<Vec<String
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let thread = std::thread::spawn(move || {
-        let (control, _) = listener.accept().unwrap();
-        control.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        let mut writer = control.try_clone().unwrap();
-        let mut reader = BufReader::new(control);
-        writer.write_all(b"220 accounting\r\n").unwrap();
+        let (mut writer, mut reader) = accept_greeted(&listener, b"220 accounting\r\n");
         let mut seen = Vec::new();
         let mut line = String::new();
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
