@@ -9,6 +9,9 @@
 //! them, so an authenticator never sees the e-mail address such users give
 //! as their password.
 
+use std::net::IpAddr;
+use std::path::PathBuf;
+
 use ftp_proto::{Password, Secret, Username};
 
 use crate::BoxFuture;
@@ -49,32 +52,87 @@ pub struct Principal {
     pub anonymous: bool,
     /// What the user may do.
     pub access: Access,
+    /// The user's own root, for a storage that gives each user one (a
+    /// directory for [`Homes`](crate::homes::Homes) over local files).
+    /// `None`: the server's root.
+    pub home: Option<PathBuf>,
+    /// Rates, quota and sessions allowed to this user.
+    pub limits: Limits,
 }
 
 impl Principal {
-    /// A named user with this access.
+    /// A named user with this access, the server's root and no limits.
     #[must_use]
     pub fn new(name: Username, access: Access) -> Self {
-        Self { name, anonymous: false, access }
+        Self { name, anonymous: false, access, home: None, limits: Limits::default() }
     }
 
-    /// An anonymous user with this access.
+    /// An anonymous user with this access, the server's root and no limits.
     #[must_use]
     pub fn anonymous(access: Access) -> Self {
-        Self { name: Username::try_from("anonymous").expect("a valid name"), anonymous: true, access }
+        Self {
+            name: Username::try_from("anonymous").expect("a valid name"),
+            anonymous: true,
+            access,
+            home: None,
+            limits: Limits::default(),
+        }
     }
+
+    /// The same user with `home` as their root.
+    #[must_use]
+    pub fn with_home(mut self, home: impl Into<PathBuf>) -> Self {
+        self.home = Some(home.into());
+        self
+    }
+
+    /// The same user with these limits.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+}
+
+/// What one user may use: transfer rates, storage and sessions. `None`
+/// everywhere (the default) is no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Most bytes per second a download (`RETR`, and listings) of this
+    /// user's sends, per transfer.
+    pub download_rate: Option<u64>,
+    /// Most bytes per second an upload of this user's receives, per
+    /// transfer.
+    pub upload_rate: Option<u64>,
+    /// Most bytes this user's files may take under their root; an upload
+    /// past it is refused or cut with 552.
+    pub quota_bytes: Option<u64>,
+    /// Most files under this user's root; a new file past it is refused
+    /// with 552.
+    pub quota_files: Option<u64>,
+    /// Most sessions logged in as this user at once; a login past it is
+    /// refused with 530.
+    pub max_sessions: Option<usize>,
 }
 
 /// Decides logins. Held by the server as an `Arc<dyn Authenticator>`; the
 /// future is boxed for the reason [`crate::storage`] gives.
 pub trait Authenticator: Send + Sync + 'static {
-    /// Checks a named user's password: `Some` grants a login as that
-    /// [`Principal`] (usually [`Principal::new`] with the name given and
-    /// the user's [`Access`]), which the storage then receives with every
-    /// request of the session; `None` refuses it (the client gets 530 after
-    /// the failure delay). Compare secrets in constant time (SECURITY.md
-    /// A4).
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>>;
+    /// Checks a named user's password, given from the client address
+    /// `from`: `Some` grants a login as that [`Principal`] (usually
+    /// [`Principal::new`] with the name given and the user's [`Access`]),
+    /// which the storage then receives with every request of the session;
+    /// `None` refuses it (the client gets 530 after the failure delay).
+    /// Compare secrets in constant time (SECURITY.md A4). A slow check
+    /// (a password hash) belongs on the blocking pool
+    /// ([`tokio::task::spawn_blocking`]): sessions share their thread.
+    fn login<'a>(
+        &'a self,
+        user: &'a Username,
+        password: &'a Secret<Password>,
+        from: IpAddr,
+    ) -> BoxFuture<'a, Option<Principal>>;
 
     /// Whether anonymous logins are accepted, and with what access. Asked
     /// once, when the server starts.
@@ -104,7 +162,12 @@ pub struct UserList {
 }
 
 impl Authenticator for UserList {
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>> {
+    fn login<'a>(
+        &'a self,
+        user: &'a Username,
+        password: &'a Secret<Password>,
+        _from: IpAddr,
+    ) -> BoxFuture<'a, Option<Principal>> {
         Box::pin(async move {
             let password = password.expose().as_bytes();
             // Every entry is compared, so the time taken does not say which
@@ -127,13 +190,16 @@ impl Authenticator for UserList {
 }
 
 /// Compares secrets without stopping at the first difference (SECURITY.md A4).
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+#[must_use]
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
     fn name(s: &str) -> Username {
         Username::try_from(s).unwrap()
@@ -157,11 +223,11 @@ mod tests {
         let granted = |n: &str| {
             Some(Principal::new(name(n), if n == "alice" { Access::read_write() } else { Access::read_only() }))
         };
-        assert_eq!(list.login(&name("alice"), &secret("secret")).await, granted("alice"));
-        assert_eq!(list.login(&name("bob"), &secret("hunter2")).await, granted("bob"));
-        assert_eq!(list.login(&name("alice"), &secret("hunter2")).await, None, "another user's password");
-        assert_eq!(list.login(&name("alice"), &secret("secre")).await, None, "a prefix");
-        assert_eq!(list.login(&name("carol"), &secret("secret")).await, None);
+        assert_eq!(list.login(&name("alice"), &secret("secret"), LOCAL).await, granted("alice"));
+        assert_eq!(list.login(&name("bob"), &secret("hunter2"), LOCAL).await, granted("bob"));
+        assert_eq!(list.login(&name("alice"), &secret("hunter2"), LOCAL).await, None, "another user's password");
+        assert_eq!(list.login(&name("alice"), &secret("secre"), LOCAL).await, None, "a prefix");
+        assert_eq!(list.login(&name("carol"), &secret("secret"), LOCAL).await, None);
         assert_eq!(list.anonymous(), None);
     }
 }

@@ -29,7 +29,12 @@ struct Counting {
 }
 
 impl Authenticator for Counting {
-    fn login<'a>(&'a self, user: &'a Username, password: &'a Secret<Password>) -> BoxFuture<'a, Option<Principal>> {
+    fn login<'a>(
+        &'a self,
+        user: &'a Username,
+        password: &'a Secret<Password>,
+        _from: std::net::IpAddr,
+    ) -> BoxFuture<'a, Option<Principal>> {
         self.checked.fetch_add(1, Ordering::SeqCst);
         let ok = user.as_bytes() == b"alice" && password.expose().as_bytes() == b"secret";
         Box::pin(async move { ok.then(|| Principal::new(user.clone(), Access::read_write())) })

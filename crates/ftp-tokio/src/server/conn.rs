@@ -585,13 +585,14 @@ impl Conn {
             // when the session goes away (an authenticator is not cut
             // mid-way), so its task is not tracked.
             let slot = self.shared.guard.slot(self.peer_ip, Instant::now());
+            let peer_ip = self.peer_ip;
             tokio::spawn(async move {
                 let Some(slot) = slot else {
                     let _ = tx.send(Note::Answer(id, Box::new(Answered(Answer::LoginDenied, None, None))));
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
-                let granted = shared.auth.login(&user, &password).await;
+                let granted = shared.auth.login(&user, &password, peer_ip).await;
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, None, granted))));
             });

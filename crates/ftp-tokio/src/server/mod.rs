@@ -290,6 +290,8 @@ struct Shared {
     resumption: Arc<Resumption>,
     /// Control connections so far: the next one's id.
     next_conn: AtomicU64,
+    /// What the server has done, counted ([`Server::stats`]).
+    stats: Arc<crate::stats::Stats>,
 }
 
 impl Shared {
@@ -456,6 +458,7 @@ impl Server {
             atomic_uploads: options.atomic_uploads,
             resumption: Arc::new(Resumption::new(options.tls_resumption)),
             next_conn: AtomicU64::new(1),
+            stats: Arc::new(crate::stats::Stats::default()),
         };
         let lanes = match options.session_threads {
             0 => None,
@@ -477,6 +480,14 @@ impl Server {
     #[must_use]
     pub fn root(&self) -> &std::path::Path {
         &self.shared.root
+    }
+
+    /// The server's counters (sessions, logins, bytes, transfers,
+    /// refusals), live: take a [`Snapshot`](crate::stats::Snapshot) of
+    /// them whenever needed, from any thread.
+    #[must_use]
+    pub fn stats(&self) -> Arc<crate::stats::Stats> {
+        self.shared.stats.clone()
     }
 
     /// A handle that stops this server gracefully, from any task; take it

@@ -1,0 +1,37 @@
+//! The server's log: one `tracing` event per thing an operator audits,
+//! under fixed targets and field names, so that a subscriber (a JSON log,
+//! the classic xferlog, fail2ban reading text) can rely on them.
+//!
+//! Every event of a session is written inside the span [`SESSION_SPAN`]
+//! (`session`), whose fields are `id` (a number unique in the server's
+//! life) and `peer` (the client's address and port): a subscriber that
+//! prints spans puts both on every line.
+//!
+//! | target | level | message | fields |
+//! |---|---|---|---|
+//! | [`CONNECTION`] | INFO | `connected` | `local` |
+//! | [`CONNECTION`] | INFO | `refused` | `reason` ([`Refusal::as_str`](crate::stats::Refusal::as_str)) |
+//! | [`CONNECTION`] | INFO | `disconnected` | `duration_ms`, `reason` |
+//! | [`LOGIN`] | INFO | `login` | `user`, `anonymous` |
+//! | [`LOGIN`] | WARN | `login failed` | `user`, `session_failures`, `address_failures` |
+//! | [`LOGIN`] | WARN | `address banned` | `ip` |
+//! | [`POLICY`] | INFO | `refused` | `user`, `command`, `reason` |
+//! | [`TRANSFER`] | INFO | `transfer` | `user`, `anonymous`, `path`, `direction` (`download`, `upload`, `listing`), `binary`, `bytes`, `duration_ms`, `result` ([`TransferResult::as_str`](crate::stats::TransferResult::as_str)), `tls` |
+//!
+//! A password is never a field. Policy refusals are logged at most
+//! [`POLICY_EVENTS_PER_SESSION`] times a session, so a client looping on a
+//! refused command cannot flood the log.
+
+/// Connections: accepted, refused before the greeting, ended.
+pub const CONNECTION: &str = "ftp_tokio::connection";
+/// Logins, failed logins and bans.
+pub const LOGIN: &str = "ftp_tokio::login";
+/// Commands refused by policy (a read-only user writing, a user not
+/// allowed from an address).
+pub const POLICY: &str = "ftp_tokio::policy";
+/// Transfers, one event each when they end.
+pub const TRANSFER: &str = "ftp_tokio::transfer";
+/// The name of every session's span.
+pub const SESSION_SPAN: &str = "session";
+/// Most [`POLICY`] events one session writes.
+pub const POLICY_EVENTS_PER_SESSION: u32 = 32;
