@@ -4,6 +4,10 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use crate::events;
+use crate::stats::Refusal;
+use ftp_session::server::CloseReason;
+use tracing::Instrument;
 
 /// What background tasks tell the connection task. Kept small (the
 /// storage's answer is boxed): the channel holds room for 32 of them from
@@ -219,34 +223,104 @@ pub(super) struct Conn {
     granted: Option<Principal>,
 }
 
-pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool, banned: bool) -> io::Result<()> {
+pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, refused: Option<Refusal>) -> io::Result<()> {
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
+    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!(target: events::CONNECTION, "session", id = conn_id, peer = %peer);
+    serve_session(stream, shared, refused, conn_id, peer, local).instrument(span).await
+}
+
+/// An admitted session's place in the counters and the log: counted when
+/// made, logged as `disconnected` (with how long it lasted and why) when
+/// dropped, however the connection ends.
+struct Opened {
+    shared: Arc<Shared>,
+    since: Instant,
+    reason: &'static str,
+}
+
+impl Opened {
+    fn new(shared: Arc<Shared>, local: SocketAddr) -> Self {
+        shared.stats.session_opened();
+        tracing::info!(target: events::CONNECTION, %local, "connected");
+        Self { shared, since: Instant::now(), reason: "connection lost" }
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        self.shared.stats.session_closed();
+        let duration_ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(target: events::CONNECTION, duration_ms, reason = self.reason, "disconnected");
+    }
+}
+
+/// Why a session ended, for the `disconnected` event.
+fn close_reason(reason: CloseReason) -> &'static str {
+    match reason {
+        CloseReason::Quit => "quit",
+        CloseReason::PeerEof => "client closed",
+        CloseReason::IdleTimeout => "idle timeout",
+        CloseReason::LoginTimeout => "login timeout",
+        CloseReason::LineTimeout => "line timeout",
+        CloseReason::TooManyErrors => "too many errors",
+        CloseReason::TooManyLoginFailures => "too many login failures",
+        CloseReason::HttpRequest => "HTTP request",
+        CloseReason::Refused => "refused",
+        CloseReason::Shutdown => "server stopping",
+        _ => "other",
+    }
+}
+
+async fn serve_session(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    refused: Option<Refusal>,
+    conn_id: u64,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> io::Result<()> {
     let mut phase = shared.phase.subscribe();
     let running = *phase.borrow_and_update() == Phase::Running;
-    if shared.implicit_tls && !(admitted && running) {
-        // A 421 could only go out after a TLS handshake: a refused client
-        // of implicit FTPS costs no handshake, it is just closed (C3).
-        return Ok(());
+    let refused = refused.or((!running).then_some(Refusal::ShuttingDown));
+    if let Some(why) = refused {
+        shared.stats.refused(why);
+        tracing::info!(target: events::CONNECTION, reason = why.as_str(), "refused");
+        if shared.implicit_tls {
+            // A 421 could only go out after a TLS handshake: a refused
+            // client of implicit FTPS costs no handshake, it is just closed
+            // (C3).
+            return Ok(());
+        }
     }
-    let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let mut opened = refused.is_none().then(|| Opened::new(shared.clone(), local));
     shared.resumption.opened(conn_id, peer.ip());
     let _login = LoginRecord(shared.resumption.clone(), conn_id);
     let (tls, data_tls) = conn_tls(&shared, peer.ip(), conn_id);
     let mut control = match &tls {
         Some(acceptor) if shared.implicit_tls => {
-            Box::pin(Control::handshake(stream, acceptor, resumption::tag(conn_id))).await?
+            match Box::pin(Control::handshake(stream, acceptor, resumption::tag(conn_id))).await {
+                Ok(control) => control,
+                Err(e) => {
+                    shared.stats.tls_failed();
+                    if let Some(opened) = &mut opened {
+                        opened.reason = "TLS handshake failed";
+                    }
+                    return Err(e);
+                }
+            }
         }
         _ => Control::plain(stream),
     };
     let conn_info = Connection::new(peer, local);
     let now = Instant::now();
-    let mut session = if banned {
-        Session::refuse_with(shared.config.clone(), conn_info, now, "Too many failed logins from your address.")
-    } else if admitted && running {
-        Session::new(shared.config.clone(), conn_info, now)
-    } else {
-        Session::refuse(shared.config.clone(), conn_info, now)
+    let mut session = match refused {
+        None => Session::new(shared.config.clone(), conn_info, now),
+        Some(Refusal::Banned) => {
+            Session::refuse_with(shared.config.clone(), conn_info, now, "Too many failed logins from your address.")
+        }
+        Some(_) => Session::refuse(shared.config.clone(), conn_info, now),
     };
     if shared.guard.is_suspect(peer.ip(), now) {
         session.hold_logins();
@@ -283,6 +357,8 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 Output::Data(action) => Box::pin(conn.act(&mut session, action)).await,
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
+                    conn.shared.stats.login(true);
+                    tracing::info!(target: events::LOGIN, user = %String::from_utf8_lossy(user.as_bytes()), anonymous, "login");
                     conn.shared.resumption.logged_in(conn_id, peer.ip(), user.clone());
                     conn.user = if anonymous {
                         let mut principal =
@@ -297,32 +373,49 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, admitted: bool
                 }
                 Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
                     tracing::warn!(
-                        %peer,
+                        target: events::TRANSFER,
                         path = %String::from_utf8_lossy(path.as_bytes()),
                         bytes,
                         "upload accepted without TLS close_notify: possibly truncated (SECURITY.md L7)"
                     );
                 }
                 Output::Event(Event::UploadIncomplete { path, bytes }) => {
-                    tracing::warn!(%peer, path = %String::from_utf8_lossy(path.as_bytes()), bytes, "upload incomplete");
+                    tracing::warn!(
+                        target: events::TRANSFER,
+                        path = %String::from_utf8_lossy(path.as_bytes()),
+                        bytes,
+                        "upload incomplete"
+                    );
                 }
                 Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
                 Output::Event(Event::LoginFailed { user, failures }) => {
                     let recorded = conn.shared.guard.record_failure(peer.ip(), Instant::now());
+                    conn.shared.stats.login(false);
                     tracing::warn!(
-                        %peer,
-                        user = ?String::from_utf8_lossy(user.as_bytes()),
+                        target: events::LOGIN,
+                        user = %String::from_utf8_lossy(user.as_bytes()),
                         session_failures = failures,
                         address_failures = recorded.recent,
-                        "failed login (SECURITY.md A1)"
+                        "login failed"
                     );
                     if recorded.banned_now {
-                        tracing::warn!(ip = %guard::address_key(peer.ip()), "address banned for failed logins (SECURITY.md A2)");
+                        tracing::warn!(target: events::LOGIN, ip = %guard::address_key(peer.ip()), "address banned");
+                    }
+                }
+                Output::Event(Event::Closed(reason)) => {
+                    if let Some(opened) = &mut opened {
+                        opened.reason = close_reason(reason);
                     }
                 }
                 Output::StartTls => {
                     let Some(acceptor) = conn.tls.clone() else { return Ok(()) };
-                    Box::pin(control.start_tls(&acceptor, resumption::tag(conn_id))).await?;
+                    if let Err(e) = Box::pin(control.start_tls(&acceptor, resumption::tag(conn_id))).await {
+                        conn.shared.stats.tls_failed();
+                        if let Some(opened) = &mut opened {
+                            opened.reason = "TLS handshake failed";
+                        }
+                        return Err(e);
+                    }
                     crate::checked(session.handle_input(Instant::now(), Input::TlsEstablished));
                 }
                 Output::StopTls => Box::pin(control.stop_tls()).await?,
@@ -592,7 +685,7 @@ impl Conn {
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
-                let granted = shared.auth.login(&user, &password, peer_ip).await;
+                let granted = shared.auth().login(&user, &password, peer_ip).await;
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, None, granted))));
             });

@@ -174,7 +174,7 @@ pub(super) fn conn_tls(
     peer: IpAddr,
     conn_id: u64,
 ) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
-    match shared.tls.as_ref().map(|base| shared.resumption.settings(base, peer, conn_id)) {
+    match shared.tls().map(|base| shared.resumption.settings(&base, peer, conn_id)) {
         Some((t, issuer)) => (
             Some(t.control.into()),
             Some(Arc::new(DataTlsConfigs {

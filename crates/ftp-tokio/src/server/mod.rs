@@ -30,8 +30,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -46,7 +46,8 @@ use tokio::task::JoinHandle;
 
 use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
-use crate::auth::{Access, Authenticator, Principal, UserList};
+use crate::auth::{Access, Authenticator, Limits, Principal, UserList};
+use crate::stats::Refusal;
 use crate::buffer::Buffer;
 use crate::guard::{self, LoginGuard, LoginGuardOptions};
 use crate::storage::{
@@ -123,15 +124,30 @@ pub struct ServerOptions {
     /// The session configuration (timeouts, passive address, limits).
     pub session: ServerConfig,
     /// Most concurrent sessions; more are refused with 421 (SECURITY.md C3).
-    /// Default 256.
+    /// Default 256; `0` is no limit (as vsftpd's `max_clients` and
+    /// pyftpdlib's `max_cons`).
     pub max_sessions: usize,
     /// Most concurrent sessions from one IP address (IPv4-mapped IPv6
     /// counts as IPv4); more are refused with 421 (SECURITY.md C3). Default
     /// 16: twice Pure-FTPd's sample of 8, so that a client running parallel
     /// transfers (lftp `mirror --parallel`, FileZilla's up to 10) and a few
     /// users behind one NAT fit, while one host cannot take all of
-    /// [`max_sessions`](Self::max_sessions). `usize::MAX` turns it off.
+    /// [`max_sessions`](Self::max_sessions). `0` is no limit (as vsftpd's
+    /// `max_per_ip`).
     pub max_sessions_per_ip: usize,
+    /// The anonymous users' own root (vsftpd's `anon_root`), served by a
+    /// [`LocalFs`] of its own; `None`: the server's root. Named users get
+    /// theirs from [`Principal::home`].
+    pub anonymous_root: Option<std::path::PathBuf>,
+    /// Rates, quota and sessions of anonymous users, all of them together
+    /// for [`Limits::max_sessions`] and the quota.
+    pub anonymous_limits: Limits,
+    /// What happens to the part of a file an upload wrote when the upload
+    /// fails (a full disk, a broken connection, a quota, ABOR): kept (the
+    /// default, as vsftpd and proftpd; a client can resume it with `REST`)
+    /// or removed (pure-ftpd's `--keepallfiles` off). Atomic uploads never
+    /// leave one.
+    pub remove_failed_uploads: bool,
     /// Implicit FTPS: the TLS handshake starts as soon as a connection is
     /// accepted, before the greeting (the `ftps://` scheme, port 990 by
     /// convention). Needs [`tls`](Self::tls); `AUTH` is then refused (503)
@@ -177,6 +193,9 @@ impl std::fmt::Debug for ServerOptions {
             .field("session", &self.session)
             .field("max_sessions", &self.max_sessions)
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
+            .field("anonymous_root", &self.anonymous_root)
+            .field("anonymous_limits", &self.anonymous_limits)
+            .field("remove_failed_uploads", &self.remove_failed_uploads)
             .field("implicit_tls", &self.implicit_tls)
             .field("atomic_uploads", &self.atomic_uploads)
             .field("tls_resumption", &self.tls_resumption)
@@ -202,6 +221,9 @@ impl ServerOptions {
             session: ServerConfig::default().anonymous(true),
             max_sessions: 256,
             max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
+            anonymous_root: None,
+            anonymous_limits: Limits::default(),
+            remove_failed_uploads: false,
             implicit_tls: false,
             atomic_uploads: false,
             tls_resumption: TlsResumption::ControlSession,
@@ -265,7 +287,8 @@ struct Shared {
     config: Arc<ServerConfig>,
     storage: Arc<dyn Storage>,
     root: std::path::PathBuf,
-    auth: Arc<dyn Authenticator>,
+    /// Who may log in; replaced by [`Reloader::set_authenticator`].
+    auth: RwLock<Arc<dyn Authenticator>>,
     anonymous: Option<Access>,
     passive_ports: Option<(u16, u16)>,
     /// Draws of passive ports so far (the input of [`unpredictable`]).
@@ -274,13 +297,18 @@ struct Shared {
     max_passive_per_ip: usize,
     /// Passive listeners held, per client address.
     passive_per_ip: Mutex<HashMap<IpAddr, usize>>,
-    max_sessions: usize,
-    max_sessions_per_ip: usize,
+    /// [`ServerOptions::max_sessions`], `usize::MAX` for none; replaced by
+    /// [`Reloader::set_session_limits`].
+    max_sessions: AtomicUsize,
+    /// [`ServerOptions::max_sessions_per_ip`], the same way.
+    max_sessions_per_ip: AtomicUsize,
     counts: Mutex<Counts>,
     /// Connection tasks alive (admitted or being refused).
     live: watch::Sender<usize>,
     phase: watch::Sender<Phase>,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    /// The certificate and settings; replaced by [`Reloader::set_tls`]
+    /// (new connections get the new one).
+    tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
     implicit_tls: bool,
     /// Failed logins per client address (SECURITY.md A1, A2).
     guard: LoginGuard,
@@ -294,6 +322,11 @@ struct Shared {
     stats: Arc<crate::stats::Stats>,
 }
 
+/// A session limit as stored: `0` (no limit) becomes `usize::MAX`.
+fn limit(n: usize) -> usize {
+    if n == 0 { usize::MAX } else { n }
+}
+
 impl Shared {
     /// Counts a new connection in, and says whether it is within the limits
     /// and its address is not banned.
@@ -301,16 +334,30 @@ impl Shared {
         let ip = ip.to_canonical();
         self.live.send_modify(|n| *n += 1);
         if self.guard.is_banned(ip, Instant::now()) {
-            return Ticket { shared: self.clone(), ip, admitted: false, banned: true };
+            return Ticket { shared: self.clone(), ip, refused: Some(Refusal::Banned) };
         }
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let from_ip = counts.per_ip.get(&ip).copied().unwrap_or(0);
-        let admitted = counts.total < self.max_sessions && from_ip < self.max_sessions_per_ip;
-        if admitted {
+        let refused = if counts.total >= self.max_sessions.load(Ordering::Relaxed) {
+            Some(Refusal::MaxSessions)
+        } else if from_ip >= self.max_sessions_per_ip.load(Ordering::Relaxed) {
+            Some(Refusal::MaxSessionsPerIp)
+        } else {
             counts.total += 1;
             *counts.per_ip.entry(ip).or_insert(0) += 1;
-        }
-        Ticket { shared: self.clone(), ip, admitted, banned: false }
+            None
+        };
+        Ticket { shared: self.clone(), ip, refused }
+    }
+
+    /// The authenticator in force.
+    fn auth(&self) -> Arc<dyn Authenticator> {
+        self.auth.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// The TLS configuration in force.
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.tls.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
@@ -318,14 +365,13 @@ impl Shared {
 struct Ticket {
     shared: Arc<Shared>,
     ip: IpAddr,
-    admitted: bool,
-    /// Refused because the address is banned for failed logins (A2).
-    banned: bool,
+    /// Why the connection is refused before its greeting; `None`: admitted.
+    refused: Option<Refusal>,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if self.admitted {
+        if self.refused.is_none() {
             let mut counts = self.shared.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             counts.total -= 1;
             if let Some(n) = counts.per_ip.get_mut(&self.ip) {
@@ -439,7 +485,7 @@ impl Server {
             config: Arc::new(session),
             storage,
             root,
-            auth,
+            auth: RwLock::new(auth),
             anonymous,
             passive_ports: options.passive_ports,
             port_draws: AtomicU64::new(0),
@@ -447,12 +493,12 @@ impl Server {
                 .max_passive_per_ip
                 .unwrap_or_else(|| default_passive_cap(options.passive_ports)),
             passive_per_ip: Mutex::new(HashMap::new()),
-            max_sessions: options.max_sessions,
-            max_sessions_per_ip: options.max_sessions_per_ip,
+            max_sessions: AtomicUsize::new(limit(options.max_sessions)),
+            max_sessions_per_ip: AtomicUsize::new(limit(options.max_sessions_per_ip)),
             counts: Mutex::new(Counts::default()),
             live: watch::Sender::new(0),
             phase: watch::Sender::new(Phase::Running),
-            tls: options.tls,
+            tls: RwLock::new(options.tls),
             implicit_tls: options.implicit_tls,
             guard: LoginGuard::new(options.login_guard, delay),
             atomic_uploads: options.atomic_uploads,
@@ -488,6 +534,13 @@ impl Server {
     #[must_use]
     pub fn stats(&self) -> Arc<crate::stats::Stats> {
         self.shared.stats.clone()
+    }
+
+    /// A handle that changes the logins, the certificate and the session
+    /// limits of the running server, for a configuration reload (`SIGHUP`).
+    #[must_use]
+    pub fn reloader(&self) -> Reloader {
+        Reloader { shared: self.shared.clone() }
     }
 
     /// A handle that stops this server gracefully, from any task; take it
@@ -529,9 +582,8 @@ impl Server {
             let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
             let ticket = self.shared.admit(peer.ip());
             let session = |stream: TcpStream| async move {
-                let (admitted, banned) = (ticket.admitted, ticket.banned);
                 let shared = ticket.shared.clone();
-                let _ = serve(stream, shared, admitted, banned).await;
+                let _ = serve(stream, shared, ticket.refused).await;
                 drop(ticket);
             };
             match &self.lanes {
@@ -548,6 +600,52 @@ impl Server {
                 },
             }
         }
+    }
+}
+
+/// Changes a running [`Server`]'s configuration without dropping a session
+/// (`ftpkit serve` on `SIGHUP`): sessions already open keep what they
+/// started with (a logged-in user stays logged in, a TLS session keeps its
+/// certificate); new logins and new connections get the new settings.
+/// Whether anonymous logins are accepted is fixed when the server starts.
+#[derive(Clone)]
+pub struct Reloader {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader").finish_non_exhaustive()
+    }
+}
+
+impl Reloader {
+    /// Who may log in, from the next `PASS` on.
+    pub fn set_authenticator(&self, auth: Arc<dyn Authenticator>) {
+        *self.shared.auth.write().unwrap_or_else(std::sync::PoisonError::into_inner) = auth;
+    }
+
+    /// The certificate and settings for new connections (a renewed
+    /// certificate without a restart).
+    ///
+    /// # Errors
+    /// The server was started without TLS (FTPS cannot be turned on by a
+    /// reload: FEAT and the session configuration are fixed at start).
+    pub fn set_tls(&self, tls: Arc<rustls::ServerConfig>) -> io::Result<()> {
+        let mut current = self.shared.tls.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.is_none() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the server was started without TLS"));
+        }
+        *current = Some(tls);
+        Ok(())
+    }
+
+    /// [`ServerOptions::max_sessions`] and
+    /// [`ServerOptions::max_sessions_per_ip`] for new connections (`0`: no
+    /// limit); sessions past the new limits are not closed.
+    pub fn set_session_limits(&self, max_sessions: usize, max_sessions_per_ip: usize) {
+        self.shared.max_sessions.store(limit(max_sessions), Ordering::Relaxed);
+        self.shared.max_sessions_per_ip.store(limit(max_sessions_per_ip), Ordering::Relaxed);
     }
 }
 
