@@ -3,6 +3,8 @@
 //! `check` (conformance).
 
 mod display;
+mod logging;
+mod metrics;
 mod remote;
 mod serve;
 mod url;
