@@ -5,9 +5,11 @@
 mod display;
 mod logging;
 mod metrics;
+mod passwd;
 mod remote;
 mod serve;
 mod url;
+mod users;
 
 use std::process::ExitCode;
 
@@ -53,6 +55,10 @@ enum Command {
     /// Grade a live server against the RFCs, check by check (non-zero exit
     /// when a MUST fails).
     Check(ftp_conformance::cli::CheckArgs),
+    /// Add a user to a users file, change their password, home or write
+    /// access, or delete them. The password is read from the terminal
+    /// (without echo), or from the first line of stdin when it is not one.
+    Passwd(passwd::Passwd),
 }
 
 #[tokio::main]
@@ -68,6 +74,7 @@ async fn main() -> ExitCode {
         Command::Rm(args) => remote::rm(args).await,
         Command::Rmdir(args) => remote::rmdir(args).await,
         Command::Mv(args) => remote::mv(args).await,
+        Command::Passwd(args) => passwd::passwd(args).map_err(|message| remote::Failure { message, code: 1 }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
