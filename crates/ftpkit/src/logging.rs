@@ -154,6 +154,7 @@ impl Visit for SessionFields {
 /// A [`TRANSFER`] event's fields.
 #[derive(Debug, Default)]
 struct TransferFields {
+    message: String,
     user: String,
     anonymous: bool,
     path: String,
@@ -187,6 +188,7 @@ impl Visit for TransferFields {
 
     fn record_str(&mut self, field: &Field, value: &str) {
         let slot = match field.name() {
+            "message" => &mut self.message,
             "user" => &mut self.user,
             "path" => &mut self.path,
             "direction" => &mut self.direction,
@@ -199,7 +201,7 @@ impl Visit for TransferFields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // Fields given with `%` or `?`: Display or Debug text, unquoted
         // for the `%` form.
-        if matches!(field.name(), "user" | "path" | "direction" | "result") {
+        if matches!(field.name(), "message" | "user" | "path" | "direction" | "result") {
             self.record_str(field, &format!("{value:?}"));
         }
     }
@@ -293,7 +295,9 @@ where
         }
         let mut fields = TransferFields::default();
         event.record(&mut fields);
-        if fields.direction == "listing" {
+        // Only the end of a download or an upload: not listings, nor the
+        // target's warnings (`upload incomplete`, ...).
+        if fields.message != "transfer" || !matches!(fields.direction.as_str(), "download" | "upload") {
             return;
         }
         let peer = ctx
@@ -461,8 +465,9 @@ mod tests {
             transfer("anonymous", true, "/pub/a file.txt", "download", 4096, 250, "completed");
             transfer("alice", false, "/in/b.bin", "upload", 10, 2600, "aborted");
             transfer("alice", false, "/in", "listing", 300, 5, "completed");
-            // Not a transfer: not in the xferlog.
+            // Not transfers: not in the xferlog.
             tracing::info!(target: ftp_tokio::events::LOGIN, user = "alice", anonymous = false, "login");
+            tracing::warn!(target: TRANSFER, path = "/in/c", bytes = 3u64, "upload incomplete");
         });
         writer.join().unwrap();
 
@@ -592,6 +597,112 @@ mod tests {
         assert_eq!(v["span"]["id"], 7);
         assert_eq!(v["span"]["peer"], "127.0.0.1:5000");
         assert!(v.get("spans").is_none());
+    }
+
+    /// A scripted FTP client's control connection: sends a command, reads
+    /// its reply's last line.
+    struct Control {
+        lines: tokio::io::Lines<tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>>,
+        write: tokio::net::tcp::OwnedWriteHalf,
+    }
+
+    impl Control {
+        async fn reply(&mut self) -> String {
+            let wait = Duration::from_secs(10);
+            loop {
+                let line = tokio::time::timeout(wait, self.lines.next_line()).await.unwrap().unwrap().unwrap();
+                if line.len() >= 4 && line.as_bytes()[3] == b' ' && line[..3].bytes().all(|b| b.is_ascii_digit()) {
+                    return line;
+                }
+            }
+        }
+
+        async fn send(&mut self, command: &str) -> String {
+            use tokio::io::AsyncWriteExt;
+            self.write.write_all(format!("{command}\r\n").as_bytes()).await.unwrap();
+            self.reply().await
+        }
+
+        /// EPSV, then `command` on the data connection, read to its end.
+        async fn fetch(&mut self, addr: std::net::SocketAddr, command: &str) -> Vec<u8> {
+            use tokio::io::AsyncReadExt;
+            let epsv = self.send("EPSV").await;
+            assert!(epsv.starts_with("229 "), "{epsv}");
+            let port: u16 = epsv.split('|').nth(3).unwrap().parse().unwrap();
+            let mut data = tokio::net::TcpStream::connect((addr.ip(), port)).await.unwrap();
+            let start = self.send(command).await;
+            assert!(start.starts_with("150 ") || start.starts_with("125 "), "{start}");
+            let mut bytes = Vec::new();
+            tokio::time::timeout(Duration::from_secs(10), data.read_to_end(&mut bytes)).await.unwrap().unwrap();
+            let done = self.reply().await;
+            assert!(done.starts_with("226 "), "{done}");
+            bytes
+        }
+    }
+
+    /// Issue 18, against the real driver: an anonymous session that
+    /// downloads a file and lists a directory writes one xferlog line (the
+    /// download), and its JSON log has the login with the session's peer
+    /// and no password anywhere. The server runs on this thread (a
+    /// current-thread runtime, sessions as its tasks), so the scoped
+    /// subscriber sees its events.
+    #[test]
+    fn a_real_session_in_the_logs() {
+        use ftp_tokio::server::{Server, ServerOptions};
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("a b.txt"), b"hello").unwrap();
+        let logs = tempfile::tempdir().unwrap();
+        let path = logs.path().join("xferlog");
+        let (layer, writer) = XferlogLayer::open(&path).unwrap();
+        let out = Shared::default();
+        let subscriber = Registry::default()
+            .with(layer.with_filter(xferlog_filter()))
+            .with(fmt_layer(LogFormat::Json, false, out.clone()).with_filter(LogLevel::Info.filter()));
+        tracing::subscriber::with_default(subscriber, || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.path().to_path_buf());
+                let server = Server::bind(options).await.unwrap();
+                let addr = server.local_addr().unwrap();
+                let task = tokio::spawn(server.run());
+                let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let (read, write) = stream.into_split();
+                let mut ftp =
+                    Control { lines: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(read)), write };
+                assert!(ftp.reply().await.starts_with("220 "));
+                assert!(ftp.send("USER anonymous").await.starts_with("331 "));
+                assert!(ftp.send("PASS secret-guest@example.org").await.starts_with("230 "));
+                assert!(ftp.send("TYPE I").await.starts_with("200 "));
+                assert_eq!(ftp.fetch(addr, "RETR a b.txt").await, b"hello");
+                assert!(!ftp.fetch(addr, "LIST").await.is_empty());
+                assert!(ftp.send("QUIT").await.starts_with("221 "));
+                let end = tokio::time::timeout(Duration::from_secs(10), ftp.lines.next_line()).await.unwrap();
+                assert!(matches!(end, Ok(None)), "{end:?}");
+                // The session's last events (disconnected) are written as
+                // its task ends.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                task.abort();
+            });
+        });
+        writer.join().unwrap();
+
+        let xferlog = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = xferlog.lines().collect();
+        assert_eq!(lines.len(), 1, "{xferlog}");
+        let fields: Vec<&str> = lines[0][25..].split(' ').collect();
+        assert_eq!(&fields[1..], ["127.0.0.1", "5", "/a_b.txt", "b", "_", "o", "a", "anonymous", "ftp", "0", "*", "c"]);
+
+        let text = out.text();
+        assert!(!text.contains("secret-guest"), "{text}");
+        let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let login = events.iter().find(|e| e["fields"]["message"] == "login").expect("a login event");
+        assert_eq!(login["target"], ftp_tokio::events::LOGIN);
+        assert_eq!(login["fields"]["user"], "anonymous");
+        assert_eq!(login["fields"]["anonymous"], true);
+        assert_eq!(login["span"]["name"], "session");
+        assert!(login["span"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{login}");
+        let transfers: Vec<_> = events.iter().filter(|e| e["fields"]["message"] == "transfer").collect();
+        assert_eq!(transfers.len(), 2, "{text}");
     }
 
     /// Issue 18: a text line carries the session's id and peer and no
