@@ -52,10 +52,14 @@
 //!
 //! # Timing
 //!
-//! A name that is not in the file (unknown, or only a `--user` one) still
-//! costs one argon2id verification, against a fixed dummy hash, so that the
-//! time a refused login takes does not tell which names exist (SECURITY.md
-//! A3, A4). For the same reason a user whose `allow_from` refuses the client
+//! When there is a users file, a name that is not in it (unknown, or only a
+//! `--user` one) still costs one argon2id verification, against a fixed
+//! dummy hash with the parameters `ftpkit passwd` uses, so that the time a
+//! refused login takes does not tell which names exist (SECURITY.md A3,
+//! A4). Entries still holding bcrypt or SHA-512 crypt hashes take their own
+//! scheme's time, which may differ: rehash them with `ftpkit passwd`.
+//! Without a file every name takes the `--user` path, which is constant-time
+//! on its own. For the same reason a user whose `allow_from` refuses the client
 //! address still has their password checked before being refused.
 
 // serve.rs (another change of issue 18) builds `Users` from `load`; until
@@ -499,6 +503,25 @@ mod tests {
         assert_eq!(users.login(&name("mallory"), &secret("a-secret"), V4).await, None);
         assert_eq!(users.login(&name("Alice"), &secret("a-secret"), V4).await, None, "names are case-sensitive");
         assert_eq!(users.anonymous(), None);
+    }
+
+    /// SECURITY.md A4 (issue 18): refusing an unknown name takes about as
+    /// long as refusing a known user's wrong password: the dummy hash is
+    /// checked, on the blocking pool.
+    #[tokio::test]
+    async fn sec_a4_unknown_user_costs_a_hash() {
+        let users = users_from(&format!("[users.alice]\npassword = \"{}\"\n", argon2id("pw")));
+        let time = |user: &'static str| {
+            let users = &users;
+            async move {
+                let start = std::time::Instant::now();
+                assert_eq!(users.login(&name(user), &secret("wrong"), V4).await, None);
+                start.elapsed()
+            }
+        };
+        let known = time("alice").await;
+        let unknown = time("mallory").await;
+        assert!(unknown * 4 > known, "unknown {unknown:?} vs known {known:?}");
     }
 
     /// Issue 18: `--user` users log in next to the file's; a name in both
