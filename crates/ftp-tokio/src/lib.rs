@@ -26,6 +26,7 @@ mod cached;
 pub mod client;
 pub mod events;
 pub mod guard;
+pub mod homes;
 pub mod memory;
 pub mod server;
 pub mod stats;

@@ -255,9 +255,11 @@ fn storage_error(b: u8) -> StorageError {
 }
 
 fn data_failure(b: u8) -> DataFailure {
-    const ALL: [DataFailure; 5] = [
+    const ALL: [DataFailure; 7] = [
         DataFailure::ConnectionLost,
         DataFailure::Storage,
+        DataFailure::StorageFull,
+        DataFailure::QuotaExceeded,
         DataFailure::TlsFailed,
         DataFailure::TlsNotResumed,
         DataFailure::Truncated,

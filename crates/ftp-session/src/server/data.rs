@@ -110,6 +110,12 @@ pub enum DataFailure {
     ConnectionLost,
     /// Reading or writing the storage failed: 451.
     Storage,
+    /// The storage is full (`ENOSPC`): 452 (RFC 959 4.2: "Requested action
+    /// not taken. Insufficient storage space in system").
+    StorageFull,
+    /// The user's quota is used up (`EDQUOT`, or the server's own quota):
+    /// 552 ("Requested file action aborted. Exceeded storage allocation").
+    QuotaExceeded,
     /// The data connection's TLS handshake failed: 522 (RFC 4217 10.2).
     TlsFailed,
     /// The data connection's TLS session did not resume the control

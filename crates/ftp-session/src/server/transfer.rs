@@ -309,6 +309,12 @@ impl Session {
                 }
                 match reason {
                     DataFailure::Storage => self.reply(ReplyCode::LOCAL_ERROR, "Local error; transfer aborted."),
+                    DataFailure::StorageFull => {
+                        self.reply(ReplyCode::INSUFFICIENT_STORAGE, "Insufficient storage space; transfer aborted.");
+                    }
+                    DataFailure::QuotaExceeded => {
+                        self.reply(ReplyCode::EXCEEDED_STORAGE, "Quota exceeded; transfer aborted.");
+                    }
                     DataFailure::TlsFailed | DataFailure::TlsNotResumed => self.reply(
                         ReplyCode::NETWORK_PROTOCOL_NOT_SUPPORTED,
                         "Data connection must resume the control connection's TLS session.",

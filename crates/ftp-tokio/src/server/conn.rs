@@ -6,7 +6,9 @@
 use super::*;
 use crate::events;
 use crate::stats::Refusal;
+use ftp_proto::Username;
 use ftp_session::server::CloseReason;
+use super::pace::Paced;
 use tracing::Instrument;
 
 /// What background tasks tell the connection task. Kept small (the
@@ -22,7 +24,138 @@ pub(super) enum Note {
 
 /// The storage's answer to a request: the answer, the transfer it
 /// prepared, and for a login the user the authenticator granted.
-pub(super) struct Answered(Answer, Option<Job>, Option<Principal>);
+pub(super) struct Answered(Answer, Option<(Job, Label)>, Option<(Principal, Option<UserTicket>)>);
+
+/// A logged-in session's place in its user's session count
+/// ([`Limits::max_sessions`]), given back when dropped.
+pub(super) struct UserTicket {
+    shared: Arc<Shared>,
+    name: Username,
+}
+
+impl UserTicket {
+    /// A place among `name`'s at most `max` sessions, if one is free.
+    fn take(shared: &Arc<Shared>, name: &Username, max: usize) -> Option<Self> {
+        let mut counts = shared.user_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = counts.entry(name.clone()).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Self { shared: shared.clone(), name: name.clone() })
+    }
+}
+
+impl Drop for UserTicket {
+    fn drop(&mut self) {
+        let mut counts = self.shared.user_sessions.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.name) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.name);
+            }
+        }
+    }
+}
+
+/// The command behind a write request, for a policy event.
+fn write_verb(kind: &RequestKind) -> &'static str {
+    match kind {
+        RequestKind::Store { mode: StoreMode::Append, .. } => "APPE",
+        RequestKind::Store { mode: StoreMode::Unique, .. } => "STOU",
+        RequestKind::Store { .. } => "STOR",
+        RequestKind::Delete { .. } => "DELE",
+        RequestKind::MakeDir { .. } => "MKD",
+        RequestKind::RemoveDir { .. } => "RMD",
+        RequestKind::Rename { .. } => "RNTO",
+        RequestKind::SetModTime { .. } => "MFMT",
+        RequestKind::SetFacts { .. } => "MFF",
+        _ => "other",
+    }
+}
+
+/// What a transfer is, for its log event: the path asked for, which way
+/// the bytes go, and whether they go as they are (TYPE I).
+pub(super) struct Label {
+    path: String,
+    direction: &'static str,
+    binary: bool,
+    /// An upload that starts a file from nothing (`STOR` without `REST`,
+    /// `STOU`): its part may be removed when it fails, which would lose
+    /// nothing the file held before.
+    fresh: bool,
+}
+
+impl Label {
+    /// The label of a request that may prepare a transfer.
+    fn of(kind: &RequestKind) -> Self {
+        let (path, direction, binary, fresh) = match kind {
+            RequestKind::Retrieve { path, ascii, .. } => (path, "download", !ascii, false),
+            RequestKind::Store { path, ascii, mode, offset, .. } => {
+                (path, "upload", !ascii, *offset == 0 && *mode != StoreMode::Append)
+            }
+            RequestKind::List { path, .. } => (path, "listing", false, false),
+            _ => return Self { path: String::new(), direction: "other", binary: false, fresh: false },
+        };
+        Self { path: String::from_utf8_lossy(path.as_bytes()).into_owned(), direction, binary, fresh }
+    }
+
+    fn is_upload(&self) -> bool {
+        self.direction == "upload"
+    }
+}
+
+/// One transfer's entry in the log and the counters, written when it is
+/// dropped: with how it ended when [`finish`](Self::finish) saw its end,
+/// else as aborted (ABOR, or the session ended first) with the bytes moved
+/// until then.
+struct TransferRecord {
+    label: Label,
+    user: String,
+    anonymous: bool,
+    tls: bool,
+    started: Instant,
+    /// Bytes moved so far, kept up to date by the transfer's [`Progress`].
+    moved: Arc<AtomicU64>,
+    result: Option<(crate::stats::TransferResult, u64)>,
+    stats: Arc<crate::stats::Stats>,
+}
+
+impl TransferRecord {
+    fn finish(&mut self, event: &DataEvent) {
+        use crate::stats::TransferResult;
+        self.result = match *event {
+            DataEvent::Finished { bytes } | DataEvent::FinishedWithoutCloseNotify { bytes } => {
+                Some((TransferResult::Completed, bytes))
+            }
+            DataEvent::Failed { bytes, .. } => Some((TransferResult::Failed, bytes)),
+            _ => None,
+        };
+    }
+}
+
+impl Drop for TransferRecord {
+    fn drop(&mut self) {
+        let (result, bytes) = self
+            .result
+            .unwrap_or((crate::stats::TransferResult::Aborted, self.moved.load(Ordering::Relaxed)));
+        self.stats.transfer(self.label.is_upload(), bytes, result);
+        let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        tracing::info!(
+            target: events::TRANSFER,
+            user = %self.user,
+            anonymous = self.anonymous,
+            path = %self.label.path,
+            direction = self.label.direction,
+            binary = self.label.binary,
+            bytes,
+            duration_ms,
+            result = result.as_str(),
+            tls = self.tls,
+            "transfer"
+        );
+    }
+}
 
 pub(super) struct DataSlot {
     listener: Option<JoinHandle<()>>,
@@ -211,7 +344,7 @@ pub(super) struct Conn {
     /// accepted an answer to, until a `Transfer` takes it. At most one:
     /// the next accepted answer or the closing of the data setup drops it
     /// (SECURITY.md X1, X3: nothing an aborted request opened stays open).
-    job: Option<(RequestId, Job)>,
+    job: Option<(RequestId, Job, Label)>,
     /// The storage tasks of requests not answered yet, aborted when the
     /// session cancels their request and when the connection ends.
     requests: RequestTasks,
@@ -219,8 +352,18 @@ pub(super) struct Conn {
     /// login: an anonymous read-only placeholder no request is made for).
     user: Principal,
     /// The access granted with the last named login, taken when the
-    /// session reports the login.
-    granted: Option<Principal>,
+    /// session reports the login, with its place in the user's session
+    /// count.
+    granted: Option<(Principal, Option<UserTicket>)>,
+    /// The logged-in user's place in their session count
+    /// ([`Limits::max_sessions`]).
+    user_ticket: Option<UserTicket>,
+    /// Policy refusals logged so far (at most
+    /// [`events::POLICY_EVENTS_PER_SESSION`]).
+    policy_events: u32,
+    /// The running upload's part is removed should it not complete
+    /// ([`ServerOptions::remove_failed_uploads`]).
+    remove_if_incomplete: bool,
 }
 
 pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, refused: Option<Refusal>) -> io::Result<()> {
@@ -338,6 +481,9 @@ async fn serve_session(
         requests: RequestTasks::default(),
         user: Principal::anonymous(Access::read_only()),
         granted: None,
+        user_ticket: None,
+        policy_events: 0,
+        remove_if_incomplete: false,
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
     // Commands are at most 4 KiB a line and the decoder takes them in
@@ -362,13 +508,21 @@ async fn serve_session(
                     conn.shared.resumption.logged_in(conn_id, peer.ip(), user.clone());
                     conn.user = if anonymous {
                         let mut principal =
-                            Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only));
+                            Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only))
+                                .with_limits(conn.shared.anonymous_limits);
+                        principal.home.clone_from(&conn.shared.anonymous_root);
                         principal.name = user;
                         principal
                     } else {
                         // The authenticator's user, under the name the
                         // session logged in (they are the same login).
-                        conn.granted.take().unwrap_or_else(|| Principal::new(user, Access::read_only()))
+                        match conn.granted.take() {
+                            Some((principal, ticket)) => {
+                                conn.user_ticket = ticket;
+                                principal
+                            }
+                            None => Principal::new(user, Access::read_only()),
+                        }
                     };
                 }
                 Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
@@ -384,8 +538,20 @@ async fn serve_session(
                         target: events::TRANSFER,
                         path = %String::from_utf8_lossy(path.as_bytes()),
                         bytes,
+                        removed = conn.remove_if_incomplete,
                         "upload incomplete"
                     );
+                    if std::mem::take(&mut conn.remove_if_incomplete) {
+                        let (storage, user) = (conn.shared.storage.clone(), conn.user.clone());
+                        tokio::spawn(
+                            async move {
+                                if let Err(e) = storage.delete(&user, &path).await {
+                                    tracing::warn!(target: events::TRANSFER, error = %e, "cannot remove a failed upload");
+                                }
+                            }
+                            .in_current_span(),
+                        );
+                    }
                 }
                 Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
                 Output::Event(Event::LoginFailed { user, failures }) => {
@@ -565,9 +731,9 @@ impl Conn {
             DataAction::Transfer { id, request, tls, direction } => {
                 let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
                 // A job left by another request is stale: dropped here.
-                let job = self.job.take().filter(|(r, _)| *r == request).map(|(_, job)| job);
+                let job = self.job.take().filter(|(r, _, _)| *r == request).map(|(_, job, label)| (job, label));
                 let tx = self.tx.clone();
-                let (Some(stream), Some(job)) = (stream, job) else {
+                let (Some(stream), Some((job, label))) = (stream, job) else {
                     let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
                     crate::checked(session.handle_input(Instant::now(), Input::Data(id, failed)));
                     return;
@@ -577,20 +743,51 @@ impl Conn {
                     DataStream::Plain(tcp) => self.protect(tcp, tls),
                     tls_stream @ DataStream::Tls(_) => tls_stream,
                 };
-                let task = tokio::spawn(async move {
-                    let progress = Progress::new(tx.clone(), id);
-                    let event = match stream {
-                        DataStream::Plain(tcp) if !tls.required => transfer_plain(tcp, job, progress).await,
-                        // Required but no certificate: the session never
-                        // allows PROT P then; refuse rather than send plaintext.
-                        DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
-                        DataStream::Tls(handshake) => match handshake.finish(direction).await {
-                            Ok(tls) => transfer(tls, job, true, progress).await,
-                            Err(reason) => DataEvent::Failed { bytes: 0, reason },
-                        },
-                    };
-                    let _ = tx.send(Note::Done(id, event));
-                });
+                // An atomic upload's temporary file is its own business
+                // (Commit); the target it never touched must stay.
+                self.remove_if_incomplete = self.shared.remove_failed_uploads
+                    && label.fresh
+                    && matches!(job, Job::Write(_, _, None));
+                let limits = self.user.limits;
+                let rate = if label.is_upload() { limits.upload_rate } else { limits.download_rate };
+                let moved = Arc::new(AtomicU64::new(0));
+                let mut record = TransferRecord {
+                    label,
+                    user: String::from_utf8_lossy(self.user.name.as_bytes()).into_owned(),
+                    anonymous: self.user.anonymous,
+                    tls: tls.required,
+                    started: Instant::now(),
+                    moved: moved.clone(),
+                    result: None,
+                    stats: self.shared.stats.clone(),
+                };
+                let stats = self.shared.stats.clone();
+                let task = tokio::spawn(
+                    async move {
+                        let progress = Progress::new(tx.clone(), id, moved);
+                        let event = match stream {
+                            DataStream::Plain(tcp) if !tls.required => match rate {
+                                None => transfer_plain(tcp, job, progress).await,
+                                Some(rate) => transfer(Paced::new(tcp, rate), job, false, progress).await,
+                            },
+                            // Required but no certificate: the session never
+                            // allows PROT P then; refuse rather than send plaintext.
+                            DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                            DataStream::Tls(handshake) => match (handshake.finish(direction).await, rate) {
+                                (Ok(tls), None) => transfer(tls, job, true, progress).await,
+                                (Ok(tls), Some(rate)) => transfer(Paced::new(tls, rate), job, true, progress).await,
+                                (Err(reason), _) => {
+                                    stats.tls_failed();
+                                    DataEvent::Failed { bytes: 0, reason }
+                                }
+                            },
+                        };
+                        record.finish(&event);
+                        drop(record);
+                        let _ = tx.send(Note::Done(id, event));
+                    }
+                    .in_current_span(),
+                );
                 if let Some(slot) = self.data.get_mut(&id) {
                     slot.task = Some(task);
                 }
@@ -618,7 +815,7 @@ impl Conn {
                 // a cancelled request (ABOR) is stale, and its file is
                 // closed here (SECURITY.md X1, X3).
                 if session.answer(now, id, answer).is_ok() {
-                    self.job = job.map(|job| (id, job));
+                    self.job = job.map(|(job, label)| (id, job, label));
                 }
             }
             Note::Incoming(id, stream, peer) => {
@@ -685,17 +882,44 @@ impl Conn {
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
-                let granted = shared.auth().login(&user, &password, peer_ip).await;
+                let granted = shared.auth().login(&user, &password, peer_ip).await.and_then(|principal| {
+                    // Limits::max_sessions: the login past it is refused.
+                    let Some(max) = principal.limits.max_sessions else { return Some((principal, None)) };
+                    match UserTicket::take(&shared, &principal.name, max) {
+                        Some(ticket) => Some((principal, Some(ticket))),
+                        None => {
+                            tracing::info!(
+                                target: events::POLICY,
+                                user = %String::from_utf8_lossy(principal.name.as_bytes()),
+                                command = "PASS",
+                                reason = "too many sessions of the user",
+                                "refused"
+                            );
+                            None
+                        }
+                    }
+                });
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, None, granted))));
             });
             return;
         }
+        if kind.is_write() && !self.user.access.writable && self.policy_events < events::POLICY_EVENTS_PER_SESSION {
+            self.policy_events += 1;
+            tracing::info!(
+                target: events::POLICY,
+                user = %String::from_utf8_lossy(self.user.name.as_bytes()),
+                command = write_verb(&kind),
+                reason = "read-only user",
+                "refused"
+            );
+        }
         // Storage work stops when its request is cancelled (SECURITY.md X1).
         let user = self.user.clone();
+        let label = Label::of(&kind);
         let task = tokio::spawn(async move {
             let (answer, job) = decide(&shared, &user, kind, &facts).await;
-            let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, job, None))));
+            let _ = tx.send(Note::Answer(id, Box::new(Answered(answer, job.map(|job| (job, label)), None))));
         });
         self.requests.insert(id, task);
     }

@@ -59,6 +59,7 @@ mod conn;
 mod control;
 mod decide;
 mod lanes;
+mod pace;
 mod resumption;
 mod sendfile;
 mod transfer;
@@ -314,12 +315,20 @@ struct Shared {
     guard: LoginGuard,
     /// [`ServerOptions::atomic_uploads`].
     atomic_uploads: bool,
+    /// [`ServerOptions::remove_failed_uploads`].
+    remove_failed_uploads: bool,
+    /// [`ServerOptions::anonymous_root`] and
+    /// [`ServerOptions::anonymous_limits`], given to every anonymous login.
+    anonymous_root: Option<std::path::PathBuf>,
+    anonymous_limits: Limits,
     /// Who may resume which TLS session ([`ServerOptions::tls_resumption`]).
     resumption: Arc<Resumption>,
     /// Control connections so far: the next one's id.
     next_conn: AtomicU64,
     /// What the server has done, counted ([`Server::stats`]).
     stats: Arc<crate::stats::Stats>,
+    /// Sessions logged in per user with [`Limits::max_sessions`].
+    user_sessions: Mutex<HashMap<ftp_proto::Username, usize>>,
 }
 
 /// A session limit as stored: `0` (no limit) becomes `usize::MAX`.
@@ -450,9 +459,12 @@ impl Server {
         let (storage, root) = match options.storage {
             Some(storage) => (storage, options.root),
             None => {
+                // Users with a home of their own, and quotas, in front of
+                // the root (see `crate::homes`).
                 let fs = LocalFs::new(&options.root)?;
                 let root = fs.root().to_path_buf();
-                (Arc::new(fs) as Arc<dyn Storage>, root)
+                let homes = crate::homes::Homes::new(Arc::new(fs), Some(root.clone()));
+                (Arc::new(homes) as Arc<dyn Storage>, root)
             }
         };
         let auth = options.authenticator.unwrap_or_else(|| {
@@ -502,9 +514,13 @@ impl Server {
             implicit_tls: options.implicit_tls,
             guard: LoginGuard::new(options.login_guard, delay),
             atomic_uploads: options.atomic_uploads,
+            remove_failed_uploads: options.remove_failed_uploads,
+            anonymous_root: options.anonymous_root,
+            anonymous_limits: options.anonymous_limits,
             resumption: Arc::new(Resumption::new(options.tls_resumption)),
             next_conn: AtomicU64::new(1),
             stats: Arc::new(crate::stats::Stats::default()),
+            user_sessions: Mutex::new(HashMap::new()),
         };
         let lanes = match options.session_threads {
             0 => None,

@@ -35,15 +35,20 @@ pub(super) struct Progress {
     tx: mpsc::UnboundedSender<Note>,
     id: DataId,
     last: Instant,
+    /// The bytes moved so far, for the transfer's log entry should the
+    /// transfer be cut before it reports its end.
+    moved: Arc<AtomicU64>,
 }
 
 impl Progress {
-    /// Progress of the transfer on data connection `id`, reported on `tx`.
-    pub(super) fn new(tx: mpsc::UnboundedSender<Note>, id: DataId) -> Self {
-        Self { tx, id, last: Instant::now() }
+    /// Progress of the transfer on data connection `id`, reported on `tx`
+    /// and kept in `moved`.
+    pub(super) fn new(tx: mpsc::UnboundedSender<Note>, id: DataId, moved: Arc<AtomicU64>) -> Self {
+        Self { tx, id, last: Instant::now(), moved }
     }
 
     pub(super) fn moved(&mut self, total: u64) {
+        self.moved.store(total, Ordering::Relaxed);
         if self.last.elapsed() >= PROGRESS_INTERVAL {
             self.last = Instant::now();
             let _ = self.tx.send(Note::Progress(self.id, total));
@@ -56,12 +61,32 @@ pub(super) struct Broken {
     bytes: u64,
     /// The source failed (else the destination).
     reading: bool,
+    /// How the storage failed, when it did: a full disk and a quota have
+    /// replies of their own (452, 552), anything else is 451.
+    storage: DataFailure,
 }
 
 impl Broken {
     /// `bytes` moved before the source (`reading`) or the destination failed.
     pub(super) fn new(bytes: u64, reading: bool) -> Self {
-        Self { bytes, reading }
+        Self { bytes, reading, storage: DataFailure::Storage }
+    }
+
+    /// `bytes` moved before writing to the storage failed with `error`.
+    pub(super) fn writing(bytes: u64, error: &io::Error) -> Self {
+        Self { bytes, reading: false, storage: storage_failure(error) }
+    }
+}
+
+/// The failure a storage error stands for: `ENOSPC` is a full disk (452),
+/// `EDQUOT` a quota (552, as [`crate::homes`]'s own quota reports it).
+pub(super) fn storage_failure(error: &io::Error) -> DataFailure {
+    match error.raw_os_error() {
+        Some(libc::ENOSPC) => DataFailure::StorageFull,
+        Some(libc::EDQUOT) => DataFailure::QuotaExceeded,
+        _ if error.kind() == io::ErrorKind::StorageFull => DataFailure::StorageFull,
+        _ if error.kind() == io::ErrorKind::QuotaExceeded => DataFailure::QuotaExceeded,
+        _ => DataFailure::Storage,
     }
 }
 
@@ -122,7 +147,7 @@ where
             }
             Err(b) => Err(DataEvent::Failed {
                 bytes: b.bytes,
-                reason: if b.reading { DataFailure::ConnectionLost } else { DataFailure::Storage },
+                reason: if b.reading { DataFailure::ConnectionLost } else { b.storage },
             }),
         },
     };
@@ -178,7 +203,7 @@ where
     let copied = copy(stream, &mut file, mode, tls, progress).await?;
     match file.flush().await {
         Ok(()) => Ok(copied),
-        Err(_) => Err(Broken::new(copied.bytes, false)),
+        Err(e) => Err(Broken::writing(copied.bytes, &e)),
     }
 }
 
@@ -252,7 +277,7 @@ where
                 0
             }
             Ok(n) => n,
-            Err(_) => return Err(Broken { bytes: total, reading: true }),
+            Err(_) => return Err(Broken::new(total, true)),
         };
         let wrote = if n == 0 {
             // A CR held back by the upload conversion was not part of a CRLF.
@@ -273,8 +298,8 @@ where
                 }
             }
         };
-        if wrote.is_err() {
-            return Err(Broken { bytes: total, reading: false });
+        if let Err(e) = wrote {
+            return Err(Broken::writing(total, &e));
         }
         if n == 0 {
             return Ok(Copied { bytes: total, without_close_notify });

@@ -70,7 +70,7 @@ where
         // The previous write must be done before this buffer is written.
         if let Some(write) = writing.take() {
             let (f, done, result) = finished(write).await.map_err(|()| Broken::new(written, false))?;
-            result.map_err(|_| Broken::new(written, false))?;
+            result.map_err(|e| Broken::writing(written, &e))?;
             written += done.len() as u64;
             file = Some(f);
             spare = Some(done);
@@ -85,7 +85,7 @@ where
         if ended {
             if let Some(write) = writing.take() {
                 let (_, done, result) = finished(write).await.map_err(|()| Broken::new(written, false))?;
-                result.map_err(|_| Broken::new(written, false))?;
+                result.map_err(|e| Broken::writing(written, &e))?;
                 written += done.len() as u64;
             }
             return Ok(Copied::new(written, without_close_notify));
