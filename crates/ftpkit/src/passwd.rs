@@ -101,8 +101,8 @@ pub(crate) fn passwd(args: Passwd) -> Result<(), String> {
         set(entry, "writable", value(args.writable));
     }
     write_atomically(path, doc.to_string().as_bytes())?;
-    let what = if is_new { "added user" } else { "updated user" };
-    eprintln!("ftpkit: {what} {name} in {}", path.display());
+    let what = if is_new { "added user {name} to" } else { "updated user {name} in" };
+    eprintln!("ftpkit: {} {}", what.replace("{name}", name), path.display());
     Ok(())
 }
 
