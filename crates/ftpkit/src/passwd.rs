@@ -101,8 +101,11 @@ pub(crate) fn passwd(args: Passwd) -> Result<(), String> {
         set(entry, "writable", value(args.writable));
     }
     write_atomically(path, doc.to_string().as_bytes())?;
-    let what = if is_new { "added user {name} to" } else { "updated user {name} in" };
-    eprintln!("ftpkit: {} {}", what.replace("{name}", name), path.display());
+    if is_new {
+        eprintln!("ftpkit: added user {name} to {}", path.display());
+    } else {
+        eprintln!("ftpkit: updated user {name} in {}", path.display());
+    }
     Ok(())
 }
 
