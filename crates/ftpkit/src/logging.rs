@@ -79,6 +79,10 @@ pub(crate) const XFERLOG_QUEUE: usize = 4096;
 /// `level` or above, and, with `xferlog`, one xferlog line per finished
 /// download or upload (whatever `level` is; listings are not logged).
 ///
+/// The xferlog's writer thread lives as long as the process; it flushes
+/// whenever its queue is empty, so at most the lines of the last instant
+/// are lost if the process exits abruptly.
+///
 /// Fails when the xferlog cannot be opened (the message names it) or when
 /// a global subscriber is already installed.
 pub(crate) fn init(format: LogFormat, level: LogLevel, xferlog: Option<&Path>) -> Result<(), String> {
@@ -109,11 +113,14 @@ where
 }
 
 /// What the xferlog layer sees: session spans (for their `id` and `peer`)
-/// and [`TRANSFER`] events, at any level.
+/// and [`TRANSFER`] events, whatever the stderr log's level (both are
+/// INFO by the events' contract, so DEBUG and TRACE call sites stay off
+/// when the stderr log does not want them either).
 pub(crate) fn xferlog_filter() -> FilterFn<impl Fn(&Metadata<'_>) -> bool> {
     tracing_subscriber::filter::filter_fn(|meta: &Metadata<'_>| {
         if meta.is_span() { meta.name() == SESSION_SPAN } else { meta.target() == TRANSFER }
     })
+    .with_max_level_hint(LevelFilter::INFO)
 }
 
 /// A session span's fields, kept in the span's extensions.
