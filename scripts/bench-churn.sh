@@ -50,7 +50,7 @@ for i in range(200):
         f.write(os.urandom(4096))
 EOF
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$FTPKIT" serve --root "$WORK/root" --listen "127.0.0.1:$PORT" --user bench:bench:rw \
+"$FTPKIT" serve $( [ "$(id -u)" != 0 ] || echo --run-as root ) --root "$WORK/root" --listen "127.0.0.1:$PORT" --user bench:bench:rw \
     --max-sessions $((IDLE + 1000)) --max-sessions-per-ip $((IDLE + 1000)) --idle-timeout 600 \
     >"$WORK/server.log" 2>&1 &
 SERVER=$!

@@ -211,7 +211,7 @@ for s in "${SERVERS[@]}"; do CREDS[$s]="ftptest:ftptest"; done
 CREDS[vsftpd]="anonymous:bench@example.com"
 
 start_ftpkit() {
-    FTPKIT_ARGS=(serve --root "$WORK/ftpkit" --listen "127.0.0.1:${PORT[ftpkit]}"
+    FTPKIT_ARGS=(serve $( [ "$(id -u)" != 0 ] || echo --run-as root ) --root "$WORK/ftpkit" --listen "127.0.0.1:${PORT[ftpkit]}"
                  --user ftptest:ftptest:rw --max-sessions 5000 --max-sessions-per-ip 5000
                  --idle-timeout 600)
     "$FTPKIT" "${FTPKIT_ARGS[@]}" >>"$WORK/ftpkit.log" 2>&1 &

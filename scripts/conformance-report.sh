@@ -72,7 +72,7 @@ for server in "${servers[@]}"; do
     for _ in 1 2; do
         while ! port_free "$port"; do port=$((port + 1)); done
         if [ "$server" = ftpkit ]; then
-            "$ftpkit" serve --root "$root" --listen "127.0.0.1:$port" --user ftptest:ftptest:rw \
+            "$ftpkit" serve $( [ "$(id -u)" != 0 ] || echo --run-as root ) --root "$root" --listen "127.0.0.1:$port" --user ftptest:ftptest:rw \
                 --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/$server.log" 2>&1 &
         else
             tests/peers/start.sh "$server" "$port" "$root" --tls "$work/cert.pem" "$work/key.pem" \

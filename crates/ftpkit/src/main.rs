@@ -2,6 +2,7 @@
 //! client commands (`get`, `put`, `ls`, `mkdir`, `rm`, `rmdir`, `mv`), and
 //! `check` (conformance).
 
+mod config;
 mod display;
 mod logging;
 mod metrics;

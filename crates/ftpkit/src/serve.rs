@@ -1,242 +1,208 @@
 //! `ftpkit serve`: a directory over FTP and FTPS.
+//!
+//! Settings come from the flags, then the configuration file (`--config`),
+//! then the defaults (see [`crate::config`]); `--print-config` shows the
+//! result. A settings error (an unknown key, a bad value, a combination
+//! that cannot work, root without `--run-as`) exits with 2, as a usage
+//! error; a failure to start (the port is taken, a certificate does not
+//! load) with 1.
+//!
+//! # Reload
+//!
+//! `SIGHUP` re-reads the configuration file and the users file, merges them
+//! under the same flags, and applies to the running server, without
+//! dropping a session: the users (`user`, `users_file`), the certificate
+//! and key (re-read even when their paths did not change, for a renewed
+//! certificate) and `max_sessions`/`max_sessions_per_ip`. A reload that
+//! fails changes nothing and logs why; any other key that changed is
+//! logged as needing a restart.
+//!
+//! # Privileges
+//!
+//! Started as root, `serve` needs `--run-as USER`: it binds the port and
+//! opens the root as root, then switches to USER's uid, gid and groups and
+//! checks that root cannot be taken back. Everything read later (the
+//! served files, the configuration, users file and certificate on a
+//! reload) is read as USER. `--run-as root` keeps root on purpose.
 
-use std::net::{IpAddr, SocketAddr};
+use std::ffi::CString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ftp_session::server::ServerConfig;
-use ftp_tokio::server::{Server, ServerOptions, User};
+use ftp_tokio::auth::Access;
+use ftp_tokio::server::{Reloader, Server, ServerOptions};
+use nix::unistd::{Gid, Uid};
+
+use crate::config::{self, Settings};
+use crate::users::{self, Users};
 
 #[derive(clap::Args)]
 pub(crate) struct Serve {
-    /// The directory to serve.
-    #[arg(long, default_value = ".")]
-    root: PathBuf,
-    /// Where to listen.
-    #[arg(long, default_value = "127.0.0.1:2121")]
-    listen: SocketAddr,
-    /// Allow anonymous login (the default when no --user is given).
+    /// A configuration file (TOML) whose keys are the flags' long names in
+    /// snake_case (docs/ftpkit.example.toml); flags given here override
+    /// it, and relative paths in it are relative to its directory.
+    /// Re-read on SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration as TOML (every key, passwords
+    /// masked) and exit without serving.
     #[arg(long)]
-    anonymous: bool,
-    /// A user, NAME:PASSWORD, or NAME:PASSWORD:rw for write access. Repeatable.
-    #[arg(long = "user", value_name = "NAME:PASSWORD[:rw]")]
-    users: Vec<String>,
-    /// Let anonymous users write too.
-    #[arg(long)]
-    writable: bool,
-    /// Passive data ports, LOW-HIGH (default: drawn at random from 1024-65535).
-    #[arg(long, value_name = "LOW-HIGH")]
-    passive_ports: Option<String>,
-    /// The IPv4 address to advertise in PASV replies (behind NAT).
-    #[arg(long, value_name = "IP")]
-    passive_address: Option<IpAddr>,
-    /// Most concurrent sessions (421 past it).
-    #[arg(long, default_value_t = 256)]
-    max_sessions: usize,
-    /// Most concurrent sessions from one IP address (421 past it).
-    #[arg(long, default_value_t = 16)]
-    max_sessions_per_ip: usize,
-    /// Seconds running transfers may take to finish on Ctrl-C or SIGTERM
-    /// before they are cut (every session gets 421 either way).
-    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
-    shutdown_grace: u64,
-    /// Threads the sessions run on, each session on one of them with every
-    /// task it starts (default: one per CPU this process may use).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
-    threads: Option<u64>,
-    /// Seconds without a command before a session is closed.
-    #[arg(long, default_value_t = 300)]
-    idle_timeout: u64,
-    /// Seconds from the first byte of a command line to its end before the
-    /// session is closed with 421, so that a client trickling bytes cannot
-    /// hold a session (0: no limit; the idle timeout still applies).
-    #[arg(long, default_value_t = 15, value_name = "SECONDS")]
-    line_timeout: u64,
-    /// Seconds a transfer may go without moving a byte before it is aborted
-    /// with 426 (default: 300, or --idle-timeout when that is shorter).
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-    data_timeout: Option<u64>,
-    /// Most passive listeners held at once by sessions from one IP address
-    /// (425 past it; default: a quarter of --passive-ports, no cap without).
-    #[arg(long, value_name = "N")]
-    max_passive_per_ip: Option<usize>,
-    /// Failed logins from one IP address (an IPv6 /64) within
-    /// --login-failure-window that ban it for --login-ban; 0: no ban.
-    /// Passwords from an address that failed recently are checked at most
-    /// one per --failed-login-delay, over all its connections.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    max_login_failures_per_ip: u32,
-    /// Seconds a failed login counts towards --max-login-failures-per-ip.
-    #[arg(long, default_value_t = 600, value_name = "SECONDS")]
-    login_failure_window: u64,
-    /// Seconds a banned address is refused (421 before the greeting).
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    login_ban: u64,
-    /// Seconds a failed login's 530 is held back (and, after a failure from
-    /// the same address, every login reply).
-    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
-    failed_login_delay: u64,
-    /// FTPS: the certificate chain (PEM). Needs --tls-key.
-    #[arg(long, value_name = "PEM", requires = "tls_key", conflicts_with = "tls_self_signed")]
-    tls_cert: Option<PathBuf>,
-    /// FTPS: the private key (PEM).
-    #[arg(long, value_name = "PEM", requires = "tls_cert")]
-    tls_key: Option<PathBuf>,
-    /// FTPS with a fresh self-signed certificate (for local use).
-    #[arg(long)]
-    tls_self_signed: bool,
-    /// Implicit FTPS: TLS from the first byte (ftps:// in curl, port 990 by
-    /// convention) instead of AUTH TLS. Needs a certificate.
-    #[arg(long)]
-    implicit_tls: bool,
-    /// Accept CCC (RFC 4217 section 6: back to a plaintext control
-    /// connection after login, for NAT helpers that read it). Off by default.
-    #[arg(long)]
-    allow_ccc: bool,
-    /// Refuse logins and transfers without TLS (RFC 4217; needs a
-    /// certificate), the anonymous account's included.
-    #[arg(long)]
-    require_tls: bool,
-    /// With --require-tls, still let anonymous users log in and download
-    /// over plaintext (a public mirror offering FTPS to named users).
-    #[arg(long, requires = "require_tls")]
-    allow_plaintext_anonymous: bool,
-    /// Do not require data connections to resume the control connection's TLS
-    /// session (for clients that cannot, such as Python's ftplib; weakens
-    /// the protection against data-connection theft).
-    #[arg(long)]
-    no_tls_resumption: bool,
-    /// Let a data connection resume a TLS session made on another control
-    /// connection from the same address and user (rclone before 1.64, whose
-    /// parallel connections share one session cache); other users and
-    /// addresses are still refused.
-    #[arg(long, conflicts_with = "no_tls_resumption")]
-    tls_resumption_same_client: bool,
-    /// Refuse (426) a protected upload whose data connection ends without a
-    /// TLS close_notify, instead of accepting it with a warning that it may
-    /// be truncated (SECURITY.md L7; vsftpd's strict_ssl_read_eof).
-    #[arg(long)]
-    require_tls_close_notify: bool,
-    /// Write each STOR to a hidden temporary file in the same directory and
-    /// rename it over the target only when the upload completed, so no
-    /// reader sees half a file and a failed upload replaces nothing
-    /// (APPE and resumed uploads still write in place).
-    #[arg(long)]
-    atomic_uploads: bool,
+    print_config: bool,
+    #[command(flatten)]
+    flags: config::Layer,
 }
 
-fn parse_user(spec: &str) -> Result<User, String> {
-    let mut parts = spec.splitn(3, ':');
-    let (Some(name), Some(password)) = (parts.next(), parts.next()) else {
-        return Err(format!("--user {spec}: expected NAME:PASSWORD[:rw]"));
-    };
-    let writable = match parts.next() {
-        None => false,
-        Some("rw") => true,
-        Some(other) => return Err(format!("--user {spec}: unknown mode {other:?} (use rw)")),
-    };
-    Ok(User { name: name.to_owned(), password: password.to_owned(), writable })
-}
+/// Keys a reload applies; a change to any other needs a restart.
+const RELOADED: [&str; 6] = ["user", "users_file", "tls_cert", "tls_key", "max_sessions", "max_sessions_per_ip"];
 
-fn parse_ports(spec: &str) -> Result<(u16, u16), String> {
-    let (low, high) = spec.split_once('-').ok_or_else(|| format!("--passive-ports {spec}: expected LOW-HIGH"))?;
-    let low: u16 = low.parse().map_err(|_| format!("--passive-ports: bad port {low:?}"))?;
-    let high: u16 = high.parse().map_err(|_| format!("--passive-ports: bad port {high:?}"))?;
-    if low == 0 || low > high {
-        return Err(format!("--passive-ports {spec}: LOW must be 1..=HIGH"));
-    }
-    Ok((low, high))
+/// Exits with 2 (usage) after printing `message`, as clap does for a bad
+/// flag: the settings cannot work.
+fn usage(message: &str) -> ! {
+    eprintln!("ftpkit: {}", crate::display::escape(message));
+    std::process::exit(2)
 }
 
 pub(crate) async fn serve(args: Serve) -> Result<(), String> {
-    // The server's warnings (an upload accepted without close_notify, an
-    // incomplete upload) go to stderr; the banner stays on stdout.
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing_subscriber::filter::LevelFilter::WARN)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-    let users = args.users.iter().map(|u| parse_user(u)).collect::<Result<Vec<_>, _>>()?;
-    let anonymous = args.anonymous || users.is_empty();
-    let passive_address = match args.passive_address {
-        None => None,
-        Some(IpAddr::V4(ip)) => Some(ip),
-        Some(IpAddr::V6(_)) => {
-            return Err("--passive-address must be IPv4 (PASV cannot carry IPv6; EPSV needs none)".into());
-        }
+    let file = match args.config.as_deref().map(config::load).transpose() {
+        Ok(file) => file,
+        Err(e) => usage(&e),
     };
-    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+    let settings = config::merge(&args.flags, file.as_ref()).unwrap_or_else(|e| usage(&e));
+    if args.print_config {
+        print!("{}", settings.to_toml());
+        return Ok(());
+    }
+    if !args.flags.user.is_empty() {
+        eprintln!(
+            "ftpkit: warning: --user puts passwords on the command line, where every local user can read them \
+             (ps); prefer --users-file FILE, written by `ftpkit passwd NAME --users-file FILE`"
+        );
+    }
+    let target = plan_run_as(settings.run_as.as_deref()).unwrap_or_else(|e| usage(&e));
+    crate::logging::init(settings.log_format, settings.log_level, settings.xferlog.as_deref())?;
+
+    let anonymous =
+        settings.anonymous.then_some(if settings.writable { Access::read_write() } else { Access::read_only() });
+    let (users, named) = authenticator(&settings, anonymous)?;
+    let tls = match (&settings.tls_cert, &settings.tls_key, settings.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(ftp_tokio::tls::from_pem(cert, key)?),
         (_, _, true) => Some(ftp_tokio::tls::self_signed()?),
         _ => None,
     };
-    if args.implicit_tls && tls.is_none() {
-        return Err("--implicit-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
-    }
-    if args.require_tls && tls.is_none() {
-        return Err("--require-tls needs --tls-cert/--tls-key or --tls-self-signed".into());
-    }
     let mut session = ServerConfig::default()
-        .require_tls_login(args.require_tls)
-        .allow_plaintext_anonymous(args.allow_plaintext_anonymous)
-        .require_tls_data(args.require_tls)
-        .require_tls_resumption(!args.no_tls_resumption)
-        .require_tls_close_notify(args.require_tls_close_notify)
-        .allow_ccc(args.allow_ccc)
-        .passive_address(passive_address)
-        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .require_tls_login(settings.require_tls)
+        .allow_plaintext_anonymous(settings.allow_plaintext_anonymous)
+        .require_tls_data(settings.require_tls)
+        .require_tls_resumption(!settings.no_tls_resumption)
+        .require_tls_close_notify(settings.require_tls_close_notify)
+        .allow_ccc(settings.allow_ccc)
+        .passive_address(settings.passive_address)
+        .idle_timeout(Duration::from_secs(settings.idle_timeout))
         .default_umask(process_umask())
-        .line_timeout((args.line_timeout > 0).then(|| Duration::from_secs(args.line_timeout)))
-        .failed_login_delay(Duration::from_secs(args.failed_login_delay))
+        .line_timeout((settings.line_timeout > 0).then(|| Duration::from_secs(settings.line_timeout)))
+        .failed_login_delay(Duration::from_secs(settings.failed_login_delay))
         .greeting("ftpkit ready");
-    if let Some(secs) = args.data_timeout {
+    if let Some(secs) = settings.data_timeout {
         session = session.data_stall_timeout(Duration::from_secs(secs));
     }
-    let mut options = ServerOptions::new(args.listen, args.root.clone());
-    options.anonymous = anonymous;
-    options.anonymous_writable = args.writable;
-    options.users = users;
-    options.passive_ports = args.passive_ports.as_deref().map(parse_ports).transpose()?;
+    let mut options = ServerOptions::new(settings.listen, settings.root.clone());
+    options.authenticator = Some(Arc::new(users));
+    options.anonymous = settings.anonymous;
+    options.anonymous_writable = settings.writable;
+    options.anonymous_root = settings.anonymous_root.clone();
+    let mut limits = ftp_tokio::auth::Limits::default();
+    limits.download_rate = settings.anonymous_download_rate;
+    limits.upload_rate = settings.anonymous_upload_rate;
+    options.anonymous_limits = limits;
+    options.remove_failed_uploads = settings.remove_failed_uploads;
+    options.passive_ports = settings.passive_ports;
     options.session = session;
-    options.max_sessions = args.max_sessions;
-    options.max_sessions_per_ip = args.max_sessions_per_ip;
-    options.session_threads = match args.threads {
+    options.max_sessions = settings.max_sessions;
+    options.max_sessions_per_ip = settings.max_sessions_per_ip;
+    options.session_threads = match settings.threads {
         Some(n) => usize::try_from(n).unwrap_or(1),
         None => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
     };
-    options.max_passive_per_ip = args.max_passive_per_ip;
-    options.implicit_tls = args.implicit_tls;
-    options.atomic_uploads = args.atomic_uploads;
-    if args.tls_resumption_same_client {
+    options.max_passive_per_ip = settings.max_passive_per_ip;
+    options.implicit_tls = settings.implicit_tls;
+    options.atomic_uploads = settings.atomic_uploads;
+    if settings.tls_resumption_same_client {
         options.tls_resumption = ftp_tokio::server::TlsResumption::SameClient;
     }
-    options.login_guard.max_failures = args.max_login_failures_per_ip;
-    options.login_guard.window = Duration::from_secs(args.login_failure_window);
-    options.login_guard.ban = Duration::from_secs(args.login_ban);
-    let tls_note = match (&tls, args.implicit_tls) {
+    options.login_guard.max_failures = settings.max_login_failures_per_ip;
+    options.login_guard.window = Duration::from_secs(settings.login_failure_window);
+    options.login_guard.ban = Duration::from_secs(settings.login_ban);
+    let tls_note = match (&tls, settings.implicit_tls) {
         (None, _) => "",
         (Some(_), false) => ", FTPS available (AUTH TLS)",
         (Some(_), true) => ", implicit FTPS only",
     };
+    let tls_on = tls.is_some();
     options.tls = tls;
-    let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", args.listen))?;
+    let server = Server::bind(options).await.map_err(|e| format!("cannot serve {}: {e}", settings.listen))?;
     let addr = server.local_addr().map_err(|e| e.to_string())?;
-    let who = match (anonymous, args.writable) {
-        (true, false) => "read-only to anonymous users".to_owned(),
-        (true, true) => "read-write to anonymous users".to_owned(),
-        (false, _) => format!("to {} user(s)", args.users.len()),
+    // Bound as root too (a port below 1024 is allowed), before the switch.
+    let metrics = match settings.metrics_listen {
+        Some(listen) => Some(crate::metrics::serve(listen, server.stats()).await?),
+        None => None,
     };
-    let scheme = if args.implicit_tls { "ftps" } else { "ftp" };
+    if let Some(target) = &target {
+        drop_to(target)?;
+    }
+    let who = match (settings.anonymous, settings.writable, named) {
+        (true, false, 0) => "read-only to anonymous users".to_owned(),
+        (true, true, 0) => "read-write to anonymous users".to_owned(),
+        (true, false, n) => format!("to {n} user(s) and read-only to anonymous users"),
+        (true, true, n) => format!("to {n} user(s) and read-write to anonymous users"),
+        (false, _, n) => format!("to {n} user(s)"),
+    };
+    let scheme = if settings.implicit_tls { "ftps" } else { "ftp" };
+    let metrics_note = match &metrics {
+        Some((addr, _)) => format!(", metrics on http://{addr}/metrics"),
+        None => String::new(),
+    };
+    let as_note = match &target {
+        Some(target) => format!(", as {}", target.name),
+        None => String::new(),
+    };
     // The handlers are in place before anyone can connect: a SIGTERM that
-    // comes right after the first login is a graceful stop, not a kill.
+    // comes right after the first login is a graceful stop, not a kill, and
+    // a SIGHUP a reload.
     let stop = stop_signal().map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
-    println!("ftpkit: serving {} {who} on {scheme}://{addr}/{tls_note} (Ctrl-C to stop)", server.root().display());
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| format!("cannot watch for SIGHUP: {e}"))?;
+    let mut reload = Reload {
+        config: args.config,
+        flags: args.flags,
+        started: settings.clone(),
+        applied: settings.clone(),
+        reloader: server.reloader(),
+        anonymous,
+        tls_on,
+    };
+    println!(
+        "ftpkit: serving {} {who} on {scheme}://{addr}/{tls_note}{metrics_note}{as_note} (Ctrl-C to stop)",
+        server.root().display()
+    );
+    let reloads = tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            match reload.apply() {
+                Ok(done) => tracing::info!("configuration reloaded: {done}"),
+                Err(e) => tracing::error!("configuration not reloaded, the previous one stays: {e}"),
+            }
+        }
+    });
     let handle = server.shutdown_handle();
     let run = tokio::spawn(server.run());
     stop.await;
-    eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", args.shutdown_grace);
-    let cut = handle.shutdown(Duration::from_secs(args.shutdown_grace)).await;
+    reloads.abort();
+    if let Some((_, task)) = &metrics {
+        task.abort();
+    }
+    eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", settings.shutdown_grace);
+    let cut = handle.shutdown(Duration::from_secs(settings.shutdown_grace)).await;
     if cut > 0 {
         eprintln!("ftpkit: {cut} session(s) cut at the end of the grace period");
     }
@@ -244,6 +210,119 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Who may log in: the users file's users, the `user` ones and anonymous
+/// users with `anonymous`; with the number of named users.
+fn authenticator(settings: &Settings, anonymous: Option<Access>) -> Result<(Users, usize), String> {
+    let plain = settings.user.iter().map(|u| config::parse_user(u)).collect::<Result<Vec<_>, _>>()?;
+    let file = settings.users_file.as_deref().map(users::load).transpose()?;
+    let named = plain.len() + file.as_ref().map_or(0, users::UsersFile::len);
+    Ok((Users::new(file, plain, anonymous), named))
+}
+
+/// What a `SIGHUP` needs: where the settings came from and what runs.
+struct Reload {
+    config: Option<PathBuf>,
+    flags: config::Layer,
+    /// The settings the server started with (for the keys a reload cannot
+    /// change).
+    started: Settings,
+    /// The settings of the last good reload.
+    applied: Settings,
+    reloader: Reloader,
+    /// Anonymous access, fixed at start.
+    anonymous: Option<Access>,
+    /// Whether the server started with TLS (it cannot be turned on later).
+    tls_on: bool,
+}
+
+impl Reload {
+    /// Reads everything first, then applies; on an error nothing changed.
+    /// Returns what was applied, for the log.
+    fn apply(&mut self) -> Result<String, String> {
+        let file = self.config.as_deref().map(config::load).transpose()?;
+        let new = config::merge(&self.flags, file.as_ref())?;
+        let (users, named) = authenticator(&new, self.anonymous)?;
+        let tls = match (&new.tls_cert, &new.tls_key) {
+            (Some(cert), Some(key)) if self.tls_on => Some(ftp_tokio::tls::from_pem(cert, key)?),
+            _ => None,
+        };
+        let mut restart: Vec<&str> =
+            self.started.changed(&new).into_iter().filter(|key| !RELOADED.contains(key)).collect();
+        if new.tls_cert.is_some() && !self.tls_on {
+            restart.push("tls_cert (FTPS was off at start)");
+        }
+        if !restart.is_empty() {
+            tracing::warn!("configuration reload: {} changed, which takes a restart", restart.join(", "));
+        }
+        let changed: Vec<&str> = self.applied.changed(&new).into_iter().filter(|key| RELOADED.contains(key)).collect();
+        self.reloader.set_authenticator(Arc::new(users));
+        let mut done = format!("{named} named user(s)");
+        if let Some(tls) = tls {
+            self.reloader.set_tls(tls).map_err(|e| format!("certificate: {e}"))?;
+            done.push_str(", certificate re-read");
+        }
+        self.reloader.set_session_limits(new.max_sessions, new.max_sessions_per_ip);
+        done.push_str(&format!(", max_sessions {}, max_sessions_per_ip {}", new.max_sessions, new.max_sessions_per_ip));
+        if !changed.is_empty() {
+            done.push_str(&format!(" (changed: {})", changed.join(", ")));
+        }
+        self.applied = new;
+        Ok(done)
+    }
+}
+
+/// The user `--run-as` switches to.
+struct Target {
+    name: String,
+    uid: Uid,
+    gid: Gid,
+}
+
+/// Checks `--run-as` before anything is bound: root needs it; naming the
+/// current user changes nothing (root with a warning); another user needs
+/// root.
+fn plan_run_as(run_as: Option<&str>) -> Result<Option<Target>, String> {
+    let euid = nix::unistd::geteuid();
+    let Some(name) = run_as else {
+        if euid.is_root() {
+            return Err("refusing to serve as root: give --run-as USER to switch to USER once the port and \
+                        the root are open (USER must be able to read the root), or --run-as root to keep \
+                        root deliberately"
+                .into());
+        }
+        return Ok(None);
+    };
+    let user = nix::unistd::User::from_name(name)
+        .map_err(|e| format!("--run-as {name}: cannot look the user up: {e}"))?
+        .ok_or_else(|| format!("--run-as {name}: no such user"))?;
+    if user.uid == euid {
+        if euid.is_root() {
+            eprintln!("ftpkit: warning: --run-as {name}: serving as root, as asked");
+        }
+        return Ok(None);
+    }
+    if !euid.is_root() {
+        return Err(format!("--run-as {name}: only root can switch to another user (this is uid {euid})"));
+    }
+    Ok(Some(Target { name: name.to_owned(), uid: user.uid, gid: user.gid }))
+}
+
+/// Switches the whole process (every thread) to `target`'s groups, gid and
+/// uid, then checks that root cannot be taken back.
+fn drop_to(target: &Target) -> Result<(), String> {
+    use nix::unistd::{getegid, geteuid, initgroups, setgid, setuid};
+    let name = &target.name;
+    let fail = |what: &str, e: nix::Error| format!("--run-as {name}: {what} failed: {e}");
+    let c_name = CString::new(name.as_bytes()).map_err(|_| format!("--run-as {name:?}: not a user name"))?;
+    initgroups(&c_name, target.gid).map_err(|e| fail("initgroups", e))?;
+    setgid(target.gid).map_err(|e| fail("setgid", e))?;
+    setuid(target.uid).map_err(|e| fail("setuid", e))?;
+    if setuid(Uid::from_raw(0)).is_ok() || geteuid() != target.uid || getegid() != target.gid {
+        return Err(format!("--run-as {name}: root privileges were not dropped"));
+    }
+    Ok(())
 }
 
 /// Ctrl-C (SIGINT), or SIGTERM (service managers, `docker stop`). Both

@@ -189,6 +189,7 @@ fn serve_with_no_options() {
     let mut child = Command::new(FTPKIT)
         .current_dir(served.path())
         .arg("serve")
+        .args(run_as_root())
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .spawn()
@@ -756,10 +757,17 @@ fn sec_c1_serve_line_timeout_cuts_a_trickled_line() {
     let _ = child.wait();
 }
 
+/// `--run-as root` when the tests run as root (CI): `serve` refuses root
+/// without it.
+fn run_as_root() -> &'static [&'static str] {
+    if nix::unistd::geteuid().is_root() { &["--run-as", "root"] } else { &[] }
+}
+
 fn spawn_serve(dir: &Path, args: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(FTPKIT)
         .current_dir(dir)
         .args(args)
+        .args(run_as_root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null())
