@@ -134,6 +134,9 @@ struct Quota {
 impl AsyncWrite for Quota {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         if self.left == 0 && !buf.is_empty() {
+            // What was taken is on the storage before the upload is cut, so
+            // the part kept is every byte up to the quota.
+            std::task::ready!(Pin::new(&mut self.inner).poll_flush(cx))?;
             return Poll::Ready(Err(io::Error::from_raw_os_error(libc::EDQUOT)));
         }
         let take = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());

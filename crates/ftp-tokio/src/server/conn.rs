@@ -2,13 +2,13 @@
 //! the control socket, the data sockets, the storage and the clock produce,
 //! and carries out what it asks, in order.
 
+use super::pace::Paced;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::events;
 use crate::stats::Refusal;
 use ftp_proto::Username;
 use ftp_session::server::CloseReason;
-use super::pace::Paced;
 use tracing::Instrument;
 
 /// What background tasks tell the connection task. Kept small (the
@@ -136,9 +136,8 @@ impl TransferRecord {
 
 impl Drop for TransferRecord {
     fn drop(&mut self) {
-        let (result, bytes) = self
-            .result
-            .unwrap_or((crate::stats::TransferResult::Aborted, self.moved.load(Ordering::Relaxed)));
+        let (result, bytes) =
+            self.result.unwrap_or((crate::stats::TransferResult::Aborted, self.moved.load(Ordering::Relaxed)));
         self.stats.transfer(self.label.is_upload(), bytes, result);
         let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         tracing::info!(
@@ -745,9 +744,8 @@ impl Conn {
                 };
                 // An atomic upload's temporary file is its own business
                 // (Commit); the target it never touched must stay.
-                self.remove_if_incomplete = self.shared.remove_failed_uploads
-                    && label.fresh
-                    && matches!(job, Job::Write(_, _, None));
+                self.remove_if_incomplete =
+                    self.shared.remove_failed_uploads && label.fresh && matches!(job, Job::Write(_, _, None));
                 let limits = self.user.limits;
                 let rate = if label.is_upload() { limits.upload_rate } else { limits.download_rate };
                 let moved = Arc::new(AtomicU64::new(0));

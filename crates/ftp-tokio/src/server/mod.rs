@@ -47,9 +47,9 @@ use tokio::task::JoinHandle;
 use crate::ascii::{FromWire, ToWire};
 pub use crate::auth::User;
 use crate::auth::{Access, Authenticator, Limits, Principal, UserList};
-use crate::stats::Refusal;
 use crate::buffer::Buffer;
 use crate::guard::{self, LoginGuard, LoginGuardOptions};
+use crate::stats::Refusal;
 use crate::storage::{
     FileSink, FileSource, Listing, LocalFs, Storage, WriteMode, format_listing, narrow_perms, now_timestamp,
 };
