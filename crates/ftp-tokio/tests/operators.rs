@@ -376,3 +376,42 @@ async fn the_reloader_changes_limits_and_logins_without_dropping_sessions() {
     assert_eq!(stats.snapshot().refused_max_sessions, 1);
     task.abort();
 }
+
+/// Issue 18 (vsftpd's `anon_upload_enable` + `chown_uploads`): read-only
+/// anonymous users may drop new files into the incoming directory, never
+/// over an existing one, and may not fetch, list, append to, rename or
+/// delete what is there; outside it they stay read-only. A named user sees
+/// the files.
+#[tokio::test]
+async fn anonymous_incoming_is_upload_only() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("incoming")).unwrap();
+    std::fs::write(root.path().join("readme"), "hi").unwrap();
+    let mut options = options(root.path(), vec![user("alice", None, Limits::default())]);
+    options.anonymous_incoming = Some("/incoming".into());
+    let server = serve(options).await;
+    bounded(1, async {
+        let (mut anon, _) = Ftp::connect(server.addr).await;
+        anon.login("anonymous", "x@").await;
+        assert_eq!(up(&mut anon, "STOR /incoming/a", b"dropped").await, (150, 226));
+        assert_eq!(std::fs::read(root.path().join("incoming/a")).unwrap(), b"dropped");
+        assert_eq!(up(&mut anon, "STOR /incoming/a", b"over").await.0, 550, "never over a dropped file");
+        assert_eq!(anon.download("RETR /incoming/a").await.0, 550);
+        assert_eq!(anon.download("NLST /incoming").await.0, 550);
+        assert_eq!(anon.code("SIZE /incoming/a").await, 550);
+        assert_eq!(up(&mut anon, "APPE /incoming/a", b"more").await.0, 550);
+        assert_eq!(anon.code("DELE /incoming/a").await, 550);
+        assert_eq!(anon.code("RNFR /readme").await, 350);
+        assert_eq!(anon.code("RNTO /incoming/r").await, 550);
+        assert_eq!(anon.code("CWD incoming").await, 250);
+        assert_eq!(up(&mut anon, "STOR b", b"relative").await, (150, 226));
+        assert_eq!(up(&mut anon, "STOR /outside", b"x").await.0, 550, "read-only outside the drop box");
+        assert_eq!(anon.download("RETR /readme").await.1, b"hi");
+        assert_eq!(std::fs::read(root.path().join("incoming/a")).unwrap(), b"dropped", "unchanged");
+
+        let (mut alice, _) = Ftp::connect(server.addr).await;
+        alice.login("alice", "pw").await;
+        assert_eq!(alice.download("RETR /incoming/b").await.1, b"relative");
+    })
+    .await;
+}

@@ -11,6 +11,58 @@ pub(super) fn failed(e: StorageError) -> (Answer, Option<Job>) {
     (Answer::Failed(e), None)
 }
 
+/// What an anonymous user may do with a request, given the upload-only
+/// directory ([`ServerOptions::anonymous_incoming`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DropBox {
+    /// Not about the directory: the user's access decides.
+    Outside,
+    /// A new file uploaded into the directory: allowed whatever the
+    /// access, never over an existing file.
+    NewFile,
+    /// Reading, listing, changing or resuming in the directory: refused,
+    /// so that what one anonymous user drops no other can fetch (vsftpd's
+    /// `anon_upload_enable` with `chown_uploads`).
+    Refuse,
+}
+
+/// Whether `path` is `dir` or beneath it.
+fn within(path: &VirtualPath, dir: &VirtualPath) -> bool {
+    let (p, d) = (path.as_bytes(), dir.as_bytes());
+    d == b"/" || p == d || (p.starts_with(d) && p.get(d.len()) == Some(&b'/'))
+}
+
+fn drop_box(kind: &RequestKind, incoming: &VirtualPath) -> DropBox {
+    let inside = |p: &VirtualPath| within(p, incoming);
+    match kind {
+        RequestKind::Store { path, mode: StoreMode::Replace | StoreMode::Unique, offset: 0, .. } if inside(path) => {
+            DropBox::NewFile
+        }
+        // Going there, to upload, is fine.
+        RequestKind::ChangeDir { .. } | RequestKind::Login { .. } | RequestKind::Account { .. } => DropBox::Outside,
+        RequestKind::Rename { from, to } if inside(from) || inside(to) => DropBox::Refuse,
+        RequestKind::Site { .. } | RequestKind::Rename { .. } => DropBox::Outside,
+        RequestKind::List { path, .. }
+        | RequestKind::Retrieve { path, .. }
+        | RequestKind::Store { path, .. }
+        | RequestKind::Delete { path }
+        | RequestKind::MakeDir { path, .. }
+        | RequestKind::RemoveDir { path }
+        | RequestKind::Size { path }
+        | RequestKind::FreeSpace { path }
+        | RequestKind::ModTime { path }
+        | RequestKind::SetModTime { path, .. }
+        | RequestKind::SetFacts { path, .. }
+        | RequestKind::Facts { path } => {
+            if inside(path) {
+                DropBox::Refuse
+            } else {
+                DropBox::Outside
+            }
+        }
+    }
+}
+
 /// The storage's answer to one request.
 pub(super) async fn decide(
     shared: &Shared,
@@ -19,7 +71,16 @@ pub(super) async fn decide(
     facts: &[&'static str],
 ) -> (Answer, Option<Job>) {
     let fs = shared.storage.as_ref();
-    if kind.is_write() && !user.access.writable {
+    // ServerOptions::anonymous_incoming: a drop box for anonymous users.
+    let drop_box = match (&shared.anonymous_incoming, user.anonymous) {
+        (Some(incoming), true) => match drop_box(&kind, incoming) {
+            DropBox::Refuse => return failed(StorageError::PermissionDenied),
+            DropBox::NewFile => true,
+            DropBox::Outside => false,
+        },
+        _ => false,
+    };
+    if kind.is_write() && !user.access.writable && !drop_box {
         return failed(StorageError::PermissionDenied);
     }
     let done = |r: Result<(), StorageError>| match r {
@@ -59,6 +120,8 @@ pub(super) async fn decide(
         }
         RequestKind::Store { path, mode, offset, ascii, umask } => {
             let mode = match mode {
+                // A drop box never replaces what someone else dropped.
+                _ if drop_box => WriteMode::CreateNew,
                 StoreMode::Append => WriteMode::Append,
                 _ if offset > 0 => WriteMode::Resume(offset),
                 _ => WriteMode::Replace,

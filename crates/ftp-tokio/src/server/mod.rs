@@ -140,9 +140,19 @@ pub struct ServerOptions {
     /// [`LocalFs`] of its own; `None`: the server's root. Named users get
     /// theirs from [`Principal::home`].
     pub anonymous_root: Option<std::path::PathBuf>,
-    /// Rates, quota and sessions of anonymous users, all of them together
-    /// for [`Limits::max_sessions`] and the quota.
+    /// Rates and quota of anonymous users (their quota measured on their
+    /// root, shared by all of them). [`Limits::max_sessions`] does not
+    /// apply: anonymous logins are the session's own; bound them with
+    /// [`max_sessions_per_ip`](Self::max_sessions_per_ip).
     pub anonymous_limits: Limits,
+    /// An upload-only directory for anonymous users (a virtual path under
+    /// their root, such as `/incoming`): they may upload new files into it
+    /// even when read-only, never over an existing file, and may not
+    /// download, list, rename or delete there, so what one drops no other
+    /// anonymous user can fetch until an operator moves it out (vsftpd's
+    /// `anon_upload_enable` with `chown_uploads`). `None` (the default):
+    /// no such directory.
+    pub anonymous_incoming: Option<String>,
     /// What happens to the part of a file an upload wrote when the upload
     /// fails (a full disk, a broken connection, a quota, ABOR): kept (the
     /// default, as vsftpd and proftpd; a client can resume it with `REST`)
@@ -196,6 +206,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("max_sessions_per_ip", &self.max_sessions_per_ip)
             .field("anonymous_root", &self.anonymous_root)
             .field("anonymous_limits", &self.anonymous_limits)
+            .field("anonymous_incoming", &self.anonymous_incoming)
             .field("remove_failed_uploads", &self.remove_failed_uploads)
             .field("implicit_tls", &self.implicit_tls)
             .field("atomic_uploads", &self.atomic_uploads)
@@ -224,6 +235,7 @@ impl ServerOptions {
             max_sessions_per_ip: DEFAULT_MAX_SESSIONS_PER_IP,
             anonymous_root: None,
             anonymous_limits: Limits::default(),
+            anonymous_incoming: None,
             remove_failed_uploads: false,
             implicit_tls: false,
             atomic_uploads: false,
@@ -321,6 +333,8 @@ struct Shared {
     /// [`ServerOptions::anonymous_limits`], given to every anonymous login.
     anonymous_root: Option<std::path::PathBuf>,
     anonymous_limits: Limits,
+    /// [`ServerOptions::anonymous_incoming`], as a clean virtual path.
+    anonymous_incoming: Option<ftp_session::server::VirtualPath>,
     /// Who may resume which TLS session ([`ServerOptions::tls_resumption`]).
     resumption: Arc<Resumption>,
     /// Control connections so far: the next one's id.
@@ -493,6 +507,12 @@ impl Server {
             // HELP whatever the session configuration says.
             .site_enabled(false);
         let delay = session.failed_login_delay_in_force();
+        // Cleaned as the session cleans paths: relative to the root,
+        // `..` cannot climb above it.
+        let anonymous_incoming = options
+            .anonymous_incoming
+            .as_deref()
+            .map(|dir| ftp_session::server::VirtualPath::root().join(dir.as_bytes()));
         let shared = Shared {
             config: Arc::new(session),
             storage,
@@ -517,6 +537,7 @@ impl Server {
             remove_failed_uploads: options.remove_failed_uploads,
             anonymous_root: options.anonymous_root,
             anonymous_limits: options.anonymous_limits,
+            anonymous_incoming,
             resumption: Arc::new(Resumption::new(options.tls_resumption)),
             next_conn: AtomicU64::new(1),
             stats: Arc::new(crate::stats::Stats::default()),
