@@ -1,0 +1,417 @@
+//! `ftpkit serve --config`, `--print-config`, the SIGHUP reload and
+//! `--run-as` (issue 18), through the real binary on loopback. Every wait
+//! is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const FTPKIT: &str = env!("CARGO_BIN_EXE_ftpkit");
+
+/// How long any one wait may take.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// `--run-as root` when the tests run as root (CI): `serve` refuses root
+/// without it.
+fn run_as_root() -> &'static [&'static str] {
+    if nix::unistd::geteuid().is_root() { &["--run-as", "root"] } else { &[] }
+}
+
+fn ftpkit(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(FTPKIT).current_dir(cwd).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running `ftpkit serve`, killed when dropped; its stderr is collected.
+struct Served {
+    child: Child,
+    addr: String,
+    banner: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    /// Starts `ftpkit serve ARGS` in `dir` and reads its banner.
+    fn start(dir: &Path, args: &[&str]) -> Served {
+        let mut child = Command::new(FTPKIT)
+            .current_dir(dir)
+            .arg("serve")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let mut pipe = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = pipe.read(&mut buf) {
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let banner = rx.recv_timeout(WAIT).unwrap_or_default();
+        let Some(addr) = banner.split("ftp://").nth(1).and_then(|r| r.split('/').next()).map(str::to_owned) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            std::thread::sleep(Duration::from_millis(200));
+            panic!("no banner: {banner:?}; stderr: {}", stderr.lock().unwrap());
+        };
+        Served { child, addr, banner, stderr }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until the stderr log holds `needle` `count` times.
+    fn wait_log(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + WAIT;
+        while self.log().matches(needle).count() < count {
+            assert!(Instant::now() < deadline, "no {needle:?} (x{count}) in the log: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plaintext control connection.
+struct Control {
+    stream: TcpStream,
+    reader: BufReader<TcpStream>,
+}
+
+impl Control {
+    fn connect(addr: &str) -> Control {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        let reader = BufReader::new(stream.try_clone().unwrap());
+        let mut control = Control { stream, reader };
+        let greeting = control.reply();
+        assert!(greeting.starts_with("220"), "{greeting}");
+        control
+    }
+
+    /// The next reply (the last line of a multi-line one).
+    fn reply(&mut self) -> String {
+        loop {
+            let mut line = String::new();
+            self.reader.read_line(&mut line).unwrap();
+            assert!(!line.is_empty(), "connection closed");
+            let b = line.as_bytes();
+            if b.len() >= 4 && b[..3].iter().all(u8::is_ascii_digit) && b[3] == b' ' {
+                return line;
+            }
+        }
+    }
+
+    fn command(&mut self, line: &str) -> String {
+        self.stream.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+        self.reply()
+    }
+
+    /// USER and PASS; the final reply.
+    fn login(&mut self, user: &str, password: &str) -> String {
+        let reply = self.command(&format!("USER {user}"));
+        if !reply.starts_with("331") {
+            return reply;
+        }
+        self.command(&format!("PASS {password}"))
+    }
+}
+
+/// Adds `name` with `password` to the users file `file` (`ftpkit passwd`).
+fn add_user(dir: &Path, file: &str, name: &str, password: &str) {
+    let mut child = Command::new(FTPKIT)
+        .current_dir(dir)
+        .args(["passwd", name, "--users-file", file])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "ftpkit passwd: {}", text(&out.stderr));
+}
+
+/// `--print-config`: a flag beats the file, a switch's `=false` beats the
+/// file's `true`, the defaults appear, a password is masked, and the
+/// file's relative paths are relative to its directory (not to the
+/// current one).
+#[test]
+fn print_config_merges_flags_file_and_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    std::fs::write(
+        etc.join("ftpkit.toml"),
+        "# a comment\nmax_sessions = 3\nmax_sessions_per_ip = 2\nuser = [\"alice:topsecret:rw\", \"bob:pw\"]\n\
+         root = \"srv\"\ntls_cert = \"certs/ftp.pem\"\ntls_key = \"/abs/key.pem\"\natomic_uploads = true\n\
+         anonymous_download_rate = \"1M\"\npassive_ports = \"30000-30100\"\n",
+    )
+    .unwrap();
+    let out = ftpkit(
+        dir.path(),
+        &["serve", "--config", "etc/ftpkit.toml", "--print-config", "--max-sessions", "9", "--atomic-uploads=false"],
+    );
+    let printed = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let etc = std::path::absolute(&etc).unwrap();
+    for line in [
+        "max_sessions = 9".to_owned(),
+        "max_sessions_per_ip = 2".to_owned(),
+        "atomic_uploads = false".to_owned(),
+        "idle_timeout = 300".to_owned(),
+        "listen = \"127.0.0.1:2121\"".to_owned(),
+        "anonymous = false".to_owned(),
+        "log_level = \"info\"".to_owned(),
+        "anonymous_download_rate = 1048576".to_owned(),
+        "passive_ports = \"30000-30100\"".to_owned(),
+        "user = [\"alice:********:rw\", \"bob:********\"]".to_owned(),
+        format!("root = \"{}\"", etc.join("srv").display()),
+        format!("tls_cert = \"{}\"", etc.join("certs/ftp.pem").display()),
+        "tls_key = \"/abs/key.pem\"".to_owned(),
+    ] {
+        assert!(printed.lines().any(|l| l == line), "no {line:?} in:\n{printed}");
+    }
+    assert!(!printed.contains("topsecret"), "{printed}");
+    assert!(printed.contains("# xferlog ="), "unset keys are listed: {printed}");
+    // What it prints is a configuration file.
+    std::fs::write(dir.path().join("printed.toml"), &printed).unwrap();
+    let again = ftpkit(dir.path(), &["serve", "--config", "printed.toml", "--print-config"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout), printed);
+}
+
+/// A misspelt key is an error naming the key, the file and the line, with
+/// the usage exit code (2); so is a value of the wrong type.
+#[test]
+fn unknown_key_is_an_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.toml"), "listen = \"127.0.0.1:0\"\n\nmax_sesions = 3\n").unwrap();
+    let out = ftpkit(dir.path(), &["serve", "--config", "bad.toml", "--print-config"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.toml:3:1") && err.contains("unknown field `max_sesions`"), "{err}");
+    std::fs::write(dir.path().join("bad.toml"), "max_sessions = \"many\"\n").unwrap();
+    let out = ftpkit(dir.path(), &["serve", "--config", "bad.toml"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad.toml:1:16"), "{err}");
+    let out = ftpkit(dir.path(), &["serve", "--config", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// `serve --config`: the root (relative to the file), the listening
+/// address and the users come from the file; a named user logs in,
+/// anonymous logins are off (a user is configured).
+#[test]
+fn serve_from_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pub")).unwrap();
+    std::fs::write(dir.path().join("pub/hello.txt"), b"hello\n").unwrap();
+    add_user(dir.path(), "users.toml", "carol", "c-pass");
+    std::fs::write(
+        dir.path().join("ftpkit.toml"),
+        "listen = \"127.0.0.1:0\"\nroot = \"pub\"\nuser = [\"bob:b-pass\"]\nusers_file = \"users.toml\"\n",
+    )
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ftpkit.toml");
+    let mut args = vec!["--config", config.to_str().unwrap()];
+    args.extend(run_as_root());
+    let served = Served::start(work.path(), &args);
+    assert!(served.banner.contains("to 2 user(s)"), "{}", served.banner);
+    let mut bob = Control::connect(&served.addr);
+    assert!(bob.login("bob", "b-pass").starts_with("230"));
+    assert!(bob.command("SIZE hello.txt").starts_with("213 6"), "served from the file's root");
+    let mut carol = Control::connect(&served.addr);
+    assert!(carol.login("carol", "c-pass").starts_with("230"));
+    let mut anonymous = Control::connect(&served.addr);
+    assert!(anonymous.login("anonymous", "x@").starts_with("530"));
+}
+
+/// Writes a fresh self-signed certificate and key (`openssl req`) to
+/// `cert` and `key`; returns the certificate's PEM body.
+fn make_cert(cert: &Path, key: &Path, name: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args(["-subj", &format!("/CN={name}"), "-keyout", key.to_str().unwrap(), "-out", cert.to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl req: {}", text(&out.stderr));
+    pem_body(&std::fs::read_to_string(cert).unwrap())
+}
+
+/// The base 64 of the first PEM certificate in `text`, without line ends.
+fn pem_body(text: &str) -> String {
+    let begin = "-----BEGIN CERTIFICATE-----";
+    let Some(start) = text.find(begin) else { return String::new() };
+    let rest = &text[start + begin.len()..];
+    let end = rest.find("-----END CERTIFICATE-----").unwrap_or(rest.len());
+    rest[..end].split_whitespace().collect()
+}
+
+/// The certificate a NEW FTPS session (AUTH TLS) is shown, by `openssl
+/// s_client -starttls ftp`, bounded by [`WAIT`].
+fn served_cert(addr: &str) -> String {
+    let mut child = Command::new("openssl")
+        .args(["s_client", "-starttls", "ftp", "-connect", addr, "-servername", "localhost"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    pem_body(&text(&out.stdout))
+}
+
+/// SIGHUP: a new FTPS session gets the certificate rewritten in place, a
+/// user added to the users file logs in, a session opened before goes on;
+/// a reload of a broken file or a broken certificate changes nothing and
+/// says why.
+#[test]
+fn sighup_reloads_certificate_and_users() {
+    if !Command::new("openssl").arg("version").output().is_ok_and(|o| o.status.success()) {
+        assert!(std::env::var("FTP_INTEROP_REQUIRED").as_deref() != Ok("1"), "openssl is required");
+        eprintln!("notice: openssl is missing; skipping the SIGHUP test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let cert_a = make_cert(&cert, &key, "a.test");
+    std::fs::create_dir(dir.path().join("root")).unwrap();
+    add_user(dir.path(), "users.toml", "carol", "c-pass");
+    let config = dir.path().join("ftpkit.toml");
+    let write_config = |max_sessions: usize| {
+        std::fs::write(
+            &config,
+            format!(
+                "listen = \"127.0.0.1:0\"\nroot = \"root\"\nusers_file = \"users.toml\"\n\
+                 tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"\nmax_sessions = {max_sessions}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_config(100);
+    let mut args = vec!["--config", config.to_str().unwrap(), "--log-level", "info"];
+    args.extend(run_as_root());
+    let served = Served::start(dir.path(), &args);
+    assert_eq!(served_cert(&served.addr), cert_a, "the first certificate");
+    let mut old = Control::connect(&served.addr);
+    assert!(old.login("carol", "c-pass").starts_with("230"));
+    assert!(Control::connect(&served.addr).login("dave", "d-pass").starts_with("530"), "dave is not there yet");
+
+    // Cert B over A, dave added, max_sessions changed; an idle_timeout
+    // change takes a restart.
+    let cert_b = make_cert(&cert, &key, "b.test");
+    assert_ne!(cert_a, cert_b);
+    add_user(dir.path(), "users.toml", "dave", "d-pass");
+    write_config(50);
+    std::fs::write(&config, std::fs::read_to_string(&config).unwrap() + "idle_timeout = 60\n").unwrap();
+    served.signal("HUP");
+    served.wait_log("configuration reloaded", 1);
+    let log = served.log();
+    assert!(log.contains("2 named user(s)") && log.contains("certificate re-read"), "{log}");
+    assert!(log.contains("changed: max_sessions"), "{log}");
+    assert!(log.contains("idle_timeout changed, which takes a restart"), "{log}");
+    assert_eq!(served_cert(&served.addr), cert_b, "a new session gets the new certificate");
+    assert!(Control::connect(&served.addr).login("dave", "d-pass").starts_with("230"), "dave is in");
+    assert!(old.command("NOOP").starts_with("200"), "the old session goes on");
+
+    // A broken file: nothing changes.
+    std::fs::write(&config, "max_sessions = [\n").unwrap();
+    served.signal("HUP");
+    served.wait_log("configuration not reloaded", 1);
+    assert!(served.log().contains("ftpkit.toml:"), "{}", served.log());
+    // A broken certificate: nothing changes either.
+    write_config(50);
+    std::fs::write(&cert, "not a certificate\n").unwrap();
+    served.signal("HUP");
+    served.wait_log("configuration not reloaded", 2);
+    assert_eq!(served_cert(&served.addr), cert_b, "the last good certificate stays");
+    assert!(Control::connect(&served.addr).login("dave", "d-pass").starts_with("230"));
+    assert!(old.command("NOOP").starts_with("200"));
+}
+
+/// As root: `--run-as nobody` serves, after its banner, as nobody (uid,
+/// gid), a root nobody can read; without `--run-as`, root is refused with
+/// the way out. Not as root: another user cannot be taken.
+#[test]
+fn run_as_drops_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("file.txt"), b"abc").unwrap();
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("notice: not root; only checking that --run-as cannot switch users");
+        let out = ftpkit(dir.path(), &["serve", "--listen", "127.0.0.1:0", "--run-as", "root"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("only root can switch"), "{err}");
+        return;
+    }
+    let out = ftpkit(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--run-as USER") && err.contains("--run-as root"), "{err}");
+    let out = ftpkit(dir.path(), &["serve", "--listen", "127.0.0.1:0", "--run-as", "no-such-user-here"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("no such user"), "{}", text(&out.stderr));
+
+    let Some(nobody) = nix::unistd::User::from_name("nobody").unwrap() else {
+        eprintln!("notice: no user nobody; skipping the switch");
+        return;
+    };
+    // tempdir() is 0700: nobody needs to reach the root.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root_arg = root.to_str().unwrap();
+    let served = Served::start(dir.path(), &["--listen", "127.0.0.1:0", "--root", root_arg, "--run-as", "nobody"]);
+    assert!(served.banner.contains(", as nobody"), "{}", served.banner);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", served.child.id())).unwrap();
+    let ids = |key: &str| -> Vec<u32> {
+        let line = status.lines().find_map(|l| l.strip_prefix(key)).unwrap();
+        line.split_whitespace().map(|n| n.parse().unwrap()).collect()
+    };
+    assert_eq!(ids("Uid:"), vec![nobody.uid.as_raw(); 4], "{status}");
+    assert_eq!(ids("Gid:"), vec![nobody.gid.as_raw(); 4], "{status}");
+    let mut anonymous = Control::connect(&served.addr);
+    assert!(anonymous.login("anonymous", "x@").starts_with("230"));
+    assert!(anonymous.command("SIZE file.txt").starts_with("213 3"));
+}
