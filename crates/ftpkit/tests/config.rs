@@ -415,3 +415,19 @@ fn run_as_drops_root() {
     assert!(anonymous.login("anonymous", "x@").starts_with("230"));
     assert!(anonymous.command("SIZE file.txt").starts_with("213 3"));
 }
+
+/// docs/ftpkit.example.toml is a valid configuration and shows every key
+/// (the ones `--print-config` prints, set or commented out).
+#[test]
+fn example_config_has_every_key() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ftpkit.example.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let out = ftpkit(dir.path(), &["serve", "--config", example.to_str().unwrap(), "--print-config"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let example = std::fs::read_to_string(&example).unwrap();
+    for line in text(&out.stdout).lines().filter(|l| !l.starts_with("# ftpkit")) {
+        let key = line.trim_start_matches("# ").split(" =").next().unwrap();
+        let shown = example.lines().any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} = ")));
+        assert!(shown, "{key} is not in docs/ftpkit.example.toml");
+    }
+}
