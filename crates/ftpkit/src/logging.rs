@@ -12,9 +12,6 @@
 //! Times in the xferlog are UTC (the workspace forbids `unsafe`, which
 //! `localtime_r` needs; vsftpd also writes GMT unless `use_localtime=YES`).
 
-// wired by serve.rs
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 use std::fs::OpenOptions;
 use std::io::{self, IsTerminal, Write};

@@ -9,9 +9,6 @@
 //! [`HEAD_TIMEOUT`]; at most [`MAX_SCRAPES`] connections are served at
 //! once and the ones past that are closed unanswered.
 
-// wired by serve.rs
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
