@@ -402,7 +402,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
 
     use super::*;
@@ -650,9 +650,17 @@ mod tests {
     /// and no password anywhere. The server runs on this thread (a
     /// current-thread runtime, sessions as its tasks), so the scoped
     /// subscriber sees its events.
+    /// Held by every test of this binary that runs a server: a session's
+    /// events hit tracing callsites whose interest is cached process-wide,
+    /// and another thread hitting them with no subscriber while a scoped
+    /// one is being set up here can leave them off (seen in ftp-tokio's
+    /// log test, now in a binary of its own).
+    pub(crate) static SERVER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     #[test]
     fn a_real_session_in_the_logs() {
         use ftp_tokio::server::{Server, ServerOptions};
+        let _serial = SERVER_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let root = tempfile::tempdir().unwrap();
         std::fs::write(root.path().join("a b.txt"), b"hello").unwrap();
         let logs = tempfile::tempdir().unwrap();

@@ -347,57 +347,61 @@ mod tests {
     /// PASS, QUIT), then a scrape that counts one session and one login;
     /// and the endpoint's answers to `/`, other paths, other methods,
     /// garbage and an oversized head.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn scrape_a_running_server() {
-        let root = tempfile::tempdir().unwrap();
-        let options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.path().to_path_buf());
-        let server = Server::bind(options).await.unwrap();
-        let ftp_addr = server.local_addr().unwrap();
-        let stats = server.stats();
-        let ftp = tokio::spawn(server.run());
-        let (metrics_addr, metrics_task) = serve("127.0.0.1:0".parse().unwrap(), stats.clone()).await.unwrap();
+    #[test]
+    fn scrape_a_running_server() {
+        let _serial = crate::logging::tests::SERVER_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let root = tempfile::tempdir().unwrap();
+            let options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.path().to_path_buf());
+            let server = Server::bind(options).await.unwrap();
+            let ftp_addr = server.local_addr().unwrap();
+            let stats = server.stats();
+            let ftp = tokio::spawn(server.run());
+            let (metrics_addr, metrics_task) = serve("127.0.0.1:0".parse().unwrap(), stats.clone()).await.unwrap();
 
-        let stream = tokio::time::timeout(WAIT, TcpStream::connect(ftp_addr)).await.unwrap().unwrap();
-        let (read, mut write) = stream.into_split();
-        let mut lines = BufReader::new(read).lines();
-        assert!(reply(&mut lines).await.starts_with("220 "));
-        write.write_all(b"USER anonymous\r\n").await.unwrap();
-        assert!(reply(&mut lines).await.starts_with("331 "));
-        write.write_all(b"PASS x\r\n").await.unwrap();
-        assert!(reply(&mut lines).await.starts_with("230 "));
-        write.write_all(b"QUIT\r\n").await.unwrap();
-        assert!(reply(&mut lines).await.starts_with("221 "));
-        // The server closes the session after 221.
-        assert!(tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap_or(None).is_none());
+            let stream = tokio::time::timeout(WAIT, TcpStream::connect(ftp_addr)).await.unwrap().unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut lines = BufReader::new(read).lines();
+            assert!(reply(&mut lines).await.starts_with("220 "));
+            write.write_all(b"USER anonymous\r\n").await.unwrap();
+            assert!(reply(&mut lines).await.starts_with("331 "));
+            write.write_all(b"PASS x\r\n").await.unwrap();
+            assert!(reply(&mut lines).await.starts_with("230 "));
+            write.write_all(b"QUIT\r\n").await.unwrap();
+            assert!(reply(&mut lines).await.starts_with("221 "));
+            // The server closes the session after 221.
+            assert!(tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap_or(None).is_none());
 
-        let scrape = exchange(metrics_addr, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
-        let (head, body) = scrape.split_once("\r\n\r\n").expect("a head and a body");
-        assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-        assert!(head.contains("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
-        assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())), "{head}");
-        assert!(head.contains("\r\nConnection: close"), "{head}");
-        assert_eq!(sample(body, "ftpkit_sessions_total"), Some(1), "{body}");
-        assert_eq!(sample(body, "ftpkit_logins_total{result=\"ok\"}"), Some(1), "{body}");
-        assert_eq!(sample(body, "ftpkit_logins_total{result=\"failed\"}"), Some(0), "{body}");
+            let scrape = exchange(metrics_addr, b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").await;
+            let (head, body) = scrape.split_once("\r\n\r\n").expect("a head and a body");
+            assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+            assert!(head.contains("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8"), "{head}");
+            assert!(head.contains(&format!("\r\nContent-Length: {}", body.len())), "{head}");
+            assert!(head.contains("\r\nConnection: close"), "{head}");
+            assert_eq!(sample(body, "ftpkit_sessions_total"), Some(1), "{body}");
+            assert_eq!(sample(body, "ftpkit_logins_total{result=\"ok\"}"), Some(1), "{body}");
+            assert_eq!(sample(body, "ftpkit_logins_total{result=\"failed\"}"), Some(0), "{body}");
 
-        let root_page = exchange(metrics_addr, b"GET / HTTP/1.0\r\n\r\n").await;
-        assert!(root_page.starts_with("HTTP/1.1 200 OK\r\n") && root_page.contains("/metrics"), "{root_page}");
-        let head_only = exchange(metrics_addr, b"HEAD /metrics HTTP/1.1\r\n\r\n").await;
-        assert!(head_only.starts_with("HTTP/1.1 200 OK\r\n") && head_only.ends_with("\r\n\r\n"), "{head_only}");
-        let missing = exchange(metrics_addr, b"GET /nope HTTP/1.1\r\n\r\n").await;
-        assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
-        let post = exchange(metrics_addr, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n").await;
-        assert!(post.starts_with("HTTP/1.1 405 ") && post.contains("\r\nAllow: GET, HEAD\r\n"), "{post}");
-        let garbage = exchange(metrics_addr, b"hello\r\n\r\n").await;
-        assert!(garbage.starts_with("HTTP/1.1 400 "), "{garbage}");
-        // A head past 8 KiB: 400, or closed (no hang either way).
-        let mut huge = b"GET /metrics HTTP/1.1\r\nX-Filler: ".to_vec();
-        huge.resize(MAX_HEAD + 4096, b'a');
-        let oversized = exchange(metrics_addr, &huge).await;
-        assert!(oversized.is_empty() || oversized.starts_with("HTTP/1.1 400 "), "{oversized}");
+            let root_page = exchange(metrics_addr, b"GET / HTTP/1.0\r\n\r\n").await;
+            assert!(root_page.starts_with("HTTP/1.1 200 OK\r\n") && root_page.contains("/metrics"), "{root_page}");
+            let head_only = exchange(metrics_addr, b"HEAD /metrics HTTP/1.1\r\n\r\n").await;
+            assert!(head_only.starts_with("HTTP/1.1 200 OK\r\n") && head_only.ends_with("\r\n\r\n"), "{head_only}");
+            let missing = exchange(metrics_addr, b"GET /nope HTTP/1.1\r\n\r\n").await;
+            assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");
+            let post = exchange(metrics_addr, b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n").await;
+            assert!(post.starts_with("HTTP/1.1 405 ") && post.contains("\r\nAllow: GET, HEAD\r\n"), "{post}");
+            let garbage = exchange(metrics_addr, b"hello\r\n\r\n").await;
+            assert!(garbage.starts_with("HTTP/1.1 400 "), "{garbage}");
+            // A head past 8 KiB: 400, or closed (no hang either way).
+            let mut huge = b"GET /metrics HTTP/1.1\r\nX-Filler: ".to_vec();
+            huge.resize(MAX_HEAD + 4096, b'a');
+            let oversized = exchange(metrics_addr, &huge).await;
+            assert!(oversized.is_empty() || oversized.starts_with("HTTP/1.1 400 "), "{oversized}");
 
-        metrics_task.abort();
-        ftp.abort();
+            metrics_task.abort();
+            ftp.abort();
+        });
     }
 
     /// Issue 18: a client that connects and sends nothing is closed after
