@@ -239,7 +239,8 @@ fn serve_from_a_config_file() {
     add_user(dir.path(), "users.toml", "carol", "c-pass");
     std::fs::write(
         dir.path().join("ftpkit.toml"),
-        "listen = \"127.0.0.1:0\"\nroot = \"pub\"\nuser = [\"bob:b-pass\"]\nusers_file = \"users.toml\"\n",
+        "listen = \"127.0.0.1:0\"\nroot = \"pub\"\nuser = [\"bob:b-pass\"]\nusers_file = \"users.toml\"\n\
+         metrics_listen = \"127.0.0.1:0\"\n",
     )
     .unwrap();
     let work = tempfile::tempdir().unwrap();
@@ -255,6 +256,14 @@ fn serve_from_a_config_file() {
     assert!(carol.login("carol", "c-pass").starts_with("230"));
     let mut anonymous = Control::connect(&served.addr);
     assert!(anonymous.login("anonymous", "x@").starts_with("530"));
+    // The metrics address is in the banner, and answers.
+    let metrics = served.banner.split("metrics on http://").nth(1).and_then(|r| r.split('/').next()).unwrap();
+    let mut scrape = TcpStream::connect(metrics).unwrap();
+    scrape.set_read_timeout(Some(WAIT)).unwrap();
+    scrape.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    let _ = scrape.read_to_string(&mut body);
+    assert!(body.starts_with("HTTP/1.1 200") && body.contains("ftpkit_"), "{body}");
 }
 
 /// Writes a fresh self-signed certificate and key (`openssl req`) to
