@@ -253,6 +253,9 @@ impl Reload {
         if new.tls_cert.is_some() && !self.tls_on {
             restart.push("tls_cert (FTPS was off at start)");
         }
+        if self.started.tls_cert.is_some() && new.tls_cert.is_none() {
+            restart.push("tls_cert (FTPS cannot be turned off; the last certificate stays)");
+        }
         if !restart.is_empty() {
             tracing::warn!("configuration reload: {} changed, which takes a restart", restart.join(", "));
         }
