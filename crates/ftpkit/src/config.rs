@@ -121,6 +121,13 @@ pub(crate) struct Layer {
     /// The anonymous users' own root (default: --root).
     #[arg(long, value_name = "DIR")]
     pub(crate) anonymous_root: Option<PathBuf>,
+    /// An upload-only directory for anonymous users, such as /incoming
+    /// (a path under their root): new files may be dropped there even when
+    /// anonymous users are read-only, and no anonymous user can download,
+    /// list or change them (vsftpd's anon_upload_enable + chown_uploads;
+    /// default: none).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) anonymous_incoming: Option<String>,
     /// Bytes per second of each anonymous download; K, M and G suffixes
     /// are powers of 1024 (default: no limit).
     #[arg(long, value_name = "BYTES")]
@@ -272,6 +279,7 @@ pub(crate) struct Settings {
     pub(crate) users_file: Option<PathBuf>,
     pub(crate) writable: bool,
     pub(crate) anonymous_root: Option<PathBuf>,
+    pub(crate) anonymous_incoming: Option<String>,
     pub(crate) anonymous_download_rate: Option<u64>,
     pub(crate) anonymous_upload_rate: Option<u64>,
     pub(crate) remove_failed_uploads: bool,
@@ -320,6 +328,7 @@ impl Default for Settings {
             users_file: None,
             writable: false,
             anonymous_root: None,
+            anonymous_incoming: None,
             anonymous_download_rate: None,
             anonymous_upload_rate: None,
             remove_failed_uploads: false,
@@ -458,6 +467,7 @@ pub(crate) fn merge(flags: &Layer, file: Option<&Layer>) -> Result<Settings, Str
         users_file,
         writable: pick!(writable).unwrap_or(d.writable),
         anonymous_root: pick!(anonymous_root),
+        anonymous_incoming: pick!(anonymous_incoming),
         anonymous_download_rate: rate(pick!(anonymous_download_rate), "anonymous-download-rate")?,
         anonymous_upload_rate: rate(pick!(anonymous_upload_rate), "anonymous-upload-rate")?,
         remove_failed_uploads: pick!(remove_failed_uploads).unwrap_or(d.remove_failed_uploads),
@@ -545,6 +555,11 @@ impl Settings {
             ("users_file", path(&self.users_file), "no users file"),
             ("writable", Some(Value::Boolean(self.writable)), ""),
             ("anonymous_root", path(&self.anonymous_root), "the root"),
+            (
+                "anonymous_incoming",
+                self.anonymous_incoming.clone().map(Value::String),
+                "no upload-only directory",
+            ),
             ("anonymous_download_rate", self.anonymous_download_rate.map(int), "no limit"),
             ("anonymous_upload_rate", self.anonymous_upload_rate.map(int), "no limit"),
             ("remove_failed_uploads", Some(Value::Boolean(self.remove_failed_uploads)), ""),

@@ -112,6 +112,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.anonymous = settings.anonymous;
     options.anonymous_writable = settings.writable;
     options.anonymous_root = settings.anonymous_root.clone();
+    options.anonymous_incoming = settings.anonymous_incoming.clone();
     let mut limits = ftp_tokio::auth::Limits::default();
     limits.download_rate = settings.anonymous_download_rate;
     limits.upload_rate = settings.anonymous_upload_rate;
