@@ -29,9 +29,9 @@ pub mod guard;
 pub mod homes;
 pub mod memory;
 pub mod server;
-pub mod stats;
 mod sink;
 mod source;
+pub mod stats;
 pub mod storage;
 pub mod tls;
 

@@ -555,11 +555,7 @@ impl Settings {
             ("users_file", path(&self.users_file), "no users file"),
             ("writable", Some(Value::Boolean(self.writable)), ""),
             ("anonymous_root", path(&self.anonymous_root), "the root"),
-            (
-                "anonymous_incoming",
-                self.anonymous_incoming.clone().map(Value::String),
-                "no upload-only directory",
-            ),
+            ("anonymous_incoming", self.anonymous_incoming.clone().map(Value::String), "no upload-only directory"),
             ("anonymous_download_rate", self.anonymous_download_rate.map(int), "no limit"),
             ("anonymous_upload_rate", self.anonymous_upload_rate.map(int), "no limit"),
             ("remove_failed_uploads", Some(Value::Boolean(self.remove_failed_uploads)), ""),
