@@ -231,3 +231,35 @@ async fn sec_a7_required_tls_covers_anonymous_unless_allowed() {
     assert_eq!((bytes.as_slice(), last), (&b"hello\n"[..], 226));
     assert_eq!(ftp.code("USER alice").await, 530, "named users still need TLS");
 }
+
+/// SECURITY.md A2 (issue 18: lockout and its expiry): the ban lasts its
+/// configured time, then the address is greeted and logs in again; the
+/// refusals are counted by reason.
+#[tokio::test]
+async fn sec_a2_ban_expires() {
+    let auth = Arc::new(Counting::default());
+    let mut guard = LoginGuardOptions::default();
+    guard.max_failures = 2;
+    guard.ban = Duration::from_millis(800);
+    let server = ftp_tokio::server::Server::bind(options(&auth, Duration::from_millis(10), guard)).await.unwrap();
+    let addr = server.local_addr().unwrap();
+    let stats = server.stats();
+    let task = tokio::spawn(server.run());
+    let from = ip("127.0.0.9");
+    let (mut ftp, _) = Ftp::connect_from(from, addr).await;
+    for n in 0..2 {
+        assert_eq!(ftp.code("USER alice").await, 331);
+        assert_eq!(ftp.code(&format!("PASS wrong{n}")).await, 530);
+    }
+    let banned_at = Instant::now();
+    let (_, greeting) = Ftp::connect_from(from, addr).await;
+    assert_eq!(code(&greeting), 421, "banned");
+    tokio::time::sleep(Duration::from_millis(800).saturating_sub(banned_at.elapsed()) + Duration::from_millis(200))
+        .await;
+    let (mut again, greeting) = Ftp::connect_from(from, addr).await;
+    assert_eq!(code(&greeting), 220, "the ban is over");
+    again.login("alice", "secret").await;
+    let s = stats.snapshot();
+    assert_eq!((s.refused_banned, s.logins_failed, s.logins_ok), (1, 2, 1));
+    task.abort();
+}
