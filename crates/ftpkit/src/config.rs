@@ -262,8 +262,9 @@ pub(crate) struct Layer {
     #[arg(long, num_args = 0..=1, default_missing_value = DEFAULT_METRICS_LISTEN, value_name = "ADDR")]
     pub(crate) metrics_listen: Option<SocketAddr>,
     /// Started as root: switch to USER (its uid, gid and groups) once the
-    /// port and the root are open. Needed as root; `--run-as root` keeps
-    /// root deliberately (with a warning).
+    /// port and the root are open (default as root: nobody, as vsftpd's
+    /// nopriv_user; `--run-as root` keeps root deliberately, with a
+    /// warning).
     #[arg(long, value_name = "USER")]
     pub(crate) run_as: Option<String>,
 }

@@ -284,19 +284,33 @@ struct Target {
     gid: Gid,
 }
 
-/// Checks `--run-as` before anything is bound: root needs it; naming the
-/// current user changes nothing (root with a warning); another user needs
-/// root.
+/// The user root switches to without `--run-as`, as vsftpd's
+/// `nopriv_user` and proftpd's `User` default to.
+const DEFAULT_RUN_AS: &str = "nobody";
+
+/// Checks `--run-as` before anything is bound: root without it switches to
+/// [`DEFAULT_RUN_AS`] (and refuses to serve when there is no such user);
+/// naming the current user changes nothing (root with a warning); another
+/// user needs root.
 fn plan_run_as(run_as: Option<&str>) -> Result<Option<Target>, String> {
     let euid = nix::unistd::geteuid();
     let Some(name) = run_as else {
-        if euid.is_root() {
-            return Err("refusing to serve as root: give --run-as USER to switch to USER once the port and \
-                        the root are open (USER must be able to read the root), or --run-as root to keep \
-                        root deliberately"
-                .into());
+        if !euid.is_root() {
+            return Ok(None);
         }
-        return Ok(None);
+        let exists = nix::unistd::User::from_name(DEFAULT_RUN_AS).ok().flatten().is_some();
+        if !exists {
+            return Err(format!(
+                "refusing to serve as root: there is no user {DEFAULT_RUN_AS} to switch to; give --run-as USER \
+                 to switch to USER once the port and the root are open (USER must be able to read the root), \
+                 or --run-as root to keep root deliberately"
+            ));
+        }
+        eprintln!(
+            "ftpkit: started as root: serving as {DEFAULT_RUN_AS} once the port and the root are open \
+             (--run-as USER to choose the user, --run-as root to keep root)"
+        );
+        return plan_run_as(Some(DEFAULT_RUN_AS));
     };
     let user = nix::unistd::User::from_name(name)
         .map_err(|e| format!("--run-as {name}: cannot look the user up: {e}"))?
