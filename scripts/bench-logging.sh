@@ -40,18 +40,18 @@ if [ -n "${OLD_FTPKIT:-}" ]; then
     BIN[old]="$OLD_FTPKIT"; ARGS[old]=""; VARIANTS+=(old)
 fi
 
-port=42121
-start() {  # VARIANT -> PID in $SERVER_PID
-    local v=$1 extra=()
-    port=$((port + 1))
+start() {  # VARIANT -> $SERVER_PID, $port (the system's pick, read from the banner)
+    local v=$1 extra=() log="$WORK/$v.out"
     [ "$v" = old ] || extra=($root_flag)
+    : > "$log"
     # shellcheck disable=SC2086
-    "${BIN[$v]}" serve "${extra[@]}" ${ARGS[$v]} --root "$WORK/root" --listen "127.0.0.1:$port" \
+    "${BIN[$v]}" serve "${extra[@]}" ${ARGS[$v]} --root "$WORK/root" --listen "127.0.0.1:0" \
         --user ftptest:ftptest:rw --max-sessions 5000 --max-sessions-per-ip 5000 --idle-timeout 600 \
-        >>"$WORK/$v.log" 2>&1 &
+        >"$log" 2>>"$WORK/$v.log" &
     SERVER_PID=$!
     for _ in $(seq 100); do
-        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 1).recv(3)" 2>/dev/null && return
+        port=$(sed -n 's|.*ftp://127.0.0.1:\([0-9]*\)/.*|\1|p' "$log")
+        [ -n "$port" ] && return
         sleep 0.1
     done
     echo "$v did not start: $(tail -3 "$WORK/$v.log")" >&2; exit 1

@@ -2,10 +2,11 @@
 //! under fixed targets and field names, so that a subscriber (a JSON log,
 //! the classic xferlog, fail2ban reading text) can rely on them.
 //!
-//! Every event of a session is written inside the span [`SESSION_SPAN`]
-//! (`session`), whose fields are `id` (a number unique in the server's
-//! life) and `peer` (the client's address and port): a subscriber that
-//! prints spans puts both on every line.
+//! Every event of a session carries two fields first: `session` (a number
+//! unique in the server's life) and `peer` (the client's address and
+//! port), so any one line says whose it is. They are fields, not a span: a
+//! span per session would cost every open session a record in the
+//! subscriber, for what two fields say.
 //!
 //! | target | level | message | fields |
 //! |---|---|---|---|
@@ -31,7 +32,5 @@ pub const LOGIN: &str = "ftp_tokio::login";
 pub const POLICY: &str = "ftp_tokio::policy";
 /// Transfers, one event each when they end.
 pub const TRANSFER: &str = "ftp_tokio::transfer";
-/// The name of every session's span.
-pub const SESSION_SPAN: &str = "session";
 /// Most [`POLICY`] events one session writes.
 pub const POLICY_EVENTS_PER_SESSION: u32 = 32;

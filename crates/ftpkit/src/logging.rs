@@ -21,9 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use ftp_tokio::events::{SESSION_SPAN, TRANSFER};
+use ftp_tokio::events::TRANSFER;
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::filter::{FilterFn, LevelFilter};
 use tracing_subscriber::fmt::MakeWriter;
@@ -34,11 +33,11 @@ use tracing_subscriber::registry::LookupSpan;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum LogFormat {
-    /// Human lines: time, level, the session's `id` and `peer`, the message
-    /// and its fields.
+    /// Human lines: time, level, the message and its fields, the session's
+    /// `session` and `peer` first.
     Text,
-    /// One JSON object a line: `timestamp`, `level`, `target`, `fields`
-    /// and the session's `span` (`id`, `peer`, `name`).
+    /// One JSON object a line: `timestamp`, `level`, `target` and
+    /// `fields` (with `session` and `peer`).
     Json,
 }
 
@@ -88,15 +87,29 @@ pub(crate) fn init(format: LogFormat, level: LogLevel, xferlog: Option<&Path>) -
         None => None,
     };
     let ansi = io::stderr().is_terminal();
+    // Lines go to stderr from a thread of their own, in batches
+    // (`crate::logwriter`): sessions never wait for the log.
+    let writer = crate::logwriter::Batched::spawn(io::stderr()).map_err(|e| format!("cannot start the log: {e}"))?;
+    let _ = WRITER.set(writer.clone());
     let subscriber = tracing_subscriber::registry()
         .with(xferlog)
-        .with(fmt_layer(format, ansi, io::stderr).with_filter(level.filter()));
+        .with(fmt_layer(format, ansi, writer).with_filter(level.filter()));
     tracing::subscriber::set_global_default(subscriber).map_err(|e| format!("cannot install the log: {e}"))
 }
 
+/// The writer [`init`] installed, for [`finish`].
+static WRITER: std::sync::OnceLock<crate::logwriter::Batched> = std::sync::OnceLock::new();
+
+/// Writes out what the log holds (before the process exits).
+pub(crate) fn finish() {
+    if let Some(writer) = WRITER.get() {
+        writer.finish();
+    }
+}
+
 /// The stderr layer of [`init`], writing to `writer` instead (tests):
-/// text with the span's fields on each line and no target, or JSON with
-/// the event's fields and the current span's, without the span list.
+/// text (the session and peer are fields of every event) without the
+/// target, or JSON with the event's fields.
 pub(crate) fn fmt_layer<S, W>(format: LogFormat, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -105,60 +118,24 @@ where
     let layer = tracing_subscriber::fmt::layer().with_writer(writer);
     match format {
         LogFormat::Text => Box::new(layer.with_ansi(ansi).with_target(false)),
-        LogFormat::Json => Box::new(layer.json().with_ansi(false).with_current_span(true).with_span_list(false)),
+        LogFormat::Json => Box::new(layer.json().with_ansi(false).with_current_span(false).with_span_list(false)),
     }
 }
 
-/// What the xferlog layer sees: session spans (for their `id` and `peer`)
-/// and [`TRANSFER`] events, whatever the stderr log's level (both are
-/// INFO by the events' contract, so DEBUG and TRACE call sites stay off
-/// when the stderr log does not want them either).
+/// What the xferlog layer sees: [`TRANSFER`] events, whatever the stderr
+/// log's level (they are INFO by the events' contract, so DEBUG and TRACE
+/// call sites stay off when the stderr log does not want them either).
 pub(crate) fn xferlog_filter() -> FilterFn<impl Fn(&Metadata<'_>) -> bool> {
-    tracing_subscriber::filter::filter_fn(|meta: &Metadata<'_>| {
-        if meta.is_span() { meta.name() == SESSION_SPAN } else { meta.target() == TRANSFER }
-    })
-    .with_max_level_hint(LevelFilter::INFO)
-}
-
-/// A session span's fields, kept in the span's extensions.
-#[derive(Debug, Default, Clone)]
-struct SessionFields {
-    id: Option<u64>,
-    peer: Option<String>,
-}
-
-impl Visit for SessionFields {
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if field.name() == "id" {
-            self.id = Some(value);
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if field.name() == "id" {
-            self.id = u64::try_from(value).ok();
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "peer" {
-            self.peer = Some(value.to_owned());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `peer = %addr` and `peer = ?addr` both arrive here (a
-        // SocketAddr's Debug is its Display).
-        if field.name() == "peer" {
-            self.peer = Some(format!("{value:?}"));
-        }
-    }
+    tracing_subscriber::filter::filter_fn(|meta: &Metadata<'_>| meta.is_event() && meta.target() == TRANSFER)
+        .with_max_level_hint(LevelFilter::INFO)
 }
 
 /// A [`TRANSFER`] event's fields.
 #[derive(Debug, Default)]
 struct TransferFields {
     message: String,
+    /// The session's client, `ADDR:PORT`.
+    peer: String,
     user: String,
     anonymous: bool,
     path: String,
@@ -193,6 +170,7 @@ impl Visit for TransferFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         let slot = match field.name() {
             "message" => &mut self.message,
+            "peer" => &mut self.peer,
             "user" => &mut self.user,
             "path" => &mut self.path,
             "direction" => &mut self.direction,
@@ -205,7 +183,7 @@ impl Visit for TransferFields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         // Fields given with `%` or `?`: Display or Debug text, unquoted
         // for the `%` form.
-        if matches!(field.name(), "message" | "user" | "path" | "direction" | "result") {
+        if matches!(field.name(), "message" | "peer" | "user" | "path" | "direction" | "result") {
             self.record_str(field, &format!("{value:?}"));
         }
     }
@@ -274,26 +252,7 @@ impl<S> Layer<S> for XferlogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() != SESSION_SPAN {
-            return;
-        }
-        let mut fields = SessionFields::default();
-        attrs.record(&mut fields);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(fields);
-        }
-    }
-
-    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id) {
-            if let Some(fields) = span.extensions_mut().get_mut::<SessionFields>() {
-                values.record(fields);
-            }
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         if event.metadata().target() != TRANSFER {
             return;
         }
@@ -304,13 +263,7 @@ where
         if fields.message != "transfer" || !matches!(fields.direction.as_str(), "download" | "upload") {
             return;
         }
-        let peer = ctx
-            .event_scope(event)
-            .and_then(|scope| {
-                scope.from_root().find_map(|span| span.extensions().get::<SessionFields>().and_then(|f| f.peer.clone()))
-            })
-            .unwrap_or_default();
-        let line = xferlog_line(SystemTime::now(), &peer, &fields);
+        let line = xferlog_line(SystemTime::now(), &fields);
         match self.lines.try_send(line) {
             Ok(()) | Err(TrySendError::Disconnected(_)) => {}
             Err(TrySendError::Full(_)) => {
@@ -324,14 +277,14 @@ where
 /// file-size filename transfer-type special-action-flag direction
 /// access-mode username service-name authentication-method
 /// authenticated-user-id completion-status`.
-fn xferlog_line(now: SystemTime, peer: &str, t: &TransferFields) -> String {
+fn xferlog_line(now: SystemTime, t: &TransferFields) -> String {
     // Whole seconds, rounded, at least 1 (vsftpd writes at least 1).
     let seconds = t.duration_ms.saturating_add(500) / 1000;
     format!(
         "{} {} {} {} {} {} _ {} {} {} ftp 0 * {}",
         ctime_utc(now),
         seconds.max(1),
-        field(&remote_host(peer)),
+        field(&remote_host(&t.peer)),
         t.bytes,
         field(&t.path),
         if t.binary { 'b' } else { 'a' },
@@ -437,9 +390,22 @@ pub(crate) mod tests {
         }
     }
 
-    fn transfer(user: &str, anonymous: bool, path: &str, direction: &str, bytes: u64, duration_ms: u64, result: &str) {
+    /// A TRANSFER event as the server writes it, from session 7 at `peer`.
+    #[allow(clippy::too_many_arguments)]
+    fn transfer(
+        peer: &str,
+        user: &str,
+        anonymous: bool,
+        path: &str,
+        direction: &str,
+        bytes: u64,
+        duration_ms: u64,
+        result: &str,
+    ) {
         tracing::info!(
             target: TRANSFER,
+            session = 7u64,
+            peer = %peer,
             user,
             anonymous,
             path,
@@ -464,11 +430,9 @@ pub(crate) mod tests {
         let (layer, writer) = XferlogLayer::open(&path).unwrap();
         let subscriber = Registry::default().with(layer.with_filter(xferlog_filter()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("session", id = 7u64, peer = "127.0.0.1:5000");
-            let _entered = span.enter();
-            transfer("anonymous", true, "/pub/a file.txt", "download", 4096, 250, "completed");
-            transfer("alice", false, "/in/b.bin", "upload", 10, 2600, "aborted");
-            transfer("alice", false, "/in", "listing", 300, 5, "completed");
+            transfer("127.0.0.1:5000", "anonymous", true, "/pub/a file.txt", "download", 4096, 250, "completed");
+            transfer("127.0.0.1:5000", "alice", false, "/in/b.bin", "upload", 10, 2600, "aborted");
+            transfer("127.0.0.1:5000", "alice", false, "/in", "listing", 300, 5, "completed");
             // Not transfers: not in the xferlog.
             tracing::info!(target: ftp_tokio::events::LOGIN, user = "alice", anonymous = false, "login");
             tracing::warn!(target: TRANSFER, path = "/in/c", bytes = 3u64, "upload incomplete");
@@ -512,9 +476,7 @@ pub(crate) mod tests {
             .with(layer.with_filter(xferlog_filter()))
             .with(fmt_layer(LogFormat::Text, false, out.clone()).with_filter(LogLevel::Error.filter()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("session", id = 1u64, peer = "[::1]:40000");
-            let _entered = span.enter();
-            transfer("bob", false, "/x", "download", 1, 0, "failed");
+            transfer("[::1]:40000", "bob", false, "/x", "download", 1, 0, "failed");
         });
         writer.join().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -567,17 +529,15 @@ pub(crate) mod tests {
     }
 
     /// Issue 18: the JSON log is one object a line with the event's fields
-    /// (`fields.message`, `fields.user`, ...), its level and target, and
-    /// the session span's `id` and `peer`; no password field (the server
+    /// (`fields.message`, `fields.user`, ..., `fields.session` and
+    /// `fields.peer`), its level and target; no password field (the server
     /// never logs one).
     #[test]
     fn json_lines_carry_fields_and_session() {
         let out = Shared::default();
         let subscriber = Registry::default().with(fmt_layer(LogFormat::Json, false, out.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("session", id = 7u64, peer = "127.0.0.1:5000");
-            let _entered = span.enter();
-            transfer("alice", false, "/pub/a.txt", "download", 4096, 12, "completed");
+            transfer("127.0.0.1:5000", "alice", false, "/pub/a.txt", "download", 4096, 12, "completed");
         });
         let text = out.text();
         let lines: Vec<&str> = text.lines().collect();
@@ -597,10 +557,9 @@ pub(crate) mod tests {
         assert_eq!(fields["result"], "completed");
         assert_eq!(fields["tls"], false);
         assert!(fields.get("password").is_none());
-        assert_eq!(v["span"]["name"], "session");
-        assert_eq!(v["span"]["id"], 7);
-        assert_eq!(v["span"]["peer"], "127.0.0.1:5000");
-        assert!(v.get("spans").is_none());
+        assert_eq!(fields["session"], 7);
+        assert_eq!(fields["peer"], "127.0.0.1:5000");
+        assert!(v.get("span").is_none() && v.get("spans").is_none(), "sessions are fields, not spans");
     }
 
     /// A scripted FTP client's control connection: sends a command, reads
@@ -711,8 +670,8 @@ pub(crate) mod tests {
         assert_eq!(login["target"], ftp_tokio::events::LOGIN);
         assert_eq!(login["fields"]["user"], "anonymous");
         assert_eq!(login["fields"]["anonymous"], true);
-        assert_eq!(login["span"]["name"], "session");
-        assert!(login["span"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{login}");
+        assert!(login["fields"]["session"].is_u64(), "{login}");
+        assert!(login["fields"]["peer"].as_str().unwrap().starts_with("127.0.0.1:"), "{login}");
         let transfers: Vec<_> = events.iter().filter(|e| e["fields"]["message"] == "transfer").collect();
         assert_eq!(transfers.len(), 2, "{text}");
     }
@@ -724,12 +683,18 @@ pub(crate) mod tests {
         let out = Shared::default();
         let subscriber = Registry::default().with(fmt_layer(LogFormat::Text, false, out.clone()));
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("session", id = 7u64, peer = "127.0.0.1:5000");
-            let _entered = span.enter();
-            tracing::warn!(target: ftp_tokio::events::LOGIN, user = "mallory", session_failures = 1u32, "login failed");
+            let peer: std::net::SocketAddr = "127.0.0.1:5000".parse().unwrap();
+            tracing::warn!(
+                target: ftp_tokio::events::LOGIN,
+                session = 7u64,
+                %peer,
+                user = "mallory",
+                session_failures = 1u32,
+                "login failed"
+            );
         });
         let text = out.text();
-        assert!(text.contains("WARN session{id=7 peer=\"127.0.0.1:5000\"}: login failed user=\"mallory\""), "{text}");
+        assert!(text.contains("WARN login failed session=7 peer=127.0.0.1:5000 user=\"mallory\""), "{text}");
         assert!(!text.contains("ftp_tokio::login"), "{text}");
         assert!(!text.contains('\u{1b}'), "{text}");
     }

@@ -5,6 +5,7 @@
 mod config;
 mod display;
 mod logging;
+mod logwriter;
 mod metrics;
 mod passwd;
 mod remote;

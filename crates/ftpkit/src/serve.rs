@@ -207,10 +207,13 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if cut > 0 {
         eprintln!("ftpkit: {cut} session(s) cut at the end of the grace period");
     }
-    match run.await {
+    let result = match run.await {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
-    }
+    };
+    // The last sessions' `disconnected` lines are written before exiting.
+    crate::logging::finish();
+    result
 }
 
 /// Who may log in: the users file's users, the `user` ones and anonymous

@@ -9,7 +9,6 @@ use crate::events;
 use crate::stats::Refusal;
 use ftp_proto::Username;
 use ftp_session::server::CloseReason;
-use tracing::Instrument;
 
 /// What background tasks tell the connection task. Kept small (the
 /// storage's answer is boxed): the channel holds room for 32 of them from
@@ -110,6 +109,7 @@ impl Label {
 /// else as aborted (ABOR, or the session ended first) with the bytes moved
 /// until then.
 struct TransferRecord {
+    who: Who,
     label: Label,
     user: String,
     anonymous: bool,
@@ -140,8 +140,11 @@ impl Drop for TransferRecord {
             self.result.unwrap_or((crate::stats::TransferResult::Aborted, self.moved.load(Ordering::Relaxed)));
         self.stats.transfer(self.label.is_upload(), bytes, result);
         let duration_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let Who { session, peer } = self.who;
         tracing::info!(
             target: events::TRANSFER,
+            session,
+            %peer,
             user = %self.user,
             anonymous = self.anonymous,
             path = %self.label.path,
@@ -337,26 +340,33 @@ pub(super) struct Conn {
     local_ip: IpAddr,
     /// The client's address (passive listeners are counted per address).
     peer_ip: IpAddr,
+    /// This session in the log.
+    who: Who,
     tx: mpsc::UnboundedSender<Note>,
     data: HashMap<DataId, DataSlot>,
     /// The prepared source or sink of the last request the session
     /// accepted an answer to, until a `Transfer` takes it. At most one:
     /// the next accepted answer or the closing of the data setup drops it
     /// (SECURITY.md X1, X3: nothing an aborted request opened stays open).
-    job: Option<(RequestId, Job, Label)>,
+    ///
+    /// Boxed: a session holds one between a request and its transfer, and
+    /// idle sessions (most of them) none, so it should not size every
+    /// session.
+    job: Option<Box<(RequestId, Job, Label)>>,
     /// The storage tasks of requests not answered yet, aborted when the
     /// session cancels their request and when the connection ends.
     requests: RequestTasks,
     /// Who is logged in, passed to the storage with every request (before
     /// login: an anonymous read-only placeholder no request is made for).
-    user: Principal,
+    /// Shared with the request tasks (one clone of a pointer each).
+    user: Arc<Principal>,
     /// The access granted with the last named login, taken when the
     /// session reports the login, with its place in the user's session
-    /// count.
-    granted: Option<(Principal, Option<UserTicket>)>,
+    /// count (boxed: held only between the answer and the login).
+    granted: Option<Box<(Principal, Option<UserTicket>)>>,
     /// The logged-in user's place in their session count
     /// ([`Limits::max_sessions`]).
-    user_ticket: Option<UserTicket>,
+    user_ticket: Option<Box<UserTicket>>,
     /// Policy refusals logged so far (at most
     /// [`events::POLICY_EVENTS_PER_SESSION`]).
     policy_events: u32,
@@ -369,8 +379,17 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, refused: Optio
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-    let span = tracing::info_span!(target: events::CONNECTION, "session", id = conn_id, peer = %peer);
-    serve_session(stream, shared, refused, conn_id, peer, local).instrument(span).await
+    serve_session(stream, shared, refused, conn_id, peer, local).await
+}
+
+/// Which session an event is about: every log event of a session carries
+/// these two fields (`session`, `peer`). Fields rather than a span: a span
+/// per session would cost every open session its record in the
+/// subscriber (hundreds of bytes each), for what two fields say.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Who {
+    session: u64,
+    peer: SocketAddr,
 }
 
 /// An admitted session's place in the counters and the log: counted when
@@ -378,15 +397,16 @@ pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, refused: Optio
 /// dropped, however the connection ends.
 struct Opened {
     shared: Arc<Shared>,
+    who: Who,
     since: Instant,
     reason: &'static str,
 }
 
 impl Opened {
-    fn new(shared: Arc<Shared>, local: SocketAddr) -> Self {
+    fn new(shared: Arc<Shared>, who: Who, local: SocketAddr) -> Self {
         shared.stats.session_opened();
-        tracing::info!(target: events::CONNECTION, %local, "connected");
-        Self { shared, since: Instant::now(), reason: "connection lost" }
+        tracing::info!(target: events::CONNECTION, session = who.session, peer = %who.peer, %local, "connected");
+        Self { shared, who, since: Instant::now(), reason: "connection lost" }
     }
 }
 
@@ -394,7 +414,8 @@ impl Drop for Opened {
     fn drop(&mut self) {
         self.shared.stats.session_closed();
         let duration_ms = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
-        tracing::info!(target: events::CONNECTION, duration_ms, reason = self.reason, "disconnected");
+        let Who { session, peer } = self.who;
+        tracing::info!(target: events::CONNECTION, session, %peer, duration_ms, reason = self.reason, "disconnected");
     }
 }
 
@@ -426,9 +447,10 @@ async fn serve_session(
     let mut phase = shared.phase.subscribe();
     let running = *phase.borrow_and_update() == Phase::Running;
     let refused = refused.or((!running).then_some(Refusal::ShuttingDown));
+    let who = Who { session: conn_id, peer };
     if let Some(why) = refused {
         shared.stats.refused(why);
-        tracing::info!(target: events::CONNECTION, reason = why.as_str(), "refused");
+        tracing::info!(target: events::CONNECTION, session = conn_id, %peer, reason = why.as_str(), "refused");
         if shared.implicit_tls {
             // A 421 could only go out after a TLS handshake: a refused
             // client of implicit FTPS costs no handshake, it is just closed
@@ -436,7 +458,7 @@ async fn serve_session(
             return Ok(());
         }
     }
-    let mut opened = refused.is_none().then(|| Opened::new(shared.clone(), local));
+    let mut opened = refused.is_none().then(|| Opened::new(shared.clone(), who, local));
     shared.resumption.opened(conn_id, peer.ip());
     let _login = LoginRecord(shared.resumption.clone(), conn_id);
     let (tls, data_tls) = conn_tls(&shared, peer.ip(), conn_id);
@@ -474,11 +496,12 @@ async fn serve_session(
         data_tls,
         local_ip: local.ip(),
         peer_ip: peer.ip(),
+        who,
         tx,
         data: HashMap::new(),
         job: None,
         requests: RequestTasks::default(),
-        user: Principal::anonymous(Access::read_only()),
+        user: Arc::new(Principal::anonymous(Access::read_only())),
         granted: None,
         user_ticket: None,
         policy_events: 0,
@@ -503,9 +526,16 @@ async fn serve_session(
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
                     conn.shared.stats.login(true);
-                    tracing::info!(target: events::LOGIN, user = %String::from_utf8_lossy(user.as_bytes()), anonymous, "login");
+                    tracing::info!(
+                        target: events::LOGIN,
+                        session = conn_id,
+                        %peer,
+                        user = %String::from_utf8_lossy(user.as_bytes()),
+                        anonymous,
+                        "login"
+                    );
                     conn.shared.resumption.logged_in(conn_id, peer.ip(), user.clone());
-                    conn.user = if anonymous {
+                    conn.user = Arc::new(if anonymous {
                         let mut principal =
                             Principal::anonymous(conn.shared.anonymous.unwrap_or_else(Access::read_only))
                                 .with_limits(conn.shared.anonymous_limits);
@@ -515,18 +545,20 @@ async fn serve_session(
                     } else {
                         // The authenticator's user, under the name the
                         // session logged in (they are the same login).
-                        match conn.granted.take() {
+                        match conn.granted.take().map(|granted| *granted) {
                             Some((principal, ticket)) => {
-                                conn.user_ticket = ticket;
+                                conn.user_ticket = ticket.map(Box::new);
                                 principal
                             }
                             None => Principal::new(user, Access::read_only()),
                         }
-                    };
+                    });
                 }
                 Output::Event(Event::UploadPossiblyTruncated { path, bytes }) => {
                     tracing::warn!(
                         target: events::TRANSFER,
+                        session = conn_id,
+                        %peer,
                         path = %String::from_utf8_lossy(path.as_bytes()),
                         bytes,
                         "upload accepted without TLS close_notify: possibly truncated (SECURITY.md L7)"
@@ -535,6 +567,8 @@ async fn serve_session(
                 Output::Event(Event::UploadIncomplete { path, bytes }) => {
                     tracing::warn!(
                         target: events::TRANSFER,
+                        session = conn_id,
+                        %peer,
                         path = %String::from_utf8_lossy(path.as_bytes()),
                         bytes,
                         removed = conn.remove_if_incomplete,
@@ -545,10 +579,15 @@ async fn serve_session(
                         tokio::spawn(
                             async move {
                                 if let Err(e) = storage.delete(&user, &path).await {
-                                    tracing::warn!(target: events::TRANSFER, error = %e, "cannot remove a failed upload");
+                                    tracing::warn!(
+                                        target: events::TRANSFER,
+                                        session = conn_id,
+                                        %peer,
+                                        error = %e,
+                                        "cannot remove a failed upload"
+                                    );
                                 }
-                            }
-                            .in_current_span(),
+                            },
                         );
                     }
                 }
@@ -558,13 +597,21 @@ async fn serve_session(
                     conn.shared.stats.login(false);
                     tracing::warn!(
                         target: events::LOGIN,
+                        session = conn_id,
+                        %peer,
                         user = %String::from_utf8_lossy(user.as_bytes()),
                         session_failures = failures,
                         address_failures = recorded.recent,
                         "login failed"
                     );
                     if recorded.banned_now {
-                        tracing::warn!(target: events::LOGIN, ip = %guard::address_key(peer.ip()), "address banned");
+                        tracing::warn!(
+                            target: events::LOGIN,
+                            session = conn_id,
+                            %peer,
+                            ip = %guard::address_key(peer.ip()),
+                            "address banned"
+                        );
                     }
                 }
                 Output::Event(Event::Closed(reason)) => {
@@ -730,7 +777,10 @@ impl Conn {
             DataAction::Transfer { id, request, tls, direction } => {
                 let stream = self.data.get_mut(&id).and_then(|s| s.stream.take());
                 // A job left by another request is stale: dropped here.
-                let job = self.job.take().filter(|(r, _, _)| *r == request).map(|(_, job, label)| (job, label));
+                let job = self.job.take().filter(|j| j.0 == request).map(|j| {
+                    let (_, job, label) = *j;
+                    (job, label)
+                });
                 let tx = self.tx.clone();
                 let (Some(stream), Some((job, label))) = (stream, job) else {
                     let failed = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
@@ -750,6 +800,7 @@ impl Conn {
                 let rate = if label.is_upload() { limits.upload_rate } else { limits.download_rate };
                 let moved = Arc::new(AtomicU64::new(0));
                 let mut record = TransferRecord {
+                    who: self.who,
                     label,
                     user: String::from_utf8_lossy(self.user.name.as_bytes()).into_owned(),
                     anonymous: self.user.anonymous,
@@ -783,8 +834,7 @@ impl Conn {
                         record.finish(&event);
                         drop(record);
                         let _ = tx.send(Note::Done(id, event));
-                    }
-                    .in_current_span(),
+                    },
                 );
                 if let Some(slot) = self.data.get_mut(&id) {
                     slot.task = Some(task);
@@ -807,13 +857,13 @@ impl Conn {
                 let Answered(answer, job, granted) = *answered;
                 self.requests.answered(id);
                 if granted.is_some() {
-                    self.granted = granted;
+                    self.granted = granted.map(Box::new);
                 }
                 // Kept only when the session takes the answer: the answer to
                 // a cancelled request (ABOR) is stale, and its file is
                 // closed here (SECURITY.md X1, X3).
                 if session.answer(now, id, answer).is_ok() {
-                    self.job = job.map(|(job, label)| (id, job, label));
+                    self.job = job.map(|(job, label)| Box::new((id, job, label)));
                 }
             }
             Note::Incoming(id, stream, peer) => {
@@ -873,7 +923,7 @@ impl Conn {
             // when the session goes away (an authenticator is not cut
             // mid-way), so its task is not tracked.
             let slot = self.shared.guard.slot(self.peer_ip, Instant::now());
-            let peer_ip = self.peer_ip;
+            let (peer_ip, who) = (self.peer_ip, self.who);
             tokio::spawn(async move {
                 let Some(slot) = slot else {
                     let _ = tx.send(Note::Answer(id, Box::new(Answered(Answer::LoginDenied, None, None))));
@@ -888,6 +938,8 @@ impl Conn {
                         None => {
                             tracing::info!(
                                 target: events::POLICY,
+                                session = who.session,
+                                peer = %who.peer,
                                 user = %String::from_utf8_lossy(principal.name.as_bytes()),
                                 command = "PASS",
                                 reason = "too many sessions of the user",
@@ -906,6 +958,8 @@ impl Conn {
             self.policy_events += 1;
             tracing::info!(
                 target: events::POLICY,
+                session = self.who.session,
+                peer = %self.who.peer,
                 user = %String::from_utf8_lossy(self.user.name.as_bytes()),
                 command = write_verb(&kind),
                 reason = "read-only user",
