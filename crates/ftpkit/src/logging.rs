@@ -91,9 +91,8 @@ pub(crate) fn init(format: LogFormat, level: LogLevel, xferlog: Option<&Path>) -
     // (`crate::logwriter`): sessions never wait for the log.
     let writer = crate::logwriter::Batched::spawn(io::stderr()).map_err(|e| format!("cannot start the log: {e}"))?;
     let _ = WRITER.set(writer.clone());
-    let subscriber = tracing_subscriber::registry()
-        .with(xferlog)
-        .with(fmt_layer(format, ansi, writer).with_filter(level.filter()));
+    let subscriber =
+        tracing_subscriber::registry().with(xferlog).with(fmt_layer(format, ansi, writer).with_filter(level.filter()));
     tracing::subscriber::set_global_default(subscriber).map_err(|e| format!("cannot install the log: {e}"))
 }
 

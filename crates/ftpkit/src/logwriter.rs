@@ -158,7 +158,7 @@ mod tests {
         let log = Batched::spawn(out.clone()).unwrap();
         for i in 0..2000 {
             let mut line = log.make_writer();
-            write!(line, "line {i}\n").unwrap();
+            writeln!(line, "line {i}").unwrap();
         }
         log.finish();
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
@@ -187,7 +187,7 @@ mod tests {
         let closed = gate.lock().unwrap();
         let log = Batched::spawn(Gate(gate.clone(), out.clone())).unwrap();
         for i in 0..(QUEUE * 2) {
-            write!(log.make_writer(), "l{i}\n").unwrap();
+            writeln!(log.make_writer(), "l{i}").unwrap();
         }
         drop(closed);
         log.finish();

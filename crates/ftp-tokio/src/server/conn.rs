@@ -576,19 +576,17 @@ async fn serve_session(
                     );
                     if std::mem::take(&mut conn.remove_if_incomplete) {
                         let (storage, user) = (conn.shared.storage.clone(), conn.user.clone());
-                        tokio::spawn(
-                            async move {
-                                if let Err(e) = storage.delete(&user, &path).await {
-                                    tracing::warn!(
-                                        target: events::TRANSFER,
-                                        session = conn_id,
-                                        %peer,
-                                        error = %e,
-                                        "cannot remove a failed upload"
-                                    );
-                                }
-                            },
-                        );
+                        tokio::spawn(async move {
+                            if let Err(e) = storage.delete(&user, &path).await {
+                                tracing::warn!(
+                                    target: events::TRANSFER,
+                                    session = conn_id,
+                                    %peer,
+                                    error = %e,
+                                    "cannot remove a failed upload"
+                                );
+                            }
+                        });
                     }
                 }
                 Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
@@ -811,31 +809,29 @@ impl Conn {
                     stats: self.shared.stats.clone(),
                 };
                 let stats = self.shared.stats.clone();
-                let task = tokio::spawn(
-                    async move {
-                        let progress = Progress::new(tx.clone(), id, moved);
-                        let event = match stream {
-                            DataStream::Plain(tcp) if !tls.required => match rate {
-                                None => transfer_plain(tcp, job, progress).await,
-                                Some(rate) => transfer(Paced::new(tcp, rate), job, false, progress).await,
-                            },
-                            // Required but no certificate: the session never
-                            // allows PROT P then; refuse rather than send plaintext.
-                            DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
-                            DataStream::Tls(handshake) => match (handshake.finish(direction).await, rate) {
-                                (Ok(tls), None) => transfer(tls, job, true, progress).await,
-                                (Ok(tls), Some(rate)) => transfer(Paced::new(tls, rate), job, true, progress).await,
-                                (Err(reason), _) => {
-                                    stats.tls_failed();
-                                    DataEvent::Failed { bytes: 0, reason }
-                                }
-                            },
-                        };
-                        record.finish(&event);
-                        drop(record);
-                        let _ = tx.send(Note::Done(id, event));
-                    },
-                );
+                let task = tokio::spawn(async move {
+                    let progress = Progress::new(tx.clone(), id, moved);
+                    let event = match stream {
+                        DataStream::Plain(tcp) if !tls.required => match rate {
+                            None => transfer_plain(tcp, job, progress).await,
+                            Some(rate) => transfer(Paced::new(tcp, rate), job, false, progress).await,
+                        },
+                        // Required but no certificate: the session never
+                        // allows PROT P then; refuse rather than send plaintext.
+                        DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                        DataStream::Tls(handshake) => match (handshake.finish(direction).await, rate) {
+                            (Ok(tls), None) => transfer(tls, job, true, progress).await,
+                            (Ok(tls), Some(rate)) => transfer(Paced::new(tls, rate), job, true, progress).await,
+                            (Err(reason), _) => {
+                                stats.tls_failed();
+                                DataEvent::Failed { bytes: 0, reason }
+                            }
+                        },
+                    };
+                    record.finish(&event);
+                    drop(record);
+                    let _ = tx.send(Note::Done(id, event));
+                });
                 if let Some(slot) = self.data.get_mut(&id) {
                     slot.task = Some(task);
                 }
