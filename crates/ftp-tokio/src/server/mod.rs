@@ -455,6 +455,10 @@ impl Drop for PassiveTicket {
 /// A bound FTP server.
 pub struct Server {
     listener: TcpListener,
+    /// With lanes: one more listener on the same port per lane after the
+    /// first (`SO_REUSEPORT`), so that each lane accepts its own sessions
+    /// and a new session is never handed from thread to thread.
+    more_listeners: Vec<TcpListener>,
     shared: Arc<Shared>,
     /// [`ServerOptions::session_threads`], when not zero.
     lanes: Option<lanes::Lanes>,
@@ -490,11 +494,21 @@ impl Server {
             Arc::new(UserList { users: options.users, anonymous })
         });
         let anonymous = auth.anonymous();
-        let socket =
-            if options.listen.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
-        socket.set_reuseaddr(true)?;
-        socket.bind(options.listen)?;
-        let listener = socket.listen(1024)?;
+        let lanes_wanted = options.session_threads;
+        let listen_on = |addr: SocketAddr| -> io::Result<TcpListener> {
+            let socket =
+                if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+            socket.set_reuseaddr(true)?;
+            if lanes_wanted > 1 {
+                socket.set_reuseport(true)?;
+            }
+            socket.bind(addr)?;
+            socket.listen(1024)
+        };
+        let listener = listen_on(options.listen)?;
+        // The same port for every lane (port 0 picked one above).
+        let bound = listener.local_addr()?;
+        let more_listeners = (1..lanes_wanted).map(|_| listen_on(bound)).collect::<io::Result<Vec<_>>>()?;
         let session = options
             .session
             .anonymous(anonymous.is_some())
@@ -547,7 +561,7 @@ impl Server {
             0 => None,
             n => Some(lanes::Lanes::start(n, &shared.live)?),
         };
-        Ok(Self { listener, shared: Arc::new(shared), lanes })
+        Ok(Self { listener, more_listeners, shared: Arc::new(shared), lanes })
     }
 
     /// The bound address.
@@ -596,47 +610,62 @@ impl Server {
     /// # Errors
     /// None so far; the result leaves room for fatal listener errors.
     pub async fn run(self) -> io::Result<()> {
-        let mut phase = self.shared.phase.subscribe();
-        loop {
-            let accepted = tokio::select! {
-                r = self.listener.accept() => r,
-                _ = phase.wait_for(|p| *p == Phase::Stopping) => return Ok(()),
-            };
-            let (stream, peer) = match accepted {
-                Ok(s) => s,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+        let Self { listener, more_listeners, shared, lanes } = self;
+        let Some(lanes) = lanes else {
+            accept_loop(listener, shared).await;
+            return Ok(());
+        };
+        // Each lane accepts on a listener of its own (the kernel spreads
+        // connections over them); the sockets move to the lanes' reactors.
+        for (i, listener) in std::iter::once(listener).chain(more_listeners).enumerate() {
+            let listener = listener.into_std()?;
+            let shared = shared.clone();
+            drop(lanes.lane(i).spawn(async move {
+                if let Ok(listener) = TcpListener::from_std(listener) {
+                    accept_loop(listener, shared).await;
                 }
-            };
-            let _ = stream.set_nodelay(true);
-            // RFC 959 4.1.3: a client aborting a transfer sends the Telnet
-            // Synch, whose DM byte travels as TCP urgent data. Linux drops
-            // that byte from the normal stream unless it is kept inline, and
-            // the decoder would then see `IAC IP IAC ABOR`; inline, it sees
-            // the whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
-            let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
-            let ticket = self.shared.admit(peer.ip());
-            let session = |stream: TcpStream| async move {
-                let shared = ticket.shared.clone();
-                let _ = serve(stream, shared, ticket.refused).await;
-                drop(ticket);
-            };
-            match &self.lanes {
-                None => drop(tokio::spawn(session(stream))),
-                // The socket moves to the lane's own reactor: out of this
-                // runtime's here, into the lane's inside its task.
-                Some(lanes) => match stream.into_std() {
-                    Ok(stream) => drop(lanes.next().spawn(async move {
-                        if let Ok(stream) = TcpStream::from_std(stream) {
-                            session(stream).await;
-                        }
-                    })),
-                    Err(_) => continue,
-                },
-            }
+            }));
         }
+        let mut phase = shared.phase.subscribe();
+        let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
+        drop(lanes);
+        Ok(())
+    }
+}
+
+/// Accepts and serves connections on `listener`, each session a task of
+/// the runtime this runs on, until the server is stopping. While it
+/// drains, connections are still accepted, and answered 421 (SECURITY.md
+/// C5). Failing accepts (out of file descriptors, say) are retried after a
+/// pause, so a burst does not end the server.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut phase = shared.phase.subscribe();
+    loop {
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = phase.wait_for(|p| *p == Phase::Stopping) => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(s) => s,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        // RFC 959 4.1.3: a client aborting a transfer sends the Telnet
+        // Synch, whose DM byte travels as TCP urgent data. Linux drops that
+        // byte from the normal stream unless it is kept inline, and the
+        // decoder would then see `IAC IP IAC ABOR`; inline, it sees the
+        // whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
+        let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
+        let ticket = shared.admit(peer.ip());
+        drop(tokio::spawn(async move {
+            let shared = ticket.shared.clone();
+            let _ = serve(stream, shared, ticket.refused).await;
+            drop(ticket);
+        }));
     }
 }
 
