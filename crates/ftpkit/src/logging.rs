@@ -114,10 +114,37 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer).with_timer(Timestamp);
     match format {
         LogFormat::Text => Box::new(layer.with_ansi(ansi).with_target(false)),
         LogFormat::Json => Box::new(layer.json().with_ansi(false).with_current_span(false).with_span_list(false)),
+    }
+}
+
+/// The log's timestamps: RFC 3339 in UTC with microseconds, as
+/// tracing-subscriber's own, but the date and time of day are formatted
+/// once a second per thread rather than for every line (they were a
+/// quarter of what a line cost).
+struct Timestamp;
+
+impl tracing_subscriber::fmt::time::FormatTime for Timestamp {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> fmt::Result {
+        thread_local! {
+            /// The second last formatted, and its text up to the seconds.
+            static SECOND: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+        }
+        let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let (secs, micros) = (since.as_secs(), since.subsec_micros());
+        SECOND.with(|cached| {
+            let mut cached = cached.borrow_mut();
+            if cached.0 != secs {
+                let (year, month, day) = civil_from_days(secs / 86_400);
+                let t = secs % 86_400;
+                cached.1 = format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+                cached.0 = secs;
+            }
+            write!(w, "{}.{micros:06}Z", cached.1)
+        })
     }
 }
 
@@ -544,7 +571,14 @@ pub(crate) mod tests {
         let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
         assert_eq!(v["level"], "INFO");
         assert_eq!(v["target"], TRANSFER);
-        assert!(v["timestamp"].is_string());
+        // RFC 3339, UTC, microseconds: 2026-12-07T09:01:02.123456Z, now.
+        let stamp = v["timestamp"].as_str().unwrap();
+        let b = stamp.as_bytes();
+        assert_eq!(b.len(), 27, "{stamp}");
+        assert!(b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[19] == b'.' && b[26] == b'Z');
+        let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let (year, month, day) = civil_from_days(secs / 86_400);
+        assert!(stamp.starts_with(&format!("{year:04}-{month:02}-{day:02}T")) || secs % 86_400 < 2, "{stamp}");
         let fields = &v["fields"];
         assert_eq!(fields["message"], "transfer");
         assert_eq!(fields["user"], "alice");
