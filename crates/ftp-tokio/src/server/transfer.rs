@@ -32,7 +32,7 @@ pub(super) enum Job {
 /// Reports a running transfer's byte count to the connection task, at most
 /// once per [`PROGRESS_INTERVAL`].
 pub(super) struct Progress {
-    tx: mpsc::UnboundedSender<Note>,
+    tx: super::conn::Notes,
     id: DataId,
     last: Instant,
     /// The bytes moved so far, for the transfer's log entry should the
@@ -43,7 +43,7 @@ pub(super) struct Progress {
 impl Progress {
     /// Progress of the transfer on data connection `id`, reported on `tx`
     /// and kept in `moved`.
-    pub(super) fn new(tx: mpsc::UnboundedSender<Note>, id: DataId, moved: Arc<AtomicU64>) -> Self {
+    pub(super) fn new(tx: super::conn::Notes, id: DataId, moved: Arc<AtomicU64>) -> Self {
         Self { tx, id, last: Instant::now(), moved }
     }
 
@@ -51,7 +51,7 @@ impl Progress {
         self.moved.store(total, Ordering::Relaxed);
         if self.last.elapsed() >= PROGRESS_INTERVAL {
             self.last = Instant::now();
-            let _ = self.tx.send(Note::Progress(self.id, total));
+            let _ = self.tx.send(Box::new(Note::Progress(self.id, total)));
         }
     }
 }
