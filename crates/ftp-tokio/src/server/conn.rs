@@ -580,19 +580,20 @@ async fn serve_session(
                         removed = conn.remove_if_incomplete,
                         "upload incomplete"
                     );
+                    // Removed before the failure's reply goes out (it follows
+                    // this event): a client that retries at once must not
+                    // have its new upload removed in its place.
                     if std::mem::take(&mut conn.remove_if_incomplete) {
                         let (storage, user) = (conn.shared.storage.clone(), conn.user.clone());
-                        tokio::spawn(async move {
-                            if let Err(e) = storage.delete(&user, &path).await {
-                                tracing::warn!(
-                                    target: events::TRANSFER,
-                                    session = conn_id,
-                                    %peer,
-                                    error = %e,
-                                    "cannot remove a failed upload"
-                                );
-                            }
-                        });
+                        if let Err(e) = Box::pin(storage.delete(&user, &path)).await {
+                            tracing::warn!(
+                                target: events::TRANSFER,
+                                session = conn_id,
+                                %peer,
+                                error = %e,
+                                "cannot remove a failed upload"
+                            );
+                        }
                     }
                 }
                 Output::Event(Event::RequestCancelled(id)) => conn.requests.cancel(id),
