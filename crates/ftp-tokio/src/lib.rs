@@ -9,7 +9,8 @@
 //!   [`memory::MemoryFs`]) and an [`auth::Authenticator`]. Passive and active
 //!   data connections, explicit and implicit FTPS ([`tls`]), session limits
 //!   in all and per IP, password guessing paced and banned per address
-//!   ([`guard`]), graceful shutdown. [`background::Background`] runs
+//!   ([`guard`]), the PROXY protocol from trusted load balancers
+//!   ([`proxy`]), graceful shutdown. [`background::Background`] runs
 //!   one on a thread of its own.
 //! - [`client::Client`]: an async client over `ftp_session::client::Session`:
 //!   plain, explicit or implicit FTPS, passive or active, parsed listings,
@@ -28,6 +29,7 @@ pub mod events;
 pub mod guard;
 pub mod homes;
 pub mod memory;
+pub mod proxy;
 pub mod server;
 mod sink;
 mod source;

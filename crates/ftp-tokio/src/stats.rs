@@ -26,6 +26,7 @@ pub struct Stats {
     refused_max_sessions_per_ip: AtomicU64,
     refused_banned: AtomicU64,
     refused_shutting_down: AtomicU64,
+    refused_proxy_protocol: AtomicU64,
     tls_handshakes_failed: AtomicU64,
 }
 
@@ -41,11 +42,16 @@ pub enum Refusal {
     Banned,
     /// The server is stopping.
     ShuttingDown,
+    /// The PROXY protocol was not followed: a trusted proxy's header was
+    /// missing, late or malformed, or a connection from elsewhere sent
+    /// one ([`ServerOptions::proxy_protocol_from`](crate::server::ServerOptions::proxy_protocol_from);
+    /// SECURITY.md C6).
+    ProxyProtocol,
 }
 
 impl Refusal {
     /// The reason as a metric label or log field: `max_sessions`,
-    /// `max_sessions_per_ip`, `banned`, `shutting_down`.
+    /// `max_sessions_per_ip`, `banned`, `shutting_down`, `proxy_protocol`.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,6 +59,7 @@ impl Refusal {
             Self::MaxSessionsPerIp => "max_sessions_per_ip",
             Self::Banned => "banned",
             Self::ShuttingDown => "shutting_down",
+            Self::ProxyProtocol => "proxy_protocol",
         }
     }
 }
@@ -112,6 +119,8 @@ pub struct Snapshot {
     pub refused_banned: u64,
     /// Connections refused: the server is stopping.
     pub refused_shutting_down: u64,
+    /// Connections refused: the PROXY protocol was not followed.
+    pub refused_proxy_protocol: u64,
     /// TLS handshakes that failed (control and data connections).
     pub tls_handshakes_failed: u64,
 }
@@ -158,6 +167,7 @@ impl Stats {
                 Refusal::MaxSessionsPerIp => &self.refused_max_sessions_per_ip,
                 Refusal::Banned => &self.refused_banned,
                 Refusal::ShuttingDown => &self.refused_shutting_down,
+                Refusal::ProxyProtocol => &self.refused_proxy_protocol,
             },
             1,
         );
@@ -186,6 +196,7 @@ impl Stats {
             refused_max_sessions_per_ip: get(&self.refused_max_sessions_per_ip),
             refused_banned: get(&self.refused_banned),
             refused_shutting_down: get(&self.refused_shutting_down),
+            refused_proxy_protocol: get(&self.refused_proxy_protocol),
             tls_handshakes_failed: get(&self.tls_handshakes_failed),
         }
     }

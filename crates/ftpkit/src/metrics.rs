@@ -97,6 +97,7 @@ pub(crate) fn render(s: &Snapshot) -> String {
             (label("reason", Refusal::MaxSessionsPerIp.as_str()), s.refused_max_sessions_per_ip),
             (label("reason", Refusal::Banned.as_str()), s.refused_banned),
             (label("reason", Refusal::ShuttingDown.as_str()), s.refused_shutting_down),
+            (label("reason", Refusal::ProxyProtocol.as_str()), s.refused_proxy_protocol),
         ],
     );
     family(
@@ -284,6 +285,7 @@ mod tests {
             "ftpkit_connections_refused_total{reason=\"max_sessions_per_ip\"} 0",
             "ftpkit_connections_refused_total{reason=\"banned\"} 0",
             "ftpkit_connections_refused_total{reason=\"shutting_down\"} 0",
+            "ftpkit_connections_refused_total{reason=\"proxy_protocol\"} 0",
             "# TYPE ftpkit_tls_handshakes_failed_total counter",
             "ftpkit_tls_handshakes_failed_total 0",
         ] {

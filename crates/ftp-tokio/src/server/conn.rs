@@ -381,8 +381,19 @@ pub(super) struct Conn {
     remove_if_incomplete: bool,
 }
 
-pub(super) async fn serve(stream: TcpStream, shared: Arc<Shared>, refused: Option<Refusal>) -> io::Result<()> {
-    let peer = stream.peer_addr()?;
+/// Serves one control connection. `client`: the client address a trusted
+/// balancer's PROXY header carried, the session's peer instead of the
+/// connection's (see [`ServerOptions::proxy_protocol_from`]).
+pub(super) async fn serve(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    refused: Option<Refusal>,
+    client: Option<SocketAddr>,
+) -> io::Result<()> {
+    let peer = match client {
+        Some(client) => client,
+        None => stream.peer_addr()?,
+    };
     let local = stream.local_addr()?;
     let conn_id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
     serve_session(stream, shared, refused, conn_id, peer, local).await
@@ -521,6 +532,10 @@ async fn serve_session(
     // handshakes, data-connection setup) are boxed: inline, they made
     // every session's task 7 KiB, boxed it is 2 KiB.
     let mut buf = vec![0u8; 1024];
+    // The first bytes the client sends are checked for a PROXY header,
+    // which only a trusted balancer may send, and only before the session
+    // (SECURITY.md C6).
+    let mut first_read = true;
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
@@ -652,6 +667,27 @@ async fn serve_session(
         };
         tokio::select! {
             read = control.read(&mut buf) => {
+                if let Ok(n @ 1..) = read
+                    && std::mem::take(&mut first_read)
+                    && crate::proxy::looks_like_header(&buf[..n])
+                {
+                    conn.shared.stats.refused(Refusal::ProxyProtocol);
+                    tracing::info!(
+                        target: events::CONNECTION,
+                        session = conn_id,
+                        %peer,
+                        reason = Refusal::ProxyProtocol.as_str(),
+                        detail = "PROXY header from an untrusted address",
+                        "refused"
+                    );
+                    if let Some(opened) = &mut opened {
+                        opened.reason = "PROXY header from an untrusted address";
+                    }
+                    let reply = b"421 PROXY protocol header not accepted from this address.\r\n";
+                    let _ = tokio::time::timeout(write_timeout, control.write_all(reply)).await;
+                    let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
+                    return Ok(());
+                }
                 let now = Instant::now();
                 crate::checked(match read {
                     Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),

@@ -186,6 +186,17 @@ pub struct ServerOptions {
     /// (SECURITY.md A1, A2; see [`crate::guard`]). The pace is the
     /// session's [`ServerConfig::failed_login_delay`].
     pub login_guard: LoginGuardOptions,
+    /// Load balancers trusted to send a PROXY protocol header (version 1
+    /// or 2, HAProxy's `send-proxy` / `send-proxy-v2`; see [`crate::proxy`])
+    /// at the start of each control connection. A connection from one of
+    /// these networks must start with a header, within
+    /// [`proxy::HEADER_TIMEOUT`](crate::proxy::HEADER_TIMEOUT), and the
+    /// client address it carries is the session's peer for everything:
+    /// per-address limits and bans, the PORT/EPRT bounce check (SECURITY.md
+    /// D1, D2), the passive theft check (D3), the log. A connection from
+    /// elsewhere that sends a header is answered 421 and closed
+    /// (SECURITY.md C6). Empty (the default): the PROXY protocol is off.
+    pub proxy_protocol_from: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -213,6 +224,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("tls_resumption", &self.tls_resumption)
             .field("tls", &self.tls.is_some())
             .field("login_guard", &self.login_guard)
+            .field("proxy_protocol_from", &self.proxy_protocol_from)
             .finish()
     }
 }
@@ -244,6 +256,7 @@ impl ServerOptions {
             storage: None,
             authenticator: None,
             login_guard: LoginGuardOptions::default(),
+            proxy_protocol_from: Vec::new(),
         }
     }
 
@@ -343,6 +356,8 @@ struct Shared {
     stats: Arc<crate::stats::Stats>,
     /// Sessions logged in per user with [`Limits::max_sessions`].
     user_sessions: Mutex<HashMap<ftp_proto::Username, usize>>,
+    /// [`ServerOptions::proxy_protocol_from`].
+    proxy_from: Vec<ipnet::IpNet>,
 }
 
 /// A session limit as stored: `0` (no limit) becomes `usize::MAX`.
@@ -371,6 +386,13 @@ impl Shared {
             None
         };
         Ticket { shared: self.clone(), ip, refused }
+    }
+
+    /// Whether a connection from `ip` comes from a trusted load balancer
+    /// and must start with a PROXY header.
+    fn trusts_proxy(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.proxy_from.iter().any(|net| net.contains(&ip))
     }
 
     /// The authenticator in force.
@@ -556,6 +578,7 @@ impl Server {
             next_conn: AtomicU64::new(1),
             stats: Arc::new(crate::stats::Stats::default()),
             user_sessions: Mutex::new(HashMap::new()),
+            proxy_from: options.proxy_protocol_from,
         };
         let lanes = match options.session_threads {
             0 => None,
@@ -660,13 +683,47 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         // decoder would then see `IAC IP IAC ABOR`; inline, it sees the
         // whole `IAC IP IAC DM` and strips it (SECURITY.md T3).
         let _ = socket2::SockRef::from(&stream).set_out_of_band_inline(true);
+        if shared.trusts_proxy(peer.ip()) {
+            // The header is read in the connection's own task, so a slow
+            // balancer never holds up the accepts.
+            drop(tokio::spawn(serve_proxied(stream, peer, shared.clone())));
+            continue;
+        }
         let ticket = shared.admit(peer.ip());
         drop(tokio::spawn(async move {
             let shared = ticket.shared.clone();
-            let _ = serve(stream, shared, ticket.refused).await;
+            let _ = serve(stream, shared, ticket.refused, None).await;
             drop(ticket);
         }));
     }
+}
+
+/// Serves a connection from a trusted load balancer
+/// ([`ServerOptions::proxy_protocol_from`]): its PROXY header first, then
+/// the session of the client it names, admitted and served as that
+/// client's. Without a valid header in time the connection is closed and
+/// counted as refused (`proxy_protocol`).
+async fn serve_proxied(mut stream: TcpStream, proxy: SocketAddr, shared: Arc<Shared>) {
+    let client = match crate::proxy::read_header(&mut stream, crate::proxy::HEADER_TIMEOUT).await {
+        Ok(source) => source.unwrap_or(proxy),
+        Err(e) => {
+            let session = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+            shared.stats.refused(Refusal::ProxyProtocol);
+            tracing::info!(
+                target: crate::events::CONNECTION,
+                session,
+                peer = %proxy,
+                reason = Refusal::ProxyProtocol.as_str(),
+                detail = e.as_str(),
+                "refused"
+            );
+            return;
+        }
+    };
+    let ticket = shared.admit(client.ip());
+    let shared = ticket.shared.clone();
+    let _ = serve(stream, shared, ticket.refused, Some(client)).await;
+    drop(ticket);
 }
 
 /// Changes a running [`Server`]'s configuration without dropping a session

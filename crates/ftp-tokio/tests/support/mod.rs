@@ -127,6 +127,13 @@ impl Ftp {
         (ftp, greeting)
     }
 
+    /// A control connection the test opened itself (after sending a PROXY
+    /// header, say), with data connections made from `data_ip`; the
+    /// greeting is not read yet.
+    pub fn from_stream(stream: TcpStream, data_ip: IpAddr) -> Self {
+        Self { stream, buf: BytesMut::new(), decoder: ReplyDecoder::new(ParseOptions::default()), local_ip: data_ip }
+    }
+
     /// The control connection itself, e.g. for a TLS handshake after
     /// `AUTH TLS` (nothing may be buffered past the last reply).
     pub fn into_stream(self) -> TcpStream {
