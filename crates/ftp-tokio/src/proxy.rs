@@ -103,7 +103,10 @@ fn parse_v1(bytes: &[u8]) -> Parsed {
         return if bytes.len() >= V1_MAX_LEN || window.contains(&b'\n') { Parsed::Invalid } else { Parsed::Incomplete };
     };
     let len = cr + 2;
-    if len > V1_MAX_LEN {
+    // Spec 2.1: the line ends with the first CRLF; an LF before it makes
+    // no header (`ppp` would skip it after `UNKNOWN`, and then the
+    // header's own prefix would be invalid).
+    if len > V1_MAX_LEN || window[..cr].contains(&b'\n') {
         return Parsed::Invalid;
     }
     match bytes.get(cr + 1) {
@@ -334,6 +337,7 @@ mod tests {
             b"PROXY TCP4 ::1 127.0.0.1 1 2\r\n",
             b"\r\n\r\n\0\r\nQUIX\n",
             b"\r\nxyz",
+            b"PROXY UNKNOWN \n\r\n",
         ] {
             let parsed = parse(junk);
             assert!(

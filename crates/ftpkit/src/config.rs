@@ -146,6 +146,15 @@ pub(crate) struct Layer {
     /// The IPv4 address to advertise in PASV replies (behind NAT).
     #[arg(long, value_name = "IP")]
     pub(crate) passive_address: Option<IpAddr>,
+    /// A load balancer's network (CIDR, or one address) trusted to open
+    /// each connection with a PROXY protocol header, version 1 or 2
+    /// (HAProxy's send-proxy / send-proxy-v2), whose client address is then
+    /// the session's for limits, bans, the PORT check and the log; from it
+    /// the header is required, from elsewhere a header is refused with 421.
+    /// Repeatable (default: none, the PROXY protocol off).
+    #[arg(long = "proxy-protocol-from", value_name = "CIDR")]
+    #[serde(default)]
+    pub(crate) proxy_protocol_from: Vec<String>,
     /// Most concurrent sessions, 421 past it (default: 256; 0: no limit).
     /// Changed by a reload (SIGHUP).
     #[arg(long, value_name = "N")]
@@ -286,6 +295,7 @@ pub(crate) struct Settings {
     pub(crate) remove_failed_uploads: bool,
     pub(crate) passive_ports: Option<(u16, u16)>,
     pub(crate) passive_address: Option<Ipv4Addr>,
+    pub(crate) proxy_protocol_from: Vec<ipnet::IpNet>,
     pub(crate) max_sessions: usize,
     pub(crate) max_sessions_per_ip: usize,
     pub(crate) shutdown_grace: u64,
@@ -335,6 +345,7 @@ impl Default for Settings {
             remove_failed_uploads: false,
             passive_ports: None,
             passive_address: None,
+            proxy_protocol_from: Vec::new(),
             max_sessions: 256,
             max_sessions_per_ip: ftp_tokio::server::DEFAULT_MAX_SESSIONS_PER_IP,
             shutdown_grace: 10,
@@ -448,6 +459,9 @@ pub(crate) fn merge(flags: &Layer, file: Option<&Layer>) -> Result<Settings, Str
             return Err("--passive-address must be IPv4 (PASV cannot carry IPv6; EPSV needs none)".into());
         }
     };
+    let proxy_protocol_from =
+        if flags.proxy_protocol_from.is_empty() { &file.proxy_protocol_from } else { &flags.proxy_protocol_from };
+    let proxy_protocol_from = proxy_protocol_from.iter().map(|s| parse_network(s)).collect::<Result<Vec<_>, _>>()?;
     let threads = pick!(threads);
     if threads.is_some_and(|n| !(1..=1024).contains(&n)) {
         return Err("--threads must be 1 to 1024".into());
@@ -474,6 +488,7 @@ pub(crate) fn merge(flags: &Layer, file: Option<&Layer>) -> Result<Settings, Str
         remove_failed_uploads: pick!(remove_failed_uploads).unwrap_or(d.remove_failed_uploads),
         passive_ports,
         passive_address,
+        proxy_protocol_from,
         max_sessions: pick!(max_sessions).unwrap_or(d.max_sessions),
         max_sessions_per_ip: pick!(max_sessions_per_ip).unwrap_or(d.max_sessions_per_ip),
         shutdown_grace: pick!(shutdown_grace).unwrap_or(d.shutdown_grace),
@@ -570,6 +585,11 @@ impl Settings {
                 self.passive_address.map(|ip| Value::String(ip.to_string())),
                 "the control connection's own address",
             ),
+            (
+                "proxy_protocol_from",
+                Some(Value::Array(self.proxy_protocol_from.iter().map(|n| Value::String(n.to_string())).collect())),
+                "",
+            ),
             ("max_sessions", Some(int(self.max_sessions as u64)), ""),
             ("max_sessions_per_ip", Some(int(self.max_sessions_per_ip as u64)), ""),
             ("shutdown_grace", Some(int(self.shutdown_grace)), ""),
@@ -628,6 +648,14 @@ impl Settings {
             .map(|(a, _)| a.0)
             .collect()
     }
+}
+
+/// A `--proxy-protocol-from` network: `10.0.0.0/24`, or one address
+/// (`10.0.0.5`, as `/32` or `/128`).
+fn parse_network(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("--proxy-protocol-from {s:?}: expected a network such as 10.0.0.0/24 or an address"))
 }
 
 /// A clap value enum's name on the command line (`text`, `json`, `info`).
@@ -728,5 +756,28 @@ mod tests {
         assert!(text.contains("\"alice:********:rw\"") && !text.contains("s3cret"), "{text}");
         let back = merge(&Layer::default(), Some(&parse(&text, Path::new("/")).unwrap())).unwrap();
         assert_eq!(back.changed(&s), vec!["root", "user"], "{text}");
+    }
+
+    /// Issue 19: `--proxy-protocol-from` (repeatable, CIDR or one
+    /// address) and the file's `proxy_protocol_from` list, the flags
+    /// replacing the file's; a bad network names the flag; the printed
+    /// configuration reads back.
+    #[test]
+    fn issue19_proxy_protocol_from() {
+        let file = parse("proxy_protocol_from = [\"10.0.0.0/24\"]\n", Path::new("/")).unwrap();
+        let s = merge(&Layer::default(), Some(&file)).unwrap();
+        assert_eq!(s.proxy_protocol_from, vec!["10.0.0.0/24".parse::<ipnet::IpNet>().unwrap()]);
+        let flags = Layer { proxy_protocol_from: vec!["127.0.0.1".into(), "::1/128".into()], ..Layer::default() };
+        let s = merge(&flags, Some(&file)).unwrap();
+        let expected: Vec<ipnet::IpNet> = vec!["127.0.0.1/32".parse().unwrap(), "::1/128".parse().unwrap()];
+        assert_eq!(s.proxy_protocol_from, expected);
+        let text = s.to_toml();
+        assert!(text.contains("proxy_protocol_from = [\"127.0.0.1/32\", \"::1/128\"]"), "{text}");
+        let back = merge(&Layer::default(), Some(&parse(&text, Path::new("/")).unwrap())).unwrap();
+        assert!(!back.changed(&s).contains(&"proxy_protocol_from"), "{text}");
+        assert_eq!(merge(&Layer::default(), None).unwrap().proxy_protocol_from, vec![]);
+        let flags = Layer { proxy_protocol_from: vec!["10.0.0.0/33".into()], ..Layer::default() };
+        let Err(e) = merge(&flags, None) else { panic!() };
+        assert!(e.starts_with("--proxy-protocol-from"), "{e}");
     }
 }

@@ -119,6 +119,7 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     options.anonymous_limits = limits;
     options.remove_failed_uploads = settings.remove_failed_uploads;
     options.passive_ports = settings.passive_ports;
+    options.proxy_protocol_from = settings.proxy_protocol_from.clone();
     options.session = session;
     options.max_sessions = settings.max_sessions;
     options.max_sessions_per_ip = settings.max_sessions_per_ip;
