@@ -17,7 +17,9 @@ use ftp_session::server::CloseReason;
 /// so 32 pointers (256 bytes) make better room than 32 notes (with a
 /// socket and an address inline, that room was 2.3 KiB a session).
 pub(super) enum Note {
-    Answer(RequestId, Answered),
+    /// Boxed again: an answer may carry a prepared transfer (hundreds of
+    /// bytes), which every other note would pay for in its box.
+    Answer(RequestId, Box<Answered>),
     Incoming(DataId, TcpStream, SocketAddr),
     Connected(DataId, io::Result<TcpStream>),
     Progress(DataId, u64),
@@ -525,13 +527,11 @@ async fn serve_session(
         remove_if_incomplete: false,
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
-    // Commands are at most 4 KiB a line and the decoder takes them in
-    // pieces, so a small read buffer costs nothing (commands are tens of
-    // bytes) but keeps idle sessions small (README: memory per session).
-    // For the same reason the rare, large steps of this loop (TLS
-    // handshakes, data-connection setup) are boxed: inline, they made
-    // every session's task 7 KiB, boxed it is 2 KiB.
-    let mut buf = vec![0u8; 1024];
+    // Idle sessions stay small (README: memory per session): a plaintext
+    // session reads into its thread's buffer (`control::Control::read_now`),
+    // and the rare, large steps of this loop (TLS handshakes, data-connection
+    // setup) are boxed: inline, they made every session's task 7 KiB, boxed
+    // it is 2 KiB.
     // The first bytes the client sends are checked for a PROXY header,
     // which only a trusted balancer may send, and only before the session
     // (SECURITY.md C6).
@@ -666,11 +666,24 @@ async fn serve_session(
             }
         };
         tokio::select! {
-            read = control.read(&mut buf) => {
-                if let Ok(n @ 1..) = read
-                    && std::mem::take(&mut first_read)
-                    && crate::proxy::looks_like_header(&buf[..n])
-                {
+            () = control.readable() => {
+                let now = Instant::now();
+                let mut proxy_header = false;
+                let first = &mut first_read;
+                let shared = &conn.shared;
+                let read = control.read_now(|bytes| {
+                    if std::mem::take(first) && crate::proxy::looks_like_header(bytes) {
+                        proxy_header = true;
+                        return;
+                    }
+                    // A2: another session from this address failed
+                    // since: this one's PASS replies are held too.
+                    if !session.are_logins_held() && !session.is_logged_in() && shared.guard.is_suspect(peer.ip(), now) {
+                        session.hold_logins();
+                    }
+                    crate::checked(session.handle_input(now, Input::Control(bytes)));
+                });
+                if proxy_header {
                     conn.shared.stats.refused(Refusal::ProxyProtocol);
                     tracing::info!(
                         target: events::CONNECTION,
@@ -688,20 +701,9 @@ async fn serve_session(
                     let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
                     return Ok(());
                 }
-                let now = Instant::now();
-                crate::checked(match read {
-                    Ok(0) | Err(_) => session.handle_input(now, Input::ControlEof),
-                    Ok(n) => {
-                        // A2: another session from this address failed
-                        // since: this one's PASS replies are held too.
-                        if !session.are_logins_held() && !session.is_logged_in()
-                            && conn.shared.guard.is_suspect(peer.ip(), now)
-                        {
-                            session.hold_logins();
-                        }
-                        session.handle_input(now, Input::Control(&buf[..n]))
-                    }
-                });
+                if let control::Read::Eof = read {
+                    crate::checked(session.handle_input(now, Input::ControlEof));
+                }
             }
             Some(note) = rx.recv() => conn.note(&mut session, *note),
             () = sleep => { crate::checked(session.handle_input(Instant::now(), Input::Timeout)); }
@@ -893,7 +895,7 @@ impl Conn {
         let now = Instant::now();
         match note {
             Note::Answer(id, answered) => {
-                let Answered(answer, job, granted) = answered;
+                let Answered(answer, job, granted) = *answered;
                 self.requests.answered(id);
                 if granted.is_some() {
                     self.granted = granted.map(Box::new);
@@ -965,7 +967,7 @@ impl Conn {
             let (peer_ip, who) = (self.peer_ip, self.who);
             tokio::spawn(async move {
                 let Some(slot) = slot else {
-                    let _ = tx.send(Box::new(Note::Answer(id, Answered(Answer::LoginDenied, None, None))));
+                    let _ = tx.send(Box::new(Note::Answer(id, Box::new(Answered(Answer::LoginDenied, None, None)))));
                     return;
                 };
                 tokio::time::sleep_until(slot.into()).await;
@@ -989,7 +991,7 @@ impl Conn {
                     }
                 });
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
-                let _ = tx.send(Box::new(Note::Answer(id, Answered(answer, None, granted))));
+                let _ = tx.send(Box::new(Note::Answer(id, Box::new(Answered(answer, None, granted)))));
             });
             return;
         }
@@ -1010,7 +1012,7 @@ impl Conn {
         let label = Label::of(&kind);
         let task = tokio::spawn(async move {
             let (answer, job) = decide(&shared, &user, kind, &facts).await;
-            let _ = tx.send(Box::new(Note::Answer(id, Answered(answer, job.map(|job| (job, label)), None))));
+            let _ = tx.send(Box::new(Note::Answer(id, Box::new(Answered(answer, job.map(|job| (job, label)), None)))));
         });
         self.requests.insert(id, task);
     }

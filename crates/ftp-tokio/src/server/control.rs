@@ -11,8 +11,40 @@ pub(super) type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
 pub(super) enum Control {
     /// The halves, and whether a direct read already saw the peer's EOF.
     Plain(tokio::net::tcp::OwnedReadHalf, tokio::net::tcp::OwnedWriteHalf, bool),
-    Tls(tokio::io::ReadHalf<TlsControl>, tokio::io::WriteHalf<TlsControl>),
+    /// The halves, and what the last read brought.
+    Tls(tokio::io::ReadHalf<TlsControl>, tokio::io::WriteHalf<TlsControl>, Box<TlsRead>),
     Closed,
+}
+
+/// Bytes read from a TLS control connection, waiting for [`Control::read_now`].
+pub(super) struct TlsRead {
+    buf: [u8; READ_BUFFER],
+    filled: usize,
+    eof: bool,
+}
+
+/// The most bytes one read of a control connection takes. Commands are at
+/// most 4 KiB a line and the decoder takes them in pieces, so a small
+/// buffer costs nothing (commands are tens of bytes).
+const READ_BUFFER: usize = 1024;
+
+thread_local! {
+    /// The read buffer of every plaintext control connection of this thread
+    /// (a lane): a session reads only once its socket is ready, and hands
+    /// the bytes to its state machine before it waits again, so one buffer
+    /// serves them all, and an idle session holds none (README: memory per
+    /// session).
+    static PLAIN_READ: std::cell::RefCell<[u8; READ_BUFFER]> = const { std::cell::RefCell::new([0; READ_BUFFER]) };
+}
+
+/// What [`Control::read_now`] found.
+pub(super) enum Read {
+    /// Bytes, given to the closure.
+    Fed,
+    /// Nothing after all (a spurious wake-up): wait again.
+    Nothing,
+    /// The peer closed the connection, or it broke.
+    Eof,
 }
 
 pub(super) fn timed_out() -> io::Error {
@@ -35,22 +67,43 @@ impl Control {
         let accept = acceptor.accept_with(stream, |conn| conn.set_resumption_data(&tag));
         let tls = tokio::time::timeout(TLS_TIMEOUT, accept).await.map_err(|_| timed_out())??;
         let (r, w) = tokio::io::split(tls);
-        Ok(Self::Tls(r, w))
+        Ok(Self::Tls(r, w, Box::new(TlsRead { buf: [0; READ_BUFFER], filled: 0, eof: false })))
     }
 
-    pub(super) async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    /// Waits until [`read_now`](Self::read_now) has something to say: bytes
+    /// or the end. Cancel-safe (it is one branch of the session's
+    /// `select!`): nothing read is lost when it is dropped.
+    pub(super) async fn readable(&mut self) {
         match self {
-            Self::Plain(_, _, true) => Ok(0),
-            Self::Plain(r, _, eof) => {
+            // An error here is found again, and reported, by `read_now`.
+            Self::Plain(r, _, false) => drop(r.readable().await),
+            Self::Tls(r, _, read) if read.filled == 0 && !read.eof => match r.read(&mut read.buf).await {
+                Ok(0) | Err(_) => read.eof = true,
+                Ok(n) => read.filled = n,
+            },
+            Self::Plain(..) | Self::Tls(..) | Self::Closed => {}
+        }
+    }
+
+    /// Reads what is there now, without waiting, and hands it to `feed`.
+    pub(super) fn read_now(&mut self, feed: impl FnOnce(&[u8])) -> Read {
+        match self {
+            Self::Plain(_, _, true) | Self::Closed => Read::Eof,
+            Self::Plain(r, _, eof) => PLAIN_READ.with_borrow_mut(|buf| {
+                let mut n = match r.try_read(buf) {
+                    Ok(0) => return Read::Eof,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Read::Nothing,
+                    Err(_) => return Read::Eof,
+                };
                 // Linux ends a read at the urgent mark even when more bytes
                 // wait, and tokio takes a short read as "drained" and waits
                 // for a readiness event that will not come. So read on,
                 // straight from the (non-blocking) socket, until it would
                 // block; an EOF seen there is reported by the next call.
-                use std::io::Read;
-                let mut n = r.read(buf).await?;
+                use std::io::Read as _;
                 let socket = socket2::SockRef::from(r.as_ref());
-                while n > 0 && n < buf.len() {
+                while n < buf.len() {
                     match (&*socket).read(&mut buf[n..]) {
                         Ok(0) => {
                             *eof = true;
@@ -60,17 +113,26 @@ impl Control {
                         Err(_) => break,
                     }
                 }
-                Ok(n)
+                feed(&buf[..n]);
+                Read::Fed
+            }),
+            Self::Tls(_, _, read) => {
+                if read.filled > 0 {
+                    feed(&read.buf[..std::mem::take(&mut read.filled)]);
+                    Read::Fed
+                } else if read.eof {
+                    Read::Eof
+                } else {
+                    Read::Nothing
+                }
             }
-            Self::Tls(r, _) => r.read(buf).await,
-            Self::Closed => Ok(0),
         }
     }
 
     pub(super) async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         match self {
             Self::Plain(_, w, _) => w.write_all(bytes).await,
-            Self::Tls(_, w) => {
+            Self::Tls(_, w, _) => {
                 w.write_all(bytes).await?;
                 w.flush().await
             }
@@ -81,7 +143,7 @@ impl Control {
     pub(super) async fn shutdown(&mut self) {
         match self {
             Self::Plain(_, w, _) => drop(w.shutdown().await),
-            Self::Tls(_, w) => drop(w.shutdown().await),
+            Self::Tls(_, w, _) => drop(w.shutdown().await),
             Self::Closed => {}
         }
     }
@@ -106,7 +168,7 @@ impl Control {
     /// a client sends right after its close_notify may already be in the
     /// socket, and must stay there for the plaintext reader.
     pub(super) async fn stop_tls(&mut self) -> io::Result<()> {
-        let Self::Tls(r, w) = std::mem::replace(self, Self::Closed) else {
+        let Self::Tls(r, w, _) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
         let (mut tcp, mut tls) = r.unsplit(w).into_inner();
