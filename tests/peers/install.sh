@@ -3,6 +3,7 @@
 # as root. Idempotent: each piece is skipped when already present.
 #
 #   vsftpd, lftp, curl      apt-get install (system packages)
+#   haproxy                 apt-get install (the load balancer in front of two of our servers)
 #   proftpd, pure-ftpd      apt-get download + dpkg -x into $PREFIX/root
 #                           (vsftpd and proftpd-core conflict as packages:
 #                           both provide and conflict with ftp-server)
@@ -51,13 +52,16 @@ apt_install() {
 # 1. Packages that install normally. openssl makes the proftpd password hash
 #    and the tests' certificates; the libraries are what the unpacked
 #    proftpd and pure-ftpd binaries link against (checked with ldd below).
-apt_install vsftpd lftp curl rclone wget tnftp openssl ca-certificates python3 \
+apt_install vsftpd lftp curl rclone wget tnftp openssl ca-certificates python3 haproxy \
     libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 libsodium23 libcap2 libssl3
 # vsftpd's package starts a daemon on port 21 where an init system runs;
 # the tests start their own instances, so stop it if it came up.
-if command -v systemctl >/dev/null && systemctl is-active --quiet vsftpd 2>/dev/null; then
-    systemctl disable --now vsftpd >/dev/null 2>&1 || true
-fi
+# haproxy's likewise (tests/tests/haproxy.rs runs its own).
+for daemon in vsftpd haproxy; do
+    if command -v systemctl >/dev/null && systemctl is-active --quiet "$daemon" 2>/dev/null; then
+        systemctl disable --now "$daemon" >/dev/null 2>&1 || true
+    fi
+done
 mkdir -p /var/run/vsftpd/empty
 
 # 2. proftpd (with mod_tls from proftpd-mod-crypto) and pure-ftpd, unpacked.
