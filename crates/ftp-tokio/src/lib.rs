@@ -29,6 +29,8 @@ pub mod events;
 pub mod guard;
 pub mod homes;
 pub mod memory;
+#[cfg(feature = "object-store")]
+pub mod object;
 pub mod proxy;
 pub mod server;
 mod sink;
