@@ -98,6 +98,20 @@ pub(crate) struct Layer {
     /// writable users).
     #[arg(long, value_name = "DIR")]
     pub(crate) root: Option<PathBuf>,
+    /// Serve an object store instead of a directory: s3://BUCKET/PREFIX
+    /// (credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    /// AWS_SESSION_TOKEN, AWS_REGION) or file:///DIR; several nodes on the
+    /// same bucket serve the same files (default: --root).
+    #[arg(long, value_name = "URL")]
+    pub(crate) storage: Option<String>,
+    /// The endpoint of an S3-compatible store (SeaweedFS, MinIO) for an
+    /// s3:// --storage (default: AWS, or AWS_ENDPOINT).
+    #[arg(long, value_name = "URL")]
+    pub(crate) s3_endpoint: Option<String>,
+    /// Let --s3-endpoint be plain http:// (a store on this host or a
+    /// private network; default: off).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub(crate) s3_allow_http: Option<bool>,
     /// Where to listen (default: 127.0.0.1:2121).
     #[arg(long, value_name = "ADDR")]
     pub(crate) listen: Option<SocketAddr>,
@@ -282,6 +296,9 @@ pub(crate) struct Layer {
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) struct Settings {
     pub(crate) root: PathBuf,
+    pub(crate) storage: Option<String>,
+    pub(crate) s3_endpoint: Option<String>,
+    pub(crate) s3_allow_http: bool,
     pub(crate) listen: SocketAddr,
     pub(crate) anonymous: bool,
     /// `NAME:PASSWORD[:rw]` as given (checked by [`merge`]).
@@ -332,6 +349,9 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             root: PathBuf::from("."),
+            storage: None,
+            s3_endpoint: None,
+            s3_allow_http: false,
             listen: SocketAddr::from(([127, 0, 0, 1], 2121)),
             // Resolved by `merge`: on when nobody else can log in.
             anonymous: true,
@@ -476,6 +496,9 @@ pub(crate) fn merge(flags: &Layer, file: Option<&Layer>) -> Result<Settings, Str
     };
     let s = Settings {
         root: pick!(root).unwrap_or(d.root),
+        storage: pick!(storage),
+        s3_endpoint: pick!(s3_endpoint),
+        s3_allow_http: pick!(s3_allow_http).unwrap_or(d.s3_allow_http),
         listen: pick!(listen).unwrap_or(d.listen),
         anonymous,
         user,
@@ -565,6 +588,9 @@ impl Settings {
             .collect::<Vec<_>>();
         vec![
             ("root", Some(Value::String(self.root.to_string_lossy().into_owned())), ""),
+            ("storage", self.storage.clone().map(Value::String), "the root directory"),
+            ("s3_endpoint", self.s3_endpoint.clone().map(Value::String), "AWS, or AWS_ENDPOINT"),
+            ("s3_allow_http", Some(Value::Boolean(self.s3_allow_http)), ""),
             ("listen", Some(Value::String(self.listen.to_string())), ""),
             ("anonymous", Some(Value::Boolean(self.anonymous)), ""),
             ("user", Some(Value::Array(user)), ""),

@@ -107,7 +107,17 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if let Some(secs) = settings.data_timeout {
         session = session.data_stall_timeout(Duration::from_secs(secs));
     }
-    let mut options = ServerOptions::new(settings.listen, settings.root.clone());
+    let mut options = match &settings.storage {
+        None => ServerOptions::new(settings.listen, settings.root.clone()),
+        Some(url) => {
+            let mut object = ftp_tokio::object::ObjectOptions::default();
+            object.s3_endpoint.clone_from(&settings.s3_endpoint);
+            object.s3_allow_http = settings.s3_allow_http;
+            let storage = ftp_tokio::object::ObjectStorage::from_url(url, object)
+                .unwrap_or_else(|e| usage(&format!("--storage {url}: {e}")));
+            ServerOptions::with_storage(settings.listen, Arc::new(storage))
+        }
+    };
     options.authenticator = Some(Arc::new(users));
     options.anonymous = settings.anonymous;
     options.anonymous_writable = settings.writable;
@@ -184,10 +194,11 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
         anonymous,
         tls_on,
     };
-    println!(
-        "ftpkit: serving {} {who} on {scheme}://{addr}/{tls_note}{metrics_note}{as_note} (Ctrl-C to stop)",
-        server.root().display()
-    );
+    let served = match &settings.storage {
+        Some(url) => url.clone(),
+        None => server.root().display().to_string(),
+    };
+    println!("ftpkit: serving {served} {who} on {scheme}://{addr}/{tls_note}{metrics_note}{as_note} (Ctrl-C to stop)");
     let reloads = tokio::spawn(async move {
         while hangup.recv().await.is_some() {
             match reload.apply() {

@@ -41,10 +41,16 @@ pub(crate) struct Served {
 impl Served {
     /// Starts `ftpkit serve ARGS` in `dir` and reads its banner.
     pub(crate) fn start(dir: &Path, args: &[&str]) -> Served {
+        Self::start_with_env(dir, args, &[])
+    }
+
+    /// [`start`](Self::start) with `env` in the server's environment.
+    pub(crate) fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(FTPKIT)
             .current_dir(dir)
             .arg("serve")
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null())
