@@ -47,8 +47,11 @@ JSON
 
 "$WEED" server -dir="$DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
     -master.port="$MASTER_PORT" -volume.port="$VOLUME_PORT" -filer.port="$FILER_PORT" \
-    -master.volumeSizeLimitMB=64 -volume.max=8 \
-    -s3 -s3.port="$S3_PORT" -s3.config="$DIR/s3.json" >"$DIR/weed.log" 2>&1 &
+    -master.volumeSizeLimitMB=64 -volume.max=48 \
+    -s3 -s3.port="$S3_PORT" -s3.config="$DIR/s3.json" \
+    -s3.port.iceberg=0 -s3.port.lance=0 >"$DIR/weed.log" 2>&1 &
+# (The Iceberg and Lance catalogs are off: they listen on fixed ports, 8181
+# and 9101, which a second instance or any other program may hold.)
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' TERM INT
 
