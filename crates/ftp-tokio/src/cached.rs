@@ -52,7 +52,8 @@ pub(crate) fn open_read(root: &Dir, rel: &Path, offset: u64, small: u64) -> Opti
     }
     let left = meta.len().saturating_sub(offset);
     if left <= small {
-        return read_cached(&file, offset, left).map(|bytes| FileSource::from_bytes(bytes.into()));
+        use std::os::unix::fs::MetadataExt;
+        return read_cached(&file, meta.dev(), offset, left).map(|bytes| FileSource::from_bytes(bytes.into()));
     }
     file.seek(std::io::SeekFrom::Start(offset)).ok()?;
     Some(FileSource::from_file(file))
@@ -70,25 +71,41 @@ fn open(root: &Dir, rel: &Path, flags: rustix::fs::OFlags) -> Option<rustix::fd:
 /// The `len` bytes of `file` from `offset`, when every one of them is in
 /// the page cache (`RWF_NOWAIT`), or the file lives in memory (tmpfs and
 /// ramfs, whose reads never wait for a disk but which refuse `RWF_NOWAIT`
-/// on some kernels); fewer when the file was cut meanwhile.
+/// on some kernels); fewer when the file was cut meanwhile. `dev` is the
+/// file's device: one found in memory is remembered, so that its next
+/// files are read without the refused call and the `fstatfs` that follows
+/// it (two system calls of a small download's dozen).
 #[cfg(target_os = "linux")]
-fn read_cached(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u8>> {
+fn read_cached(file: &std::fs::File, dev: u64, offset: u64, len: u64) -> Option<Vec<u8>> {
     use rustix::io::{Errno, ReadWriteFlags, preadv2};
     use std::io::IoSliceMut;
     let mut bytes = vec![0u8; usize::try_from(len).ok()?];
-    let mut flags = ReadWriteFlags::NOWAIT;
+    let mut flags = if MEMORY_DEVICE.get() == Some(dev) { ReadWriteFlags::empty() } else { ReadWriteFlags::NOWAIT };
     let mut done = 0;
     while done < bytes.len() {
         let at = offset + done as u64;
         match preadv2(file, &mut [IoSliceMut::new(&mut bytes[done..])], at, flags) {
             Ok(0) => break,
             Ok(n) => done += n,
-            Err(Errno::OPNOTSUPP) if !flags.is_empty() && in_memory(file) => flags = ReadWriteFlags::empty(),
+            Err(Errno::OPNOTSUPP) if !flags.is_empty() && in_memory(file) => {
+                MEMORY_DEVICE.set(Some(dev));
+                flags = ReadWriteFlags::empty();
+            }
             Err(_) => return None,
         }
     }
     bytes.truncate(done);
     Some(bytes)
+}
+
+#[cfg(target_os = "linux")]
+thread_local! {
+    /// The device of the last file this thread found on a file system held
+    /// in memory (a server's root is mostly one file system). A device
+    /// number is reused only after its file system is unmounted; should a
+    /// disk file system be mounted in its place under a running server, its
+    /// uncached reads would wait on this thread (slower, never wrong).
+    static MEMORY_DEVICE: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
 /// Whether `file` is on a file system held in memory (tmpfs, ramfs).

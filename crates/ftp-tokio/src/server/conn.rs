@@ -536,6 +536,14 @@ async fn serve_session(
     // which only a trusted balancer may send, and only before the session
     // (SECURITY.md C6).
     let mut first_read = true;
+    // One timer for the session's deadline, kept across the loop's turns and
+    // moved only to an earlier deadline (`armed`): setting a tokio timer
+    // earlier than the runtime's next wake wakes the runtime through its
+    // event fd, and a new timer per command cost two system calls per
+    // transfer. A deadline that moved later fires early, and is set again.
+    let timer = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
     loop {
         // Carry out everything the session wants, in order.
         let deadline = loop {
@@ -659,12 +667,12 @@ async fn serve_session(
                 _ => {}
             }
         };
-        let sleep = async {
-            match deadline {
-                Some(d) => tokio::time::sleep_until(d.into()).await,
-                None => std::future::pending().await,
+        if let Some(d) = deadline {
+            if armed.is_none_or(|at| d < at) {
+                timer.as_mut().reset(d.into());
+                armed = Some(d);
             }
-        };
+        }
         tokio::select! {
             () = control.readable() => {
                 let now = Instant::now();
@@ -706,7 +714,13 @@ async fn serve_session(
                 }
             }
             Some(note) = rx.recv() => conn.note(&mut session, *note),
-            () = sleep => { crate::checked(session.handle_input(Instant::now(), Input::Timeout)); }
+            () = &mut timer, if armed.is_some() => {
+                armed = None;
+                let now = Instant::now();
+                if deadline.is_some_and(|d| d <= now) {
+                    crate::checked(session.handle_input(now, Input::Timeout));
+                }
+            }
             Ok(()) = phase.changed() => {
                 let now = Instant::now();
                 let current = *phase.borrow_and_update();
@@ -755,8 +769,14 @@ impl Conn {
                 // answers within microseconds, on the client's CPU (where it
                 // preempted the client to run) or on another, meets that
                 // read; so the reply is paced (see `pace_passive_reply`).
+                // Only a client on this machine can be that fast: over a
+                // network the round trip alone outlasts curl's gap between
+                // its send and its read, so remote clients get no pacing.
                 let started = Instant::now();
-                std::thread::yield_now();
+                let pace = self.peer_ip.is_loopback() || self.peer_ip == self.local_ip;
+                if pace {
+                    std::thread::yield_now();
+                }
                 // C3: past the cap for this client address, 425.
                 let bound = match self.shared.take_passive(self.peer_ip) {
                     Some(ticket) => bind_passive(&self.shared, self.local_ip).await.ok().map(|l| (l, ticket)),
@@ -767,7 +787,9 @@ impl Conn {
                     return;
                 };
                 let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-                pace_passive_reply(started).await;
+                if pace {
+                    pace_passive_reply(started).await;
+                }
                 let tx = self.tx.clone();
                 let task = tokio::spawn(async move {
                     while let Ok((stream, peer)) = listener.accept().await {

@@ -4,6 +4,7 @@
 
 #[allow(clippy::wildcard_imports)]
 use super::*;
+use tokio::io::Interest;
 
 pub(super) type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
 
@@ -110,7 +111,18 @@ impl Control {
                             break;
                         }
                         Ok(m) => n += m,
-                        Err(_) => break,
+                        Err(e) => {
+                            if e.kind() == io::ErrorKind::WouldBlock {
+                                // The socket is drained, and tokio is told
+                                // so without asking the socket again (its
+                                // next `readable` would read once more only
+                                // to find nothing: a system call per command).
+                                // Safe with edge-triggered readiness: bytes
+                                // that come after this read raise a new event.
+                                let _ = r.as_ref().try_io(Interest::READABLE, || Err::<(), _>(e));
+                            }
+                            break;
+                        }
                     }
                 }
                 feed(&buf[..n]);
