@@ -7,6 +7,8 @@
 //! - [`OurServer`] runs `ftp_tokio::server::Server` in its own runtime thread.
 //! - [`EpsvRefusingRelay`] relays a control connection and refuses `EPSV`,
 //!   so a client falls back to `PASV` against a server that has both.
+//! - [`cluster`] starts SeaweedFS S3 and HAProxy for the scale-out tests
+//!   (issue 19).
 //! - [`data`] makes deterministic pseudo-random files and trees and compares
 //!   them by SHA-256.
 //!
@@ -15,6 +17,7 @@
 //! (as `.ci/run` sets), it fails. Every wait is bounded; no connection
 //! leaves 127.0.0.0/8.
 
+pub mod cluster;
 pub mod data;
 mod ours;
 mod peer;

@@ -2,7 +2,7 @@
 //! directory, each trusting the balancer's 127.0.0.1 for the PROXY
 //! protocol: node A behind `send-proxy` (version 1), node B behind
 //! `send-proxy-v2` (version 2), one frontend each
-//! (`tests/peers/haproxy.cfg.in`). Clients upload through the balancer to
+//! (`tests/peers/haproxy.cfg.in`, started by `ftp_interop::cluster`). Clients upload through the balancer to
 //! node A and download through it from node B, over FTP and FTPS, with
 //! passive data connections straight to the nodes (README "Running a
 //! cluster"). The clients connect from 127.0.0.2 and 127.0.0.3 while the
@@ -15,87 +15,12 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
+use ftp_interop::cluster::{Haproxy, have_haproxy};
 use ftp_interop::data::{sha256_file, write_pseudo_random_file};
-use ftp_interop::{OurServer, PASSWORD, USER, free_port, have_program, peers_dir, run, skip};
-
-/// A running haproxy, killed on drop.
-struct Haproxy {
-    child: Child,
-    port_a: u16,
-    port_b: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Haproxy {
-    /// Starts haproxy in front of `node_a` (send-proxy) and `node_b`
-    /// (send-proxy-v2) and waits until a greeting comes through both
-    /// frontends; retries with other ports when one was taken.
-    fn start(node_a: u16, node_b: u16) -> Self {
-        let template = std::fs::read_to_string(peers_dir().join("haproxy.cfg.in")).expect("haproxy.cfg.in");
-        let mut last = String::new();
-        for _ in 0..3 {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let (port_a, port_b) = (free_port(), free_port());
-            let config = template
-                .replace("@PORT_A@", &port_a.to_string())
-                .replace("@PORT_B@", &port_b.to_string())
-                .replace("@NODE_A@", &node_a.to_string())
-                .replace("@NODE_B@", &node_b.to_string());
-            let path = dir.path().join("haproxy.cfg");
-            std::fs::write(&path, config).expect("write haproxy.cfg");
-            let log = std::fs::File::create(dir.path().join("haproxy.log")).expect("log file");
-            let child = Command::new("haproxy")
-                .arg("-db")
-                .arg("-f")
-                .arg(&path)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .spawn()
-                .expect("start haproxy");
-            let mut haproxy = Self { child, port_a, port_b, _dir: dir };
-            if haproxy.ready() {
-                return haproxy;
-            }
-            last = std::fs::read_to_string(haproxy._dir.path().join("haproxy.log")).unwrap_or_default();
-        }
-        panic!("haproxy did not start:\n{last}");
-    }
-
-    /// Whether both frontends pass a greeting within 10 s (false as soon
-    /// as haproxy exits).
-    fn ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for port in [self.port_a, self.port_b] {
-            loop {
-                if self.child.try_wait().ok().flatten().is_some() {
-                    return false;
-                }
-                if let Ok(mut ftp) = Control::connect(port) {
-                    if ftp.reply().is_ok_and(|r| r.starts_with("220")) {
-                        let _ = ftp.command("QUIT");
-                        break;
-                    }
-                }
-                if Instant::now() >= deadline {
-                    return false;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }
-        true
-    }
-}
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use ftp_interop::{OurServer, PASSWORD, USER, have_program, run};
 
 /// A raw control connection from 127.0.0.1 through a frontend.
 struct Control {
@@ -131,16 +56,6 @@ impl Control {
     }
 }
 
-/// Whether `haproxy -v` runs (it has no `--version`); a skip notice, or a
-/// failure under `FTP_INTEROP_REQUIRED=1`, when it does not.
-fn have_haproxy() -> bool {
-    let found = Command::new("haproxy").arg("-v").stdin(Stdio::null()).output().is_ok_and(|o| o.status.success());
-    if !found {
-        skip("haproxy");
-    }
-    found
-}
-
 /// Two nodes serving one directory, trusting the balancer (127.0.0.1) for
 /// the PROXY protocol, and haproxy in front; `None` (skipped) without
 /// haproxy or curl.
@@ -160,7 +75,7 @@ fn cluster(tls: bool) -> Option<(OurServer, OurServer, Haproxy)> {
         trust(o);
         o.root.clone_from(&shared);
     });
-    let haproxy = Haproxy::start(a.port(), b.port());
+    let haproxy = Haproxy::start(a.addr(), b.addr(), std::net::Ipv4Addr::LOCALHOST);
     Some((a, b, haproxy))
 }
 
@@ -186,10 +101,10 @@ fn curl_round_trip(haproxy: &Haproxy, shared: &Path, from: &str, tls: bool, name
     let scratch = tempfile::tempdir().expect("tempdir");
     let local = scratch.path().join("up.bin");
     let digest = write_pseudo_random_file(&local, 19, 3 << 20);
-    curl(from, tls, &["-T", path(&local), &format!("ftp://127.0.0.1:{}/{name}", haproxy.port_a)]);
+    curl(from, tls, &["-T", path(&local), &format!("ftp://127.0.0.1:{}/{name}", haproxy.port_a())]);
     assert_eq!(sha256_file(&shared.join(name)), digest, "uploaded through node A");
     let down: PathBuf = scratch.path().join("down.bin");
-    curl(from, tls, &["-o", path(&down), &format!("ftp://127.0.0.1:{}/{name}", haproxy.port_b)]);
+    curl(from, tls, &["-o", path(&down), &format!("ftp://127.0.0.1:{}/{name}", haproxy.port_b())]);
     assert_eq!(sha256_file(&down), digest, "downloaded through node B");
 }
 
@@ -223,8 +138,8 @@ assert got.getvalue() == data, "different bytes through node B"
         Command::new("python3").arg("-c").arg(script).args([
             USER,
             PASSWORD,
-            &haproxy.port_a.to_string(),
-            &haproxy.port_b.to_string(),
+            &haproxy.port_a().to_string(),
+            &haproxy.port_b().to_string(),
         ]),
         Duration::from_secs(90),
     );
@@ -254,7 +169,7 @@ fn issue19_haproxy_send_proxy_v1_and_v2_ftps() {
 #[test]
 fn issue19_haproxy_spoofed_port_is_refused() {
     let Some((_a, _b, haproxy)) = cluster(false) else { return };
-    for port in [haproxy.port_a, haproxy.port_b] {
+    for port in [haproxy.port_a(), haproxy.port_b()] {
         let mut ftp = Control::connect(port).expect("connect to haproxy");
         assert!(ftp.reply().expect("greeting").starts_with("220"));
         assert!(ftp.command(&format!("USER {USER}")).expect("USER").starts_with("331"));

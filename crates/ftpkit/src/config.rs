@@ -181,6 +181,13 @@ pub(crate) struct Layer {
     /// before they are cut; every session gets 421 either way (default: 10).
     #[arg(long, value_name = "SECONDS")]
     pub(crate) shutdown_grace: Option<u64>,
+    /// On Ctrl-C or SIGTERM, close the listening socket at once, so new
+    /// connections are refused instead of answered 421: behind a load
+    /// balancer its health checks fail and it sends new sessions to the
+    /// other nodes, while running transfers here still finish within
+    /// --shutdown-grace (README "Running a cluster").
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub(crate) close_listener_on_stop: Option<bool>,
     /// Threads the sessions run on, each session on one of them with every
     /// task it starts (default: one per CPU this process may use).
     #[arg(long, value_name = "N")]
@@ -316,6 +323,7 @@ pub(crate) struct Settings {
     pub(crate) max_sessions: usize,
     pub(crate) max_sessions_per_ip: usize,
     pub(crate) shutdown_grace: u64,
+    pub(crate) close_listener_on_stop: bool,
     pub(crate) threads: Option<u64>,
     pub(crate) idle_timeout: u64,
     pub(crate) line_timeout: u64,
@@ -369,6 +377,7 @@ impl Default for Settings {
             max_sessions: 256,
             max_sessions_per_ip: ftp_tokio::server::DEFAULT_MAX_SESSIONS_PER_IP,
             shutdown_grace: 10,
+            close_listener_on_stop: false,
             threads: None,
             idle_timeout: 300,
             line_timeout: 15,
@@ -515,6 +524,7 @@ pub(crate) fn merge(flags: &Layer, file: Option<&Layer>) -> Result<Settings, Str
         max_sessions: pick!(max_sessions).unwrap_or(d.max_sessions),
         max_sessions_per_ip: pick!(max_sessions_per_ip).unwrap_or(d.max_sessions_per_ip),
         shutdown_grace: pick!(shutdown_grace).unwrap_or(d.shutdown_grace),
+        close_listener_on_stop: pick!(close_listener_on_stop).unwrap_or(d.close_listener_on_stop),
         threads,
         idle_timeout: pick!(idle_timeout).unwrap_or(d.idle_timeout),
         line_timeout: pick!(line_timeout).unwrap_or(d.line_timeout),
@@ -619,6 +629,7 @@ impl Settings {
             ("max_sessions", Some(int(self.max_sessions as u64)), ""),
             ("max_sessions_per_ip", Some(int(self.max_sessions_per_ip as u64)), ""),
             ("shutdown_grace", Some(int(self.shutdown_grace)), ""),
+            ("close_listener_on_stop", Some(Value::Boolean(self.close_listener_on_stop)), ""),
             ("threads", self.threads.map(int), "one per CPU"),
             ("idle_timeout", Some(int(self.idle_timeout)), ""),
             ("line_timeout", Some(int(self.line_timeout)), ""),

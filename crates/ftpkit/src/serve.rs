@@ -214,8 +214,17 @@ pub(crate) async fn serve(args: Serve) -> Result<(), String> {
     if let Some((_, task)) = &metrics {
         task.abort();
     }
-    eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", settings.shutdown_grace);
-    let cut = handle.shutdown(Duration::from_secs(settings.shutdown_grace)).await;
+    let grace = Duration::from_secs(settings.shutdown_grace);
+    let cut = if settings.close_listener_on_stop {
+        eprintln!(
+            "ftpkit: stopping: listener closed, 421 to idle sessions, {}s for running transfers",
+            settings.shutdown_grace
+        );
+        handle.drain(grace).await
+    } else {
+        eprintln!("ftpkit: stopping: 421 to every session, {}s for running transfers", settings.shutdown_grace);
+        handle.shutdown(grace).await
+    };
     if cut > 0 {
         eprintln!("ftpkit: {cut} session(s) cut at the end of the grace period");
     }

@@ -30,7 +30,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -358,6 +358,9 @@ struct Shared {
     user_sessions: Mutex<HashMap<ftp_proto::Username, usize>>,
     /// [`ServerOptions::proxy_protocol_from`].
     proxy_from: Vec<ipnet::IpNet>,
+    /// Set by [`ShutdownHandle::drain`] before the server drains: the
+    /// listening sockets close instead of answering 421.
+    close_listeners: AtomicBool,
 }
 
 /// A session limit as stored: `0` (no limit) becomes `usize::MAX`.
@@ -579,6 +582,7 @@ impl Server {
             stats: Arc::new(crate::stats::Stats::default()),
             user_sessions: Mutex::new(HashMap::new()),
             proxy_from: options.proxy_protocol_from,
+            close_listeners: AtomicBool::new(false),
         };
         let lanes = match options.session_threads {
             0 => None,
@@ -659,14 +663,18 @@ impl Server {
 /// Accepts and serves connections on `listener`, each session a task of
 /// the runtime this runs on, until the server is stopping. While it
 /// drains, connections are still accepted, and answered 421 (SECURITY.md
-/// C5). Failing accepts (out of file descriptors, say) are retried after a
-/// pause, so a burst does not end the server.
+/// C5), unless [`ShutdownHandle::drain`] closed the listener: then it is
+/// dropped as the drain starts and this waits for the stop. Failing
+/// accepts (out of file descriptors, say) are retried after a pause, so a
+/// burst does not end the server.
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     let mut phase = shared.phase.subscribe();
+    let closing =
+        |p: &Phase| *p == Phase::Stopping || (*p == Phase::Draining && shared.close_listeners.load(Ordering::SeqCst));
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
-            _ = phase.wait_for(|p| *p == Phase::Stopping) => return,
+            _ = phase.wait_for(closing) => break,
         };
         let (stream, peer) = match accepted {
             Ok(s) => s,
@@ -696,6 +704,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             drop(ticket);
         }));
     }
+    // Closed now: new connections are refused by the kernel (a balancer
+    // moves on to another node) while the open sessions drain.
+    drop(listener);
+    let _ = phase.wait_for(|p| *p == Phase::Stopping).await;
 }
 
 /// Serves a connection from a trusted load balancer
@@ -809,6 +821,18 @@ impl ShutdownHandle {
         self.shared.phase.send_replace(Phase::Stopping);
         let _ = tokio::time::timeout(STOP_TIMEOUT, live.wait_for(|n| *n == 0)).await;
         cut
+    }
+
+    /// [`shutdown`](Self::shutdown) for a node behind a load balancer: the
+    /// listening sockets are closed as the drain starts, so new
+    /// connections are refused by the kernel instead of answered 421 (the
+    /// balancer's health checks fail and a refused connect is retried on
+    /// another node), while the sessions already open drain as with
+    /// `shutdown`: idle ones get 421 at once, running transfers may finish
+    /// within `grace`. Returns how many sessions `grace` cut.
+    pub async fn drain(&self, grace: Duration) -> usize {
+        self.shared.close_listeners.store(true, Ordering::SeqCst);
+        self.shutdown(grace).await
     }
 }
 
