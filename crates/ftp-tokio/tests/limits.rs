@@ -116,6 +116,58 @@ async fn sec_c5_shutdown_drains_running_transfers() {
     .await;
 }
 
+/// SECURITY.md C5 behind a load balancer (issue 19, "a node drained with
+/// SIGTERM finishes its transfers while the balancer sends new sessions
+/// elsewhere"): `ShutdownHandle::drain` closes the listener, so a new
+/// connection is refused by the kernel (not answered 421), while idle
+/// sessions get 421 and a running download finishes (226, then 421); then
+/// `run` returns and nothing was cut.
+#[tokio::test]
+async fn sec_c5_drain_closes_the_listener_and_finishes_transfers() {
+    bounded(4, async {
+        let fs = MemoryFs::new();
+        let big: Vec<u8> = (0..16_000_000u32).map(|i| (i % 251) as u8).collect();
+        fs.write_file("big.bin", &big).unwrap();
+        let server = serve(memory_options(&fs)).await;
+        let (mut idle, _) = Ftp::connect(server.addr).await;
+        idle.login("anonymous", "x").await;
+        let (mut busy, _) = Ftp::connect(server.addr).await;
+        busy.login("anonymous", "x").await;
+        assert_eq!(busy.code("TYPE I").await, 200);
+        let to = busy.epsv().await;
+        let mut data = busy.data(to).await;
+        assert_eq!(busy.code("RETR big.bin").await, 125);
+        // 16 MB do not fit in the socket buffers: the download runs until
+        // this test reads it.
+        let handle = server.shutdown.clone();
+        let draining = tokio::spawn(async move { handle.drain(Duration::from_secs(120)).await });
+        assert_eq!(code(&idle.reply().await), 421, "idle sessions are told at once");
+        assert!(idle.closed().await);
+        // The listener closes as the drain starts (the idle session's 421
+        // comes from the same phase change): a connect is refused at once.
+        let mut refused = false;
+        for _ in 0..100 {
+            match tokio::net::TcpStream::connect(server.addr).await {
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                    refused = true;
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+        assert!(refused, "new connections are refused while draining");
+        let mut got = Vec::new();
+        data.read_to_end(&mut got).await.unwrap();
+        assert!(got == big, "the download completed");
+        assert_eq!(code(&busy.reply().await), 226);
+        assert_eq!(code(&busy.reply().await), 421);
+        assert!(busy.closed().await);
+        assert_eq!(draining.await.unwrap(), 0, "nothing was cut");
+        assert!(server.task.await.unwrap().is_ok(), "run returned");
+    })
+    .await;
+}
+
 /// SECURITY.md C5 and X3: an upload still running when the grace period
 /// ends is cut; the client gets 421, never 226.
 #[tokio::test]
