@@ -2,8 +2,9 @@
 //! directory, each trusting the balancer's 127.0.0.1 for the PROXY
 //! protocol: node A behind `send-proxy` (version 1), node B behind
 //! `send-proxy-v2` (version 2), one frontend each
-//! (`tests/peers/haproxy.cfg.in`, started by `ftp_interop::cluster`). Clients upload through the balancer to
-//! node A and download through it from node B, over FTP and FTPS, with
+//! (`tests/peers/haproxy.cfg.in`, started by `ftp_interop::cluster`).
+//! Clients upload through the balancer to node A and download through it
+//! from node B, over FTP and FTPS, with
 //! passive data connections straight to the nodes (README "Running a
 //! cluster"). The clients connect from 127.0.0.2 and 127.0.0.3 while the
 //! balancer connects from 127.0.0.1: a node that took the balancer's address
