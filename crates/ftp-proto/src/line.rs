@@ -145,13 +145,16 @@ impl LineDecoder {
     /// without argument) takes no reference count at all.
     #[inline(always)]
     pub(crate) fn next_line(&mut self, buf: &mut BytesMut) -> Option<Result<LineRef<'_>, FrameError>> {
-        if self.pos >= self.ready.len() && !self.has_partial_line() {
+        if self.pos < self.ready.len() {
+            return Some(self.serve_ready());
+        }
+        if !self.has_partial_line() {
             self.ready = Bytes::new();
             self.pos = 0;
             self.fill_ready(buf);
-        }
-        if self.pos < self.ready.len() {
-            return Some(self.serve_ready());
+            if self.pos < self.ready.len() {
+                return Some(self.serve_ready());
+            }
         }
         match self.decode_slow(buf)? {
             Ok(line) => {
@@ -164,6 +167,14 @@ impl LineDecoder {
             }
             Err(e) => Some(Err(e)),
         }
+    }
+
+    /// Whether every line of the current buffer ([`chunk`](Self::chunk))
+    /// has been served: the next call to `next_line` replaces it (and only
+    /// then is it replaced).
+    #[inline]
+    pub(crate) fn served_all(&self) -> bool {
+        self.pos >= self.ready.len()
     }
 
     /// The buffer the last line returned by `next_line` lives in.

@@ -12,7 +12,7 @@
 use bytes::Bytes;
 use core::num::NonZeroU8;
 
-use super::table::{Arity, CommandKind as Kind, classify, from_key};
+use super::table::{Arity, CommandKind as Kind, Shape, classify, from_word};
 use super::{
     Allocation, Command, ExtensionCommand, FormatControl, Opts, ProtectionLevel, Structure, TransferMode, TransferType,
 };
@@ -20,7 +20,6 @@ use crate::addr::{self, AddrError, EpsvArg, NetProto};
 use crate::error::{ParseError, ValidationError};
 use crate::line::LineRef;
 use crate::options::ParseOptions;
-use crate::scan;
 use crate::secret::Secret;
 use crate::text::{self, Base64, FactList, HostName, LangTag, Mechanism, Password, Pathname, Text, Username, Verb};
 use crate::time::Timestamp;
@@ -79,6 +78,13 @@ pub(crate) trait Build {
     fn opts(&self, name: Span, options: Option<Span>) -> Self::Out;
     /// An extension command: the verb and the argument (none when empty).
     fn other(&self, verb: Span, argument: Option<Span>) -> Self::Out;
+    /// What a builder that makes nothing makes, when it is one
+    /// ([`MAKES_NOTHING`](Self::MAKES_NOTHING)); `None` for one that builds.
+    fn nothing(&self) -> Option<Self::Out>;
+    /// Whether the builder makes nothing: then the verbs of a common shape
+    /// are checked by their shape ([`check_shape`]), the choice made when
+    /// the grammar is compiled for it.
+    const MAKES_NOTHING: bool;
 }
 
 /// Builds the owned command: nothing is checked again; arguments are
@@ -91,6 +97,7 @@ pub(crate) struct Owned<'a> {
 
 impl Build for Owned<'_> {
     type Out = Command;
+    const MAKES_NOTHING: bool = false;
 
     #[inline]
     fn done(&self, make: impl FnOnce() -> Command) -> Command {
@@ -127,6 +134,10 @@ impl Build for Owned<'_> {
             argument: argument.map(|a| Text::trusted(a.slice(self.chunk))),
         })
     }
+    #[inline]
+    fn nothing(&self) -> Option<Command> {
+        None
+    }
 }
 
 /// Builds nothing: the line is only checked.
@@ -134,6 +145,7 @@ pub(crate) struct Check;
 
 impl Build for Check {
     type Out = ();
+    const MAKES_NOTHING: bool = true;
 
     #[inline]
     fn done(&self, _: impl FnOnce() -> Command) {}
@@ -152,6 +164,11 @@ impl Build for Check {
 
     #[inline]
     fn other(&self, _: Span, _: Option<Span>) {}
+
+    #[inline]
+    fn nothing(&self) -> Option<()> {
+        Some(())
+    }
 }
 
 /// A checked line: the verb's kind (`None` for an extension verb), the
@@ -225,29 +242,48 @@ pub(crate) fn parse<B: Build>(line: LineRef<'_>, options: &ParseOptions, b: &B) 
         (_, a) => a.is_some(),
     };
     let arg = keep.then(|| whole.from(verb_len + 1));
-    let out = parse_known(kind, chunk, arg, clean, b)?;
+    let out = if B::MAKES_NOTHING
+        && let Some(nothing) = b.nothing()
+        && check_shape(kind, chunk, arg, clean)?
+    {
+        nothing
+    } else {
+        parse_known(kind, chunk, arg, clean, b)?
+    };
     Ok(Line { kind: Some(kind), verb_len, arg, out })
 }
 
 /// The known verb that starts a line of `len` bytes at `chunk[start..]`,
-/// and its length, from one 8-byte load: the verb ends at the first space
-/// (or the line's end); its letters, case folded, are looked up as one
-/// `u64`. A match proves the verb valid (only ASCII letters fold onto the
-/// letters of a known verb, and the lengths agree), so the byte-by-byte
-/// check of [`classify`] is left to the lines this cannot decide: unknown or
-/// malformed verbs, and the last few bytes of a buffer.
-#[inline]
+/// and its length, from one 8-byte load: its first four bytes, case
+/// folded, are looked up as one key ([`from_word`]), and the verb must end
+/// at the line's end or at a space. A match proves the verb valid (only
+/// ASCII letters fold onto the letters of a known verb), so the
+/// byte-by-byte check of [`classify`] is left to the lines this cannot
+/// decide: unknown or malformed verbs, and the last few bytes of a buffer.
+#[inline(always)]
 fn known_verb(chunk: &[u8], start: usize, len: usize) -> Option<(Kind, usize)> {
     let word: [u8; 8] = chunk.get(start..start + 8)?.try_into().ok()?;
     let word = u64::from_le_bytes(word);
-    let spaces = scan::matches(word, b' ');
-    let verb_len = if spaces == 0 { 8 } else { (spaces.trailing_zeros() / 8) as usize }.min(len);
-    if !(3..=4).contains(&verb_len) {
-        return None;
+    let (kind, verb_len) = from_word(word)?;
+    let next = (word >> (8 * verb_len)) as u8;
+    (verb_len == len || (verb_len < len && next == b' ')).then_some((kind, verb_len))
+}
+
+/// For a builder that makes nothing: checks the argument of the verbs
+/// whose grammar is one of the common shapes (none, a pathname, an optional
+/// pathname) by that shape, with no dispatch on the verb itself; `false`
+/// for the others, which [`parse_known`] checks.
+#[inline(always)]
+fn check_shape(kind: Kind, chunk: &[u8], arg: Option<Span>, clean: bool) -> Result<bool, ParseError> {
+    match kind.shape() {
+        Shape::None => Ok(true),
+        Shape::Path => path(kind.name(), chunk, arg, clean).map(|_| true),
+        Shape::OptionalPath => match arg {
+            None => Ok(true),
+            Some(_) => path(kind.name(), chunk, arg, clean).map(|_| true),
+        },
+        Shape::Other => Ok(false),
     }
-    let letters = word & ((1u64 << (8 * verb_len)) - 1) & 0xDFDF_DFDF_DFDF_DFDF;
-    let kind = from_key(letters)?;
-    (kind.name().len() == verb_len).then_some((kind, verb_len))
 }
 
 /// The owned command of a line [`parse`] has accepted, from what it
@@ -679,6 +715,74 @@ fn parse_time_path(verb: &'static str, chunk: &[u8], arg: Span, clean: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-load verb lookup finds every verb, in either case, before a
+    /// space or at the line's end, and nothing else: a longer word, or a
+    /// verb followed by another byte, is left to the byte-by-byte path.
+    #[test]
+    fn known_verb_takes_whole_verbs_only() {
+        use alloc::vec::Vec;
+        let padded = |line: &[u8]| -> Vec<u8> { [line, b"\r\nNOOP\r\n"].concat() };
+        for &kind in Kind::ALL {
+            let name = kind.name().as_bytes();
+            for verb in [name.to_vec(), name.to_ascii_lowercase()] {
+                let with_arg = padded(&[&verb[..], b" x"].concat());
+                assert_eq!(known_verb(&with_arg, 0, verb.len() + 2), Some((kind, verb.len())), "{kind}");
+                let alone = padded(&verb);
+                assert_eq!(known_verb(&alone, 0, verb.len()), Some((kind, verb.len())), "{kind}");
+                let bare_lf = [&verb[..], b"\nNOOP\r\n"].concat();
+                assert_eq!(known_verb(&bare_lf, 0, verb.len()), Some((kind, verb.len())), "{kind}");
+                for next in [b'X', b'-', b'*', 0, b'\t', b'1'] {
+                    let longer = padded(&[&verb[..], &[next], b" x"].concat());
+                    assert_eq!(known_verb(&longer, 0, verb.len() + 3), None, "{kind} {next}");
+                }
+            }
+        }
+        // A CR inside the line after a three-letter verb is no line end.
+        assert_eq!(known_verb(b"PWD\rx\r\nNOOP", 0, 5), None);
+    }
+
+    /// The verbs checked by their shape alone when nothing is built
+    /// ([`check_shape`]) accept and refuse exactly the lines their own
+    /// grammar does ([`parse_known`], through the owned decoder), with the
+    /// same errors.
+    #[test]
+    fn shapes_agree_with_the_grammar() {
+        use crate::CommandDecoder;
+        use alloc::format;
+        use alloc::vec::Vec;
+        let arguments: &[&[u8]] = &[
+            b"",
+            b" ",
+            b"  ",
+            b"a",
+            b"a b",
+            b"My Documents/r\xe9sum\xe9.pdf",
+            b"a\r\0b",
+            b"a\rb",
+            b"\r",
+            b"\t",
+            b"\0",
+        ];
+        for options in
+            [ParseOptions::default(), ParseOptions::default().allow_trailing_space(false), ParseOptions::strict()]
+        {
+            for &kind in Kind::ALL.iter().filter(|k| k.shape() != super::super::table::Shape::Other) {
+                let mut lines: Vec<Vec<u8>> = alloc::vec![kind.name().as_bytes().to_vec()];
+                lines.extend(arguments.iter().map(|a| [kind.name().as_bytes(), b" ", a].concat()));
+                lines.extend(lines.clone().iter().map(|l| l.to_ascii_lowercase()));
+                for line in lines {
+                    let wire = [&line[..], b"\r\n"].concat();
+                    let mut owned = CommandDecoder::new(options.clone());
+                    let mut borrowed = CommandDecoder::new(options.clone());
+                    let want = owned.decode(&mut bytes::BytesMut::from(&wire[..]));
+                    let mut buf = bytes::BytesMut::from(&wire[..]);
+                    let got = borrowed.decode_ref(&mut buf).map(|r| r.map(|c| c.to_command().expect("rebuilds")));
+                    assert_eq!(format!("{got:?}"), format!("{want:?}"), "{:?}", crate::text::Escaped(&line));
+                }
+            }
+        }
+    }
 
     /// Every verb of the issue's list (RFC 959 4.1, RFC 2228 3, RFC 2389,
     /// RFC 2428, RFC 2640, RFC 3659, RFC 7151, draft-somers-ftp-mfxx, HASH and

@@ -272,6 +272,61 @@ verbs! {
     Xpwd "XPWD" None      path: false, login: false, writes: false, rest: false;
 }
 
+/// The shape of a verb's argument grammar, where it is a common one: what
+/// [`parse`](super::parse) checks for a line that is only checked, without
+/// dispatching on the verb itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shape {
+    /// No argument (the arity rules have refused one already).
+    None,
+    /// A pathname, required.
+    Path,
+    /// A pathname, optional.
+    OptionalPath,
+    /// A grammar of its own.
+    Other,
+}
+
+impl CommandKind {
+    /// The shape of the verb's argument grammar.
+    #[inline]
+    pub(super) const fn shape(self) -> Shape {
+        use CommandKind as K;
+        match self {
+            K::Cdup
+            | K::Rein
+            | K::Quit
+            | K::Pasv
+            | K::Abor
+            | K::Pwd
+            | K::Syst
+            | K::Noop
+            | K::Ccc
+            | K::Feat
+            | K::Xcup
+            | K::Xpwd => Shape::None,
+            K::Cwd
+            | K::Smnt
+            | K::Retr
+            | K::Stor
+            | K::Appe
+            | K::Rnfr
+            | K::Rnto
+            | K::Dele
+            | K::Rmd
+            | K::Mkd
+            | K::Size
+            | K::Mdtm
+            | K::Hash
+            | K::Xcwd
+            | K::Xmkd
+            | K::Xrmd => Shape::Path,
+            K::Stou | K::List | K::Nlst | K::Stat | K::Mlst | K::Mlsd => Shape::OptionalPath,
+            _ => Shape::Other,
+        }
+    }
+}
+
 impl core::fmt::Display for CommandKind {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
@@ -279,14 +334,15 @@ impl core::fmt::Display for CommandKind {
 }
 
 /// Bits of a slot index in the verb hash table.
-const SLOT_BITS: u32 = 8;
+const SLOT_BITS: u32 = 10;
 
-/// One slot of the verb hash table: a key and its verb, or an empty slot
-/// (key 0, which no verb packs to).
+/// One slot of the verb hash table: a key, its verb and the verb's length,
+/// or an empty slot (key 0, which no verb packs to).
 #[derive(Clone, Copy)]
 struct Slot {
-    key: u64,
+    key: u32,
     kind: Option<CommandKind>,
+    len: u8,
 }
 
 /// The slot of `key` under the multiplier `m`: multiplicative hashing, the
@@ -295,23 +351,64 @@ const fn slot_of(key: u64, m: u64) -> usize {
     (key.wrapping_mul(m) >> (64 - SLOT_BITS)) as usize
 }
 
+/// What the fourth byte of a line folds to (bit 5 cleared) after a
+/// three-letter verb: a space (or a NUL) 0x00, a CR (or `-`) 0x0D, an LF
+/// (or `*`) 0x0A. A three-letter verb is in the table once for each, so
+/// that [`from_word`] finds it from the line's first four bytes whatever
+/// follows it; which byte it really was is checked after the lookup.
+const AFTER_THREE: [u64; 3] = [0x00, 0x0D, 0x0A];
+
+/// How many keys the table holds: one per verb, three per three-letter verb.
+const ENTRIES: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < KEYS.len() {
+        n += if CommandKind::ALL[i].name().len() == 3 { AFTER_THREE.len() } else { 1 };
+        i += 1;
+    }
+    n
+};
+
+/// Every key of the table, with its verb: a verb's [`key`], and for a
+/// three-letter verb the key with each [`AFTER_THREE`] byte in its fourth.
+const ENTRY_KEYS: [(u64, CommandKind); ENTRIES] = {
+    let mut entries = [(0u64, CommandKind::User); ENTRIES];
+    let (mut i, mut n) = (0, 0);
+    while i < KEYS.len() {
+        let kind = CommandKind::ALL[i];
+        if kind.name().len() == 3 {
+            let mut j = 0;
+            while j < AFTER_THREE.len() {
+                entries[n] = (KEYS[i] | AFTER_THREE[j] << 24, kind);
+                n += 1;
+                j += 1;
+            }
+        } else {
+            entries[n] = (KEYS[i], kind);
+            n += 1;
+        }
+        i += 1;
+    }
+    entries
+};
+
 /// The first multiplier (of a fixed sequence of odd numbers) under which
-/// every known verb has a slot of its own: a perfect hash, found when the
-/// crate is compiled, so the table can never disagree with the rows.
+/// every key has a slot of its own: a perfect hash, found when the crate is
+/// compiled, so the table can never disagree with the rows.
 const fn perfect_multiplier() -> u64 {
     let mut m: u64 = 0x9E37_79B9_7F4A_7C15;
     loop {
         let mut used = [false; 1 << SLOT_BITS];
         let mut i = 0;
-        while i < KEYS.len() {
-            let slot = slot_of(KEYS[i], m);
+        while i < ENTRIES {
+            let slot = slot_of(ENTRY_KEYS[i].0, m);
             if used[slot] {
                 break;
             }
             used[slot] = true;
             i += 1;
         }
-        if i == KEYS.len() {
+        if i == ENTRIES {
             return m;
         }
         m = m.wrapping_mul(0x2545_F491_4F6C_DD1D).wrapping_add(0x6A09_E667_F3BC_C909) | 1;
@@ -320,12 +417,16 @@ const fn perfect_multiplier() -> u64 {
 
 const MULTIPLIER: u64 = perfect_multiplier();
 
-/// The verb hash table: each verb's key in its own slot.
+/// The verb hash table: each key in its own slot.
 static SLOTS: [Slot; 1 << SLOT_BITS] = {
-    let mut slots = [Slot { key: 0, kind: None }; 1 << SLOT_BITS];
+    let mut slots = [Slot { key: 0, kind: None, len: 0 }; 1 << SLOT_BITS];
     let mut i = 0;
-    while i < KEYS.len() {
-        slots[slot_of(KEYS[i], MULTIPLIER)] = Slot { key: KEYS[i], kind: Some(CommandKind::ALL[i]) };
+    while i < ENTRIES {
+        let (key, kind) = ENTRY_KEYS[i];
+        // Keys are at most four bytes: the cast keeps them whole.
+        #[allow(clippy::cast_possible_truncation)]
+        let key32 = key as u32;
+        slots[slot_of(key, MULTIPLIER)] = Slot { key: key32, kind: Some(kind), len: kind.name().len() as u8 };
         i += 1;
     }
     slots
@@ -336,7 +437,21 @@ static SLOTS: [Slot; 1 << SLOT_BITS] = {
 #[inline]
 pub(super) fn from_key(key: u64) -> Option<CommandKind> {
     let slot = SLOTS[slot_of(key, MULTIPLIER)];
-    if slot.key == key { slot.kind } else { None }
+    if u64::from(slot.key) == key { slot.kind } else { None }
+}
+
+/// The known verb that the first four bytes of `word` (a line's first
+/// eight, little-endian) begin with, case folded, and its length: the
+/// four letters of a four-letter verb, or the three of a three-letter verb
+/// and what follows them (see [`AFTER_THREE`]). A match proves the letters;
+/// the caller checks that the verb ends there (a space, or the line's end).
+/// No search for the space comes before the lookup, so the hash does not
+/// wait for one.
+#[inline(always)]
+pub(super) fn from_word(word: u64) -> Option<(CommandKind, usize)> {
+    let key = word & 0xDFDF_DFDF;
+    let slot = SLOTS[slot_of(key, MULTIPLIER)];
+    if u64::from(slot.key) == key { Some((slot.kind?, usize::from(slot.len))) } else { None }
 }
 
 /// Checks a verb (ASCII letters, digits after the first letter, at most

@@ -46,15 +46,18 @@ pub struct ReplyDecoder {
     options: ParseOptions,
     state: State,
     /// The lines of the open (or just returned) multi-line reply, as ranges
-    /// of `held`. Reused, so that a multi-line reply costs no allocation
-    /// until it is turned into a [`Reply`] (one: its own line list).
+    /// of `held` or of the framer's current buffer. Reused, so that a
+    /// multi-line reply costs no allocation until it is turned into a
+    /// [`Reply`] (one: its own line list).
     spans: Vec<LineSpan>,
-    /// The buffers those lines live in, one reference each (usually one
-    /// buffer for the whole reply, whatever its length).
+    /// The buffers those lines live in that the framer has let go of, one
+    /// reference each: a reply whose lines all sit in the framer's current
+    /// buffer (the usual case) takes none.
     held: Vec<Bytes>,
 }
 
-/// One line of a multi-line reply: its text's range in `held[chunk]`.
+/// One line of a multi-line reply: its text's range in `held[chunk]`, or,
+/// for `chunk == held.len()`, in the framer's current buffer.
 #[derive(Debug, Clone, Copy)]
 struct LineSpan {
     chunk: usize,
@@ -104,12 +107,12 @@ impl ReplyDecoder {
                 Err(e) => return Some(Err(self.frame_error(e))),
             };
             match push_line(state, spans, held, options, line) {
-                Step::More => {}
+                Step::More => hold_current(lines, spans, held),
                 Step::One(code, start, end) => {
                     return Some(Ok(Reply::new(code, Text::trusted(line.chunk.slice(start..end)))));
                 }
                 Step::Many(code) => {
-                    let reply = Lines::Many { held, spans }.to_reply(code);
+                    let reply = Lines::Many { current: lines.chunk(), held, spans }.to_reply(code);
                     self.clear_lines();
                     return Some(Ok(reply));
                 }
@@ -119,9 +122,10 @@ impl ReplyDecoder {
     }
 
     /// Like [`decode`](Self::decode), but the reply is checked in place and
-    /// handed out as a view of the decoder's buffers: a single-line reply
-    /// takes no reference count and nothing is allocated (a multi-line reply
-    /// takes one reference per buffer it spans, usually one). The same
+    /// handed out as a view of the decoder's buffers: no reference count is
+    /// taken and nothing is allocated (a multi-line reply whose lines began
+    /// in a buffer the framer has since let go of holds one reference to
+    /// that buffer). The same
     /// replies and errors come out as from `decode`;
     /// [`ReplyRef::to_reply`] builds the owned [`Reply`] when one is needed.
     ///
@@ -148,12 +152,15 @@ impl ReplyDecoder {
                 Err(e) => Step::Error(self.frame_error(e)),
             };
             match step {
-                Step::More => {}
+                Step::More => hold_current(&self.lines, &self.spans, &mut self.held),
                 Step::One(code, start, end) => {
                     return Some(Ok(ReplyRef { code, lines: Lines::One { chunk: self.lines.chunk(), start, end } }));
                 }
                 Step::Many(code) => {
-                    return Some(Ok(ReplyRef { code, lines: Lines::Many { held: &self.held, spans: &self.spans } }));
+                    return Some(Ok(ReplyRef {
+                        code,
+                        lines: Lines::Many { current: self.lines.chunk(), held: &self.held, spans: &self.spans },
+                    }));
                 }
                 Step::Error(e) => return Some(Err(e)),
             }
@@ -180,6 +187,7 @@ impl ReplyDecoder {
         }
     }
 
+    #[inline]
     fn clear_lines(&mut self) {
         self.spans.clear();
         self.held.clear();
@@ -223,7 +231,7 @@ pub struct ReplyRef<'a> {
 #[derive(Clone, Copy)]
 enum Lines<'a> {
     One { chunk: &'a Bytes, start: usize, end: usize },
-    Many { held: &'a [Bytes], spans: &'a [LineSpan] },
+    Many { current: &'a Bytes, held: &'a [Bytes], spans: &'a [LineSpan] },
 }
 
 impl Lines<'_> {
@@ -232,9 +240,12 @@ impl Lines<'_> {
     fn to_reply(self, code: ReplyCode) -> Reply {
         match self {
             Lines::One { chunk, start, end } => Reply::new(code, Text::trusted(chunk.slice(start..end))),
-            Lines::Many { held, spans } => Reply::from_parts(
+            Lines::Many { current, held, spans } => Reply::from_parts(
                 code,
-                spans.iter().map(|s| Text::trusted(held[s.chunk].slice(s.start..s.end))).collect(),
+                spans
+                    .iter()
+                    .map(|s| Text::trusted(held.get(s.chunk).unwrap_or(current).slice(s.start..s.end)))
+                    .collect(),
             ),
         }
     }
@@ -308,9 +319,9 @@ impl<'a> Iterator for ReplyLines<'a> {
         let line: &'a [u8] = match self.lines {
             Lines::One { chunk, start, end } if i == 0 => &chunk[start..end],
             Lines::One { .. } => return None,
-            Lines::Many { held, spans } => {
+            Lines::Many { current, held, spans } => {
                 let s = spans.get(i)?;
-                &held[s.chunk][s.start..s.end]
+                &held.get(s.chunk).unwrap_or(current)[s.start..s.end]
             }
         };
         self.next += 1;
@@ -363,16 +374,23 @@ fn closes(options: &ParseOptions, code: ReplyCode, line: &[u8]) -> bool {
     }
 }
 
-/// Adds the text `start..end` of the line's buffer to the open reply,
-/// holding a reference to that buffer unless it is the one of the line
-/// before.
+/// Adds the text `start..end` of the framer's current buffer (where the
+/// line just taken lives) to the open reply. No reference is taken here:
+/// [`hold_current`] takes one when the framer is about to let the buffer go.
 #[inline]
-fn keep(spans: &mut Vec<LineSpan>, held: &mut Vec<Bytes>, chunk: &Bytes, (start, end): (usize, usize)) {
-    let same = held.last().is_some_and(|h| h.as_ptr() == chunk.as_ptr() && h.len() == chunk.len());
-    if !same {
-        held.push(chunk.clone());
+fn keep(spans: &mut Vec<LineSpan>, held: &[Bytes], (start, end): (usize, usize)) {
+    spans.push(LineSpan { chunk: held.len(), start, end });
+}
+
+/// After a line was taken into an open reply: if the framer has served the
+/// last line of its current buffer, it drops that buffer on the next call
+/// (that is the only time it does), so the reply takes a reference to it
+/// first, when some of its lines live there.
+#[inline(always)]
+fn hold_current(lines: &LineDecoder, spans: &[LineSpan], held: &mut Vec<Bytes>) {
+    if lines.served_all() && spans.last().is_some_and(|s| s.chunk == held.len()) {
+        held.push(lines.chunk().clone());
     }
-    spans.push(LineSpan { chunk: held.len() - 1, start, end });
 }
 
 /// Takes one line into the reply being assembled. The common case, a
@@ -388,22 +406,45 @@ fn push_line(
 ) -> Step {
     let line = l.bytes();
     match state {
-        State::Idle => {
-            if let Some(Start::Final(code)) = start(options, line) {
+        State::Idle => match start(options, line) {
+            Some(Start::Final(code)) => {
                 return match text(l, 4) {
                     Ok((s, e)) => Step::One(code, s, e),
                     Err(err) => Step::Error(err),
                 };
             }
-        }
-        // A clean middle line of a multi-line reply, within the limits: no
-        // space after three bytes, so it cannot close the reply.
-        State::Open { bytes, .. } if l.clean && line.len() != 3 && line.get(3) != Some(&b' ') => {
+            // The first line of a multi-line reply, with nothing to check
+            // in its text.
+            Some(Start::Open(code)) if l.clean => {
+                spans.clear();
+                held.clear();
+                keep(spans, held, (l.start + 4, l.end));
+                *state = State::Open { code, bytes: line.len() };
+                return Step::More;
+            }
+            _ => {}
+        },
+        // A clean line of a multi-line reply, within the limits.
+        State::Open { code, bytes } if l.clean && line.len() != 3 => {
             let total = *bytes + line.len() + 2;
             if total <= options.max_reply_len_value() && spans.len() < options.max_reply_lines_value() {
-                *bytes = total;
-                keep(spans, held, l.chunk, (l.start, l.end));
-                return Step::More;
+                // No space after three bytes: a middle line, which cannot
+                // close the reply.
+                if line.get(3) != Some(&b' ') {
+                    *bytes = total;
+                    keep(spans, held, (l.start, l.end));
+                    return Step::More;
+                }
+                // The same code and a space: the last line (RFC 959 4.2).
+                // Another code is left to `push_line_slow` (a middle line,
+                // or a last line when that is allowed).
+                if let Some(Start::Final(c)) = start(options, line) {
+                    if c == *code {
+                        keep(spans, held, (l.start + 4, l.end));
+                        *state = State::Idle;
+                        return Step::Many(c);
+                    }
+                }
             }
         }
         State::Open { .. } | State::Skipping { .. } => {}
@@ -429,7 +470,7 @@ fn push_line_slow(
                 Ok(t) => {
                     spans.clear();
                     held.clear();
-                    keep(spans, held, l.chunk, t);
+                    keep(spans, held, t);
                     *state = State::Open { code, bytes: line.len() };
                     Step::More
                 }
@@ -469,7 +510,7 @@ fn push_line_slow(
                 };
                 return match text(l, 4) {
                     Ok(t) => {
-                        keep(spans, held, l.chunk, t);
+                        keep(spans, held, t);
                         Step::Many(end_code)
                     }
                     Err(err) => {
@@ -481,7 +522,7 @@ fn push_line_slow(
             }
             match text(l, 0) {
                 Ok(t) => {
-                    keep(spans, held, l.chunk, t);
+                    keep(spans, held, t);
                     *state = State::Open { code, bytes };
                     Step::More
                 }
