@@ -375,6 +375,12 @@ pub(super) struct Conn {
     /// The logged-in user's place in their session count
     /// ([`Limits::max_sessions`]).
     user_ticket: Option<Box<UserTicket>>,
+    /// When the last command bytes arrived (the kernel's receive time when
+    /// known, else when this thread read them): passive replies are paced
+    /// from it.
+    command_arrived: Instant,
+    /// How the passive setup being made paces its reply.
+    pace: Pace,
     /// Policy refusals logged so far (at most
     /// [`events::POLICY_EVENTS_PER_SESSION`]).
     policy_events: u32,
@@ -494,7 +500,7 @@ async fn serve_session(
                 }
             }
         }
-        _ => Control::plain(stream),
+        _ => Control::plain(stream, is_local(peer.ip(), local.ip())),
     };
     let conn_info = Connection::new(peer, local);
     let now = Instant::now();
@@ -525,6 +531,8 @@ async fn serve_session(
         user_ticket: None,
         policy_events: 0,
         remove_if_incomplete: false,
+        command_arrived: now,
+        pace: Pace::None,
     };
     let mut write_timeout = CONTROL_WRITE_TIMEOUT;
     // Idle sessions stay small (README: memory per session): a plaintext
@@ -551,7 +559,12 @@ async fn serve_session(
                 Output::Transmit(bytes) => {
                     tokio::time::timeout(write_timeout, control.write_all(&bytes)).await.map_err(|_| timed_out())??;
                 }
-                Output::Data(action) => Box::pin(conn.act(&mut session, action)).await,
+                Output::Data(action) => {
+                    if let DataAction::Listen { .. } = action {
+                        conn.pace = conn.passive_pace(&control);
+                    }
+                    Box::pin(conn.act(&mut session, action)).await;
+                }
                 Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
                     conn.shared.stats.login(true);
@@ -709,8 +722,10 @@ async fn serve_session(
                     let _ = tokio::time::timeout(write_timeout, control.shutdown()).await;
                     return Ok(());
                 }
-                if let control::Read::Eof = read {
-                    crate::checked(session.handle_input(now, Input::ControlEof));
+                match read {
+                    control::Read::Eof => crate::checked(session.handle_input(now, Input::ControlEof)),
+                    control::Read::Fed(arrived) => conn.command_arrived = arrived.unwrap_or(now),
+                    control::Read::Nothing => {}
                 }
             }
             Some(note) = rx.recv() => conn.note(&mut session, *note),
@@ -737,20 +752,53 @@ async fn serve_session(
     }
 }
 
-/// The least time from a PASV/EPSV to its reply. Without it curl 7.88
-/// stalled a second on about one passive transfer in 800 from this server
-/// (and on one in six from pure-ftpd, which answers as fast); 40 µs is more
-/// than curl takes from its send to its read, and a small part of a
-/// transfer's round trips.
+/// Whether the client runs on this machine (a loopback address, or the
+/// server's own address on the connection).
+fn is_local(peer: IpAddr, local: IpAddr) -> bool {
+    peer.is_loopback() || peer == local
+}
+
+/// The least time from a PASV/EPSV command's arrival to its reply, for a
+/// client on another CPU of this machine. Without it curl 7.88 stalled a
+/// second on about one passive transfer in 800 from this server (and on
+/// one in six from pure-ftpd, which answers as fast); 40 µs is more than
+/// curl takes from its send to its read.
 const PASSIVE_REPLY_PACE: Duration = Duration::from_micros(40);
 
-/// Waits until [`PASSIVE_REPLY_PACE`] has passed since `started`, giving the
-/// CPU away meanwhile: to this thread's other sessions and to other
-/// processes (the client, when it shares this CPU).
-async fn pace_passive_reply(started: Instant) {
-    while started.elapsed() < PASSIVE_REPLY_PACE {
+/// How a passive reply is held back (see [`Conn::act`]'s `Listen`).
+#[derive(Clone, Copy)]
+pub(super) enum Pace {
+    /// A client elsewhere: answered at once.
+    None,
+    /// A client on this thread's CPU: it sent from here, so it either
+    /// already waits for the answer or waits for this CPU; giving the CPU
+    /// away once lets it reach its read before the answer exists.
+    Yield,
+    /// A client on another CPU of this machine, running meanwhile: the
+    /// answer leaves no sooner than [`PASSIVE_REPLY_PACE`] after the
+    /// command arrived.
+    Until(Instant),
+}
+
+/// Waits until `until`, giving the CPU away meanwhile: to this thread's
+/// other sessions and to other processes.
+async fn pace_passive_reply(until: Instant) {
+    while Instant::now() < until {
         std::thread::yield_now();
         tokio::task::yield_now().await;
+    }
+}
+
+impl Conn {
+    /// How to pace the answer to the passive command just read on `control`.
+    fn passive_pace(&self, control: &control::Control) -> Pace {
+        if !is_local(self.peer_ip, self.local_ip) {
+            return Pace::None;
+        }
+        match control.client_on_this_cpu() {
+            Some(true) => Pace::Yield,
+            _ => Pace::Until(self.command_arrived + PASSIVE_REPLY_PACE),
+        }
     }
 }
 
@@ -771,10 +819,12 @@ impl Conn {
                 // read; so the reply is paced (see `pace_passive_reply`).
                 // Only a client on this machine can be that fast: over a
                 // network the round trip alone outlasts curl's gap between
-                // its send and its read, so remote clients get no pacing.
-                let started = Instant::now();
-                let pace = self.peer_ip.is_loopback() || self.peer_ip == self.local_ip;
-                if pace {
+                // its send and its read, so remote clients get no pacing
+                // (see [`Pace`]). The pace counts from when the command
+                // arrived (the kernel's receive time where it keeps it), so
+                // that the time this thread took to wake up counts too.
+                let pace = std::mem::replace(&mut self.pace, Pace::None);
+                if !matches!(pace, Pace::None) {
                     std::thread::yield_now();
                 }
                 // C3: past the cap for this client address, 425.
@@ -787,8 +837,8 @@ impl Conn {
                     return;
                 };
                 let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
-                if pace {
-                    pace_passive_reply(started).await;
+                if let Pace::Until(until) = pace {
+                    pace_passive_reply(until).await;
                 }
                 let tx = self.tx.clone();
                 let task = tokio::spawn(async move {

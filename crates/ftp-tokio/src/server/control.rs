@@ -40,12 +40,46 @@ thread_local! {
 
 /// What [`Control::read_now`] found.
 pub(super) enum Read {
-    /// Bytes, given to the closure.
-    Fed,
+    /// Bytes, given to the closure, and when the kernel received them
+    /// (where it was asked to keep that: [`Control::plain`]).
+    Fed(Option<Instant>),
     /// Nothing after all (a spurious wake-up): wait again.
     Nothing,
     /// The peer closed the connection, or it broke.
     Eof,
+}
+
+/// One read of `stream` into `buf`, with the kernel's receive time of the
+/// bytes when the socket keeps it (`SO_TIMESTAMPNS`).
+#[cfg(target_os = "linux")]
+fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Instant>)> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::AsRawFd;
+    let mut space = nix::cmsg_space!(nix::sys::time::TimeSpec);
+    let mut iov = [io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::empty())?;
+    let stamp = msg.cmsgs().ok().and_then(|mut all| {
+        all.find_map(|m| match m {
+            ControlMessageOwned::ScmTimestampns(ts) => Some(ts),
+            _ => None,
+        })
+    });
+    Ok((msg.bytes, stamp.and_then(|ts| since_received(ts.into()))))
+}
+
+/// The same, without the time, where the system keeps none.
+#[cfg(not(target_os = "linux"))]
+fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option<Instant>)> {
+    stream.try_read(buf).map(|n| (n, None))
+}
+
+/// The monotonic instant of a receive time the kernel gave on the system
+/// clock (`None` for a time in the future or long past: a clock step).
+#[cfg(target_os = "linux")]
+fn since_received(received: Duration) -> Option<Instant> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let age = now.checked_sub(received)?;
+    (age < Duration::from_secs(1)).then(|| Instant::now().checked_sub(age)).flatten()
 }
 
 pub(super) fn timed_out() -> io::Error {
@@ -53,7 +87,19 @@ pub(super) fn timed_out() -> io::Error {
 }
 
 impl Control {
-    pub(super) fn plain(stream: TcpStream) -> Self {
+    /// A plaintext control connection; with `stamped`, the kernel keeps
+    /// the receive time of its commands, which [`read_now`](Self::read_now)
+    /// reports (Linux; elsewhere nothing is reported).
+    pub(super) fn plain(stream: TcpStream, stamped: bool) -> Self {
+        #[cfg(target_os = "linux")]
+        if stamped {
+            // Linux turns receive times on for the whole stack from a work
+            // queue, so the first bytes after this may come without one
+            // (and the wake-up time stands in).
+            let _ = nix::sys::socket::setsockopt(&stream, nix::sys::socket::sockopt::ReceiveTimestampns, &true);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = stamped;
         let (r, w) = stream.into_split();
         Self::Plain(r, w, false)
     }
@@ -86,14 +132,32 @@ impl Control {
         }
     }
 
+    /// Whether the client's last bytes were received on the CPU this thread
+    /// runs on: for a client on this machine, that it sent them from this
+    /// CPU, and so either waits for an answer or waits to run again (this
+    /// thread took its CPU). `None` where that is not known (TLS, other
+    /// systems).
+    pub(super) fn client_on_this_cpu(&self) -> Option<bool> {
+        #[cfg(target_os = "linux")]
+        if let Self::Plain(r, ..) = self {
+            let cpu = rustix::net::sockopt::socket_incoming_cpu(r.as_ref()).ok()?;
+            return Some(usize::try_from(cpu).ok()? == rustix::thread::sched_getcpu());
+        }
+        None
+    }
+
     /// Reads what is there now, without waiting, and hands it to `feed`.
     pub(super) fn read_now(&mut self, feed: impl FnOnce(&[u8])) -> Read {
         match self {
             Self::Plain(_, _, true) | Self::Closed => Read::Eof,
             Self::Plain(r, _, eof) => PLAIN_READ.with_borrow_mut(|buf| {
-                let mut n = match r.try_read(buf) {
-                    Ok(0) => return Read::Eof,
-                    Ok(n) => n,
+                let arrived;
+                let mut n = match r.as_ref().try_io(Interest::READABLE, || recv_stamped(r.as_ref(), buf)) {
+                    Ok((0, _)) => return Read::Eof,
+                    Ok((n, stamp)) => {
+                        arrived = stamp;
+                        n
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Read::Nothing,
                     Err(_) => return Read::Eof,
                 };
@@ -126,12 +190,12 @@ impl Control {
                     }
                 }
                 feed(&buf[..n]);
-                Read::Fed
+                Read::Fed(arrived)
             }),
             Self::Tls(_, _, read) => {
                 if read.filled > 0 {
                     feed(&read.buf[..std::mem::take(&mut read.filled)]);
-                    Read::Fed
+                    Read::Fed(None)
                 } else if read.eof {
                     Read::Eof
                 } else {
@@ -223,7 +287,8 @@ impl Control {
             }
         };
         tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
-        *self = Self::plain(tcp);
+        // The socket keeps its receive-time option from before TLS.
+        *self = Self::plain(tcp, false);
         Ok(())
     }
 }
@@ -260,5 +325,49 @@ pub(super) fn conn_tls(
             })),
         ),
         None => (None, None),
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt as _;
+
+    /// A control connection on loopback, and the client's end.
+    async fn pair(stamped: bool) -> (Control, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Control::plain(server, stamped), client)
+    }
+
+    /// The passive-reply pacing counts from when a command arrived: a
+    /// stamped read reports the kernel's receive time, not the read's.
+    #[tokio::test]
+    async fn stamped_reads_tell_when_the_bytes_arrived() {
+        let (mut control, mut client) = pair(true).await;
+        // Receive times are switched on for the stack from a work queue.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        client.write_all(b"PASV\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        control.readable().await;
+        let mut got = Vec::new();
+        let Read::Fed(Some(arrived)) = control.read_now(|b| got.extend_from_slice(b)) else {
+            panic!("a stamped read reports its arrival")
+        };
+        assert_eq!(got, b"PASV\r\n");
+        let age = arrived.elapsed();
+        assert!(age >= Duration::from_millis(25) && age < Duration::from_secs(5), "arrived {age:?} ago");
+        // This thread runs on some CPU, and loopback bytes are received on
+        // the sender's: the answer is known either way.
+        assert!(control.client_on_this_cpu().is_some());
+    }
+
+    #[tokio::test]
+    async fn unstamped_reads_tell_nothing() {
+        let (mut control, mut client) = pair(false).await;
+        client.write_all(b"NOOP\r\n").await.unwrap();
+        control.readable().await;
+        assert!(matches!(control.read_now(|_| {}), Read::Fed(None)));
     }
 }
