@@ -3,6 +3,7 @@
 //! `check` (conformance).
 
 mod config;
+mod credentials;
 mod display;
 mod logging;
 mod logwriter;

@@ -16,6 +16,7 @@ use ftp_session::client::{ClientConfig, DataMode, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
+use crate::credentials::{FromUrl, Sources, default_netrc, resolve};
 use crate::display::{escape, escape_bytes};
 use crate::url::FtpUrl;
 
@@ -55,6 +56,47 @@ pub(crate) struct Connection {
     /// as curl's --ftp-account.
     #[arg(long, value_name = "ACCOUNT")]
     account: Option<String>,
+    /// Log in as NAME (a name only: the password comes from
+    /// --password-stdin, the netrc file, or a prompt on the terminal, never
+    /// from the command line, where `ps` shows it).
+    #[arg(short = 'u', long, value_name = "NAME")]
+    user: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Take the login for the host from ~/.netrc ($NETRC when set) when
+    /// the URL gives no password, as curl's -n (a file others can read is
+    /// refused).
+    #[arg(short = 'n', long)]
+    netrc: bool,
+    /// As --netrc, from FILE.
+    #[arg(long, value_name = "FILE")]
+    netrc_file: Option<PathBuf>,
+    /// Seconds to wait for the connection and the server's greeting
+    /// (default 30).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    connect_timeout: f64,
+    /// Seconds without progress (a reply, or bytes of a transfer) after
+    /// which the command fails (default 60).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    timeout: f64,
+}
+
+impl Connection {
+    /// Where the login may come from besides the URL.
+    fn sources(&self) -> Sources {
+        let netrc = self.netrc_file.clone().or_else(|| if self.netrc { default_netrc() } else { None });
+        Sources { user: self.user.clone(), password_stdin: self.password_stdin, netrc }
+    }
+}
+
+/// A number of seconds from the command line as a duration (usage error
+/// for a negative, infinite or absurd one).
+fn seconds(name: &str, value: f64) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero() && d.as_secs() <= 86_400 * 365)
+        .ok_or_else(|| Failure::new(exit::USAGE, format!("{name}: {value} is not a number of seconds above 0")))
 }
 
 /// `--pasv-address-policy` (SECURITY.md D5).
@@ -201,9 +243,29 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
         Policy::Trust => PasvPolicy::Trust,
     };
     let mode = if conn.active { DataMode::Active } else { DataMode::Passive };
-    let config = ClientConfig::default().pasv_policy(policy).data_mode(mode).epsv(!conn.disable_epsv).ascii(conn.ascii);
-    let mut options =
-        ClientOptions { security, insecure: conn.insecure, tls12_only: conn.tls12, config, ..ClientOptions::default() };
+    let (connect_timeout, stall) =
+        (seconds("--connect-timeout", conn.connect_timeout)?, seconds("--timeout", conn.timeout)?);
+    let from_url = FromUrl {
+        host: &url.host,
+        user: url.user_given.then_some(url.user.as_str()),
+        password: url.password_given.then_some(url.password.as_str()),
+    };
+    let login = resolve(&from_url, &conn.sources()).map_err(|e| Failure::new(exit::USAGE, e))?;
+    let config = ClientConfig::default()
+        .pasv_policy(policy)
+        .data_mode(mode)
+        .epsv(!conn.disable_epsv)
+        .ascii(conn.ascii)
+        .reply_timeout(stall);
+    let mut options = ClientOptions {
+        security,
+        insecure: conn.insecure,
+        tls12_only: conn.tls12,
+        config,
+        connect_timeout,
+        data_timeout: stall,
+        ..ClientOptions::default()
+    };
     if conn.verbose {
         options.transcript = Some(Arc::new(|line: Line<'_>| match line {
             // Server text is escaped before it reaches the terminal (R4).
@@ -219,8 +281,9 @@ async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
     let mut client = Client::connect(&url.host, url.port, options)
         .await
         .map_err(|e| Failure { code: exit::CONNECT, ..Failure::from_client(&target, &e) })?;
-    if let Err(e) = client.login_with_account(&url.user, &url.password, conn.account.as_deref()).await {
-        let mut failure = Failure::from_client(&format!("login as {} on {target}", url.user), &e);
+    let account = conn.account.as_deref().or(login.account.as_deref());
+    if let Err(e) = client.login_with_account(&login.user, &login.password, account).await {
+        let mut failure = Failure::from_client(&format!("login as {} on {target}", login.user), &e);
         if let ClientError::Rejected { reply, .. } = &e {
             failure.code = exit::LOGIN;
             // RFC 959 5.4: 332 asks for an account, which none was given.

@@ -19,6 +19,11 @@ pub(crate) struct FtpUrl {
     pub(crate) tls: bool,
     pub(crate) user: String,
     pub(crate) password: String,
+    /// Whether the URL names the user (`ftp://user@host/`), and whether it
+    /// gives a password (`user:password@`); without them `user` and
+    /// `password` are anonymous's.
+    pub(crate) user_given: bool,
+    pub(crate) password_given: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
     /// The path, decoded, relative to the login directory ("" for it).
@@ -55,6 +60,8 @@ impl FtpUrl {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
         };
+        let user_given = userinfo.is_some();
+        let password_given = userinfo.is_some_and(|info| info.contains(':'));
         let (user, password) = match userinfo {
             None => ("anonymous".to_owned(), "ftpkit@".to_owned()),
             Some(info) => {
@@ -70,7 +77,7 @@ impl FtpUrl {
         if path.contains(['\r', '\n']) {
             return Err(format!("{url}: line breaks in the path"));
         }
-        Ok(Self { tls, user, password, host, port, path })
+        Ok(Self { tls, user, password, user_given, password_given, host, port, path })
     }
 
     /// The last path segment as a local file name (for `get`), if it is a

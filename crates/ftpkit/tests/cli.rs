@@ -840,3 +840,132 @@ fn rfc959_5_4_account_option_answers_332() {
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(stderr(&out).contains("account"), "{}", stderr(&out));
 }
+
+/// `ftpkit` with `input` on standard input.
+fn ftpkit_stdin(cwd: &Path, args: &[&str], input: &[u8], env: &[(&str, &str)]) -> Output {
+    use std::io::Write as _;
+    let mut child = Command::new(FTPKIT)
+        .current_dir(cwd)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Issue 20, credentials: `--user NAME` with `--password-stdin`, netrc
+/// files (`--netrc-file`, `-n` with `$NETRC`), the URL before them, and no
+/// password ever on the command line or in the verbose transcript.
+#[test]
+fn logins_from_user_stdin_and_netrc() {
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("ftp://{addr}/pub/a%20b.txt");
+
+    // --user with the password on stdin; -v shows the login, masked.
+    let out = ftpkit_stdin(
+        work.path(),
+        &["get", "-v", "-o", "-", "--user", "alice", "--password-stdin", &url],
+        b"s3cret:x\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"spaces\n");
+    assert!(stderr(&out).contains("> USER alice") && !stderr(&out).contains("s3cret"), "{}", stderr(&out));
+    // A wrong one is the server's refusal: exit 4.
+    let out = ftpkit_stdin(work.path(), &["ls", "--user", "alice", "--password-stdin", &url], b"nope\n", &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    // --user with no password source and no terminal: a usage error, no prompt.
+    let out = ftpkit(work.path(), &["ls", "--user", "alice", &format!("ftp://{addr}/")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no password for alice"), "{}", stderr(&out));
+
+    // A netrc file for the host (by name: the URL's host, 127.0.0.1).
+    let netrc = work.path().join("netrc");
+    std::fs::write(
+        &netrc,
+        "machine 127.0.0.1\n  login alice\n  password \"s3cret:x\"\ndefault login reader password pw\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let netrc_path = netrc.to_str().unwrap();
+    let out = ftpkit(work.path(), &["get", "-o", "-", "--netrc-file", netrc_path, &url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(out.stdout, b"spaces\n");
+    // Logged in as alice (writable): an upload works.
+    std::fs::write(work.path().join("up.txt"), b"up").unwrap();
+    let out = ftpkit(work.path(), &["put", "up.txt", &format!("ftp://{addr}/"), "--netrc-file", netrc_path]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(served.path().join("up.txt")).unwrap(), b"up");
+    // -n reads $NETRC; the URL's own user and password come first.
+    let env = [("NETRC", netrc_path)];
+    let out = ftpkit_stdin(work.path(), &["ls", "-n", &format!("ftp://{addr}/pub/")], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ftpkit_stdin(work.path(), &["ls", "-n", &format!("ftp://alice:wrong@{addr}/pub/")], b"", &env);
+    assert_eq!(out.status.code(), Some(4), "the URL's password is used, not the file's: {}", stderr(&out));
+    // The URL's user without a password takes that user's password from the file.
+    let out = ftpkit_stdin(work.path(), &["ls", "-n", &format!("ftp://alice@{addr}/pub/")], b"", &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A file other users can read holds no secret: refused, exit 2.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = ftpkit(work.path(), &["ls", "--netrc-file", netrc_path, &format!("ftp://{addr}/")]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    }
+}
+
+/// Issue 20, robustness: `--connect-timeout` bounds the wait for a server
+/// that accepts and never greets (exit 3), `--timeout` the wait for a reply
+/// that never comes; neither waits for the defaults (30 s, 60 s).
+#[test]
+fn connect_timeout_and_stall_timeout() {
+    use std::io::{Read as _, Write as _};
+    let work = tempfile::tempdir().unwrap();
+    // Accepts, then says nothing.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let started = std::time::Instant::now();
+    let out = ftpkit(work.path(), &["ls", "--connect-timeout", "1", &format!("ftp://127.0.0.1:{port}/")]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    drop(silent);
+
+    // Greets and logs in, then never answers again.
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mute.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = mute.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(b"220 hi\r\n").unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 512];
+        // USER, PASS answered; everything after that is read and ignored.
+        let mut answered = 0;
+        while let Ok(n @ 1..) = s.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            while answered < 2 && seen.iter().filter(|&&b| b == b'\n').count() > answered {
+                s.write_all(if answered == 0 { b"331 pw\r\n" } else { b"230 in\r\n" }).unwrap();
+                answered += 1;
+            }
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = ftpkit(work.path(), &["ls", "--timeout", "1", &format!("ftp://u:p@127.0.0.1:{port}/")]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    drop(server);
+}

@@ -110,7 +110,8 @@ pub struct ClientOptions {
     /// The session's configuration: data mode, 227 policy, `PROT` level,
     /// reply timeout... Its TLS mode is set from [`security`](Self::security).
     pub config: ClientConfig,
-    /// How long connecting may take (control and data connections).
+    /// How long connecting may take (control and data connections; for
+    /// the control connection, up to the server's greeting, TLS included).
     pub connect_timeout: Duration,
     /// How long a data connection may stall before the transfer fails.
     pub data_timeout: Duration,
@@ -362,7 +363,18 @@ impl Client {
         if client.options.security == Security::Implicit {
             client.start_tls().await?;
         }
-        client.drive(Want::Greeting, DataIo::None).await?.map_err(ClientError::from)?;
+        // A server that accepts and never greets is as unreachable as one
+        // that never accepts: the greeting counts toward the connect timeout.
+        let greeting = tokio::time::timeout(client.options.connect_timeout, client.drive(Want::Greeting, DataIo::None));
+        match greeting.await {
+            Ok(done) => {
+                done?.map_err(ClientError::from)?;
+            }
+            Err(_) => {
+                let source = io::Error::new(io::ErrorKind::TimedOut, "no greeting in time");
+                return Err(ClientError::Connect { addr: peer, source });
+            }
+        }
         Ok(client)
     }
 
