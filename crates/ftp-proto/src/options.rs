@@ -87,8 +87,15 @@ impl ParseOptions {
         self
     }
 
-    /// Accept trailing spaces after a verb that takes no argument, and an
-    /// empty optional argument (`PASV `, `LIST `). Default: yes.
+    /// Accept trailing spaces after a verb that takes no argument (`PASV `),
+    /// and read an optional argument made only of spaces as no argument
+    /// (`LIST  ` is `LIST`). Default: yes.
+    ///
+    /// Refused, `PASV ` is a 501, and `LIST  ` lists the pathname ` `: RFC
+    /// 959 5.3.2's `LIST [<SP> <pathname>]`, a pathname being any characters
+    /// but CR and LF. Either way `LIST ` (nothing after the space) is `LIST`.
+    /// Such a pathname encodes as the same line, which reads back as itself
+    /// only under this option off: the wire cannot tell the two apart.
     #[must_use]
     pub fn allow_trailing_space(mut self, yes: bool) -> Self {
         self.allow_trailing_space = yes;

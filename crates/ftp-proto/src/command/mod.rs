@@ -190,8 +190,13 @@ impl ExtensionCommand {
 /// and RFC 1123 4.1.3.1 (the `X` aliases from RFC 775).
 ///
 /// An optional argument that is empty (or only spaces, with the default
-/// leniency) reads as no argument: `HELP ` is `Help(None)`. Build optional
-/// arguments with content, or `None`, for values that survive a round trip.
+/// leniency) reads as no argument: `HELP ` is `Help(None)`. With trailing
+/// spaces refused ([`allow_trailing_space`]), `NLST  ` is `Nlst(Some(" "))`
+/// (RFC 959 5.3.2: a pathname is any characters but CR and LF), which reads
+/// back as itself only under the same option. Build optional arguments with
+/// content, or `None`, for values that survive a round trip with every peer.
+///
+/// [`allow_trailing_space`]: crate::ParseOptions::allow_trailing_space
 ///
 /// ```
 /// use bytes::{Bytes, BytesMut};
