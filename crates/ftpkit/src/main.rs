@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => return ftp_conformance::cli::run(args).await,
-        Command::Serve(args) => serve::serve(*args).await.map_err(|message| remote::Failure { message, code: 1 }),
+        Command::Serve(args) => serve::serve(*args).await.map_err(|message| remote::Failure::new(1, message)),
         Command::Get(args) => remote::get(args).await,
         Command::Put(args) => remote::put(args).await,
         Command::Ls(args) => remote::ls(args).await,
@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
         Command::Rm(args) => remote::rm(args).await,
         Command::Rmdir(args) => remote::rmdir(args).await,
         Command::Mv(args) => remote::mv(args).await,
-        Command::Passwd(args) => passwd::passwd(args).map_err(|message| remote::Failure { message, code: 1 }),
+        Command::Passwd(args) => passwd::passwd(args).map_err(|message| remote::Failure::new(1, message)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use ftp_proto::listing::{Entry, EntryKind, Precision, Zone};
-use ftp_session::client::{ClientConfig, DataMode, PasvPolicy};
+use ftp_session::client::{ClientConfig, DataMode, OpError, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
@@ -80,6 +80,12 @@ pub(crate) struct Connection {
     /// which the command fails (default 60).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
     timeout: f64,
+    /// Try again up to N more times after a transient failure (no
+    /// connection, a connection lost, a 4xx reply), waiting 1, 2, 4, 8,
+    /// then 10 seconds; `get` and `put` go on from where the transfer
+    /// stopped (as --resume).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) retry: u32,
 }
 
 impl Connection {
@@ -112,7 +118,7 @@ enum Policy {
 }
 
 /// `ftpkit get`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Get {
     /// ftp://[user[:password]@]host[:port]/path or ftps://...
     url: String,
@@ -134,7 +140,7 @@ pub(crate) struct Get {
 }
 
 /// `ftpkit put`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Put {
     /// The local file to upload.
     file: PathBuf,
@@ -152,7 +158,7 @@ pub(crate) struct Put {
 }
 
 /// `ftpkit ls`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Ls {
     /// The directory (MLSD when the server offers it, LIST otherwise).
     url: String,
@@ -168,7 +174,7 @@ pub(crate) struct Ls {
 }
 
 /// `ftpkit mkdir`, `rm`, `rmdir`: one path.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct OnePath {
     /// ftp://[user[:password]@]host[:port]/path or ftps://...
     url: String,
@@ -177,7 +183,7 @@ pub(crate) struct OnePath {
 }
 
 /// `ftpkit mv`.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Mv {
     /// The file or directory to rename.
     url: String,
@@ -193,6 +199,10 @@ pub(crate) struct Mv {
 pub(crate) struct Failure {
     pub(crate) message: String,
     pub(crate) code: u8,
+    /// Worth trying again (`--retry`): the connection failed or broke, or
+    /// the server answered 4xx (RFC 959 4.2: "the action may be
+    /// requested again").
+    pub(crate) transient: bool,
 }
 
 /// Exit codes (also in `ftpkit --help`).
@@ -212,8 +222,8 @@ pub(crate) mod exit {
 }
 
 impl Failure {
-    fn new(code: u8, message: impl Into<String>) -> Self {
-        Self { message: message.into(), code }
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
+        Self { message: message.into(), code, transient: false }
     }
 
     /// Classifies a client error, with what was being done.
@@ -225,7 +235,55 @@ impl Failure {
             ClientError::Usage(_) => exit::USAGE,
             _ => exit::TRANSFER,
         };
-        Self::new(code, format!("{what}: {e}"))
+        let transient_reply = |r: &ftp_proto::Reply| r.code().as_u16() / 100 == 4;
+        let transient = match e {
+            ClientError::Resolve { .. } | ClientError::Connect { .. } | ClientError::Closed(_) => true,
+            ClientError::Rejected { reply, .. } => transient_reply(reply),
+            ClientError::Failed(op) => match op {
+                OpError::Rejected(reply) => transient_reply(reply),
+                OpError::Timeout | OpError::Closed(_) | OpError::DataConnection | OpError::Partial { .. } => true,
+                _ => false,
+            },
+            _ => false,
+        };
+        Self { transient, ..Self::new(code, format!("{what}: {e}")) }
+    }
+
+    /// The same failure, not to be tried again (bytes already went where
+    /// a second attempt cannot take them back).
+    fn for_good(self) -> Self {
+        Self { transient: false, ..self }
+    }
+}
+
+/// The longest wait between two attempts of `--retry`.
+const MAX_RETRY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs `attempt` (given the attempt's number, from 0) until it succeeds,
+/// fails for good, or `retries` more attempts failed; waits 1, 2, 4, 8,
+/// then 10 seconds between attempts, saying so on stderr.
+pub(crate) async fn retrying<F, Fut>(retries: u32, mut attempt: F) -> Result<()>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut n = 0;
+    loop {
+        match attempt(n).await {
+            Err(failure) if failure.transient && n < retries => {
+                let wait = std::time::Duration::from_secs(1 << n.min(4)).min(MAX_RETRY_WAIT);
+                eprintln!(
+                    "ftpkit: {} (attempt {} of {}; again in {} s)",
+                    escape(&failure.message),
+                    n + 1,
+                    retries + 1,
+                    wait.as_secs()
+                );
+                tokio::time::sleep(wait).await;
+                n += 1;
+            }
+            result => return result,
+        }
     }
 }
 
@@ -364,6 +422,16 @@ fn destination(output: Option<PathBuf>, url: &FtpUrl) -> Result<Destination> {
 }
 
 pub(crate) async fn get(args: Get) -> Result<()> {
+    retrying(args.conn.retry, |n| {
+        let mut args = args.clone();
+        // A second attempt goes on from FILE.part.
+        args.resume |= n > 0;
+        get_once(args)
+    })
+    .await
+}
+
+async fn get_once(args: Get) -> Result<()> {
     let url = url(&args.url)?;
     let path = needs_path(&url)?.to_owned();
     let local = |e: std::io::Error, p: &Path| Failure::new(exit::LOCAL, format!("{}: {e}", p.display()));
@@ -373,7 +441,8 @@ pub(crate) async fn get(args: Get) -> Result<()> {
             let mut out = tokio::io::stdout();
             let r = client.get(&path, 0, &mut out).await;
             finish(client).await;
-            return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
+            // What went out cannot be taken back: no second attempt.
+            return r.map(drop).map_err(|e| Failure::from_client(&path, &e).for_good());
         }
         Destination::Stream(target) => {
             // Opened as it is (no create, no truncate, no rename), before
@@ -395,7 +464,7 @@ pub(crate) async fn get(args: Get) -> Result<()> {
                 bar.finish_and_clear();
             }
             finish(client).await;
-            return r.map(drop).map_err(|e| Failure::from_client(&path, &e));
+            return r.map(drop).map_err(|e| Failure::from_client(&path, &e).for_good());
         }
         Destination::File(target) => target,
     };
@@ -496,6 +565,16 @@ fn part_path(target: &Path) -> PathBuf {
 }
 
 pub(crate) async fn put(args: Put) -> Result<()> {
+    retrying(args.conn.retry, |n| {
+        let mut args = args.clone();
+        // A second attempt goes on from the remote file's size.
+        args.resume |= n > 0 && !args.append;
+        put_once(args)
+    })
+    .await
+}
+
+async fn put_once(args: Put) -> Result<()> {
     let url = url(&args.url)?;
     let file_name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_owned();
     let path = if url.path.is_empty() || url.path.ends_with('/') {
@@ -523,10 +602,19 @@ pub(crate) async fn put(args: Put) -> Result<()> {
         bar.finish_and_clear();
     }
     finish(client).await;
-    result.map(drop).map_err(|e| Failure::from_client(&path, &e))
+    // An append that broke off cannot tell where to go on from.
+    let append = args.append;
+    result.map(drop).map_err(|e| {
+        let failure = Failure::from_client(&path, &e);
+        if append { failure.for_good() } else { failure }
+    })
 }
 
 pub(crate) async fn ls(args: Ls) -> Result<()> {
+    retrying(args.conn.retry, |_| ls_once(args.clone())).await
+}
+
+async fn ls_once(args: Ls) -> Result<()> {
     let url = url(&args.url)?;
     let mut client = connect(&url, &args.conn).await?;
     let result = client.list(remote_path(&url)).await;
@@ -638,22 +726,28 @@ pub(crate) async fn rmdir(args: OnePath) -> Result<()> {
 
 type OneFuture<'a> = Pin<Box<dyn std::future::Future<Output = std::result::Result<(), ClientError>> + Send + 'a>>;
 
-async fn one(args: OnePath, f: impl for<'a> FnOnce(&'a mut Client, String) -> OneFuture<'a>) -> Result<()> {
+async fn one(args: OnePath, f: impl for<'a> Fn(&'a mut Client, String) -> OneFuture<'a>) -> Result<()> {
     let url = url(&args.url)?;
     let path = needs_path(&url)?.trim_end_matches('/').to_owned();
-    let mut client = connect(&url, &args.conn).await?;
-    let result = f(&mut client, path.clone()).await;
-    finish(client).await;
-    result.map_err(|e| Failure::from_client(&path, &e))
+    retrying(args.conn.retry, |_| async {
+        let mut client = connect(&url, &args.conn).await?;
+        let result = f(&mut client, path.clone()).await;
+        finish(client).await;
+        result.map_err(|e| Failure::from_client(&path, &e))
+    })
+    .await
 }
 
 pub(crate) async fn mv(args: Mv) -> Result<()> {
     let url = url(&args.url)?;
     let from = needs_path(&url)?.to_owned();
-    let mut client = connect(&url, &args.conn).await?;
-    let result = client.rename(&from, &args.to).await;
-    finish(client).await;
-    result.map_err(|e| Failure::from_client(&format!("{from} -> {}", args.to), &e))
+    retrying(args.conn.retry, |_| async {
+        let mut client = connect(&url, &args.conn).await?;
+        let result = client.rename(&from, &args.to).await;
+        finish(client).await;
+        result.map_err(|e| Failure::from_client(&format!("{from} -> {}", args.to), &e))
+    })
+    .await
 }
 
 /// A progress bar on stderr for transfers, only when stderr is a terminal.

@@ -969,3 +969,67 @@ fn connect_timeout_and_stall_timeout() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     drop(server);
 }
+
+/// Issue 20, `--retry`: a download the server cuts off (stopped mid-way,
+/// then back on the same port) is tried again after a second and goes on
+/// from FILE.part (REST, RFC 3659 section 5) instead of starting over. The
+/// second server's file differs from the first's in every byte, so the
+/// result shows where each part came from: the first server's prefix, the
+/// second's rest.
+#[test]
+fn retry_resumes_a_download_the_server_cut() {
+    let len = 2_000_000;
+    let first_root = fixture();
+    let second_root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(second_root.path().join("pub")).unwrap();
+    let inverted: Vec<u8> = pattern(len).iter().map(|b| !b).collect();
+    std::fs::write(second_root.path().join("pub/data.bin"), &inverted).unwrap();
+    let options = |addr: std::net::SocketAddr, root: &Path, rate: Option<u64>| {
+        let mut options = ServerOptions::new(addr, root.to_path_buf());
+        options.anonymous = true;
+        options.anonymous_limits.download_rate = rate;
+        options
+    };
+    let first = Background::start(options("127.0.0.1:0".parse().unwrap(), first_root.path(), Some(400_000))).unwrap();
+    let addr = first.addr();
+    let work = tempfile::tempdir().unwrap();
+    let child = Command::new(FTPKIT)
+        .current_dir(work.path())
+        .args(["get", "--retry", "3", "-o", "out.bin", &format!("ftp://{addr}/pub/data.bin")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // About 600 KB in, the server goes, and comes back at once.
+    std::thread::sleep(Duration::from_millis(1500));
+    first.stop(Duration::ZERO);
+    let _second = Background::start(options(addr, second_root.path(), None)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("attempt 1 of 4; again in 1 s"), "{}", stderr(&out));
+    let got = std::fs::read(work.path().join("out.bin")).unwrap();
+    assert_eq!(got.len(), len);
+    let original = pattern(len);
+    let cut = got.iter().zip(&original).position(|(a, b)| a != b).expect("the second server sent a part");
+    assert!(cut > 0, "the first server's bytes were kept, not fetched again");
+    assert_eq!(&got[cut..], &inverted[cut..], "the rest is the second server's, from where the first stopped");
+    assert!(!work.path().join("out.bin.part").exists());
+}
+
+/// `--retry` does not try again what cannot succeed: a 550 (no such file)
+/// fails at once, exit 5, without a wait.
+#[test]
+fn retry_leaves_permanent_failures_alone() {
+    let served = fixture();
+    let server = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let out = ftpkit(
+        work.path(),
+        &["get", "--retry", "5", &format!("ftp://alice:s3cret%3Ax@{}/pub/none.bin", server.addr())],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("again in"), "{}", stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
