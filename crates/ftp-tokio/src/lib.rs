@@ -31,6 +31,7 @@ pub mod homes;
 pub mod memory;
 #[cfg(feature = "object-store")]
 pub mod object;
+pub mod pace;
 pub mod proxy;
 pub mod server;
 mod sink;

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use ftp_proto::listing::{Entry, EntryKind, Precision, Zone};
 use ftp_session::client::{ClientConfig, DataMode, OpError, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
+use ftp_tokio::pace::Paced;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::credentials::{FromUrl, Sources, default_netrc, resolve};
@@ -86,6 +87,24 @@ pub(crate) struct Connection {
     /// stopped (as --resume).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) retry: u32,
+    /// Transfer at most RATE bytes per second (`512K`, `2M`, `1G`: powers
+    /// of 1024, as curl's option of the same name); the server is held to
+    /// it by TCP's flow control.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate)]
+    limit_rate: Option<u64>,
+}
+
+/// `--limit-rate`: a size per second, above 0.
+fn parse_rate(s: &str) -> std::result::Result<u64, String> {
+    crate::users::parse_size(s).filter(|&n| n > 0).ok_or_else(|| format!("{s:?} is not a rate such as 512K or 2M"))
+}
+
+impl Connection {
+    /// The local end of a transfer, paced to `--limit-rate` (unpaced: at
+    /// no rate a clock could see).
+    fn paced<T>(&self, inner: T) -> Paced<T> {
+        Paced::new(inner, self.limit_rate.unwrap_or(u64::MAX))
+    }
 }
 
 impl Connection {
@@ -438,7 +457,7 @@ async fn get_once(args: Get) -> Result<()> {
     let target = match destination(args.output, &url)? {
         Destination::Stdout => {
             let mut client = connect(&url, &args.conn).await?;
-            let mut out = tokio::io::stdout();
+            let mut out = args.conn.paced(tokio::io::stdout());
             let r = client.get(&path, 0, &mut out).await;
             finish(client).await;
             // What went out cannot be taken back: no second attempt.
@@ -451,7 +470,7 @@ async fn get_once(args: Get) -> Result<()> {
             let mut client = connect(&url, &args.conn).await?;
             let total = remote_size(&mut client, &path).await?;
             let bar = progress(total, 0);
-            let mut sink = Counted { inner: file, bar: bar.clone() };
+            let mut sink = Counted { inner: args.conn.paced(file), bar: bar.clone() };
             let r = match total {
                 Some(size) => client.get_sized(&path, 0, size, &mut sink).await,
                 None => client.get(&path, 0, &mut sink).await,
@@ -515,7 +534,7 @@ async fn get_once(args: Get) -> Result<()> {
         .await
         .map_err(|e| local(e, &part))?;
     let bar = progress(total, offset);
-    let mut sink = Counted { inner: file, bar: bar.clone() };
+    let mut sink = Counted { inner: args.conn.paced(file), bar: bar.clone() };
     // SIZE was asked above: not again (SECURITY.md R5 still holds the
     // download to it).
     let result = match total {
@@ -592,7 +611,7 @@ async fn put_once(args: Put) -> Result<()> {
         file.seek(std::io::SeekFrom::Start(offset)).await.map_err(local)?;
     }
     let bar = progress(Some(len), offset);
-    let mut source = Counted { inner: file, bar: bar.clone() };
+    let mut source = Counted { inner: args.conn.paced(file), bar: bar.clone() };
     let result = if args.append {
         client.append(&path, &mut source).await
     } else {

@@ -250,7 +250,7 @@ impl<'de> Deserialize<'de> for Size {
 
 /// `"1024"`, `"512K"`, `"1M"`, `"10G"` (suffix in either case, powers of
 /// 1024); `None` when malformed or too large.
-fn parse_size(s: &str) -> Option<u64> {
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     let (digits, shift) = match s.as_bytes().last()? {
         b'k' | b'K' => (&s[..s.len() - 1], 10),
         b'm' | b'M' => (&s[..s.len() - 1], 20),

@@ -1033,3 +1033,29 @@ fn retry_leaves_permanent_failures_alone() {
     assert!(!stderr(&out).contains("again in"), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+/// Issue 20, `--limit-rate`: 2,000,000 bytes at 1M (1,048,576 bytes per
+/// second) cannot take less than 1.9 s either way (the pace holds the
+/// local file; TCP's flow control holds the connection to it); the bytes
+/// are the same. Only the lower bound is checked: a slow machine may take
+/// longer.
+#[test]
+fn limit_rate_paces_downloads_and_uploads() {
+    let served = fixture();
+    let server = start(served.path());
+    let addr = server.addr();
+    let work = tempfile::tempdir().unwrap();
+    let base = format!("ftp://alice:s3cret%3Ax@{addr}");
+    let started = std::time::Instant::now();
+    let out = ftpkit(work.path(), &["get", "--limit-rate", "1M", "-o", "d.bin", &format!("{base}/pub/data.bin")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() >= Duration::from_millis(1850), "download took only {:?}", started.elapsed());
+    assert_eq!(std::fs::read(work.path().join("d.bin")).unwrap(), pattern(2_000_000));
+    let started = std::time::Instant::now();
+    let out = ftpkit(work.path(), &["put", "--limit-rate", "1m", "d.bin", &format!("{base}/up.bin")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() >= Duration::from_millis(1850), "upload took only {:?}", started.elapsed());
+    assert_eq!(std::fs::read(served.path().join("up.bin")).unwrap(), pattern(2_000_000));
+    let out = ftpkit(work.path(), &["get", "--limit-rate", "fast", &format!("{base}/pub/data.bin")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

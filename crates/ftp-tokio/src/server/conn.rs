@@ -2,10 +2,10 @@
 //! the control socket, the data sockets, the storage and the clock produce,
 //! and carries out what it asks, in order.
 
-use super::pace::Paced;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::events;
+use crate::pace::Paced;
 use crate::stats::Refusal;
 use ftp_proto::Username;
 use ftp_session::server::CloseReason;

@@ -59,7 +59,6 @@ mod conn;
 mod control;
 mod decide;
 mod lanes;
-mod pace;
 mod resumption;
 mod sendfile;
 mod transfer;

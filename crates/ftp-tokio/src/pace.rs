@@ -1,6 +1,21 @@
-//! Per-user transfer rates ([`Limits::download_rate`],
-//! [`Limits::upload_rate`]): a data stream that moves at most a set number
-//! of bytes per second, measured from its first byte.
+//! Transfer rates: a stream that moves at most a set number of bytes per
+//! second, measured from its first byte. The server paces each user's data
+//! connections with it ([`Limits::download_rate`](crate::auth::Limits),
+//! [`Limits::upload_rate`](crate::auth::Limits)); a client can pace the
+//! local file it reads or writes (`ftpkit --limit-rate`), and TCP's flow
+//! control then holds the data connection to the same rate.
+//!
+//! ```
+//! use ftp_tokio::pace::Paced;
+//! use tokio::io::AsyncWriteExt;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // At most 1 MiB/s into a sink: 64 KiB take about a sixteenth of a second.
+//! let mut out = Paced::new(tokio::io::sink(), 1 << 20);
+//! out.write_all(&[0u8; 64 * 1024]).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Each read or write is capped to a twentieth of a second's bytes, and the
 //! stream waits before each one until the bytes moved so far are within
@@ -27,7 +42,7 @@ const MIN_SLICE: u64 = 4 * 1024;
 const MAX_SLICE: u64 = 256 * 1024;
 
 /// A stream moving at most `rate` bytes per second.
-pub(super) struct Paced<S> {
+pub struct Paced<S> {
     inner: S,
     rate: u64,
     slice: usize,
@@ -39,7 +54,7 @@ pub(super) struct Paced<S> {
 
 impl<S> Paced<S> {
     /// `inner` at most `rate` bytes per second (`rate` of at least 1).
-    pub(super) fn new(inner: S, rate: u64) -> Self {
+    pub fn new(inner: S, rate: u64) -> Self {
         let rate = rate.max(1);
         let slice = usize::try_from((rate / 20).clamp(MIN_SLICE, MAX_SLICE)).unwrap_or(4096);
         Self { inner, rate, slice, start: None, moved: 0, wait: None }
