@@ -230,3 +230,50 @@ async fn ascii_transfers_convert_line_ends() {
     timed(b.get("pub/text.txt", 0, &mut raw)).await.unwrap();
     assert_eq!(raw, b"x\r\ny\nlast");
 }
+
+/// Issue 20, the library: MLST (RFC 3659 section 7), MFMT, FEAT again,
+/// CDUP, SITE and any other command through `raw`, against our server;
+/// `raw` refuses what would put the session out of step.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mlst_mfmt_feat_cdup_site_raw() {
+    let root = fixture();
+    let server = start(root.path(), false);
+    timed(async {
+        let mut c = Client::connect("127.0.0.1", server.addr().port(), options(Security::Plain, DataMode::Passive))
+            .await
+            .unwrap();
+        c.login("alice", "secret").await.unwrap();
+        let entry = c.mlst(Some("pub/big.bin")).await.unwrap();
+        assert_eq!((entry.kind(), entry.size()), (&EntryKind::File, Some(5_000_000)));
+        assert!(matches!(c.mlst(Some("pub")).await.unwrap().kind(), EntryKind::Directory));
+        assert!(matches!(c.mlst(Some("pub/none")).await, Err(ClientError::Rejected { .. })));
+
+        let time = ftp_proto::Timestamp::new(2001, 2, 3, 4, 5, 6).unwrap();
+        c.mfmt("pub/big.bin", time).await.unwrap();
+        assert_eq!(c.mdtm("pub/big.bin").await.unwrap(), time);
+        assert!(c.feat().await.unwrap().mfmt);
+
+        c.cwd("pub").await.unwrap();
+        c.cdup().await.unwrap();
+        assert_eq!(c.pwd().await.unwrap(), "/");
+
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            c.site("CHMOD 600 pub/big.bin").await.unwrap();
+            let mode = std::fs::metadata(root.path().join("pub/big.bin")).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(c.site("FROBNICATE").await, Err(ClientError::Rejected { .. })));
+        assert_eq!(c.raw("SYST").await.unwrap().code().as_u16(), 215);
+        // A refusal is the server's answer here.
+        assert_eq!(c.raw("DELE pub/none").await.unwrap().code().as_u16(), 550);
+        for line in ["PASV", "RETR pub/big.bin", "USER bob", "AUTH TLS", "NOOP\r\nDELE pub/big.bin", ""] {
+            assert!(matches!(c.raw(line).await, Err(ClientError::Usage(_))), "{line}");
+        }
+        // Still in step.
+        c.noop().await.unwrap();
+        c.quit().await.unwrap();
+    })
+    .await;
+}

@@ -55,6 +55,14 @@ enum Command {
     Rmdir(remote::OnePath),
     /// Rename a file or directory.
     Mv(remote::Mv),
+    /// Show one file or directory: kind, size, modification time (MLST, or
+    /// SIZE and MDTM)
+    Stat(remote::Stat),
+    /// Change a file's permissions (SITE CHMOD)
+    Chmod(remote::Chmod),
+    /// Send one command and print the server's reply (SYST, STAT, HELP,
+    /// SITE ...)
+    Raw(remote::Raw),
     /// Grade a live server against the RFCs, check by check (non-zero exit
     /// when a MUST fails).
     Check(ftp_conformance::cli::CheckArgs),
@@ -77,6 +85,9 @@ async fn main() -> ExitCode {
         Command::Rm(args) => remote::rm(args).await,
         Command::Rmdir(args) => remote::rmdir(args).await,
         Command::Mv(args) => remote::mv(args).await,
+        Command::Stat(args) => remote::stat(args).await,
+        Command::Chmod(args) => remote::chmod(args).await,
+        Command::Raw(args) => remote::raw(args).await,
         Command::Passwd(args) => passwd::passwd(args).map_err(|message| remote::Failure::new(1, message)),
     };
     match result {

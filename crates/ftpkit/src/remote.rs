@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ftp_proto::listing::{Entry, EntryKind, Precision, Zone};
+use ftp_proto::listing::{Entry, EntryKind, ListingTime, Precision, Zone};
 use ftp_session::client::{ClientConfig, DataMode, OpError, PasvPolicy};
 use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
 use ftp_tokio::pace::Paced;
@@ -767,6 +767,156 @@ pub(crate) async fn mv(args: Mv) -> Result<()> {
         result.map_err(|e| Failure::from_client(&format!("{from} -> {}", args.to), &e))
     })
     .await
+}
+
+/// `ftpkit stat`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Stat {
+    /// The file or directory (the login directory when the URL has no path).
+    url: String,
+    /// One JSON object instead of a line.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// What is known of one remote file or directory: MLST's facts when the
+/// server offers MLST (RFC 3659 section 7), else SIZE and MDTM (a path
+/// without a SIZE that CWD enters is a directory).
+pub(crate) async fn stat(args: Stat) -> Result<()> {
+    retrying(args.conn.retry, |_| stat_once(args.clone())).await
+}
+
+async fn stat_once(args: Stat) -> Result<()> {
+    let url = url(&args.url)?;
+    let path = remote_path(&url).map(str::to_owned);
+    let shown = path.clone().unwrap_or_else(|| ".".to_owned());
+    let mut client = connect(&url, &args.conn).await?;
+    let entry = if client.capabilities().mlst {
+        client.mlst(path.as_deref()).await.map_err(|e| Failure::from_client(&shown, &e))
+    } else {
+        described(&mut client, &shown).await
+    };
+    finish(client).await;
+    let entry = entry?;
+    println!("{}", if args.json { entry_json(&entry) } else { entry_text(&entry) });
+    Ok(())
+}
+
+/// An entry from SIZE and MDTM, for servers without MLST.
+async fn described(client: &mut Client, path: &str) -> Result<Entry> {
+    let name = bytes::Bytes::copy_from_slice(path.trim_end_matches('/').rsplit('/').next().unwrap_or(path).as_bytes());
+    let entry = match client.size(path).await {
+        Ok(size) => Entry::new(name, EntryKind::File).with_size(size),
+        Err(size_refused @ ClientError::Rejected { .. }) => {
+            // No size: a directory if it can be entered (then left again).
+            let here = client.pwd().await.map_err(|e| Failure::from_client(path, &e))?;
+            if client.cwd(path).await.is_err() {
+                return Err(Failure::from_client(path, &size_refused));
+            }
+            client.cwd(&here).await.map_err(|e| Failure::from_client(&here, &e))?;
+            Entry::new(name, EntryKind::Directory)
+        }
+        Err(e) => return Err(Failure::from_client(path, &e)),
+    };
+    Ok(match client.mdtm(path).await {
+        Ok(time) => entry.with_modified(ListingTime::utc(time, Precision::Second)),
+        Err(_) => entry,
+    })
+}
+
+/// `ftpkit chmod`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Chmod {
+    /// The new mode, in octal (`644`, `0755`).
+    #[arg(value_parser = parse_mode)]
+    mode: u32,
+    /// The file or directory.
+    url: String,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// An octal mode of at most four digits.
+fn parse_mode(s: &str) -> std::result::Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    (!digits.is_empty() && digits.len() <= 4)
+        .then(|| u32::from_str_radix(digits, 8).ok())
+        .flatten()
+        .ok_or_else(|| format!("{s:?} is not an octal mode such as 644"))
+}
+
+/// `SITE CHMOD mode path`, the form vsftpd, pure-ftpd, proftpd and ftpkit
+/// serve take.
+pub(crate) async fn chmod(args: Chmod) -> Result<()> {
+    let url = url(&args.url)?;
+    let path = needs_path(&url)?.to_owned();
+    let command = format!("CHMOD {:o} {path}", args.mode);
+    retrying(args.conn.retry, |_| async {
+        let mut client = connect(&url, &args.conn).await?;
+        let result = client.site(&command).await;
+        finish(client).await;
+        result.map(drop).map_err(|e| Failure::from_client(&path, &e))
+    })
+    .await
+}
+
+/// `ftpkit raw`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct Raw {
+    /// The server (the URL's path, if any, is entered first with CWD).
+    url: String,
+    /// The command line, verb and arguments (`SYST`, `STAT`, `HELP SITE`,
+    /// `SITE UMASK 022`); quoted or as separate words.
+    #[arg(required = true, num_args = 1..)]
+    command: Vec<String>,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// Sends one command after the login and prints the reply as the server
+/// sent it (escaped for the terminal). Commands that need a data
+/// connection or change the login or TLS are refused (exit 2): `get`,
+/// `put` and `ls` do those.
+pub(crate) async fn raw(args: Raw) -> Result<()> {
+    let url = url(&args.url)?;
+    let line = args.command.join(" ");
+    let mut client = connect(&url, &args.conn).await?;
+    if let Some(dir) = remote_path(&url) {
+        if let Err(e) = client.cwd(dir).await {
+            finish(client).await;
+            return Err(Failure::from_client(dir, &e));
+        }
+    }
+    let result = client.raw(&line).await;
+    finish(client).await;
+    match result {
+        Ok(reply) => {
+            println!("{}", escape(&reply.to_string()).trim_end());
+            if reply.code().is_positive_completion() || reply.code().is_positive_intermediate() {
+                Ok(())
+            } else {
+                // A refusal: printed above, and exit 5 (again with --retry
+                // only by running raw again: a raw command may not be safe
+                // to repeat).
+                Err(Failure::new(exit::REFUSED, format!("{line}: refused")))
+            }
+        }
+        Err(ClientError::Usage(_)) => Err(Failure::new(
+            exit::USAGE,
+            format!(
+                "{line:?}: not a command raw sends (no data-connection, login or TLS commands: get, put and ls do those)"
+            ),
+        )),
+        // The server's refusal is printed too, then exit 5.
+        Err(e) => {
+            if let Some(reply) = e.reply() {
+                println!("{}", escape(&reply.to_string()).trim_end());
+            }
+            Err(Failure::from_client(&line, &e))
+        }
+    }
 }
 
 /// A progress bar on stderr for transfers, only when stderr is a terminal.

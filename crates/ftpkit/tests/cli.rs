@@ -1059,3 +1059,115 @@ fn limit_rate_paces_downloads_and_uploads() {
     let out = ftpkit(work.path(), &["get", "--limit-rate", "fast", &format!("{base}/pub/data.bin")]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+/// A scripted server for one session: each command gets the reply of the
+/// first `(prefix, reply)` whose prefix it starts with (else 502); QUIT
+/// gets 221 and ends it. Returns the port and the commands it saw.
+fn scripted(script: &'static [(&'static str, &'static str)]) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut out = stream.try_clone().unwrap();
+        out.write_all(b"220 scripted\r\n").unwrap();
+        let mut seen = Vec::new();
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let line = line.trim_end().to_owned();
+            if line == "QUIT" {
+                out.write_all(b"221 bye\r\n").unwrap();
+                seen.push(line);
+                break;
+            }
+            let reply = script.iter().find(|(p, _)| line.starts_with(p)).map_or("502 no", |(_, r)| r);
+            out.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
+            seen.push(line);
+        }
+        seen
+    });
+    (port, handle)
+}
+
+/// Issue 20: `ftpkit stat` (MLST, RFC 3659 section 7, through our server;
+/// SIZE and MDTM from a server without MLST), `ftpkit chmod` (SITE CHMOD)
+/// and `ftpkit raw` (one command, its reply printed; data-connection and
+/// login commands refused).
+#[test]
+fn stat_chmod_and_raw() {
+    let served = fixture();
+    let server = start(served.path());
+    let work = tempfile::tempdir().unwrap();
+    let base = format!("ftp://alice:s3cret%3Ax@{}", server.addr());
+
+    let out = ftpkit(work.path(), &["stat", "--json", &format!("{base}/pub/data.bin")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json["kind"].as_str(), json["size"].as_u64()), (Some("file"), Some(2_000_000)), "{json}");
+    assert!(json["modified"].as_str().is_some_and(|t| t.ends_with('Z')), "{json}");
+    let out = ftpkit(work.path(), &["stat", &format!("{base}/pub")]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("d "), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = ftpkit(work.path(), &["stat", &format!("{base}/pub/none")]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let out = ftpkit(work.path(), &["chmod", "600", &format!("{base}/pub/a%20b.txt")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mode = std::fs::metadata(served.path().join("pub/a b.txt")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let out = ftpkit(work.path(), &["chmod", "9z", &format!("{base}/pub/a%20b.txt")]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    }
+
+    let out = ftpkit(work.path(), &["raw", &base, "SYST"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("215 "), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = ftpkit(work.path(), &["raw", &format!("{base}/pub"), "SIZE", "data.bin"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "213 2000000", "the URL's directory is entered first");
+    let out = ftpkit(work.path(), &["raw", &base, "RETR pub/data.bin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = ftpkit(work.path(), &["raw", &base, "DELE", "pub/none"]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("550"), "the refusal is printed too");
+
+    // Without MLST in FEAT: SIZE and MDTM; a path without a size that CWD
+    // enters is a directory (and the client goes back).
+    let (port, seen) = scripted(&[
+        ("USER", "331 pw"),
+        ("PASS", "230 in"),
+        ("FEAT", "211 no features"),
+        ("SIZE f.txt", "213 4096"),
+        ("MDTM f.txt", "213 20240102030405"),
+        ("SIZE", "550 not a plain file"),
+        ("PWD", "257 \"/home\""),
+        ("CWD", "250 ok"),
+        ("MDTM", "550 no"),
+    ]);
+    let out = ftpkit(work.path(), &["stat", "--json", &format!("ftp://u:p@127.0.0.1:{port}/f.txt")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["size"].as_u64(), Some(4096), "{json}");
+    assert_eq!(json["modified"].as_str(), Some("2024-01-02T03:04:05Z"), "{json}");
+    assert!(seen.join().unwrap().iter().all(|c| !c.starts_with("MLST")));
+    let (port, seen) = scripted(&[
+        ("USER", "331 pw"),
+        ("PASS", "230 in"),
+        ("FEAT", "211 no features"),
+        ("SIZE", "550 not a plain file"),
+        ("PWD", "257 \"/home\""),
+        ("CWD", "250 ok"),
+        ("MDTM", "550 no"),
+    ]);
+    let out = ftpkit(work.path(), &["stat", &format!("ftp://u:p@127.0.0.1:{port}/sub")]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("d "),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let seen = seen.join().unwrap();
+    assert!(seen.contains(&"CWD sub".to_owned()) && seen.contains(&"CWD /home".to_owned()), "{seen:?}");
+}

@@ -622,6 +622,118 @@ impl Client {
         transferred(out)
     }
 
+    /// `MLST path` (RFC 3659 section 7): the facts of one file or
+    /// directory, parsed (the login directory's without a path).
+    ///
+    /// # Errors
+    /// The server refused (no MLST, no such file) or sent no facts line
+    /// this parser takes.
+    pub async fn mlst(&mut self, path: Option<&str>) -> Result<Entry, ClientError> {
+        let path = path.map(pathname).transpose()?;
+        match self.op(move |s, now| s.mlst(now, path.as_ref()), DataIo::None).await? {
+            OpOutput::Facts(lines) => lines
+                .iter()
+                .find_map(|line| ftp_proto::listing::parse_mlsx(&Bytes::copy_from_slice(line.as_bytes())).ok())
+                .ok_or(ClientError::Failed(OpError::Protocol("MLST gave no facts line"))),
+            _ => Err(ClientError::Failed(OpError::Protocol("MLST gave no facts"))),
+        }
+    }
+
+    /// `MFMT time path` (draft-somers-ftp-mfxx): sets the modification
+    /// time.
+    ///
+    /// # Errors
+    /// The server refused (no MFMT, no such file, not allowed).
+    pub async fn mfmt(&mut self, path: &str, time: Timestamp) -> Result<(), ClientError> {
+        let path = pathname(path)?;
+        self.op(move |s, now| s.mfmt(now, time, &path), DataIo::None).await.map(drop)
+    }
+
+    /// `FEAT` again: refreshes and returns [`capabilities`](Self::capabilities)
+    /// (after `OPTS` or a change of user, say).
+    ///
+    /// # Errors
+    /// The connection failed; a server without FEAT gives no capabilities.
+    pub async fn feat(&mut self) -> Result<&Capabilities, ClientError> {
+        match self.op(|s, now| s.feat(now), DataIo::None).await {
+            Ok(_) | Err(ClientError::Rejected { .. }) => Ok(self.session.capabilities()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `CDUP`: to the parent directory.
+    ///
+    /// # Errors
+    /// The server refused or the connection failed.
+    pub async fn cdup(&mut self) -> Result<(), ClientError> {
+        self.op(|s, now| s.cdup(now), DataIo::None).await.map(drop)
+    }
+
+    /// `SITE args` (RFC 959 4.1.3): a server's own commands, such as
+    /// `CHMOD 644 file`; the final reply.
+    ///
+    /// # Errors
+    /// [`ClientError::Usage`] for arguments no line can carry (CR, LF);
+    /// the server refused or the connection failed.
+    pub async fn site(&mut self, args: &str) -> Result<Reply, ClientError> {
+        let text = ftp_proto::Text::new(Bytes::copy_from_slice(args.as_bytes()))
+            .map_err(|_| ClientError::Usage(StartError::InvalidArgument))?;
+        let command = format!("SITE {args}");
+        let reply = self.done(ftp_proto::Command::Site(text)).await?;
+        if reply.code().is_positive_completion() { Ok(reply) } else { Err(ClientError::Rejected { command, reply }) }
+    }
+
+    /// Any one command line (`SYST`, `STAT`, `HELP SITE`, an extension),
+    /// checked by the codec first, and its final reply, whatever its code
+    /// (a 550 is the server's answer, not an error here). Commands that
+    /// open a data connection, change the login or the TLS state are
+    /// refused here: they have calls of their own that keep the session
+    /// in step.
+    ///
+    /// # Errors
+    /// [`ClientError::Usage`] for a line that is not a command, or one of
+    /// those above; the server refused or the connection failed.
+    pub async fn raw(&mut self, line: &str) -> Result<Reply, ClientError> {
+        use ftp_proto::Command as C;
+        let usage = || ClientError::Usage(StartError::InvalidArgument);
+        let command = ftp_proto::Command::parse(&Bytes::copy_from_slice(line.as_bytes()), &Default::default())
+            .map_err(|_| usage())?;
+        let keeps_step = !matches!(
+            command,
+            C::User(_)
+                | C::Pass(_)
+                | C::Acct(_)
+                | C::Rein
+                | C::Quit
+                | C::Auth(_)
+                | C::Ccc
+                | C::Pasv
+                | C::Epsv(_)
+                | C::Port(_)
+                | C::Eprt(_)
+                | C::Retr(_)
+                | C::Stor(_)
+                | C::Stou(_)
+                | C::Appe(_)
+                | C::List(_)
+                | C::Nlst(_)
+                | C::Mlsd(_)
+                | C::Abor
+        );
+        if !keeps_step {
+            return Err(usage());
+        }
+        self.done(command).await
+    }
+
+    /// Runs `command` and gives its final reply.
+    async fn done(&mut self, command: ftp_proto::Command) -> Result<Reply, ClientError> {
+        match self.op(move |s, now| s.raw(now, command), DataIo::None).await? {
+            OpOutput::Done(reply) => Ok(reply),
+            _ => Err(ClientError::Failed(OpError::Protocol("no final reply"))),
+        }
+    }
+
     /// `NOOP`, to keep the connection alive or check it.
     ///
     /// # Errors
