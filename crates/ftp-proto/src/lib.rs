@@ -66,6 +66,8 @@ mod options;
 mod reply;
 mod scan;
 mod secret;
+#[cfg(feature = "std")]
+mod system_time;
 mod text;
 mod time;
 pub mod url;
@@ -96,4 +98,6 @@ pub use text::{
     Base64, FactList, HostName, LangTag, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MAX_VERB_LEN, Mechanism, Password,
     Pathname, Text, Username, Verb,
 };
+#[cfg(feature = "std")]
+pub use system_time::OutOfRange;
 pub use time::Timestamp;
