@@ -40,6 +40,13 @@ pub mod stats;
 pub mod storage;
 pub mod tls;
 
+// What a user of this crate names besides its own types, so that a client
+// or an embedded server depends on this crate alone.
+pub use ftp_proto::listing::{Entry, EntryKind, ListingTime};
+pub use ftp_proto::{Password, Pathname, Reply, ReplyCode, Timestamp, Username};
+pub use ftp_session::client::{Capabilities, ClientConfig, DataMode, PasvPolicy};
+pub use ftp_session::server::{StorageCapabilities, StorageError, VirtualPath};
+
 /// A future a [`Storage`](storage::Storage) or an
 /// [`Authenticator`](auth::Authenticator) returns: boxed so that the traits
 /// are object safe (see [`storage`]). Also at `storage::BoxFuture`.

@@ -262,3 +262,22 @@ async fn sec_c5_sessions_on_their_own_threads_transfer_and_stop() {
     })
     .await;
 }
+
+/// A second server on a port already served refuses to start, lanes or
+/// not: the lanes' SO_REUSEPORT must not let it join the first one's
+/// listeners and quietly take a share of their connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_already_served_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = local_options(dir.path());
+    options.session_threads = 2;
+    let first = ftp_tokio::server::Server::bind(options).await.unwrap();
+    let taken = first.local_addr().unwrap();
+    for lanes in [2, 0] {
+        let mut options = local_options(dir.path());
+        options.listen = taken;
+        options.session_threads = lanes;
+        let second = ftp_tokio::server::Server::bind(options).await;
+        assert_eq!(second.err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse), "lanes: {lanes}");
+    }
+}

@@ -11,7 +11,6 @@ mod metrics;
 mod passwd;
 mod remote;
 mod serve;
-mod url;
 mod users;
 
 use std::process::ExitCode;

@@ -13,13 +13,12 @@ use std::task::{Context, Poll};
 
 use ftp_proto::listing::{Entry, EntryKind, ListingTime, Precision, Zone};
 use ftp_session::client::{ClientConfig, DataMode, OpError, PasvPolicy};
-use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
+use ftp_tokio::client::{Client, ClientError, ClientOptions, FtpUrl, Line, Security};
 use ftp_tokio::pace::Paced;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use crate::credentials::{FromUrl, Sources, default_netrc, resolve};
 use crate::display::{escape, escape_bytes};
-use crate::url::FtpUrl;
 
 /// Options every client subcommand takes.
 #[derive(clap::Args, Debug, Clone)]

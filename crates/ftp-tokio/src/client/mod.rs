@@ -54,10 +54,12 @@ use crate::buffer::Buffer;
 mod control;
 mod data;
 mod drive;
+mod url;
 
 use control::Control;
 use data::{DataIo, DataSide, TransferFuture, connect_from, move_bytes, tls_connector};
 use drive::transferred;
+pub use url::FtpUrl;
 
 /// How the control connection is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -376,6 +378,36 @@ impl Client {
             }
         }
         Ok(client)
+    }
+
+    /// Connects to an `ftp://` or `ftps://` URL's server and logs in with
+    /// its user and password (anonymous when it names none); `ftps://`
+    /// means explicit FTPS unless `options` asks for implicit. The URL's
+    /// path is left to the caller, parsed in the [`FtpUrl`] returned (the
+    /// same parser as the `ftpkit` command's).
+    ///
+    /// ```no_run
+    /// use ftp_tokio::client::{Client, ClientOptions};
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut client, url) = Client::connect_url("ftp://alice:secret@127.0.0.1:2121/pub/", ClientOptions::default()).await?;
+    /// for entry in client.list(Some(&url.path)).await? {
+    ///     println!("{}", String::from_utf8_lossy(entry.name()));
+    /// }
+    /// client.quit().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`ClientError::Usage`] for a URL that does not parse; otherwise as
+    /// [`connect`](Self::connect) and [`login`](Self::login).
+    pub async fn connect_url(url: &str, mut options: ClientOptions) -> Result<(Self, FtpUrl), ClientError> {
+        let url = FtpUrl::parse(url).map_err(|_| ClientError::Usage(StartError::InvalidArgument))?;
+        if url.tls && options.security == Security::Plain {
+            options.security = Security::Explicit;
+        }
+        let mut client = Self::connect(&url.host, url.port, options).await?;
+        client.login(&url.user, &url.password).await?;
+        Ok((client, url))
     }
 
     /// The server's greeting.

@@ -12,22 +12,35 @@ use std::fmt;
 use ftp_proto::PercentDecodeError;
 use ftp_proto::url::percent_decode;
 
-/// A parsed FTP URL.
+/// A parsed FTP URL (see the module's documentation).
+///
+/// ```
+/// use ftp_tokio::client::FtpUrl;
+/// let url = FtpUrl::parse("ftp://alice:p%40ss@example.test:2121/dir/my%20file.txt").unwrap();
+/// assert_eq!((url.user.as_str(), url.password.as_str()), ("alice", "p@ss"));
+/// assert_eq!((url.host.as_str(), url.port, url.path.as_str()), ("example.test", 2121, "dir/my file.txt"));
+/// assert_eq!(url.file_name(), Some("my file.txt"));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct FtpUrl {
+pub struct FtpUrl {
     /// `ftps://`: AUTH TLS before login.
-    pub(crate) tls: bool,
-    pub(crate) user: String,
-    pub(crate) password: String,
-    /// Whether the URL names the user (`ftp://user@host/`), and whether it
-    /// gives a password (`user:password@`); without them `user` and
-    /// `password` are anonymous's.
-    pub(crate) user_given: bool,
-    pub(crate) password_given: bool,
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    pub tls: bool,
+    /// The user, decoded (`anonymous` when the URL names none).
+    pub user: String,
+    /// The password, decoded (`ftpkit@` for anonymous; empty when the URL
+    /// names a user without one).
+    pub password: String,
+    /// Whether the URL names the user (`ftp://user@host/`); without one
+    /// `user` and `password` are anonymous's.
+    pub user_given: bool,
+    /// Whether it gives a password (`user:password@`, empty included).
+    pub password_given: bool,
+    /// The host name or address (an IPv6 address without its brackets).
+    pub host: String,
+    /// The port (21 when the URL gives none).
+    pub port: u16,
     /// The path, decoded, relative to the login directory ("" for it).
-    pub(crate) path: String,
+    pub path: String,
 }
 
 impl fmt::Debug for FtpUrl {
@@ -47,7 +60,7 @@ fn decode(s: &str) -> Result<String, String> {
 
 impl FtpUrl {
     /// Parses `url`; the error says what is wrong in one line.
-    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> Result<Self, String> {
         let (tls, rest) = if let Some(rest) = strip_prefix_ci(url, "ftp://") {
             (false, rest)
         } else if let Some(rest) = strip_prefix_ci(url, "ftps://") {
@@ -85,7 +98,7 @@ impl FtpUrl {
     /// (which percent-decoding can produce: `%2e%2e`, `%2f`, `%00`), so
     /// that a URL never names a file outside the current directory
     /// (issue 13: `ftp://h/sub/..` used to write `../.part`).
-    pub(crate) fn file_name(&self) -> Option<&str> {
+    pub fn file_name(&self) -> Option<&str> {
         let name = self.path.rsplit('/').next()?;
         let plain = !matches!(name, "" | "." | "..") && !name.contains(['/', '\\', '\0']);
         plain.then_some(name)

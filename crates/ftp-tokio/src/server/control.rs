@@ -331,7 +331,6 @@ pub(super) fn conn_tls(
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt as _;
 
     /// A control connection on loopback, and the client's end.
     async fn pair(stamped: bool) -> (Control, TcpStream) {

@@ -529,6 +529,19 @@ impl Server {
             socket.bind(addr)?;
             socket.listen(1024)
         };
+        if lanes_wanted > 1 && options.listen.port() != 0 {
+            // SO_REUSEPORT would let the lanes join another server's group
+            // on this port, taking a share of its connections without a
+            // word: a socket without it cannot bind where anyone listens,
+            // so it finds out first.
+            let probe = if options.listen.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            probe.set_reuseaddr(true)?;
+            probe.bind(options.listen)?;
+        }
         let listener = listen_on(options.listen)?;
         // The same port for every lane (port 0 picked one above).
         let bound = listener.local_addr()?;
