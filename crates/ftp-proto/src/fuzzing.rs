@@ -398,10 +398,11 @@ pub fn glob(data: &[u8]) {
     if !crate::glob::has_wildcards(pattern) {
         assert_eq!(matched, pattern == name, "a literal pattern matches itself only");
     }
-    if let Some(tail) = pattern.strip_prefix(b"*") {
-        if !crate::glob::has_wildcards(tail) && name.first() != Some(&b'.') {
-            assert_eq!(matched, name.ends_with(tail), "`*tail` is `ends_with`");
-        }
+    if let Some(tail) = pattern.strip_prefix(b"*")
+        && !crate::glob::has_wildcards(tail)
+        && name.first() != Some(&b'.')
+    {
+        assert_eq!(matched, name.ends_with(tail), "`*tail` is `ends_with`");
     }
 }
 

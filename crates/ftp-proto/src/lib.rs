@@ -94,10 +94,10 @@ pub use reply::{
     Feature, Reply, ReplyCategory, ReplyClass, ReplyCode, ReplyDecoder, ReplyLines, ReplyRef, RestartMarker,
 };
 pub use secret::Secret;
+#[cfg(feature = "std")]
+pub use system_time::OutOfRange;
 pub use text::{
     Base64, FactList, HostName, LangTag, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MAX_VERB_LEN, Mechanism, Password,
     Pathname, Text, Username, Verb,
 };
-#[cfg(feature = "std")]
-pub use system_time::OutOfRange;
 pub use time::Timestamp;

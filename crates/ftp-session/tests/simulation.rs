@@ -320,12 +320,12 @@ impl Sim {
                 let mut listing = Vec::new();
                 let prefix = if path.is_root() { b"/".to_vec() } else { [path.as_bytes(), b"/"].concat() };
                 for (name, data) in &self.fs.files {
-                    if let Some(rest) = name.strip_prefix(&prefix[..]) {
-                        if !rest.contains(&b'/') {
-                            listing.extend_from_slice(format!("type=file;size={}; ", data.len()).as_bytes());
-                            listing.extend_from_slice(rest);
-                            listing.extend_from_slice(b"\r\n");
-                        }
+                    if let Some(rest) = name.strip_prefix(&prefix[..])
+                        && !rest.contains(&b'/')
+                    {
+                        listing.extend_from_slice(format!("type=file;size={}; ", data.len()).as_bytes());
+                        listing.extend_from_slice(rest);
+                        listing.extend_from_slice(b"\r\n");
                     }
                 }
                 self.jobs.insert(r.id, Job::Send(listing));

@@ -505,21 +505,21 @@ async fn get_once(args: Get) -> Result<()> {
     };
     let mut client = connect(&url, &args.conn).await?;
     let total = remote_size(&mut client, &path).await?;
-    if let (Some(from), Some(total)) = (&resume_from, total) {
-        if offset > total {
-            // Nothing to append: the local file is not a prefix of the
-            // remote one (a REST marker past the end, RFC 3659 section 5,
-            // names no byte to continue from). It is left exactly as it was.
-            finish(client).await;
-            return Err(Failure::new(
-                exit::TRANSFER,
-                format!(
-                    "{path}: cannot resume: {} has {offset} bytes, the remote file only {total}; \
+    if let (Some(from), Some(total)) = (&resume_from, total)
+        && offset > total
+    {
+        // Nothing to append: the local file is not a prefix of the
+        // remote one (a REST marker past the end, RFC 3659 section 5,
+        // names no byte to continue from). It is left exactly as it was.
+        finish(client).await;
+        return Err(Failure::new(
+            exit::TRANSFER,
+            format!(
+                "{path}: cannot resume: {} has {offset} bytes, the remote file only {total}; \
                      nothing was changed (remove it to download again)",
-                    from.display()
-                ),
-            ));
-        }
+                from.display()
+            ),
+        ));
     }
     if resume_from.as_ref() == Some(&target) {
         std::fs::rename(&target, &part).map_err(|e| local(e, &target))?;
@@ -882,11 +882,11 @@ pub(crate) async fn raw(args: Raw) -> Result<()> {
     let url = url(&args.url)?;
     let line = args.command.join(" ");
     let mut client = connect(&url, &args.conn).await?;
-    if let Some(dir) = remote_path(&url) {
-        if let Err(e) = client.cwd(dir).await {
-            finish(client).await;
-            return Err(Failure::from_client(dir, &e));
-        }
+    if let Some(dir) = remote_path(&url)
+        && let Err(e) = client.cwd(dir).await
+    {
+        finish(client).await;
+        return Err(Failure::from_client(dir, &e));
     }
     let result = client.raw(&line).await;
     finish(client).await;

@@ -169,10 +169,10 @@ pub(crate) async fn mlst(cx: &Cx) -> Verdict {
         if !pathname.ends_with(name.as_bytes()) {
             return fail(format!("MLST: the entry names {}, not {name}", escape(&pathname)));
         }
-        if let Some(t) = fact(&facts, "type") {
-            if !t.eq_ignore_ascii_case("file") {
-                return fail(format!("MLST: type={t} for a file"));
-            }
+        if let Some(t) = fact(&facts, "type")
+            && !t.eq_ignore_ascii_case("file")
+        {
+            return fail(format!("MLST: type={t} for a file"));
         }
     }
     Ok(())
@@ -225,10 +225,10 @@ pub(crate) async fn mlsd_facts(cx: &Cx) -> Verdict {
                 Some(t) if t.eq_ignore_ascii_case("file") => {}
                 other => return fail(format!("MLSD: {name} has type={other:?}, expected file")),
             }
-            if let Some(s) = fact(&facts, "size") {
-                if s != size.to_string() {
-                    return fail(format!("MLSD: {name} has size={s}, the file has {size} bytes"));
-                }
+            if let Some(s) = fact(&facts, "size")
+                && s != size.to_string()
+            {
+                return fail(format!("MLSD: {name} has size={s}, the file has {size} bytes"));
             }
         } else if entry_name == dir.as_bytes() {
             seen_dir = true;

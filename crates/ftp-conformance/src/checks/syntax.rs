@@ -94,10 +94,10 @@ pub(crate) async fn multiline_framing(cx: &Cx) -> Verdict {
                 }
             }
             None => {
-                if let Some(c) = code_of(line) {
-                    if line.get(3) == Some(&b'-') {
-                        open = Some(c.to_vec());
-                    }
+                if let Some(c) = code_of(line)
+                    && line.get(3) == Some(&b'-')
+                {
+                    open = Some(c.to_vec());
                 }
             }
         }

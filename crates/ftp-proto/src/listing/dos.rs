@@ -49,11 +49,11 @@ pub fn parse_dos(line: &Bytes) -> Result<Entry, ListingError> {
     let time_field = next_field(bytes, &mut at).ok_or(UNRECOGNISED)?;
     let (mut hour, minute, mut meridiem) = parse_time(time_field).ok_or(UNRECOGNISED)?;
     let mut field = next_field(bytes, &mut at).ok_or(UNRECOGNISED)?;
-    if meridiem.is_none() {
-        if let Some(m) = meridiem_of(field) {
-            meridiem = Some(m);
-            field = next_field(bytes, &mut at).ok_or(UNRECOGNISED)?;
-        }
+    if meridiem.is_none()
+        && let Some(m) = meridiem_of(field)
+    {
+        meridiem = Some(m);
+        field = next_field(bytes, &mut at).ok_or(UNRECOGNISED)?;
     }
     if let Some(pm) = meridiem {
         if !(1..=12).contains(&hour) {

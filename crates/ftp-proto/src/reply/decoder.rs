@@ -438,12 +438,12 @@ fn push_line(
                 // The same code and a space: the last line (RFC 959 4.2).
                 // Another code is left to `push_line_slow` (a middle line,
                 // or a last line when that is allowed).
-                if let Some(Start::Final(c)) = start(options, line) {
-                    if c == *code {
-                        keep(spans, held, (l.start + 4, l.end));
-                        *state = State::Idle;
-                        return Step::Many(c);
-                    }
+                if let Some(Start::Final(c)) = start(options, line)
+                    && c == *code
+                {
+                    keep(spans, held, (l.start + 4, l.end));
+                    *state = State::Idle;
+                    return Step::Many(c);
                 }
             }
         }

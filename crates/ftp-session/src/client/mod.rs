@@ -624,10 +624,10 @@ impl Session {
     /// (it ended, or never opened).
     fn complete(&mut self, result: Result<OpOutput, OpError>) {
         self.reply_deadline = None;
-        if let Some(op) = self.op.take() {
-            if !matches!(op.kind, OpKind::Simple(Simple::KeepAlive)) {
-                self.event(Event::OpCompleted { op: op.id, result });
-            }
+        if let Some(op) = self.op.take()
+            && !matches!(op.kind, OpKind::Simple(Simple::KeepAlive))
+        {
+            self.event(Event::OpCompleted { op: op.id, result });
         }
     }
 
@@ -648,12 +648,12 @@ impl Session {
         if self.reply_deadline.is_some_and(|d| now >= d) {
             return self.fail_all(OpError::Timeout);
         }
-        if let (Some(k), None, Conn::Ready) = (self.config.keepalive, &self.op, self.conn) {
-            if now >= self.last_activity + k {
-                self.next_id += 1;
-                self.op = Some(Op { id: OpId(self.next_id), kind: OpKind::Simple(Simple::KeepAlive) });
-                self.send(now, &Command::Noop);
-            }
+        if let (Some(k), None, Conn::Ready) = (self.config.keepalive, &self.op, self.conn)
+            && now >= self.last_activity + k
+        {
+            self.next_id += 1;
+            self.op = Some(Op { id: OpId(self.next_id), kind: OpKind::Simple(Simple::KeepAlive) });
+            self.send(now, &Command::Noop);
         }
     }
 

@@ -30,11 +30,14 @@ impl Session {
     ) -> Result<OpId, StartError> {
         let t = Transfer { command, direction, ascii, offset, expected, step: Step::Size, retry: Retry::Nothing };
         let id = self.start(now, OpKind::Transfer(Box::new(t)))?;
-        if expected.is_none() && offset > 0 && self.caps.size && direction == Direction::Download {
-            if let Some(path) = self.transfer_path() {
-                self.send(now, &Command::Size(path));
-                return Ok(id);
-            }
+        if expected.is_none()
+            && offset > 0
+            && self.caps.size
+            && direction == Direction::Download
+            && let Some(path) = self.transfer_path()
+        {
+            self.send(now, &Command::Size(path));
+            return Ok(id);
         }
         self.transfer_type(now);
         Ok(id)
@@ -255,12 +258,13 @@ impl Session {
             Step::Port(link) if code.is_positive_completion() => self.transfer_command(now, link),
             Step::Rest(link) if code == ReplyCode::FILE_ACTION_PENDING => self.transfer_command(now, link),
             _ if step.commanded() && code.is_positive_preliminary() => {
-                if step.awaits_preliminary() && code == ReplyCode::FILE_STATUS_OK {
-                    if let (Some(n), Some(t)) = (reply.transfer_size(), self.transfer_mut()) {
-                        if t.expected.is_none() && t.direction == Direction::Download {
-                            t.expected = Some(n);
-                        }
-                    }
+                if step.awaits_preliminary()
+                    && code == ReplyCode::FILE_STATUS_OK
+                    && let (Some(n), Some(t)) = (reply.transfer_size(), self.transfer_mut())
+                    && t.expected.is_none()
+                    && t.direction == Direction::Download
+                {
+                    t.expected = Some(n);
                 }
                 // 110 restart markers and other preliminaries are passed on.
                 self.event(Event::Intermediate { op: id, reply });

@@ -676,12 +676,12 @@ impl Session {
                     }
                     let Some(item) = self.decoder.decode(&mut self.input) else { break };
                     self.line_started = None;
-                    if self.queued.is_empty() && self.after_transfer == AfterTransfer::Nothing {
-                        if let Ok(cmd) = &item {
-                            if self.out_of_band(now, cmd) {
-                                continue;
-                            }
-                        }
+                    if self.queued.is_empty()
+                        && self.after_transfer == AfterTransfer::Nothing
+                        && let Ok(cmd) = &item
+                        && self.out_of_band(now, cmd)
+                    {
+                        continue;
                     }
                     self.queued.push_back(item);
                 }
@@ -729,21 +729,21 @@ impl Session {
             std::mem::take(&mut self.params.marker)
         };
 
-        if let Command::Other(ext) = &cmd {
-            if ext.verb().is_http_method() {
-                // SECURITY.md S3: an HTTP request on the FTP port.
-                return self.close_with(ReplyCode::SYNTAX_ERROR, "HTTP is not spoken here.", CloseReason::HttpRequest);
-            }
+        if let Command::Other(ext) = &cmd
+            && ext.verb().is_http_method()
+        {
+            // SECURITY.md S3: an HTTP request on the FTP port.
+            return self.close_with(ReplyCode::SYNTAX_ERROR, "HTTP is not spoken here.", CloseReason::HttpRequest);
         }
         if !self.is_logged_in() && !allowed_before_login(&cmd) {
             return self.error(ReplyCode::NOT_LOGGED_IN, "Please login with USER and PASS.");
         }
-        if let Some(p) = cmd.pathname() {
-            if self.cwd.as_bytes().len() + 1 + p.len() > MAX_VIRTUAL_PATH {
-                // Bounded paths keep every 257 reply under the line limit and
-                // the session's memory small.
-                return self.reply(ReplyCode::FILE_NAME_NOT_ALLOWED, "Pathname too long.");
-            }
+        if let Some(p) = cmd.pathname()
+            && self.cwd.as_bytes().len() + 1 + p.len() > MAX_VIRTUAL_PATH
+        {
+            // Bounded paths keep every 257 reply under the line limit and
+            // the session's memory small.
+            return self.reply(ReplyCode::FILE_NAME_NOT_ALLOWED, "Pathname too long.");
         }
         if cmd.kind().is_some_and(|kind| !self.implemented(kind)) {
             // DESIGN: capabilities, not promises: a verb this server cannot
@@ -824,23 +824,23 @@ impl Session {
     // ---- data events ----------------------------------------------------------
 
     fn on_timeout(&mut self, now: Instant) {
-        if matches!(&self.busy, Busy::Penalty { until, .. } if now >= *until) {
-            if let Busy::Penalty { outcome, .. } = std::mem::replace(&mut self.busy, Busy::Idle) {
-                match outcome {
-                    Held::Failed { close } => {
-                        self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
-                        if close {
-                            return self.close_with(
-                                ReplyCode::SERVICE_NOT_AVAILABLE,
-                                "Too many failed logins.",
-                                CloseReason::TooManyLoginFailures,
-                            );
-                        }
+        if matches!(&self.busy, Busy::Penalty { until, .. } if now >= *until)
+            && let Busy::Penalty { outcome, .. } = std::mem::replace(&mut self.busy, Busy::Idle)
+        {
+            match outcome {
+                Held::Failed { close } => {
+                    self.reply(ReplyCode::NOT_LOGGED_IN, "Login incorrect.");
+                    if close {
+                        return self.close_with(
+                            ReplyCode::SERVICE_NOT_AVAILABLE,
+                            "Too many failed logins.",
+                            CloseReason::TooManyLoginFailures,
+                        );
                     }
-                    Held::LoggedIn { user, anonymous } => self.finish_login(user, anonymous),
                 }
-                self.pump(now);
+                Held::LoggedIn { user, anonymous } => self.finish_login(user, anonymous),
             }
+            self.pump(now);
         }
         if self.is_closed() {
             return;
@@ -850,23 +850,23 @@ impl Session {
             self.abort_transfer();
             return self.close_with(ReplyCode::SERVICE_NOT_AVAILABLE, "Login timeout.", CloseReason::LoginTimeout);
         }
-        if let Some(d) = self.timers.get(Timer::Data) {
-            if now >= d {
-                if let Busy::Transfer(t) = &self.busy {
-                    let t = t.clone();
-                    self.close_data();
-                    if t.phase == Phase::Connecting {
-                        self.reply(ReplyCode::CANT_OPEN_DATA_CONNECTION, "Data connection timed out.");
-                    } else {
-                        if t.plan.direction == Direction::Receive {
-                            self.event(Event::UploadIncomplete { path: t.plan.path.clone(), bytes: t.bytes });
-                        }
-                        self.reply(ReplyCode::TRANSFER_ABORTED, "Data connection stalled; transfer aborted.");
-                    }
-                    self.end_transfer(now);
+        if let Some(d) = self.timers.get(Timer::Data)
+            && now >= d
+        {
+            if let Busy::Transfer(t) = &self.busy {
+                let t = t.clone();
+                self.close_data();
+                if t.phase == Phase::Connecting {
+                    self.reply(ReplyCode::CANT_OPEN_DATA_CONNECTION, "Data connection timed out.");
                 } else {
-                    self.timers.stop(Timer::Data);
+                    if t.plan.direction == Direction::Receive {
+                        self.event(Event::UploadIncomplete { path: t.plan.path.clone(), bytes: t.bytes });
+                    }
+                    self.reply(ReplyCode::TRANSFER_ABORTED, "Data connection stalled; transfer aborted.");
                 }
+                self.end_transfer(now);
+            } else {
+                self.timers.stop(Timer::Data);
             }
         }
         self.sync_timers();

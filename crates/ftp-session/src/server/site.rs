@@ -234,12 +234,13 @@ fn parse_utime(args: &[u8]) -> Option<(Timestamp, &[u8])> {
     let args = trim_start(args);
     // `path atime mtime ctime UTC`: from the end, as the path may hold spaces.
     let words: Vec<&[u8]> = args.rsplitn(5, |&b| b == b' ').collect();
-    if let [utc, ctime, mtime, atime, path] = words[..] {
-        if utc.eq_ignore_ascii_case(b"UTC") && utime_time(atime).is_some() && utime_time(ctime).is_some() {
-            if let Some(t) = utime_time(mtime) {
-                return Some((t, path));
-            }
-        }
+    if let [utc, ctime, mtime, atime, path] = words[..]
+        && utc.eq_ignore_ascii_case(b"UTC")
+        && utime_time(atime).is_some()
+        && utime_time(ctime).is_some()
+        && let Some(t) = utime_time(mtime)
+    {
+        return Some((t, path));
     }
     // `YYYYMMDDhhmm[ss] path`.
     let (time, path) = split_word(args);

@@ -124,11 +124,11 @@ impl Session {
             Some(i) => (&arg[..=i], &arg[i + 1..]),
             None => (&arg[..0], arg),
         };
-        if has_wildcards(last) {
-            if let Ok(glob) = Glob::new(Bytes::copy_from_slice(last)) {
-                let path = if dir.is_empty() { self.cwd.clone() } else { self.cwd.join(dir) };
-                return (path, Some(Matching { glob, prefix: Bytes::copy_from_slice(dir) }));
-            }
+        if has_wildcards(last)
+            && let Ok(glob) = Glob::new(Bytes::copy_from_slice(last))
+        {
+            let path = if dir.is_empty() { self.cwd.clone() } else { self.cwd.join(dir) };
+            return (path, Some(Matching { glob, prefix: Bytes::copy_from_slice(dir) }));
         }
         (self.cwd.join(arg), None)
     }
@@ -246,19 +246,19 @@ impl Session {
                 self.data = DataSetup::Passive { id, peer: Some(peer) };
                 let tls = self.data_tls();
                 self.action(DataAction::Accept { id, tls });
-                if let Busy::Transfer(t) = &self.busy {
-                    if t.phase == Phase::Connecting {
-                        let t = t.clone();
-                        self.run(now, t);
-                    }
+                if let Busy::Transfer(t) = &self.busy
+                    && t.phase == Phase::Connecting
+                {
+                    let t = t.clone();
+                    self.run(now, t);
                 }
             }
             DataEvent::Connected => {
-                if let Busy::Transfer(t) = &self.busy {
-                    if t.phase == Phase::Connecting {
-                        let t = t.clone();
-                        self.run(now, t);
-                    }
+                if let Busy::Transfer(t) = &self.busy
+                    && t.phase == Phase::Connecting
+                {
+                    let t = t.clone();
+                    self.run(now, t);
                 }
             }
             DataEvent::ConnectFailed => {

@@ -680,11 +680,11 @@ async fn serve_session(
                 _ => {}
             }
         };
-        if let Some(d) = deadline {
-            if armed.is_none_or(|at| d < at) {
-                timer.as_mut().reset(d.into());
-                armed = Some(d);
-            }
+        if let Some(d) = deadline
+            && armed.is_none_or(|at| d < at)
+        {
+            timer.as_mut().reset(d.into());
+            armed = Some(d);
         }
         tokio::select! {
             () = control.readable() => {

@@ -156,10 +156,10 @@ pub(super) async fn decide(
         RequestKind::SetFacts { path, mode, modify } => {
             // draft-somers-ftp-mfxx 5.1: not atomic; the first failure is
             // the answer.
-            if let Some(mode) = mode {
-                if let Err(e) = fs.set_mode(user, &path, mode).await {
-                    return failed(e);
-                }
+            if let Some(mode) = mode
+                && let Err(e) = fs.set_mode(user, &path, mode).await
+            {
+                return failed(e);
             }
             match modify {
                 Some(time) => done(fs.set_modified(user, &path, time).await),

@@ -134,10 +134,10 @@ where
                 // the target's name only when such uploads are accepted;
                 // else its temporary file goes.
                 let confirmed = !c.without_close_notify;
-                if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed()) {
-                    if commit.finish().await.is_err() {
-                        return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
-                    }
+                if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed())
+                    && commit.finish().await.is_err()
+                {
+                    return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
                 }
                 if !confirmed {
                     let _ = stream.shutdown().await;
