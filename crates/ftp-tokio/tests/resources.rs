@@ -457,3 +457,36 @@ async fn sec_c2_silent_upload_is_cut_after_the_idle_timeout() {
     })
     .await;
 }
+
+/// SECURITY.md D3 with the thief first: a connection from another address
+/// queued on the passive port before the transfer command is taken with
+/// it, refused (closed, no bytes), and the session waits for the client's
+/// own connection, which gets the file. (Passive listeners are watched
+/// only from the next command on; the refusal must start the watch.)
+#[tokio::test]
+async fn sec_d3_a_thief_queued_before_retr_is_refused_and_the_client_served() {
+    use tokio::io::AsyncReadExt;
+    bounded(2, async {
+        let fs = ftp_tokio::memory::MemoryFs::new();
+        fs.write_file("f.txt", b"the client's bytes").unwrap();
+        let server = serve(support::memory_options(&fs)).await;
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("anonymous", "x").await;
+        let to = ftp.epsv().await;
+        let thief_socket = tokio::net::TcpSocket::new_v4().unwrap();
+        thief_socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut thief = thief_socket.connect(to).await.unwrap();
+        // The thief's connection waits in the kernel's queue: RETR takes
+        // it, refuses it, and so opens none yet (150, not 125).
+        assert_eq!(ftp.code("RETR f.txt").await, 150);
+        let mut stolen = Vec::new();
+        thief.read_to_end(&mut stolen).await.unwrap_or(0);
+        assert!(stolen.is_empty(), "another address gets nothing");
+        let mut data = ftp.data(to).await;
+        let mut got = Vec::new();
+        data.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, b"the client's bytes");
+        assert_eq!(code(&ftp.reply().await), 226);
+    })
+    .await;
+}

@@ -404,6 +404,14 @@ impl Session {
         self.logins_held
     }
 
+    /// Whether data connections are protected (`PROT P`, RFC 4217 section
+    /// 9): their TLS handshake may come before the transfer command, so a
+    /// driver accepts them as they come.
+    #[must_use]
+    pub fn data_protected(&self) -> bool {
+        self.tls.prot() == ftp_proto::ProtectionLevel::Private
+    }
+
     /// Whether a user is logged in.
     #[must_use]
     pub fn is_logged_in(&self) -> bool {

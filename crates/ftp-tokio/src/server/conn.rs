@@ -169,6 +169,14 @@ impl Drop for TransferRecord {
 
 pub(super) struct DataSlot {
     listener: Option<JoinHandle<()>>,
+    /// A passive listener not watched yet: the client's connection waits
+    /// in the kernel's queue until the next command (see
+    /// [`Conn::watch_listeners`]).
+    parked: Option<std::net::TcpListener>,
+    /// A passive listener whose first connection was taken at once (see
+    /// [`Conn::watch_listeners`]), kept unwatched in case the session
+    /// refuses that connection and waits for another.
+    kept: Option<std::net::TcpListener>,
     pending: Option<TcpStream>,
     stream: Option<DataStream>,
     task: Option<JoinHandle<()>>,
@@ -181,7 +189,7 @@ pub(super) struct DataSlot {
 
 impl DataSlot {
     pub(super) fn new(listener: Option<JoinHandle<()>>, task: Option<JoinHandle<()>>) -> Self {
-        Self { listener, pending: None, stream: None, task, connect_tls: None, passive: None }
+        Self { listener, parked: None, kept: None, pending: None, stream: None, task, connect_tls: None, passive: None }
     }
 }
 
@@ -565,7 +573,11 @@ async fn serve_session(
                     }
                     Box::pin(conn.act(&mut session, action)).await;
                 }
-                Output::Request(req) => conn.request(req.id, req.kind, session.mlst_facts()),
+                Output::Request(req) => {
+                    if let Some(note) = conn.request(req.id, req.kind, session.mlst_facts()) {
+                        conn.note(&mut session, note);
+                    }
+                }
                 Output::Event(Event::LoggedIn { user, anonymous }) => {
                     conn.shared.stats.login(true);
                     tracing::info!(
@@ -688,6 +700,10 @@ async fn serve_session(
         }
         tokio::select! {
             () = control.readable() => {
+                // A command is coming: passive listeners are watched from
+                // now on, and a connection already queued reaches the
+                // session before the command.
+                conn.watch_listeners(&mut session);
                 let now = Instant::now();
                 let mut proxy_header = false;
                 let first = &mut first_read;
@@ -790,6 +806,72 @@ async fn pace_passive_reply(until: Instant) {
 }
 
 impl Conn {
+    /// Starts accepting on the passive listeners made since the last
+    /// command, now that another command came (the transfer command, as a
+    /// rule, with the client's connection already queued: taken here at
+    /// once and given to the session before the command, as if it had been
+    /// accepted when it came). Until then nothing watches them, so a
+    /// client's connect wakes no thread on its way (as pure-ftpd, which
+    /// polls its listener only once the transfer command came): 12 µs of
+    /// every passive transfer's round trips measured on loopback.
+    pub(super) fn watch_listeners(&mut self, session: &mut Session) {
+        let parked: Vec<_> =
+            self.data.iter_mut().filter_map(|(&id, slot)| slot.parked.take().map(|l| (id, l))).collect();
+        for (id, parked) in parked {
+            // The connection that is already there: given to the session
+            // now, and the listener is kept unwatched. Only should the session
+            // refuse it (D3: another address) does a task wait for the
+            // next (`Conn::listen_on`).
+            if let Ok((stream, peer)) = parked.accept() {
+                if let Some(slot) = self.data.get_mut(&id) {
+                    slot.kept = Some(parked);
+                }
+                match stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                    Ok(stream) => self.note(session, Note::Incoming(id, stream, peer)),
+                    Err(e) => tracing::warn!(
+                        target: events::CONNECTION,
+                        session = self.who.session,
+                        peer = %self.who.peer,
+                        error = %e,
+                        "data connection lost"
+                    ),
+                }
+                continue;
+            }
+            self.listen_on(id, parked);
+        }
+    }
+
+    /// Accepts on `parked` in a task of its own, each connection reported
+    /// with [`Note::Incoming`].
+    fn listen_on(&mut self, id: DataId, parked: std::net::TcpListener) {
+        let listener = match TcpListener::from_std(parked) {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(
+                    target: events::CONNECTION,
+                    session = self.who.session,
+                    peer = %self.who.peer,
+                    error = %e,
+                    "passive listener lost"
+                );
+                return;
+            }
+        };
+        let tx = self.tx.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, peer)) = listener.accept().await {
+                if tx.send(Box::new(Note::Incoming(id, stream, peer))).is_err() {
+                    break;
+                }
+            }
+        });
+        match self.data.get_mut(&id) {
+            Some(slot) => slot.listener = Some(task),
+            None => task.abort(),
+        }
+    }
+
     /// How to pace the answer to the passive command just read on `control`.
     fn passive_pace(&self, control: &control::Control) -> Pace {
         if !is_local(self.peer_ip, self.local_ip) {
@@ -840,17 +922,16 @@ impl Conn {
                 if let Pace::Until(until) = pace {
                     pace_passive_reply(until).await;
                 }
-                let tx = self.tx.clone();
-                let task = tokio::spawn(async move {
-                    while let Ok((stream, peer)) = listener.accept().await {
-                        if tx.send(Box::new(Note::Incoming(id, stream, peer))).is_err() {
-                            break;
-                        }
-                    }
-                });
-                let mut slot = DataSlot::new(Some(task), None);
+                let mut slot = DataSlot::new(None, None);
+                slot.parked = Some(listener);
                 slot.passive = Some(ticket);
                 self.data.insert(id, slot);
+                // Under PROT P some clients (aioftp) run the data
+                // connection's TLS handshake before the transfer command:
+                // accepted at once, as it comes.
+                if session.data_protected() {
+                    self.watch_listeners(session);
+                }
                 crate::checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::Listening { addr })));
             }
             DataAction::Accept { id, tls } => {
@@ -863,8 +944,14 @@ impl Conn {
                 }
             }
             DataAction::Reject { id, .. } => {
-                if let Some(slot) = self.data.get_mut(&id) {
+                // The session waits for another connection (D3): watched
+                // from now on, if it was not.
+                let parked = self.data.get_mut(&id).and_then(|slot| {
                     slot.pending = None;
+                    slot.kept.take()
+                });
+                if let Some(parked) = parked {
+                    self.listen_on(id, parked);
                 }
             }
             DataAction::Connect { id, addr, tls } => {
@@ -1024,9 +1111,12 @@ impl Conn {
         }
     }
 
-    /// Answers a request from the authenticator or the storage, in the
-    /// background.
-    pub(super) fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) {
+    /// Answers a request from the authenticator or the storage: at once
+    /// when the storage can (the answer is returned, for the caller to give
+    /// the session), else in a task of its own whose answer comes through
+    /// the channel (logins always: they are paced).
+    #[must_use]
+    pub(super) fn request(&mut self, id: RequestId, kind: RequestKind, facts: Vec<&'static str>) -> Option<Note> {
         let shared = self.shared.clone();
         let tx = self.tx.clone();
         if let RequestKind::Login { user, password } = kind {
@@ -1065,7 +1155,7 @@ impl Conn {
                 let answer = if granted.is_some() { Answer::LoggedIn } else { Answer::LoginDenied };
                 let _ = tx.send(Box::new(Note::Answer(id, Box::new(Answered(answer, None, granted)))));
             });
-            return;
+            return None;
         }
         if kind.is_write() && !self.user.access.writable && self.policy_events < events::POLICY_EVENTS_PER_SESSION {
             self.policy_events += 1;
@@ -1079,13 +1169,24 @@ impl Conn {
                 "refused"
             );
         }
-        // Storage work stops when its request is cancelled (SECURITY.md X1).
+        // Tried here first: a storage that answers without waiting (a hot
+        // file opened from the kernel's caches, see `crate::cached`) is
+        // answered in this turn, with no task and no trip through the
+        // channel. What must wait runs on as a task of its own, polled
+        // again there (a future may move between wakers).
         let user = self.user.clone();
         let label = Label::of(&kind);
+        let mut work = Box::pin(async move { decide(&shared, &user, kind, &facts).await });
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if let std::task::Poll::Ready((answer, job)) = work.as_mut().poll(&mut cx) {
+            return Some(Note::Answer(id, Box::new(Answered(answer, job.map(|job| (job, label)), None))));
+        }
+        // Storage work stops when its request is cancelled (SECURITY.md X1).
         let task = tokio::spawn(async move {
-            let (answer, job) = decide(&shared, &user, kind, &facts).await;
+            let (answer, job) = work.await;
             let _ = tx.send(Box::new(Note::Answer(id, Box::new(Answered(answer, job.map(|job| (job, label)), None)))));
         });
         self.requests.insert(id, task);
+        None
     }
 }

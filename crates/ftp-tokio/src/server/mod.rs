@@ -873,7 +873,18 @@ fn unpredictable(counter: &AtomicU64) -> u64 {
 /// configured port range: each port drawn at random from the whole range
 /// (RFC 2577 section 8, SECURITY.md D3), a few more draws when it is busy,
 /// then a scan of the range from a random start.
-async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListener> {
+///
+/// The listener is not yet watched by the runtime (see
+/// [`conn::Conn::watch_listeners`]): the client's connection waits in the
+/// kernel's queue until its command arrives.
+async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<std::net::TcpListener> {
+    // `std`'s bind sets SO_REUSEADDR, as tokio's does; non-blocking for
+    // tokio later.
+    let bind = |port: u16| -> io::Result<std::net::TcpListener> {
+        let listener = std::net::TcpListener::bind(SocketAddr::new(local_ip, port))?;
+        listener.set_nonblocking(true)?;
+        Ok(listener)
+    };
     let Some((low, high)) = shared.passive_ports else {
         // The default range: a few draws, then the system's pick (a scan
         // of 64,512 ports would take longer than that pick).
@@ -881,24 +892,24 @@ async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<TcpListen
         let span = u64::from(high - low) + 1;
         for _ in 0..PASSIVE_DRAWS {
             let port = low + u16::try_from(unpredictable(&shared.port_draws) % span).unwrap_or(0);
-            if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+            if let Ok(l) = bind(port) {
                 return Ok(l);
             }
         }
-        return TcpListener::bind(SocketAddr::new(local_ip, 0)).await;
+        return bind(0);
     };
     let span = u64::from(high.saturating_sub(low)) + 1;
     // Below `span`, so the port stays within `low..=high`.
     let port = |n: u64| low + u16::try_from(n % span).unwrap_or(0);
     for _ in 0..PASSIVE_DRAWS.min(span) {
         let port = port(unpredictable(&shared.port_draws));
-        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port)).await {
+        if let Ok(l) = bind(port) {
             return Ok(l);
         }
     }
     let start = unpredictable(&shared.port_draws) % span;
     for i in 0..span {
-        if let Ok(l) = TcpListener::bind(SocketAddr::new(local_ip, port(start + i))).await {
+        if let Ok(l) = bind(port(start + i)) {
             return Ok(l);
         }
     }
