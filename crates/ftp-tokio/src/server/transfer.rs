@@ -207,11 +207,43 @@ where
     }
 }
 
+/// `send(2)` flags: on Linux a closed connection is an error, not SIGPIPE
+/// (elsewhere Rust programs ignore SIGPIPE from the start).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const NO_SIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const NO_SIGNAL: libc::c_int = 0;
+
 /// A transfer on a plaintext data connection: a local file in TYPE I goes
 /// with `sendfile(2)` (see [`FileSource`]); everything else as [`transfer`].
 pub(super) async fn transfer_plain(mut tcp: TcpStream, job: Job, mut progress: Progress) -> DataEvent {
     let job = match job {
         Job::Read(file, false) => match file.into_parts() {
+            // A small file read whole: one send straight on the socket. A
+            // connection just accepted has no readiness known to tokio
+            // yet, and its first write would wait a turn of the event
+            // loop (an epoll_wait) for what the socket can take at once.
+            Parts::Bytes(bytes) => {
+                // MSG_NOSIGNAL: a closed connection is an error, not SIGPIPE.
+                let sent = match socket2::SockRef::from(&tcp).send_with_flags(&bytes, NO_SIGNAL) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                    Err(_) => return DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+                };
+                progress.moved(sent as u64);
+                if sent == bytes.len() {
+                    let _ = tcp.shutdown().await;
+                    return DataEvent::Finished { bytes: sent as u64 };
+                }
+                // The rest as any other download (a full socket buffer).
+                match tcp.write_all(&bytes[sent..]).await {
+                    Ok(()) => {
+                        let _ = tcp.shutdown().await;
+                        return DataEvent::Finished { bytes: bytes.len() as u64 };
+                    }
+                    Err(_) => return DataEvent::Failed { bytes: sent as u64, reason: DataFailure::ConnectionLost },
+                }
+            }
             Parts::File(file) => match sendfile::send(&tcp, &file, &mut progress).await {
                 Sent::All(bytes) => {
                     let _ = tcp.shutdown().await;
