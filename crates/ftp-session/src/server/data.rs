@@ -48,6 +48,9 @@ pub enum DataAction {
         id: DataId,
         /// IPv4 for PASV; the requested or control family for EPSV.
         family: NetProto,
+        /// EPSV (RFC 2428) rather than PASV: a driver may treat the two
+        /// apart (their clients differ; see ftp-tokio's reply pacing).
+        extended: bool,
     },
     /// Keep the connection that was reported with [`DataEvent::Incoming`].
     /// When `tls.required`, start the server side of the TLS handshake on it

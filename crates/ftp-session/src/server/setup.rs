@@ -54,7 +54,7 @@ impl Session {
         let id = self.new_data_id();
         self.data = DataSetup::Binding { id, extended };
         self.busy = Busy::Binding;
-        self.action(DataAction::Listen { id, family });
+        self.action(DataAction::Listen { id, family, extended });
     }
 
     /// PORT and EPRT (RFC 959 4.1.2, RFC 2428 section 2, RFC 2577).
