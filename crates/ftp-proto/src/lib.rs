@@ -58,6 +58,7 @@ extern crate alloc;
 mod addr;
 pub mod ascii;
 mod command;
+mod datetime;
 mod error;
 pub mod glob;
 mod line;
@@ -84,6 +85,7 @@ pub use command::{
     Allocation, Command, CommandDecoder, CommandKind, CommandRef, ExtensionCommand, FormatControl, Opts,
     ProtectionLevel, Structure, TransferMode, TransferType,
 };
+pub use datetime::OutOfRange;
 pub use error::{
     DecodeError, FrameError, ParseError, PercentDecodeError, ReplyDataError, ReplyError, ValidationError,
     ValidationErrorKind,
@@ -94,8 +96,6 @@ pub use reply::{
     Feature, Reply, ReplyCategory, ReplyClass, ReplyCode, ReplyDecoder, ReplyLines, ReplyRef, RestartMarker,
 };
 pub use secret::Secret;
-#[cfg(feature = "std")]
-pub use system_time::OutOfRange;
 pub use text::{
     Base64, FactList, HostName, LangTag, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, MAX_VERB_LEN, Mechanism, Password,
     Pathname, Text, Username, Verb,

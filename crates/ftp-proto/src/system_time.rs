@@ -1,15 +1,10 @@
 //! [`Timestamp`] to and from [`std::time::SystemTime`] (with the `std`
 //! feature): MDTM, MFMT and MLSx `modify` facts against the times a file
-//! system keeps.
+//! system keeps. The rules are those of every conversion (`datetime.rs`).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::Timestamp;
-
-/// A time no [`Timestamp`] holds: before 1970 or after 9999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the time is outside 1970-01-01 to 9999-12-31")]
-pub struct OutOfRange;
+use crate::{OutOfRange, Timestamp};
 
 impl TryFrom<SystemTime> for Timestamp {
     type Error = OutOfRange;
@@ -27,17 +22,8 @@ impl TryFrom<SystemTime> for Timestamp {
     /// ```
     fn try_from(time: SystemTime) -> Result<Self, OutOfRange> {
         let since = time.duration_since(UNIX_EPOCH).map_err(|_| OutOfRange)?;
-        let whole = Self::from_unix_seconds(since.as_secs()).ok_or(OutOfRange)?;
-        let nanos = since.subsec_nanos();
-        if nanos == 0 {
-            return Ok(whole);
-        }
-        let (mut value, mut digits) = (nanos, 9u8);
-        while value % 10 == 0 {
-            value /= 10;
-            digits -= 1;
-        }
-        whole.with_fraction(value, digits).map_err(|_| OutOfRange)
+        let secs = i64::try_from(since.as_secs()).map_err(|_| OutOfRange)?;
+        Self::from_unix_parts(secs, since.subsec_nanos())
     }
 }
 
