@@ -1,16 +1,21 @@
 //! `ftpkit`: FTP tools on the ftpkit protocol core: `serve` a directory,
-//! client commands (`get`, `put`, `ls`, `mkdir`, `rm`, `rmdir`, `mv`), and
+//! client commands (`get`, `put`, `mirror`, `ls`, `mkdir`, `rm`, `rmdir`,
+//! `mv`, `stat`, `chmod`, `raw`), and
 //! `check` (conformance).
 
 mod config;
 mod credentials;
 mod display;
+mod filter;
 mod logging;
 mod logwriter;
 mod metrics;
+mod mirror;
 mod passwd;
 mod remote;
+mod report;
 mod serve;
+mod tree;
 mod users;
 
 use std::process::ExitCode;
@@ -40,10 +45,15 @@ enum Command {
     /// read-only, to anonymous users, on 127.0.0.1:2121.
     Serve(Box<serve::Serve>),
     /// Download a file (to FILE.part first; renamed to FILE once complete;
+    /// a directory with -r; the matching files of one with a glob;
     /// a device or FIFO is written in place).
     Get(remote::Get),
-    /// Upload a file.
+    /// Upload a file (a directory with -r).
     Put(remote::Put),
+    /// Make a directory the copy of another, transferring only what
+    /// differs (size, time): remote to local, or local to remote as lftp's
+    /// `mirror -R`.
+    Mirror(mirror::Mirror),
     /// List a directory (MLSD when offered, LIST otherwise), parsed.
     Ls(remote::Ls),
     /// Make a directory.
@@ -79,6 +89,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(*args).await.map_err(|message| remote::Failure::new(1, message)),
         Command::Get(args) => remote::get(args).await,
         Command::Put(args) => remote::put(args).await,
+        Command::Mirror(args) => mirror::mirror(args).await,
         Command::Ls(args) => remote::ls(args).await,
         Command::Mkdir(args) => remote::mkdir(args).await,
         Command::Rm(args) => remote::rm(args).await,

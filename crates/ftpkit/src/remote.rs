@@ -101,7 +101,7 @@ fn parse_rate(s: &str) -> std::result::Result<u64, String> {
 impl Connection {
     /// The local end of a transfer, paced to `--limit-rate` (unpaced: at
     /// no rate a clock could see).
-    fn paced<T>(&self, inner: T) -> Paced<T> {
+    pub(crate) fn paced<T>(&self, inner: T) -> Paced<T> {
         Paced::new(inner, self.limit_rate.unwrap_or(u64::MAX))
     }
 }
@@ -153,6 +153,22 @@ pub(crate) struct Get {
     /// for `-o -` or a device or FIFO, which are written from the start.
     #[arg(long)]
     resume: bool,
+    /// Download the directory the URL names, and everything under it, into
+    /// -o DIR (default: the directory's own name here), as `mirror` does
+    /// but sending every file; a stopped run's FILE.part files are resumed.
+    #[arg(short, long)]
+    recursive: bool,
+    /// Take the URL's last component as a name even when it has `*`, `?`
+    /// or `[` (without this, `get 'dir/*.csv'` downloads every file of dir
+    /// matching *.csv, matched here on the listing, into -o DIR or here).
+    #[arg(short = 'g', long)]
+    globoff: bool,
+    #[command(flatten)]
+    select: crate::mirror::Select,
+    /// With -r or a glob: one JSON event per line on stdout (as `mirror
+    /// --json`).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -160,7 +176,7 @@ pub(crate) struct Get {
 /// `ftpkit put`.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Put {
-    /// The local file to upload.
+    /// The local file to upload (a directory with -r).
     file: PathBuf,
     /// The destination; ending in `/` uploads under the file's own name.
     url: String,
@@ -171,6 +187,16 @@ pub(crate) struct Put {
     /// then REST and STOR).
     #[arg(long)]
     resume: bool,
+    /// Upload the directory FILE and everything under it to the URL's
+    /// directory (created when missing; a URL ending in `/` puts it under
+    /// the directory's own name), sending every file.
+    #[arg(short, long, conflicts_with_all = ["append", "resume"])]
+    recursive: bool,
+    #[command(flatten)]
+    select: crate::mirror::Select,
+    /// With -r: one JSON event per line on stdout (as `mirror --json`).
+    #[arg(long)]
+    json: bool,
     #[command(flatten)]
     conn: Connection,
 }
@@ -178,8 +204,13 @@ pub(crate) struct Put {
 /// `ftpkit ls`.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct Ls {
-    /// The directory (MLSD when the server offers it, LIST otherwise).
+    /// The directory (MLSD when the server offers it, LIST otherwise); a
+    /// last component with `*`, `?` or `[` lists the directory above it and
+    /// shows the names matching it (matched here, never sent as a pattern).
     url: String,
+    /// Take a last component with `*`, `?` or `[` as a name.
+    #[arg(short = 'g', long)]
+    globoff: bool,
     /// One JSON object per line and entry: name, kind (file, dir, link,
     /// other), size, modified (RFC 3339; `Z` only for UTC times, fractions
     /// kept), zone (`utc` for MLSD/EPLF, `server-local` for LIST times),
@@ -245,7 +276,7 @@ impl Failure {
     }
 
     /// Classifies a client error, with what was being done.
-    fn from_client(what: &str, e: &ClientError) -> Self {
+    pub(crate) fn from_client(what: &str, e: &ClientError) -> Self {
         let code = match e {
             ClientError::Resolve { .. } | ClientError::Connect { .. } | ClientError::Tls(_) => exit::CONNECT,
             ClientError::Rejected { .. } => exit::REFUSED,
@@ -305,9 +336,9 @@ where
     }
 }
 
-type Result<T> = std::result::Result<T, Failure>;
+pub(crate) type Result<T> = std::result::Result<T, Failure>;
 
-async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
+pub(crate) async fn connect(url: &FtpUrl, conn: &Connection) -> Result<Client> {
     let security = match (url.tls, conn.implicit) {
         (_, true) => Security::Implicit,
         (true, false) => Security::Explicit,
@@ -385,7 +416,7 @@ async fn remote_size(client: &mut Client, path: &str) -> Result<Option<u64>> {
 }
 
 /// QUIT politely; a failure to say goodbye is not the command's failure.
-async fn finish(client: Client) {
+pub(crate) async fn finish(client: Client) {
     let _ = client.quit().await;
 }
 
@@ -440,6 +471,14 @@ fn destination(output: Option<PathBuf>, url: &FtpUrl) -> Result<Destination> {
 }
 
 pub(crate) async fn get(args: Get) -> Result<()> {
+    let parsed = url(&args.url)?;
+    let glob = !args.globoff && parsed.file_name().is_some_and(crate::filter::is_glob);
+    if args.recursive || glob {
+        if args.output.as_deref().is_some_and(|o| o.as_os_str() == "-") {
+            return Err(Failure::new(exit::USAGE, "-o - takes one file, not a directory or a glob"));
+        }
+        return crate::mirror::get_many(parsed, args.output, glob, args.select, args.json, args.conn).await;
+    }
     retrying(args.conn.retry, |n| {
         let mut args = args.clone();
         // A second attempt goes on from FILE.part.
@@ -576,13 +615,17 @@ async fn get_once(args: Get) -> Result<()> {
     }
 }
 
-fn part_path(target: &Path) -> PathBuf {
+pub(crate) fn part_path(target: &Path) -> PathBuf {
     let mut name = target.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".part");
     target.with_file_name(name)
 }
 
 pub(crate) async fn put(args: Put) -> Result<()> {
+    if args.recursive {
+        let parsed = url(&args.url)?;
+        return crate::mirror::put_tree(args.file, parsed, args.select, args.json, args.conn).await;
+    }
     retrying(args.conn.retry, |n| {
         let mut args = args.clone();
         // A second attempt goes on from the remote file's size.
@@ -633,11 +676,25 @@ pub(crate) async fn ls(args: Ls) -> Result<()> {
 }
 
 async fn ls_once(args: Ls) -> Result<()> {
-    let url = url(&args.url)?;
+    let mut url = url(&args.url)?;
+    // `ls 'dir/*.csv'`: dir's listing, filtered here (SECURITY.md P3: no
+    // pattern reaches the server).
+    let pattern = match url.file_name() {
+        Some(name) if !args.globoff && crate::filter::is_glob(name) => {
+            let glob = crate::filter::Glob::new(name).map_err(|e| Failure::new(exit::USAGE, e))?;
+            url.path = url.path.rsplit_once('/').map_or_else(String::new, |(dir, _)| dir.to_owned());
+            Some(glob)
+        }
+        _ => None,
+    };
     let mut client = connect(&url, &args.conn).await?;
     let result = client.list(remote_path(&url)).await;
     finish(client).await;
-    let entries = result.map_err(|e| Failure::from_client(if url.path.is_empty() { "/" } else { &url.path }, &e))?;
+    let mut entries =
+        result.map_err(|e| Failure::from_client(if url.path.is_empty() { "/" } else { &url.path }, &e))?;
+    if let Some(glob) = &pattern {
+        entries.retain(|e| std::str::from_utf8(e.name()).is_ok_and(|n| glob.matches(n)));
+    }
     for entry in &entries {
         if args.json {
             println!("{}", entry_json(entry));
