@@ -31,7 +31,8 @@ use clap::{Parser, Subcommand};
     after_help = "URLs: ftp://[user[:password]@]host[:port]/path, or ftps://... for explicit FTPS (AUTH TLS).\n\
                   Exit codes: 0 done, 1 other failure, 2 usage, 3 cannot connect (DNS, TCP, TLS), \
                   4 login refused, 5 command refused (no such file, permission), 6 transfer failed or incomplete \
-                  (or `get --resume` with a local file larger than the remote one), \
+                  (or `get --resume` with a local file larger than the remote one; for mirror, get -r, put -r: \
+                  a file failed, a name refused, an entry in the way, a tree too deep), \
                   7 local file error."
 )]
 struct Cli {
