@@ -20,6 +20,10 @@ pub(super) enum DataIo<'a> {
     Sink(&'a mut (dyn AsyncWrite + Unpin + Send), u64, bool),
     /// Where uploaded bytes come from, and whether to turn LF into CRLF.
     Source(&'a mut (dyn AsyncRead + Unpin + Send), bool),
+    /// Nothing moves here: the connection is handed to a
+    /// [`RetrStream`](super::RetrStream) or [`StorStream`](super::StorStream)
+    /// (through `Client::handoff`).
+    Handoff,
 }
 
 pub(super) type TransferFuture<'a> = Pin<Box<dyn Future<Output = DataEvent> + Send + 'a>>;

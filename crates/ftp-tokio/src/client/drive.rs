@@ -15,6 +15,18 @@ pub(super) enum Step {
     Timeout,
 }
 
+/// How [`Client::drive`] ended.
+pub(super) enum Driven {
+    /// The operation completed (or, for [`Want::Greeting`], the greeting
+    /// came: `Ok(LoggedIn)` stands in for it).
+    Done(Result<OpOutput, OpError>),
+    /// [`Want::Stream`]: the data connection is open and in
+    /// [`Client::handoff`], for a stream to move the bytes.
+    Stream,
+    /// [`Want::Ready`]: the instant passed before the operation completed.
+    NotYet,
+}
+
 pub(super) fn transferred(out: OpOutput) -> Result<u64, ClientError> {
     match out {
         OpOutput::Transferred { bytes } => Ok(bytes),
@@ -24,27 +36,39 @@ pub(super) fn transferred(out: OpOutput) -> Result<u64, ClientError> {
 
 impl Client {
     /// Starts one operation and drives the connection until it completes.
+    /// A transfer a dropped stream left unfinished is ended first, so that
+    /// its replies are never taken for this operation's.
     pub(super) async fn op(
         &mut self,
         start: impl FnOnce(&mut Session, Instant) -> Result<OpId, StartError>,
         io: DataIo<'_>,
     ) -> Result<OpOutput, ClientError> {
+        self.settle().await?;
         let id = start(&mut self.session, Instant::now())?;
         let result = self.drive(Want::Op(id), io).await;
         self.data = None;
-        result?.map_err(|e| match ClientError::from(e) {
-            ClientError::Rejected { reply, .. } => ClientError::Rejected { command: self.last_command.clone(), reply },
-            ClientError::Failed(OpError::Protocol(why)) if !self.last_command.is_empty() => {
-                ClientError::Violation { command: self.last_command.clone(), why }
+        match result? {
+            Driven::Done(done) => done.map_err(|e| self.named(e, None)),
+            Driven::Stream | Driven::NotYet => Err(ClientError::Failed(OpError::Protocol("operation left unfinished"))),
+        }
+    }
+
+    /// An operation's error, naming the command it answered: `command`, or
+    /// the last one sent.
+    pub(super) fn named(&self, e: OpError, command: Option<&str>) -> ClientError {
+        let command = command.unwrap_or(&self.last_command);
+        match ClientError::from(e) {
+            ClientError::Rejected { reply, .. } => ClientError::Rejected { command: command.to_owned(), reply },
+            ClientError::Failed(OpError::Protocol(why)) if !command.is_empty() => {
+                ClientError::Violation { command: command.to_owned(), why }
             }
             other => other,
-        })
+        }
     }
 
     /// Carries out the session's outputs and feeds it input until `want`
-    /// happens. Returns the operation's result (`Ok(Ok(LoggedIn))` stands
-    /// in for the greeting).
-    pub(super) async fn drive(&mut self, want: Want, io: DataIo<'_>) -> Result<Result<OpOutput, OpError>, ClientError> {
+    /// happens.
+    pub(super) async fn drive(&mut self, want: Want, io: DataIo<'_>) -> Result<Driven, ClientError> {
         let mut io = Some(io);
         let mut transfer: Option<(DataId, TransferFuture<'_>)> = None;
         loop {
@@ -65,7 +89,11 @@ impl Client {
                             self.greeting = Some(reply);
                             done = Some(Ok(OpOutput::LoggedIn));
                         }
-                        (Event::OpCompleted { op, result }, Want::Op(id)) if op == *id => done = Some(result),
+                        (Event::OpCompleted { op, result }, Want::Op(id) | Want::Stream(id) | Want::Ready(id, _))
+                            if op == *id =>
+                        {
+                            done = Some(result)
+                        }
                         (Event::PassiveAddress { used, decision, .. }, _) => {
                             self.info(&format!("data connection to {used} ({decision:?})"));
                         }
@@ -81,7 +109,11 @@ impl Client {
                 }
             };
             if let Some(done) = done {
-                return Ok(done);
+                self.handoff = None;
+                return Ok(Driven::Done(done));
+            }
+            if matches!(want, Want::Stream(_)) && self.handoff.is_some() {
+                return Ok(Driven::Stream);
             }
             if closed {
                 // Before any greeting, say why (not FTP at all, a timeout)
@@ -93,7 +125,15 @@ impl Client {
                     self.greeting.clone().filter(|g| g.code().class() == ftp_proto::ReplyClass::TransientNegative),
                 ));
             }
+            let give_up = match want {
+                Want::Ready(_, until) => Some(until),
+                _ => None,
+            };
             let step = {
+                let deadline = match (deadline, give_up) {
+                    (Some(d), Some(g)) => Some(d.min(g)),
+                    (d, g) => d.or(g),
+                };
                 let sleep = async {
                     match deadline {
                         Some(d) => tokio::time::sleep_until(d.into()).await,
@@ -133,6 +173,7 @@ impl Client {
                     self.session.handle_input(now, Input::Data(id, DataEvent::Accepted { peer }))
                 }
                 Step::Accepted(Err(_)) => continue,
+                Step::Timeout if give_up.is_some_and(|g| now >= g) => return Ok(Driven::NotYet),
                 Step::Timeout => self.session.handle_input(now, Input::Timeout),
             });
         }
@@ -194,6 +235,27 @@ impl Client {
                 };
                 let connector = if tls.required { self.tls.clone() } else { None };
                 let stall = self.options.data_timeout;
+                if let DataIo::Handoff = io {
+                    // A stream moves the bytes: the connection, TLS first
+                    // when PROT P is in force, goes to the caller.
+                    let conn = match connector {
+                        None => Some(DataConn::Plain(stream)),
+                        Some((connector, name)) => {
+                            match tokio::time::timeout(stall, connector.connect(name, stream)).await {
+                                Ok(Ok(tls)) => Some(DataConn::Tls(Box::new(tls))),
+                                _ => None,
+                            }
+                        }
+                    };
+                    match conn {
+                        Some(conn) => self.handoff = Some(Handoff { id, direction, conn }),
+                        None => {
+                            let failed = DataEvent::Failed { bytes: 0 };
+                            crate::checked(self.session.handle_input(now(), Input::Data(id, failed)));
+                        }
+                    }
+                    return;
+                }
                 let future: TransferFuture<'a> = Box::pin(async move {
                     match connector {
                         None => move_bytes(stream, io, direction, stall).await,

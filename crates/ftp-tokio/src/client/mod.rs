@@ -51,14 +51,18 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::ascii::{FromWire, ToWire};
 use crate::buffer::Buffer;
 
+pub mod blocking;
 mod control;
 mod data;
 mod drive;
+mod stream;
 mod url;
 
 use control::Control;
 use data::{DataIo, DataSide, TransferFuture, connect_from, move_bytes, tls_connector};
-use drive::transferred;
+use drive::{Driven, transferred};
+use stream::{DataConn, Handoff, Pending};
+pub use stream::{RetrStream, StorStream};
 pub use url::FtpUrl;
 
 /// How the control connection is protected.
@@ -214,6 +218,22 @@ pub enum ClientError {
     /// the greeting.
     #[error("cannot start: {0}")]
     Usage(StartError),
+    /// A stream's transfer was ended before all of its bytes moved
+    /// ([`RetrStream::finish`] before the end of the file,
+    /// [`StorStream::abort`]...): the server was sent `ABOR` (RFC 959
+    /// 4.1.3) and the connection is ready for the next command.
+    #[error("{command}: transfer aborted after {bytes} bytes")]
+    Aborted {
+        /// The transfer command (`RETR report.pdf`).
+        command: String,
+        /// Bytes moved on the data connection before the abort.
+        bytes: u64,
+    },
+    /// A [`blocking::Client`] was called from inside an async runtime,
+    /// where its own runtime cannot block: use the async [`Client`] there
+    /// (or call it from `tokio::task::spawn_blocking`).
+    #[error("the blocking FTP client was called inside an async runtime; use ftp_tokio::client::Client there")]
+    InsideRuntime,
 }
 
 impl ClientError {
@@ -268,7 +288,14 @@ pub struct Listing {
 /// What [`Client::drive`] waits for.
 enum Want {
     Greeting,
+    /// The operation's end.
     Op(OpId),
+    /// A transfer's data connection, to hand to a stream (or the
+    /// operation's end, when it ends without one).
+    Stream(OpId),
+    /// The operation's end, if it comes before the instant: replies
+    /// already on their way are taken, nothing is waited for.
+    Ready(OpId, Instant),
 }
 
 /// An FTP client connection. See the [module docs](self).
@@ -285,6 +312,13 @@ pub struct Client {
     /// The last command sent, as logged (a password masked): what a
     /// refusal names.
     last_command: String,
+    /// A transfer's data connection the driver opened for a stream, until
+    /// the stream takes it.
+    handoff: Option<Handoff>,
+    /// The transfer a [`RetrStream`] or [`StorStream`] runs, until its
+    /// final reply is read: ended (aborted when unfinished) before any
+    /// other command.
+    pending: Option<Pending>,
 }
 
 impl fmt::Debug for Client {
@@ -360,6 +394,8 @@ impl Client {
             options,
             greeting: None,
             last_command: String::new(),
+            handoff: None,
+            pending: None,
         };
         client.info(&format!("connected to {peer}"));
         if client.options.security == Security::Implicit {
@@ -370,7 +406,9 @@ impl Client {
         let greeting = tokio::time::timeout(client.options.connect_timeout, client.drive(Want::Greeting, DataIo::None));
         match greeting.await {
             Ok(done) => {
-                done?.map_err(ClientError::from)?;
+                if let Driven::Done(done) = done? {
+                    done.map_err(ClientError::from)?;
+                }
             }
             Err(_) => {
                 let source = io::Error::new(io::ErrorKind::TimedOut, "no greeting in time");

@@ -1,0 +1,291 @@
+//! The client's streams against our own server, in-process on loopback:
+//! downloads read through `RetrStream` (an `AsyncRead` on the data
+//! connection) and uploads written through `StorStream`, plain and under
+//! FTPS with `PROT P`, resumed with `REST`, and streams dropped half way
+//! with the client still in step afterwards.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ftp_tokio::background::Background;
+use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
+use ftp_tokio::server::{ServerOptions, User};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIG: usize = 5_000_000;
+
+fn start(root: &Path, tls: bool) -> Background {
+    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
+    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
+    if tls {
+        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
+    }
+    Background::start(options).unwrap()
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("pub")).unwrap();
+    std::fs::write(dir.path().join("pub/big.bin"), pattern(BIG)).unwrap();
+    std::fs::write(dir.path().join("pub/small.txt"), b"small file\n").unwrap();
+    dir
+}
+
+/// The control conversation, as sent and received.
+type Lines = Arc<Mutex<Vec<String>>>;
+
+fn options(security: Security) -> (ClientOptions, Lines) {
+    let lines: Lines = Arc::default();
+    let sink = lines.clone();
+    let options = ClientOptions {
+        security,
+        insecure: true,
+        connect_timeout: Duration::from_secs(10),
+        data_timeout: Duration::from_secs(20),
+        transcript: Some(Arc::new(move |line: Line<'_>| match line {
+            Line::Sent(s) => sink.lock().unwrap().push(format!("> {s}")),
+            Line::Received(s) => sink.lock().unwrap().push(format!("< {s}")),
+            _ => {}
+        })),
+        ..ClientOptions::default()
+    };
+    (options, lines)
+}
+
+async fn timed<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), f).await.expect("test timed out")
+}
+
+async fn login(server: &Background, security: Security) -> (Client, Lines) {
+    let (options, lines) = options(security);
+    let mut client = Client::connect("127.0.0.1", server.addr().port(), options).await.unwrap();
+    client.login("alice", "secret").await.unwrap();
+    (client, lines)
+}
+
+fn sent(lines: &Lines, verb: &str) -> usize {
+    lines.lock().unwrap().iter().filter(|l| l.starts_with(&format!("> {verb}"))).count()
+}
+
+/// RFC 959 3.4 (stream mode: the file ends where the data connection
+/// closes) and 4.1.3 (RETR): a multi-MiB download read through the stream
+/// is the file, byte for byte, and `finish` reads the 226.
+async fn download_whole(security: Security) {
+    let dir = fixture();
+    let server = start(dir.path(), security != Security::Plain);
+    let (mut c, _) = login(&server, security).await;
+    if security != Security::Plain {
+        assert!(c.is_secured());
+    }
+    let mut stream = c.retr_stream("pub/big.bin", 0).await.unwrap();
+    let mut got = Vec::new();
+    stream.read_to_end(&mut got).await.unwrap();
+    assert_eq!(stream.bytes(), BIG as u64);
+    assert_eq!(stream.finish().await.unwrap(), BIG as u64);
+    assert!(got == pattern(BIG), "the streamed download differs");
+    // The control connection is in step: the next command gets its own reply.
+    assert_eq!(c.size("pub/big.bin").await.unwrap(), BIG as u64);
+    c.quit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_download_is_the_file_plain() {
+    timed(download_whole(Security::Plain)).await;
+}
+
+/// RFC 4217 section 9: under `PROT P` the stream reads the TLS data
+/// connection (resumed from the control session).
+#[tokio::test]
+async fn a_stream_download_is_the_file_under_ftps_prot_p() {
+    timed(download_whole(Security::Explicit)).await;
+}
+
+/// RFC 3659 section 5 (REST STREAM): a stream from an offset gives the
+/// tail, and counts the bytes from the offset.
+#[tokio::test]
+async fn a_stream_download_resumes_from_an_offset() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut c, lines) = login(&server, Security::Plain).await;
+        let offset = 3_500_000u64;
+        let mut stream = c.retr_stream("pub/big.bin", offset).await.unwrap();
+        let mut got = Vec::new();
+        stream.read_to_end(&mut got).await.unwrap();
+        assert_eq!(stream.finish().await.unwrap(), BIG as u64 - offset);
+        assert!(got[..] == pattern(BIG)[offset as usize..], "the resumed tail differs");
+        assert_eq!(sent(&lines, "REST 3500000"), 1);
+        c.quit().await.unwrap();
+    })
+    .await;
+}
+
+/// RFC 959 4.1.3 (STOR) and 3.4: an upload written through the stream and
+/// finished (the data connection closed, then the 226) reads back equal,
+/// plain and under `PROT P`.
+#[tokio::test]
+async fn a_stream_upload_round_trips() {
+    timed(async {
+        let dir = fixture();
+        for security in [Security::Plain, Security::Explicit] {
+            let server = start(dir.path(), security != Security::Plain);
+            let (mut c, _) = login(&server, security).await;
+            let data = pattern(3 << 20);
+            let name = format!("up-{security:?}.bin");
+            let mut up = c.stor_stream(&name, 0).await.unwrap();
+            for chunk in data.chunks(100_003) {
+                up.write_all(chunk).await.unwrap();
+            }
+            assert_eq!(up.finish().await.unwrap(), data.len() as u64);
+            assert_eq!(c.size(&name).await.unwrap(), data.len() as u64);
+            let mut down = c.retr_stream(&name, 0).await.unwrap();
+            let mut back = Vec::new();
+            down.read_to_end(&mut back).await.unwrap();
+            down.finish().await.unwrap();
+            assert!(back == data, "{security:?}: the round trip differs");
+            assert!(std::fs::read(dir.path().join(&name)).unwrap() == data);
+            c.quit().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// A `RetrStream` dropped half way (RFC 959 4.1.3: the transfer is then
+/// aborted with ABOR before the next command): the next commands get
+/// their own replies, SIZE the size and the listing the names.
+#[tokio::test]
+async fn a_dropped_download_leaves_the_client_in_step() {
+    timed(async {
+        let dir = fixture();
+        for security in [Security::Plain, Security::Explicit] {
+            let server = start(dir.path(), security != Security::Plain);
+            let (mut c, lines) = login(&server, security).await;
+            {
+                let mut stream = c.retr_stream("pub/big.bin", 0).await.unwrap();
+                let mut head = vec![0u8; 64 * 1024];
+                stream.read_exact(&mut head).await.unwrap();
+                assert!(head[..] == pattern(BIG)[..head.len()]);
+            }
+            assert_eq!(c.size("pub/small.txt").await.unwrap(), 11, "{security:?}");
+            let mut names: Vec<String> = c
+                .list(Some("pub"))
+                .await
+                .unwrap()
+                .iter()
+                .map(|e| String::from_utf8_lossy(e.name()).into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(names, ["big.bin", "small.txt"], "{security:?}");
+            assert_eq!(sent(&lines, "ABOR"), 1, "{security:?}: {:?}", lines.lock().unwrap());
+            // And a whole download after it.
+            let mut got = Vec::new();
+            assert_eq!(c.get("pub/big.bin", 0, &mut got).await.unwrap(), BIG as u64);
+            assert!(got == pattern(BIG));
+            c.quit().await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// A download read to its last byte but dropped before its end-of-file
+/// was seen needs no ABOR: the next call finds the end and reads the 226
+/// (an ABOR after a finished transfer would get a reply of its own).
+#[tokio::test]
+async fn a_download_dropped_at_its_end_completes_without_abor() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut c, lines) = login(&server, Security::Plain).await;
+        {
+            let mut stream = c.retr_stream("pub/small.txt", 0).await.unwrap();
+            let mut all = [0u8; 11];
+            stream.read_exact(&mut all).await.unwrap();
+            assert_eq!(&all, b"small file\n");
+        }
+        assert_eq!(c.pwd().await.unwrap(), "/");
+        assert_eq!(sent(&lines, "ABOR"), 0, "{:?}", lines.lock().unwrap());
+        // And `finish` after an exact read sees the end itself.
+        let mut stream = c.retr_stream("pub/small.txt", 0).await.unwrap();
+        let mut all = [0u8; 11];
+        stream.read_exact(&mut all).await.unwrap();
+        assert_eq!(stream.finish().await.unwrap(), 11);
+        c.quit().await.unwrap();
+    })
+    .await;
+}
+
+/// `finish` before the end aborts (RFC 959 4.1.3) and says so, naming the
+/// command; the client goes on.
+#[tokio::test]
+async fn finish_before_the_end_is_an_abort() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut c, _) = login(&server, Security::Plain).await;
+        let mut stream = c.retr_stream("pub/big.bin", 0).await.unwrap();
+        let mut head = vec![0u8; 10_000];
+        stream.read_exact(&mut head).await.unwrap();
+        match stream.finish().await {
+            Err(ClientError::Aborted { command, bytes }) => {
+                assert_eq!(command, "RETR pub/big.bin");
+                assert!(bytes >= 10_000 && bytes < BIG as u64, "{bytes}");
+            }
+            other => panic!("expected an abort, got {other:?}"),
+        }
+        assert_eq!(c.size("pub/big.bin").await.unwrap(), BIG as u64);
+        c.quit().await.unwrap();
+    })
+    .await;
+}
+
+/// A `StorStream` dropped unfinished is not a complete upload: the data
+/// connection is reset, not closed as the end of the file (RFC 959 3.4),
+/// and the transfer aborted; the client stays in step.
+#[tokio::test]
+async fn a_dropped_upload_is_aborted_not_completed() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut c, lines) = login(&server, Security::Plain).await;
+        {
+            let mut up = c.stor_stream("cut.bin", 0).await.unwrap();
+            up.write_all(&pattern(200_000)).await.unwrap();
+            up.flush().await.unwrap();
+        }
+        c.noop().await.unwrap();
+        assert_eq!(c.pwd().await.unwrap(), "/");
+        let received: Vec<String> = lines.lock().unwrap().clone();
+        assert!(
+            !received.iter().any(|l| l.starts_with("< 226 Transfer complete")),
+            "the cut upload was taken as complete: {received:?}"
+        );
+        assert!(received.iter().any(|l| l.starts_with("< 426")), "{received:?}");
+        c.quit().await.unwrap();
+    })
+    .await;
+}
+
+/// A refusal comes from `retr_stream` itself, naming the command.
+#[tokio::test]
+async fn a_refused_download_is_an_error_at_once() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut c, _) = login(&server, Security::Plain).await;
+        match c.retr_stream("pub/missing", 0).await {
+            Err(ClientError::Rejected { command, reply }) => {
+                assert_eq!(command, "RETR pub/missing");
+                assert_eq!(reply.code().as_u16(), 550);
+            }
+            other => panic!("expected a 550, got {other:?}"),
+        }
+        c.noop().await.unwrap();
+        c.quit().await.unwrap();
+    })
+    .await;
+}
