@@ -200,6 +200,29 @@ fn mirror_resumes_a_part_file_and_keeps_times() {
     assert_eq!(secs(local), secs(remote), "the server's time, to the second");
 }
 
+/// An upload that stopped (the remote file smaller, and newer than the
+/// local one) goes on with REST from the remote size (RFC 3659 section 5);
+/// the finished file gets the local time (MFMT).
+#[test]
+fn mirror_resumes_a_stopped_upload() {
+    let server = OurServer::start(|_| {});
+    let url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/up", server.port());
+    let work = tempfile::tempdir().unwrap();
+    let local = work.path().join("big.bin");
+    write_pseudo_random_file(&local, 12, 2_500_000);
+    let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3_600);
+    std::fs::File::options().write(true).open(&local).unwrap().set_modified(an_hour_ago).unwrap();
+    let whole = std::fs::read(&local).unwrap();
+    std::fs::create_dir(server.root().join("up")).unwrap();
+    std::fs::write(server.root().join("up/big.bin"), &whole[..1_000_000]).unwrap();
+    let (events, _) = mirror(&[work.path().to_str().unwrap(), &url]);
+    let start = events.iter().find(|e| e["event"] == "start").unwrap();
+    assert_eq!(start["offset"], 1_000_000, "{events:?}");
+    assert_eq!(std::fs::read(server.root().join("up/big.bin")).unwrap(), whole);
+    let (again, summary) = mirror(&[work.path().to_str().unwrap(), &url]);
+    assert_eq!(summary["files"], 0, "the time was set: nothing to do: {again:?}");
+}
+
 /// `get -r` and `put -r` copy whole trees; `get 'dir/*.csv'` and `ls
 /// 'dir/*.csv'` glob on the client (SECURITY.md P3: the server never sees
 /// the pattern).
