@@ -289,3 +289,129 @@ async fn a_refused_download_is_an_error_at_once() {
     })
     .await;
 }
+
+/// One command line from a scripted server's control connection, read a
+/// byte at a time; `None` at its end.
+async fn read_line(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut line = Vec::new();
+    loop {
+        let mut byte = [0u8];
+        if stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        if byte[0] == b'\n' {
+            return Some(String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned());
+        }
+        line.push(byte[0]);
+    }
+}
+
+/// A server that sends 1,000 bytes of a download and then nothing, the
+/// data connection left open: the stream's reads hold to the stall
+/// timeout (`ClientOptions::data_timeout`, RFC 959 3.2 leaves it to the
+/// client), and the transfer is then aborted (RFC 959 4.1.3: IP, Synch,
+/// ABOR; the server answers 426 then 226) with the client still in step.
+#[tokio::test]
+async fn a_stalled_stream_times_out_and_is_aborted() {
+    timed(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut control, _) = listener.accept().await.unwrap();
+            control.write_all(b"220 scripted\r\n").await.unwrap();
+            let mut data_listener = None;
+            let mut data = None;
+            let mut seen = Vec::new();
+            while let Some(line) = read_line(&mut control).await {
+                let reply: &[u8] = if line.starts_with("USER") {
+                    b"331 password\r\n"
+                } else if line.starts_with("PASS") {
+                    b"230 in\r\n"
+                } else if line.starts_with("TYPE") {
+                    b"200 type\r\n"
+                } else if line.starts_with("EPSV") {
+                    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                    let p = l.local_addr().unwrap().port();
+                    data_listener = Some(l);
+                    control.write_all(format!("229 ok (|||{p}|)\r\n").as_bytes()).await.unwrap();
+                    continue;
+                } else if line.starts_with("RETR") {
+                    control.write_all(b"150 here it comes\r\n").await.unwrap();
+                    let (mut d, _) = data_listener.take().unwrap().accept().await.unwrap();
+                    d.write_all(&[7u8; 1000]).await.unwrap();
+                    data = Some(d); // kept open, silent
+                    continue;
+                } else if line.ends_with("ABOR") {
+                    seen.push("ABOR".to_owned());
+                    data = None;
+                    b"426 aborted\r\n226 ABOR ok\r\n"
+                } else if line.starts_with("QUIT") {
+                    control.write_all(b"221 bye\r\n").await.unwrap();
+                    break;
+                } else {
+                    b"200 ok\r\n"
+                };
+                control.write_all(reply).await.unwrap();
+            }
+            drop(data);
+            seen
+        });
+        let options = ClientOptions {
+            data_timeout: Duration::from_millis(300),
+            config: ftp_tokio::ClientConfig::default().auto_feat(false).reply_timeout(Duration::from_secs(10)),
+            ..ClientOptions::default()
+        };
+        let mut c = Client::connect("127.0.0.1", port, options).await.unwrap();
+        c.login("u", "p").await.unwrap();
+        let mut stream = c.retr_stream("f", 0).await.unwrap();
+        let mut head = [0u8; 1000];
+        stream.read_exact(&mut head).await.unwrap();
+        let started = std::time::Instant::now();
+        let err = stream.read(&mut head).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(5), "{waited:?}");
+        match stream.finish().await {
+            Err(ClientError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::TimedOut),
+            other => panic!("expected the stall, got {other:?}"),
+        }
+        c.noop().await.unwrap();
+        c.quit().await.unwrap();
+        assert_eq!(server.await.unwrap(), ["ABOR"]);
+    })
+    .await;
+}
+
+/// RFC 959 3.1.1.1 (TYPE A): the streams convert line ends, LF to CRLF
+/// on the way up and back on the way down, and count the bytes as sent.
+#[tokio::test]
+async fn ascii_streams_convert_line_ends() {
+    timed(async {
+        let dir = fixture();
+        let server = start(dir.path(), false);
+        let (mut options, _) = options(Security::Plain);
+        options.config = options.config.ascii(true);
+        let mut c = Client::connect("127.0.0.1", server.addr().port(), options).await.unwrap();
+        c.login("alice", "secret").await.unwrap();
+        let text: Vec<u8> = (0..20_000).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let mut up = c.stor_stream("text.txt", 0).await.unwrap();
+        for chunk in text.chunks(4097) {
+            up.write_all(chunk).await.unwrap();
+        }
+        assert_eq!(up.finish().await.unwrap(), text.len() as u64 + 20_000, "CRLF on the wire");
+        let mut down = c.retr_stream("text.txt", 0).await.unwrap();
+        let mut back = Vec::new();
+        let mut small = [0u8; 777];
+        loop {
+            let n = down.read(&mut small).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            back.extend_from_slice(&small[..n]);
+        }
+        assert_eq!(down.finish().await.unwrap(), text.len() as u64 + 20_000);
+        assert!(back == text, "LF again after the round trip");
+        c.quit().await.unwrap();
+    })
+    .await;
+}

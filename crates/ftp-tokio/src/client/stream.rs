@@ -49,14 +49,14 @@ const ASCII_CHUNK: usize = 64 * 1024;
 /// RFC 4217 section 9).
 pub(super) enum DataConn {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<crate::tls::ClientStream>),
 }
 
 impl DataConn {
     fn tcp(&self) -> &TcpStream {
         match self {
             Self::Plain(s) => s,
-            Self::Tls(s) => s.get_ref().0,
+            Self::Tls(s) => crate::tls::tcp(s),
         }
     }
 
@@ -235,6 +235,8 @@ pub struct RetrStream<'a> {
     conn: Option<DataConn>,
     bytes: u64,
     eof: bool,
+    /// A read failed (or stalled): the data side is broken.
+    broken: Option<io::ErrorKind>,
     stall: Stall,
     ascii: Option<Box<FromWireState>>,
 }
@@ -252,7 +254,7 @@ impl<'a> RetrStream<'a> {
         });
         let stall = Stall::new(client.options.data_timeout);
         let eof = conn.is_none();
-        Self { client, conn, bytes: 0, eof, stall, ascii }
+        Self { client, conn, bytes: 0, eof, broken: None, stall, ascii }
     }
 
     /// Bytes received on the data connection so far (as sent: before any
@@ -276,6 +278,12 @@ impl<'a> RetrStream<'a> {
     /// announced (SECURITY.md R5); [`ClientError::Aborted`] as above;
     /// [`ClientError::Io`] when the data connection failed or stalled.
     pub async fn finish(mut self) -> Result<u64, ClientError> {
+        if let Some(kind) = self.broken {
+            // The data side failed already: the transfer cannot complete.
+            self.park();
+            self.client.end_pending(true).await?;
+            return Err(ClientError::Io(io::Error::new(kind, "the data connection failed")));
+        }
         let mut unfinished = !self.eof;
         if unfinished {
             // A caller that read exactly the file's size has not seen the
@@ -343,8 +351,14 @@ impl<'a> RetrStream<'a> {
                 self.eof = true;
                 Poll::Ready(Ok(()))
             }
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => self.stall.poll_expired(cx).map(Err),
+            Poll::Ready(Err(e)) => {
+                self.broken = Some(e.kind());
+                Poll::Ready(Err(e))
+            }
+            Poll::Pending => self.stall.poll_expired(cx).map(|e| {
+                self.broken = Some(e.kind());
+                Err(e)
+            }),
         }
     }
 }
