@@ -4,7 +4,7 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
-pub(super) type RustlsClient = tokio_rustls::client::TlsStream<TcpStream>;
+pub(super) type RustlsClient = crate::tls::ClientStream;
 
 /// The control connection, in plaintext or under TLS.
 pub(super) enum Control {

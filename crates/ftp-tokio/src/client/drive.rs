@@ -240,8 +240,8 @@ impl Client {
                     // when PROT P is in force, goes to the caller.
                     let conn = match connector {
                         None => Some(DataConn::Plain(stream)),
-                        Some((connector, name)) => {
-                            match tokio::time::timeout(stall, connector.connect(name, stream)).await {
+                        Some(connector) => {
+                            match tokio::time::timeout(stall, crate::tls::connect(&connector, stream)).await {
                                 Ok(Ok(tls)) => Some(DataConn::Tls(Box::new(tls))),
                                 _ => None,
                             }
@@ -259,8 +259,8 @@ impl Client {
                 let future: TransferFuture<'a> = Box::pin(async move {
                     match connector {
                         None => move_bytes(stream, io, direction, stall).await,
-                        Some((connector, name)) => {
-                            match tokio::time::timeout(stall, connector.connect(name, stream)).await {
+                        Some(connector) => {
+                            match tokio::time::timeout(stall, crate::tls::connect(&connector, stream)).await {
                                 Ok(Ok(tls)) => move_bytes(tls, io, direction, stall).await,
                                 _ => DataEvent::Failed { bytes: 0 },
                             }
@@ -282,18 +282,17 @@ impl Client {
     }
 
     pub(super) async fn start_tls(&mut self) -> Result<(), ClientError> {
-        let Some((connector, name)) = self.tls.clone() else {
+        let Some(connector) = self.tls.clone() else {
             return Err(ClientError::Tls("no TLS configuration".into()));
         };
         let Control::Plain(tcp) = std::mem::replace(&mut self.control, Control::Closed) else {
             return Err(ClientError::Tls("the control connection is not plain".into()));
         };
-        let tls = tokio::time::timeout(self.options.connect_timeout, connector.connect(name, tcp))
+        let tls = tokio::time::timeout(self.options.connect_timeout, crate::tls::connect(&connector, tcp))
             .await
             .map_err(|_| ClientError::Tls("handshake timed out".into()))?
             .map_err(|e| ClientError::Tls(e.to_string()))?;
-        let (_, conn) = tls.get_ref();
-        let version = conn.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let version = crate::tls::protocol_version(&tls);
         self.control = Control::Tls(Box::new(tls));
         self.info(&format!("TLS established ({version})"));
         if self.options.security == Security::Explicit {
@@ -308,7 +307,7 @@ impl Client {
         let Control::Tls(mut tls) = std::mem::replace(&mut self.control, Control::Closed) else {
             return Ok(());
         };
-        tls.get_mut().1.send_close_notify();
+        crate::tls::send_close_notify(&mut tls);
         tls.flush().await?;
         let mut scratch = [0u8; 512];
         let drained = tokio::time::timeout(self.options.connect_timeout, async {
@@ -323,8 +322,7 @@ impl Client {
         if drained.is_err() {
             return Err(ClientError::Tls("no close_notify from the server".into()));
         }
-        let (tcp, _) = tls.into_inner();
-        self.control = Control::Plain(tcp);
+        self.control = Control::Plain(crate::tls::into_tcp(*tls));
         self.info("TLS cleared");
         Ok(())
     }

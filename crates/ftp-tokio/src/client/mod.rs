@@ -44,7 +44,6 @@ use ftp_session::client::{
     Capabilities, ClientConfig, DataAction, DataEvent, DataId, Direction, Event, Input, ListCommand, OpError, OpId,
     OpOutput, Output, Session, StartError, TlsMode,
 };
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -59,7 +58,7 @@ mod stream;
 mod url;
 
 use control::Control;
-use data::{DataIo, DataSide, TransferFuture, connect_from, move_bytes, tls_connector};
+use data::{DataIo, DataSide, TransferFuture, connect_from, move_bytes};
 use drive::{Driven, transferred};
 use stream::{DataConn, Handoff, Pending};
 pub use stream::{RetrStream, StorStream};
@@ -112,7 +111,7 @@ pub struct ClientOptions {
     /// client side, while a TLS 1.2 session resumes any number of times.
     pub tls12_only: bool,
     /// Trust anchors; default: the system's certificate store.
-    pub roots: Option<Arc<rustls::RootCertStore>>,
+    pub roots: Option<Arc<crate::tls::RootCertStore>>,
     /// The session's configuration: data mode, 227 policy, `PROT` level,
     /// reply timeout... Its TLS mode is set from [`security`](Self::security).
     pub config: ClientConfig,
@@ -183,6 +182,10 @@ pub enum ClientError {
     /// The TLS handshake or configuration failed.
     #[error("TLS: {0}")]
     Tls(String),
+    /// Explicit or implicit FTPS was asked of a build without TLS
+    /// (`ftp-tokio`'s `rustls` feature is off); nothing was sent.
+    #[error("TLS is not available: ftp-tokio was built without its `rustls` feature")]
+    TlsUnavailable,
     /// The server refused the operation; the reply says why. `command` is
     /// the command it answered, as sent (a password masked).
     #[error("{command}: server replied {}", reply_text(.reply))]
@@ -305,7 +308,7 @@ pub struct Client {
     buf: Vec<u8>,
     received: Vec<u8>,
     local_ip: std::net::IpAddr,
-    tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+    tls: Option<crate::tls::Connector>,
     data: Option<DataSide>,
     options: ClientOptions,
     greeting: Option<Reply>,
@@ -345,6 +348,12 @@ impl Client {
     /// The name does not resolve, no address accepts, TLS fails, or the
     /// server refuses service.
     pub async fn connect(host: &str, port: u16, options: ClientOptions) -> Result<Self, ClientError> {
+        // The TLS settings first: a build without TLS, or settings that
+        // cannot work, fail before any connection is made.
+        let tls = match options.security {
+            Security::Plain => None,
+            _ => Some(crate::tls::connector(&options, host)?),
+        };
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|source| ClientError::Resolve { host: host.to_owned(), source })?
@@ -372,10 +381,6 @@ impl Client {
         let _ = stream.set_nodelay(true);
         let peer = stream.peer_addr()?;
         let local_ip = stream.local_addr()?.ip();
-        let tls = match options.security {
-            Security::Plain => None,
-            _ => Some(tls_connector(&options, host)?),
-        };
         let mode = match options.security {
             Security::Plain => TlsMode::Off,
             Security::Explicit => TlsMode::Explicit { allow_plaintext_fallback: false },

@@ -49,14 +49,14 @@ const ASCII_CHUNK: usize = 64 * 1024;
 /// RFC 4217 section 9).
 pub(super) enum DataConn {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Tls(Box<crate::tls::ClientStream>),
 }
 
 impl DataConn {
     fn tcp(&self) -> &TcpStream {
         match self {
             Self::Plain(s) => s,
-            Self::Tls(s) => s.get_ref().0,
+            Self::Tls(s) => crate::tls::tcp(s),
         }
     }
 

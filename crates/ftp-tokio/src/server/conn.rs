@@ -193,7 +193,7 @@ impl DataSlot {
     }
 }
 
-pub(super) type TlsData = tokio_rustls::server::TlsStream<TcpStream>;
+pub(super) type TlsData = crate::tls::ServerStream;
 
 /// An accepted or connected data connection.
 pub(super) enum DataStream {
@@ -240,19 +240,13 @@ pub(super) async fn data_handshake(
     direction: watch::Receiver<Option<Direction>>,
 ) -> Result<TlsData, DataFailure> {
     let tag = resumption::tag(configs.conn_id);
-    let handshake = async {
-        let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
-        let config = if *direction.borrow() == Some(Direction::Send) {
-            configs.with_tickets.clone()
-        } else {
-            configs.without_tickets.clone()
-        };
-        // Tickets sent here carry the control connection's id too.
-        start.into_stream_with(config, |conn| conn.set_resumption_data(&tag)).await
-    };
+    // Tickets sent here carry the control connection's id too; whether to
+    // send any is decided once the ClientHello has come.
+    let send_tickets = || *direction.borrow() == Some(Direction::Send);
+    let handshake = crate::tls::accept_data(stream, &configs.with_tickets, &configs.without_tickets, send_tickets, tag);
     match tokio::time::timeout(TLS_TIMEOUT, handshake).await {
         Err(_) | Ok(Err(_)) => Err(DataFailure::TlsFailed),
-        Ok(Ok(tls)) if must_resume && !resumes_allowed_session(&configs, tls.get_ref().1).await => {
+        Ok(Ok(tls)) if must_resume && !resumes_allowed_session(&configs, &tls).await => {
             Err(DataFailure::TlsNotResumed)
         }
         Ok(Ok(tls)) => Ok(tls),
@@ -267,8 +261,8 @@ const ISSUER_LOGIN_WAIT: Duration = Duration::from_secs(5);
 /// its own control connection's (each has its own key and store in the
 /// default mode, so resuming at all proves it), or, with
 /// [`TlsResumption::SameClient`], one made for the same address and user.
-async fn resumes_allowed_session(configs: &DataTlsConfigs, conn: &rustls::ServerConnection) -> bool {
-    if conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+async fn resumes_allowed_session(configs: &DataTlsConfigs, conn: &TlsData) -> bool {
+    if !crate::tls::resumed(conn) {
         return false;
     }
     if configs.resumption.mode() == TlsResumption::ControlSession {
@@ -276,8 +270,8 @@ async fn resumes_allowed_session(configs: &DataTlsConfigs, conn: &rustls::Server
     }
     // TLS 1.3 tickets carry the issuer as resumption data; under TLS 1.2
     // (which has none) the tagged key and store recorded it.
-    let tag = match conn.received_resumption_data() {
-        Some(data) => Some(data.to_vec()),
+    let tag = match crate::tls::resumption_data(conn) {
+        Some(data) => Some(data),
         None => configs.issuer.as_ref().and_then(|slot| slot.take()).map(|id| super::resumption::tag(id).to_vec()),
     };
     let started = Instant::now();
@@ -350,7 +344,7 @@ impl Drop for RequestTasks {
 pub(super) struct Conn {
     shared: Arc<Shared>,
     /// This control connection's TLS settings, with its own resumption store.
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<crate::tls::Acceptor>,
     /// The same for its data connections (see [`crate::tls::SessionTls`]).
     data_tls: Option<Arc<DataTlsConfigs>>,
     local_ip: IpAddr,

@@ -6,7 +6,7 @@
 use super::*;
 use tokio::io::Interest;
 
-pub(super) type TlsControl = tokio_rustls::server::TlsStream<TcpStream>;
+pub(super) type TlsControl = crate::tls::ServerStream;
 
 /// The control connection, in plaintext or TLS.
 pub(super) enum Control {
@@ -108,10 +108,10 @@ impl Control {
     /// connection's id (see [`super::resumption`]).
     pub(super) async fn handshake(
         stream: TcpStream,
-        acceptor: &tokio_rustls::TlsAcceptor,
+        acceptor: &crate::tls::Acceptor,
         tag: [u8; 8],
     ) -> io::Result<Self> {
-        let accept = acceptor.accept_with(stream, |conn| conn.set_resumption_data(&tag));
+        let accept = crate::tls::accept(acceptor, stream, tag);
         let tls = tokio::time::timeout(TLS_TIMEOUT, accept).await.map_err(|_| timed_out())??;
         let (r, w) = tokio::io::split(tls);
         Ok(Self::Tls(r, w, Box::new(TlsRead { buf: [0; READ_BUFFER], filled: 0, eof: false })))
@@ -225,7 +225,7 @@ impl Control {
     }
 
     /// RFC 4217 section 4: the handshake right after the 234 went out.
-    pub(super) async fn start_tls(&mut self, acceptor: &tokio_rustls::TlsAcceptor, tag: [u8; 8]) -> io::Result<()> {
+    pub(super) async fn start_tls(&mut self, acceptor: &crate::tls::Acceptor, tag: [u8; 8]) -> io::Result<()> {
         let Self::Plain(r, w, _) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
@@ -237,56 +237,14 @@ impl Control {
     /// RFC 4217 sections 12.3 (CCC) and 13 (REIN): after the reply went
     /// out protected, send close_notify, wait for the peer's, and go on in
     /// plaintext on the same TCP connection. Anything that arrives before
-    /// the peer's close_notify is discarded, never run (SECURITY.md L1).
-    ///
-    /// The peer's records are read from the socket one at a time (a 5-byte
-    /// header, then exactly its length), never more: the plaintext command
-    /// a client sends right after its close_notify may already be in the
-    /// socket, and must stay there for the plaintext reader.
+    /// the peer's close_notify is discarded, never run (SECURITY.md L1),
+    /// and nothing after it is read (`crate::tls::clear`).
     pub(super) async fn stop_tls(&mut self) -> io::Result<()> {
         let Self::Tls(r, w, _) = std::mem::replace(self, Self::Closed) else {
             return Err(io::ErrorKind::InvalidInput.into());
         };
-        let (mut tcp, mut tls) = r.unsplit(w).into_inner();
-        let exchange = async {
-            tls.send_close_notify();
-            let mut out = Vec::new();
-            while tls.wants_write() {
-                tls.write_tls(&mut out)?;
-            }
-            tcp.write_all(&out).await?;
-            let mut discarded = 0usize;
-            let mut sink = [0u8; 4096];
-            loop {
-                let state = tls.process_new_packets().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-                // Application data before the close_notify: dropped.
-                while let Ok(n @ 1..) = io::Read::read(&mut tls.reader(), &mut sink) {
-                    discarded += n;
-                }
-                if state.peer_has_closed() {
-                    return Ok(());
-                }
-                if discarded > MAX_DISCARD_BEFORE_CLOSE_NOTIFY {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "no close_notify from the peer"));
-                }
-                let mut record = vec![0u8; 5];
-                tcp.read_exact(&mut record).await?;
-                let len = usize::from(u16::from_be_bytes([record[3], record[4]]));
-                if len > MAX_TLS_RECORD {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "oversized TLS record"));
-                }
-                record.resize(5 + len, 0);
-                tcp.read_exact(&mut record[5..]).await?;
-                discarded += record.len();
-                let mut rest = &record[..];
-                while !rest.is_empty() {
-                    if tls.read_tls(&mut rest)? == 0 {
-                        return Err(io::ErrorKind::UnexpectedEof.into());
-                    }
-                }
-            }
-        };
-        tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
+        let exchange = crate::tls::clear(r.unsplit(w));
+        let tcp = tokio::time::timeout(TLS_TIMEOUT, exchange).await.map_err(|_| timed_out())??;
         // The socket keeps its receive-time option from before TLS.
         *self = Self::plain(tcp, false);
         Ok(())
@@ -295,8 +253,8 @@ impl Control {
 
 /// A control connection's two data-connection configurations.
 pub(super) struct DataTlsConfigs {
-    pub(super) with_tickets: Arc<rustls::ServerConfig>,
-    pub(super) without_tickets: Arc<rustls::ServerConfig>,
+    pub(super) with_tickets: Arc<crate::tls::ServerConfig>,
+    pub(super) without_tickets: Arc<crate::tls::ServerConfig>,
     /// The control connection's id, carried by the sessions it issues.
     pub(super) conn_id: u64,
     /// Who may resume what (SECURITY.md L6).
@@ -312,10 +270,10 @@ pub(super) fn conn_tls(
     shared: &Shared,
     peer: IpAddr,
     conn_id: u64,
-) -> (Option<tokio_rustls::TlsAcceptor>, Option<Arc<DataTlsConfigs>>) {
+) -> (Option<crate::tls::Acceptor>, Option<Arc<DataTlsConfigs>>) {
     match shared.tls().map(|base| shared.resumption.settings(&base, peer, conn_id)) {
         Some((t, issuer)) => (
-            Some(t.control.into()),
+            Some(crate::tls::acceptor(t.control)),
             Some(Arc::new(DataTlsConfigs {
                 with_tickets: t.data_with_tickets,
                 without_tickets: t.data_without_tickets,

@@ -180,7 +180,7 @@ pub struct ServerOptions {
     /// ([`TlsResumption::SameClient`], for rclone before 1.64).
     pub tls_resumption: TlsResumption,
     /// FTPS: the certificate and settings (enables `AUTH TLS`).
-    pub tls: Option<Arc<rustls::ServerConfig>>,
+    pub tls: Option<Arc<crate::tls::ServerConfig>>,
     /// Failed logins counted per client address: pacing and bans
     /// (SECURITY.md A1, A2; see [`crate::guard`]). The pace is the
     /// session's [`ServerConfig::failed_login_delay`].
@@ -281,11 +281,6 @@ const TLS_TIMEOUT: Duration = Duration::from_secs(30);
 /// After the grace period, how long [`ShutdownHandle::shutdown`] waits for
 /// sessions to send their 421 and close.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Most bytes read (and discarded) while waiting for the peer's close_notify.
-const MAX_DISCARD_BEFORE_CLOSE_NOTIFY: usize = 64 * 1024;
-/// The largest TLS record (RFC 8446 section 5.2: 2^14 + 256 of ciphertext;
-/// TLS 1.2 allows up to 2^14 + 2048).
-const MAX_TLS_RECORD: usize = (1 << 14) + 2048;
 /// How often a running transfer reports progress (which keeps the session's
 /// stall timer from firing and feeds `STAT`).
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
@@ -333,7 +328,7 @@ struct Shared {
     phase: watch::Sender<Phase>,
     /// The certificate and settings; replaced by [`Reloader::set_tls`]
     /// (new connections get the new one).
-    tls: RwLock<Option<Arc<rustls::ServerConfig>>>,
+    tls: RwLock<Option<Arc<crate::tls::ServerConfig>>>,
     implicit_tls: bool,
     /// Failed logins per client address (SECURITY.md A1, A2).
     guard: LoginGuard,
@@ -403,7 +398,7 @@ impl Shared {
     }
 
     /// The TLS configuration in force.
-    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+    fn tls(&self) -> Option<Arc<crate::tls::ServerConfig>> {
         self.tls.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
@@ -778,7 +773,7 @@ impl Reloader {
     /// # Errors
     /// The server was started without TLS (FTPS cannot be turned on by a
     /// reload: FEAT and the session configuration are fixed at start).
-    pub fn set_tls(&self, tls: Arc<rustls::ServerConfig>) -> io::Result<()> {
+    pub fn set_tls(&self, tls: Arc<crate::tls::ServerConfig>) -> io::Result<()> {
         let mut current = self.shared.tls.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if current.is_none() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the server was started without TLS"));

@@ -107,7 +107,7 @@ impl Resumption {
     /// resumed.
     pub(super) fn settings(
         &self,
-        base: &Arc<rustls::ServerConfig>,
+        base: &Arc<crate::tls::ServerConfig>,
         peer: IpAddr,
         id: u64,
     ) -> (SessionTls, Option<Arc<IssuerSlot>>) {
