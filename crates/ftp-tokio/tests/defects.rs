@@ -31,7 +31,7 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
 /// One client configuration (so one session cache: data connections
 /// resume the control session, as the server requires) for one version.
 fn connector(version: &'static rustls::SupportedProtocolVersion) -> tokio_rustls::TlsConnector {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ftp_tokio::tls::provider().unwrap();
     let config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[version])
         .unwrap()

@@ -273,7 +273,7 @@ async fn rfc4217_12_3_command_right_behind_close_notify_is_answered() {
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(certified.cert.der().clone()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = ftp_tokio::tls::provider().unwrap();
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
