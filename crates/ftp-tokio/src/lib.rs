@@ -15,6 +15,10 @@
 //! - [`client::Client`]: an async client over `ftp_session::client::Session`:
 //!   plain, explicit or implicit FTPS, passive or active, parsed listings,
 //!   downloads and uploads with resume.
+//!
+//! FTPS is the `rustls` feature (a default, with the `ring` or `aws-lc-rs`
+//! crypto provider); without it the crate speaks plain FTP only (see
+//! [`tls`] and the README's Features).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -38,10 +38,10 @@ mod on;
 
 #[cfg(not(feature = "rustls"))]
 pub use off::{RootCertStore, ServerConfig};
-#[cfg(feature = "rustls")]
-pub use on::{AcceptAnyCertificate, from_der, from_pem, provider};
 #[cfg(feature = "self-signed")]
 pub use on::self_signed;
+#[cfg(feature = "rustls")]
+pub use on::{AcceptAnyCertificate, from_der, from_pem, provider};
 #[cfg(feature = "rustls")]
 pub use rustls::{RootCertStore, ServerConfig};
 
@@ -51,8 +51,8 @@ pub(crate) use off::*;
 #[cfg(feature = "rustls")]
 pub(crate) use on::{
     Acceptor, AddressKeys, ClientStream, Connector, ServerStream, accept, accept_data, acceptor, clear, connect,
-    connector, into_tcp, per_session, protocol_version, resumed, resumption_data, send_close_notify,
-    tagged_session, tcp,
+    connector, into_tcp, per_session, protocol_version, resumed, resumption_data, send_close_notify, tagged_session,
+    tcp,
 };
 
 /// One control connection's TLS settings: its own copy of the

@@ -246,9 +246,7 @@ pub(super) async fn data_handshake(
     let handshake = crate::tls::accept_data(stream, &configs.with_tickets, &configs.without_tickets, send_tickets, tag);
     match tokio::time::timeout(TLS_TIMEOUT, handshake).await {
         Err(_) | Ok(Err(_)) => Err(DataFailure::TlsFailed),
-        Ok(Ok(tls)) if must_resume && !resumes_allowed_session(&configs, &tls).await => {
-            Err(DataFailure::TlsNotResumed)
-        }
+        Ok(Ok(tls)) if must_resume && !resumes_allowed_session(&configs, &tls).await => Err(DataFailure::TlsNotResumed),
         Ok(Ok(tls)) => Ok(tls),
     }
 }

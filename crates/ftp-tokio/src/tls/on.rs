@@ -97,7 +97,6 @@ pub fn self_signed() -> Result<Arc<ServerConfig>, String> {
     from_der(vec![certified.cert.der().clone()], key.into())
 }
 
-
 /// Tickets the control connection and each download send: more than
 /// rustls's default of 2, so a client with single-use tickets can upload up
 /// to this many files in a row before a download or listing renews its
@@ -148,7 +147,6 @@ impl AddressKeys {
         Self { ticketer, store }
     }
 }
-
 
 impl IssuerSlot {
     fn set(&self, issuer: u64) {
@@ -459,7 +457,10 @@ pub(crate) fn connector(options: &ClientOptions, host: &str) -> Result<Connector
         .with_protocol_versions(versions)
         .map_err(|e| ClientError::Tls(e.to_string()))?;
     let mut config = if options.insecure {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider))).with_no_client_auth()
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate::new(provider)))
+            .with_no_client_auth()
     } else {
         let roots = match &options.roots {
             Some(roots) => (**roots).clone(),
