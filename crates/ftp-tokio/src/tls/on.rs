@@ -29,24 +29,37 @@ compile_error!("ftp-tokio's `self-signed` feature needs a crypto provider for rc
 /// Neither feature is on and no process default is installed.
 pub fn provider() -> Result<Arc<CryptoProvider>, String> {
     #[cfg(feature = "aws-lc-rs")]
-    return Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    {
+        Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    }
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    return Ok(Arc::new(rustls::crypto::ring::default_provider()));
+    {
+        Ok(Arc::new(rustls::crypto::ring::default_provider()))
+    }
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
-    CryptoProvider::get_default().cloned().ok_or_else(|| {
-        "no crypto provider: turn on ftp-tokio's `ring` or `aws-lc-rs` feature, or install a process default".to_owned()
-    })
+    {
+        CryptoProvider::get_default().cloned().ok_or_else(|| {
+            "no crypto provider: turn on ftp-tokio's `ring` or `aws-lc-rs` feature, or install a process default"
+                .to_owned()
+        })
+    }
 }
 
 /// A fresh session-ticket key from the provider's own ticketer; `None`
 /// without a provider feature (sessions are then kept in the store only).
 fn ticketer() -> Option<Arc<dyn rustls::server::ProducesTickets>> {
     #[cfg(feature = "aws-lc-rs")]
-    return rustls::crypto::aws_lc_rs::Ticketer::new().ok();
+    {
+        rustls::crypto::aws_lc_rs::Ticketer::new().ok()
+    }
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    return rustls::crypto::ring::Ticketer::new().ok();
+    {
+        rustls::crypto::ring::Ticketer::new().ok()
+    }
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
-    None
+    {
+        None
+    }
 }
 
 /// A configuration from a certificate chain and its private key, in DER
