@@ -14,7 +14,13 @@
 //!   one on a thread of its own.
 //! - [`client::Client`]: an async client over `ftp_session::client::Session`:
 //!   plain, explicit or implicit FTPS, passive or active, parsed listings,
-//!   downloads and uploads with resume.
+//!   downloads and uploads with resume, downloads and uploads as streams
+//!   ([`client::RetrStream`], [`client::StorStream`]), ABOR; [`blocking`]
+//!   wraps it for programs without an async runtime.
+//!
+//! Both sides' options have builder-style setters beside their public
+//! fields (`ServerOptions::new(..).user("alice", "pw", true)`,
+//! `ClientOptions::default().insecure(true)`).
 //!
 //! FTPS is the `rustls` feature (a default, with the `ring` or `aws-lc-rs`
 //! crypto provider); without it the crate speaks plain FTP only (see
@@ -27,6 +33,7 @@ mod ascii;
 pub mod auth;
 pub mod background;
 mod buffer;
+mod builders;
 mod cached;
 pub mod client;
 pub mod events;
@@ -46,6 +53,7 @@ pub mod tls;
 
 // What a user of this crate names besides its own types, so that a client
 // or an embedded server depends on this crate alone.
+pub use client::blocking;
 pub use ftp_proto::listing::{Entry, EntryKind, ListingTime};
 pub use ftp_proto::{Password, Pathname, Reply, ReplyCode, Timestamp, Username};
 pub use ftp_session::client::{Capabilities, ClientConfig, DataMode, PasvPolicy};
