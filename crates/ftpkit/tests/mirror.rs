@@ -416,6 +416,38 @@ fn mirror_upload_stops_at_a_symlink_loop() {
     assert!(!server.root().join("up").exists());
 }
 
+/// On a terminal, a multi-file command shows one overall display (files
+/// done of all, bytes, rate) with a line per running transfer; with
+/// stdout and stderr not a terminal it prints nothing but its summary.
+#[test]
+fn mirror_shows_one_overall_progress_display_on_a_terminal() {
+    if !ftp_interop::have_program("script") {
+        ftp_interop::skip("script (util-linux), for a pseudo-terminal");
+        return;
+    }
+    let server = OurServer::start(|_| {});
+    for (i, name) in ["one.bin", "two.bin"].iter().enumerate() {
+        write_pseudo_random_file(&server.root().join(name), i as u64, 600_000);
+    }
+    let work = tempfile::tempdir().unwrap();
+    let url = format!("ftp://{USER}:{PASSWORD}@127.0.0.1:{}/", server.port());
+    // Paced to about 1.2 s, so that the display is drawn a few times.
+    let command = format!("{FTPKIT} mirror --limit-rate 1M {url} {}", work.path().join("d").display());
+    let mut script = Command::new("script");
+    script.args(["-qfec", &command, "/dev/null"]).stdin(Stdio::null());
+    let out = ftp_interop::run(&mut script, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("/2 files"), "the overall line: {shown:?}");
+    assert!(shown.contains("one.bin") || shown.contains("two.bin"), "a line per transfer: {shown:?}");
+    assert!(shown.contains("2 files (1200000 bytes) transferred"), "{shown:?}");
+
+    let quiet = ftpkit(&["mirror", &url, work.path().join("e").to_str().unwrap()]);
+    assert!(quiet.status.success());
+    assert!(quiet.stdout.is_empty(), "nothing on stdout without --json");
+    assert_eq!(stderr(&quiet).lines().count(), 1, "only the summary: {}", stderr(&quiet));
+}
+
 /// Usage errors: two remote sides, no remote side.
 #[test]
 fn mirror_needs_one_remote_side() {
