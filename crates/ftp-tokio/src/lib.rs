@@ -76,3 +76,9 @@ pub(crate) fn checked(result: Result<(), ftp_session::Misuse>) {
         debug_assert!(false, "the session refused an input: {misuse:?}");
     }
 }
+
+/// The README's examples, compiled and run as doctests so that they stay
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
