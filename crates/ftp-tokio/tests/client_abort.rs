@@ -3,56 +3,18 @@
 //! `Client::abort` after a drop; the replies read are 426 for the transfer
 //! then 226 for the ABOR (or 226 alone), and the next command gets its own.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod support;
 
-use ftp_tokio::background::Background;
-use ftp_tokio::client::{Client, ClientOptions, Line, Security};
-use ftp_tokio::server::{ServerOptions, User};
+use ftp_tokio::client::Security;
+use support::client_kit::{Lines, login, start, timed};
 use tokio::io::AsyncReadExt;
 
 const BIG: usize = 8 << 20;
-
-fn start(root: &Path, tls: bool) -> Background {
-    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
-    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
-    if tls {
-        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
-    }
-    Background::start(options).unwrap()
-}
 
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("big.bin"), vec![0x5a; BIG]).unwrap();
     dir
-}
-
-type Lines = Arc<Mutex<Vec<String>>>;
-
-async fn login(server: &Background, security: Security) -> (Client, Lines) {
-    let lines: Lines = Arc::default();
-    let sink = lines.clone();
-    let options = ClientOptions {
-        security,
-        insecure: true,
-        connect_timeout: Duration::from_secs(10),
-        data_timeout: Duration::from_secs(20),
-        transcript: Some(Arc::new(move |line: Line<'_>| match line {
-            Line::Sent(s) => sink.lock().unwrap().push(format!("> {s}")),
-            Line::Received(s) => sink.lock().unwrap().push(format!("< {s}")),
-            _ => {}
-        })),
-        ..ClientOptions::default()
-    };
-    let mut client = Client::connect("127.0.0.1", server.addr().port(), options).await.unwrap();
-    client.login("alice", "secret").await.unwrap();
-    (client, lines)
-}
-
-async fn timed<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f).await.expect("test timed out")
 }
 
 /// The replies after the ABOR line: RFC 959 4.1.3 allows 426 then 226, or

@@ -3,36 +3,16 @@
 //! own: every call runs the async client on the wrapper's own
 //! current-thread runtime. Inside an async runtime it refuses clearly.
 
-use std::io::Read;
-use std::path::Path;
-use std::time::Duration;
+mod support;
 
-use ftp_tokio::background::Background;
+use std::io::Read;
+
 use ftp_tokio::client::blocking::Client;
 use ftp_tokio::client::{ClientError, ClientOptions, Security};
-use ftp_tokio::server::{ServerOptions, User};
-
-fn start(root: &Path, tls: bool) -> Background {
-    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
-    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
-    if tls {
-        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
-    }
-    Background::start(options).unwrap()
-}
-
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 13 + i / 257) as u8).collect()
-}
+use support::client_kit::{self, pattern, start};
 
 fn options(security: Security) -> ClientOptions {
-    ClientOptions {
-        security,
-        insecure: true,
-        connect_timeout: Duration::from_secs(10),
-        data_timeout: Duration::from_secs(20),
-        ..ClientOptions::default()
-    }
+    client_kit::options(security).0
 }
 
 /// RFC 959 4.1 (MKD, STOR, RETR, LIST, RNFR/RNTO, DELE, RMD) through the

@@ -4,29 +4,15 @@
 //! FTPS with `PROT P`, resumed with `REST`, and streams dropped half way
 //! with the client still in step afterwards.
 
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+mod support;
+
 use std::time::Duration;
 
-use ftp_tokio::background::Background;
-use ftp_tokio::client::{Client, ClientError, ClientOptions, Line, Security};
-use ftp_tokio::server::{ServerOptions, User};
+use ftp_tokio::client::{Client, ClientError, ClientOptions, Security};
+use support::client_kit::{login, options, pattern, sent, start, timed};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIG: usize = 5_000_000;
-
-fn start(root: &Path, tls: bool) -> Background {
-    let mut options = ServerOptions::new("127.0.0.1:0".parse().unwrap(), root.to_path_buf());
-    options.users = vec![User { name: "alice".into(), password: "secret".into(), writable: true }];
-    if tls {
-        options.tls = Some(ftp_tokio::tls::self_signed().unwrap());
-    }
-    Background::start(options).unwrap()
-}
-
-fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
-}
 
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -34,42 +20,6 @@ fn fixture() -> tempfile::TempDir {
     std::fs::write(dir.path().join("pub/big.bin"), pattern(BIG)).unwrap();
     std::fs::write(dir.path().join("pub/small.txt"), b"small file\n").unwrap();
     dir
-}
-
-/// The control conversation, as sent and received.
-type Lines = Arc<Mutex<Vec<String>>>;
-
-fn options(security: Security) -> (ClientOptions, Lines) {
-    let lines: Lines = Arc::default();
-    let sink = lines.clone();
-    let options = ClientOptions {
-        security,
-        insecure: true,
-        connect_timeout: Duration::from_secs(10),
-        data_timeout: Duration::from_secs(20),
-        transcript: Some(Arc::new(move |line: Line<'_>| match line {
-            Line::Sent(s) => sink.lock().unwrap().push(format!("> {s}")),
-            Line::Received(s) => sink.lock().unwrap().push(format!("< {s}")),
-            _ => {}
-        })),
-        ..ClientOptions::default()
-    };
-    (options, lines)
-}
-
-async fn timed<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), f).await.expect("test timed out")
-}
-
-async fn login(server: &Background, security: Security) -> (Client, Lines) {
-    let (options, lines) = options(security);
-    let mut client = Client::connect("127.0.0.1", server.addr().port(), options).await.unwrap();
-    client.login("alice", "secret").await.unwrap();
-    (client, lines)
-}
-
-fn sent(lines: &Lines, verb: &str) -> usize {
-    lines.lock().unwrap().iter().filter(|l| l.starts_with(&format!("> {verb}"))).count()
 }
 
 /// RFC 959 3.4 (stream mode: the file ends where the data connection

@@ -6,6 +6,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod client_kit;
 pub mod scripted;
 
 use std::net::{IpAddr, SocketAddr};
