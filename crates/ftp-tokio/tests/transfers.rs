@@ -133,7 +133,8 @@ async fn sec_x1_abor_stops_a_sendfile_download() {
 
 /// RFC 959 4.1.3 (STOR, APPE), RFC 3659 5.3 (REST then STOR): uploads of
 /// every size around the upload buffer's edge (1 MiB) land byte for byte,
-/// replacing, appending and resuming.
+/// replacing, appending and resuming: STOR spliced from the socket, APPE
+/// (a file opened for appending takes no splice) copied.
 #[tokio::test]
 async fn rfc959_4_1_3_uploads_of_every_size_land_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,7 +181,7 @@ async fn rfc959_4_1_3_uploads_of_every_size_land_whole() {
 
 /// SECURITY.md X1, RFC 959 4.1.3: ABOR during a large upload ends it (426
 /// then 226, or 226 twice when it had ended first), the session goes on,
-/// and no descriptor stays open.
+/// and no descriptor stays open (the splice's pipe included).
 #[tokio::test]
 async fn sec_x1_abor_stops_an_upload() {
     use tokio::io::AsyncWriteExt;

@@ -61,6 +61,7 @@ mod decide;
 mod lanes;
 mod resumption;
 mod sendfile;
+mod splice;
 mod transfer;
 mod upload;
 

@@ -3,6 +3,7 @@
 //! (SECURITY.md L7, X3).
 
 use super::sendfile::{self, Sent};
+use super::splice::{self, Spliced};
 use super::upload;
 #[allow(clippy::wildcard_imports)]
 use super::*;
@@ -128,28 +129,10 @@ where
             }
         }
         Job::Read(file, ascii) => send(file, ascii, &mut stream, &mut progress).await,
-        Job::Write(file, ascii, commit) => match receive(&mut stream, file, ascii, tls, &mut progress).await {
-            Ok(c) => {
-                // A possibly truncated upload (no close_notify, L7) takes
-                // the target's name only when such uploads are accepted;
-                // else its temporary file goes.
-                let confirmed = !c.without_close_notify;
-                if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed())
-                    && commit.finish().await.is_err()
-                {
-                    return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
-                }
-                if !confirmed {
-                    let _ = stream.shutdown().await;
-                    return DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes };
-                }
-                Ok(c.bytes)
-            }
-            Err(b) => Err(DataEvent::Failed {
-                bytes: b.bytes,
-                reason: if b.reading { DataFailure::ConnectionLost } else { b.storage },
-            }),
-        },
+        Job::Write(file, ascii, commit) => {
+            let received = receive(&mut stream, file, ascii, tls, &mut progress).await;
+            return uploaded(&mut stream, received, commit).await;
+        }
     };
     match result {
         Ok(bytes) => {
@@ -157,6 +140,37 @@ where
             DataEvent::Finished { bytes }
         }
         Err(event) => event,
+    }
+}
+
+/// The end of an upload: its commit (the rename of an atomic upload) and
+/// the event to report.
+async fn uploaded<S>(stream: &mut S, received: Result<Copied, Broken>, commit: Option<Commit>) -> DataEvent
+where
+    S: AsyncWrite + Unpin,
+{
+    match received {
+        Ok(c) => {
+            // A possibly truncated upload (no close_notify, L7) takes the
+            // target's name only when such uploads are accepted; else its
+            // temporary file goes.
+            let confirmed = !c.without_close_notify;
+            if let Some(commit) = commit.filter(|commit| confirmed || commit.keeps_unconfirmed())
+                && commit.finish().await.is_err()
+            {
+                return DataEvent::Failed { bytes: c.bytes, reason: DataFailure::Storage };
+            }
+            let _ = stream.shutdown().await;
+            if confirmed {
+                DataEvent::Finished { bytes: c.bytes }
+            } else {
+                DataEvent::FinishedWithoutCloseNotify { bytes: c.bytes }
+            }
+        }
+        Err(b) => DataEvent::Failed {
+            bytes: b.bytes,
+            reason: if b.reading { DataFailure::ConnectionLost } else { b.storage },
+        },
     }
 }
 
@@ -196,7 +210,9 @@ where
     S: AsyncRead + Unpin,
 {
     let mut file = match (file.into_parts(), ascii) {
-        (SinkParts::File(file), false) => return upload::receive(stream, file.into_std().await, tls, progress).await,
+        (SinkParts::File(file), false) => {
+            return upload::receive(stream, file.into_std().await, 0, tls, progress).await;
+        }
         (parts, _) => parts.into_sink(),
     };
     let mode = if ascii { Ascii::FromWire(FromWire::default()) } else { Ascii::Off };
@@ -254,6 +270,20 @@ pub(super) async fn transfer_plain(mut tcp: TcpStream, job: Job, mut progress: P
                 Sent::Unsupported => Job::Read(FileSource::from(file), false),
             },
             parts => Job::Read(parts.into_source(), false),
+        },
+        // A local file in TYPE I: spliced from the socket (one copy, not
+        // two), or copied from where the splice had to stop.
+        Job::Write(sink, false, commit) => match sink.into_parts() {
+            SinkParts::File(file) => {
+                let file = file.into_std().await;
+                let received = match splice::receive(&tcp, &file, &mut progress).await {
+                    Spliced::All(bytes) => Ok(Copied::new(bytes, false)),
+                    Spliced::Failed(broken) => Err(broken),
+                    Spliced::Fallback(done) => upload::receive(&mut tcp, file, done, false, &mut progress).await,
+                };
+                return uploaded(&mut tcp, received, commit).await;
+            }
+            parts => Job::Write(parts.into_sink(), false, commit),
         },
         job => job,
     };

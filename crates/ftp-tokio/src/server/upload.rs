@@ -26,12 +26,14 @@ const CHUNK: usize = 1 << 20;
 /// next round, and how the write went.
 type Written = (std::fs::File, BytesMut, io::Result<()>);
 
-/// Receives `from` to its end into `file`, from the file's position. With
+/// Receives `from` to its end into `file`, from the file's position, with
+/// `start` bytes of this upload already in it (counted in the result). With
 /// `tls_source`, a TLS stream that ends without close_notify counts as the
 /// end, marked in the result (SECURITY.md L7).
 pub(super) async fn receive<R>(
     from: &mut R,
     file: std::fs::File,
+    start: u64,
     tls_source: bool,
     progress: &mut Progress,
 ) -> Result<Copied, Broken>
@@ -41,8 +43,8 @@ where
     let mut file = Some(file);
     let mut spare = Some(BytesMut::with_capacity(CHUNK));
     let mut writing: Option<JoinHandle<Written>> = None;
-    let mut received = 0u64;
-    let mut written = 0u64;
+    let mut received = start;
+    let mut written = start;
     let mut without_close_notify = false;
     loop {
         let mut buf = spare.take().unwrap_or_else(|| BytesMut::with_capacity(CHUNK));
