@@ -269,11 +269,21 @@ fn get_and_put_recursive_and_globs() {
 
 /// A scripted server on loopback: answers a login, CWD anywhere, PWD,
 /// TYPE, EPSV, `listing(dir)` for every LIST, SIZE from `size`, and RETR
-/// with `size` bytes of `x`. No FEAT features (so LIST, no MDTM use).
+/// with `size` bytes of `x` (the first RETR with a 451 when `flaky`). No
+/// FEAT features (so LIST, no MDTM use).
 fn scripted_server(
     listing: fn(&str) -> Vec<u8>,
     size: usize,
     sessions: usize,
+) -> (SocketAddr, std::thread::JoinHandle<Vec<String>>) {
+    scripted(listing, size, sessions, false)
+}
+
+fn scripted(
+    listing: fn(&str) -> Vec<u8>,
+    size: usize,
+    sessions: usize,
+    mut flaky: bool,
 ) -> (SocketAddr, std::thread::JoinHandle<Vec<String>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -309,6 +319,11 @@ fn scripted_server(
                         format!("229 Entering Extended Passive Mode (|||{port}|)\r\n").into_bytes()
                     }
                     "SIZE" => format!("213 {size}\r\n").into_bytes(),
+                    "RETR" if flaky => {
+                        flaky = false;
+                        data = None;
+                        b"451 Local error in processing; try again\r\n".to_vec()
+                    }
                     "LIST" | "RETR" => {
                         writer.write_all(b"150 here\r\n").unwrap();
                         if let Some(l) = data.take() {
@@ -333,6 +348,28 @@ fn scripted_server(
         seen
     });
     (addr, thread)
+}
+
+/// `--retry` (RFC 959 4.2: a 4yz reply means the action may be requested
+/// again): a file refused with 451 once is tried again after a wait and
+/// arrives; the `failed` event says which attempt failed.
+#[test]
+fn mirror_retries_a_transient_failure() {
+    fn listing(_: &str) -> Vec<u8> {
+        b"-rw-r--r--   1 u g   5 Jan 01  2026 file.txt\r\n".to_vec()
+    }
+    let (addr, server) = scripted(listing, 5, 1, true);
+    let work = tempfile::tempdir().unwrap();
+    let out = ftpkit(&["mirror", "--json", "--retry", "2", &format!("ftp://{addr}/d"), work.path().to_str().unwrap()]);
+    server.join().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (events, summary) = events(&out);
+    assert_eq!(summary["files"], 1);
+    assert_eq!(summary["failed"], 0);
+    let failed: Vec<_> = events.iter().filter(|e| e["event"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{events:?}");
+    assert_eq!(failed[0]["attempt"], 1);
+    assert_eq!(std::fs::read(work.path().join("file.txt")).unwrap(), b"xxxxx");
 }
 
 /// SECURITY.md R4 (issue 20): a hostile server's names (`..`, a path,
