@@ -196,12 +196,35 @@ fn readable_by_others(_path: &Path) -> bool {
     false
 }
 
-/// The first line of standard input, without its line ending.
+/// The first line of standard input, without its line ending. Read once
+/// per process: a second connection (`--retry`, `mirror --parallel`) takes
+/// the same password, not the next line.
 fn password_from_stdin() -> Result<String, String> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    let line = line.strip_suffix('\n').unwrap_or(&line);
-    Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
+    static READ: std::sync::OnceLock<Result<String, String>> = std::sync::OnceLock::new();
+    READ.get_or_init(|| {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
+    })
+    .clone()
+}
+
+/// The password typed at the prompt for `user`, asked once per process
+/// and user (a second connection does not ask again).
+fn prompted(user: &str) -> Result<String, String> {
+    static TYPED: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut typed = TYPED.lock().map_err(|_| "the password prompt failed".to_owned())?;
+    if let Some((_, password)) = typed.iter().find(|(u, _)| u == user) {
+        return Ok(password.clone());
+    }
+    let password = rpassword::prompt_password(format!("Password for {user}: "))
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    typed.push((user.to_owned(), password.clone()));
+    Ok(password)
 }
 
 /// What the URL says: `(user, password)`, each only when it is written.
@@ -253,8 +276,7 @@ pub(crate) fn resolve(url: &FromUrl<'_>, sources: &Sources) -> Result<Credential
     } else if let Some(p) = entry.map(from_netrc).transpose()?.flatten() {
         p
     } else if sources.user.is_some() && std::io::stdin().is_terminal() {
-        rpassword::prompt_password(format!("Password for {user}: "))
-            .map_err(|e| format!("cannot read the password: {e}"))?
+        prompted(&user)?
     } else if sources.user.is_some() {
         return Err(format!(
             "no password for {user}: give it on a terminal, with --password-stdin, or in a netrc file (-n, --netrc-file)"

@@ -878,6 +878,27 @@ fn logins_from_user_stdin_and_netrc() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(out.stdout, b"spaces\n");
     assert!(stderr(&out).contains("> USER alice") && !stderr(&out).contains("s3cret"), "{}", stderr(&out));
+    // Every connection of one command takes the password read once:
+    // `mirror --parallel 2` logs in twice from one line of stdin.
+    let copy = work.path().join("copy");
+    let out = ftpkit_stdin(
+        work.path(),
+        &[
+            "mirror",
+            "--parallel",
+            "2",
+            "--user",
+            "alice",
+            "--password-stdin",
+            &format!("ftp://{addr}/pub"),
+            copy.to_str().unwrap(),
+        ],
+        b"s3cret:x\n",
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(copy.join("a b.txt")).unwrap(), b"spaces\n");
+    assert_eq!(std::fs::read(copy.join("data.bin")).unwrap(), pattern(2_000_000));
     // A wrong one is the server's refusal: exit 4.
     let out = ftpkit_stdin(work.path(), &["ls", "--user", "alice", "--password-stdin", &url], b"nope\n", &[]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
