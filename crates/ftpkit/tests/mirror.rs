@@ -375,6 +375,7 @@ fn mirror_retries_a_transient_failure() {
 /// SECURITY.md R4 (issue 20): a hostile server's names (`..`, a path,
 /// escapes, a NUL) never become paths: they are refused, reported, and
 /// the exit code says so (6), while the plain file next to them arrives.
+/// A symbolic link on the server is not followed (skipped, said so).
 #[test]
 fn sec_r4_mirror_refuses_names_that_escape() {
     fn listing(_: &str) -> Vec<u8> {
@@ -383,7 +384,8 @@ fn sec_r4_mirror_refuses_names_that_escape() {
           drwxr-xr-x   2 u g   0 Jan 01  2026 ..\r\n\
           -rw-r--r--   1 u g   3 Jan 01  2026 /etc/owned\r\n\
           -rw-r--r--   1 u g   3 Jan 01  2026 \x1b]0;title\x07\r\n\
-          -rw-r--r--   1 u g   3 Jan 01  2026 nul\0byte\r\n"
+          -rw-r--r--   1 u g   3 Jan 01  2026 nul\0byte\r\n\
+          lrwxrwxrwx   1 u g   4 Jan 01  2026 link -> /etc\r\n"
             .to_vec()
     }
     let (addr, server) = scripted_server(listing, 3, 1);
@@ -395,6 +397,7 @@ fn sec_r4_mirror_refuses_names_that_escape() {
     let err = stderr(&out);
     assert!(err.contains("names refused"), "{err}");
     assert!(!err.contains('\x1b'), "escaped when shown: {err:?}");
+    assert!(err.contains("link: a symbolic link (not followed): skipped"), "{err}");
     assert_eq!(std::fs::read(target.join("ok.txt")).unwrap(), b"xxx");
     let mut everything: Vec<String> = walk(work.path());
     everything.sort();
