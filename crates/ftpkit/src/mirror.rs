@@ -1007,6 +1007,106 @@ mod tests {
         assert_eq!(names(&p), [("a", Reason::Copy, 0)]);
     }
 
+    /// A tree from generated paths over a small alphabet, each a file or a
+    /// directory; parents are directories (a child under a file is
+    /// dropped).
+    fn generated(entries: Vec<(Vec<u8>, bool, u64, i64)>) -> Tree {
+        let mut t = Tree::new();
+        for (path, is_dir, size, secs) in entries {
+            let parts: Vec<String> = path.iter().map(|c| ["a", "b", "c"][usize::from(*c % 3)].to_owned()).collect();
+            let mut ok = true;
+            for depth in 1..parts.len() {
+                let parent = parts[..depth].join("/");
+                match t.get(&parent) {
+                    Some(n) if n.kind != Kind::Dir => ok = false,
+                    Some(_) => {}
+                    None => {
+                        t.insert(parent, dir());
+                    }
+                }
+            }
+            let rel = parts.join("/");
+            if ok && !rel.is_empty() && !t.contains_key(&rel) {
+                t.insert(rel, if is_dir { dir() } else { file(size, secs) });
+            }
+        }
+        t
+    }
+
+    /// The target after a run of `plan`: what each step does to it.
+    fn apply(plan: &Plan, src: &Tree, dst: &Tree) -> Tree {
+        let mut t = dst.clone();
+        for (rel, _) in &plan.clear {
+            t.remove(rel);
+        }
+        for rel in &plan.mkdirs {
+            t.insert(rel.clone(), dir());
+        }
+        for tr in &plan.transfers {
+            t.insert(tr.rel.clone(), src[&tr.rel].clone());
+        }
+        for (rel, _) in &plan.deletes {
+            t.remove(rel);
+        }
+        t
+    }
+
+    /// What a comparison sees: kinds, and sizes and times of files.
+    fn seen(t: &Tree) -> Vec<(String, Kind, u64, Option<Stamp>)> {
+        t.iter()
+            .map(|(p, n)| match n.kind {
+                Kind::File => (p.clone(), n.kind, n.size, n.modified),
+                _ => (p.clone(), n.kind, 0, None),
+            })
+            .collect()
+    }
+
+    fn trees() -> impl proptest::strategy::Strategy<Value = Tree> {
+        use proptest::prelude::*;
+        proptest::collection::vec(
+            (proptest::collection::vec(any::<u8>(), 1..4), any::<bool>(), 0u64..3, 0i64..3),
+            0..12,
+        )
+        .prop_map(generated)
+    }
+
+    proptest::proptest! {
+        /// Issue 20: with `--delete`, one run makes any target the copy of
+        /// any source, and a second run then has nothing to do; without
+        /// it, every source file outside a conflict arrives and nothing
+        /// is removed but what was in the way.
+        #[test]
+        fn a_run_makes_the_copy_and_a_second_run_does_nothing(src in trees(), dst in trees(), delete in proptest::prelude::any::<bool>()) {
+            let none = BTreeMap::new();
+            let rules = Rules { delete, ..DOWN };
+            let p = plan(&src, Some(&dst), &none, rules);
+            let after = apply(&p, &src, &dst);
+            if delete {
+                proptest::prop_assert_eq!(seen(&after), seen(&src));
+            } else {
+                for (rel, node) in &src {
+                    let blocked = p.conflicts.iter().any(|(c, _)| rel == c || rel.starts_with(&format!("{c}/")));
+                    if node.kind == Kind::File && !blocked {
+                        proptest::prop_assert_eq!(after.get(rel), Some(node));
+                    }
+                }
+                for rel in dst.keys() {
+                    proptest::prop_assert!(after.contains_key(rel), "{} was removed without --delete", rel);
+                }
+            }
+            let again = plan(&src, Some(&after), &none, rules);
+            proptest::prop_assert!(again.transfers.is_empty() && again.mkdirs.is_empty(), "{:?}", again);
+            proptest::prop_assert!(again.deletes.is_empty() && again.clear.is_empty(), "{:?}", again);
+        }
+
+        /// A source against itself: nothing to do, whatever the rules.
+        #[test]
+        fn a_tree_against_itself_needs_nothing(src in trees(), delete in proptest::prelude::any::<bool>()) {
+            let p = plan(&src, Some(&src), &BTreeMap::new(), Rules { delete, ..DOWN });
+            proptest::prop_assert_eq!(p, Plan::default());
+        }
+    }
+
     #[test]
     fn parts_are_not_files() {
         let src = tree(&[("a", file(5, 100))]);

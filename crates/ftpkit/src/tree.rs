@@ -423,6 +423,32 @@ mod tests {
         assert!(checked_name(&[b'a'; 256]).is_err());
     }
 
+    proptest::proptest! {
+        /// SECURITY.md R4: whatever bytes a server sends as a name, one
+        /// that is accepted is exactly one plain component under the
+        /// target: joined to it, its parent is the target itself.
+        #[test]
+        fn sec_r4_an_accepted_name_stays_under_the_target(name in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40)) {
+            if let Ok(n) = checked_name(&name) {
+                let root = Path::new("/target");
+                let joined = local_join(root, n);
+                proptest::prop_assert_eq!(joined.parent(), Some(root));
+                proptest::prop_assert_eq!(joined.components().count(), 3);
+                proptest::prop_assert!(!n.chars().any(char::is_control));
+            }
+        }
+
+        /// The same for names built from the characters that matter.
+        #[test]
+        fn sec_r4_names_of_dots_and_separators(name in "[./\\a\\x00\\x1b]{0,6}") {
+            if let Ok(n) = checked_name(name.as_bytes()) {
+                let root = Path::new("/target");
+                let joined = local_join(root, n);
+                proptest::prop_assert_eq!(joined.parent(), Some(root));
+            }
+        }
+    }
+
     #[test]
     fn joins() {
         assert_eq!(remote_join("/", ""), "/");
