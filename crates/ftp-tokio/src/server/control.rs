@@ -146,6 +146,17 @@ impl Control {
         None
     }
 
+    /// The question "what has the client not read yet?" about this
+    /// connection's client end (plaintext only: TLS records hide where a
+    /// reply's bytes end).
+    #[cfg(target_os = "linux")]
+    pub(super) fn peer_read(&self) -> Option<super::peer_read::PeerRead> {
+        match self {
+            Self::Plain(r, ..) => super::peer_read::PeerRead::new(r.peer_addr().ok()?, r.local_addr().ok()?),
+            Self::Tls(..) | Self::Closed => None,
+        }
+    }
+
     /// Reads what is there now, without waiting, and hands it to `feed`.
     pub(super) fn read_now(&mut self, feed: impl FnOnce(&[u8])) -> Read {
         match self {

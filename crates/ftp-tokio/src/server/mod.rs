@@ -59,6 +59,8 @@ mod conn;
 mod control;
 mod decide;
 mod lanes;
+#[cfg(target_os = "linux")]
+mod peer_read;
 mod resumption;
 mod sendfile;
 mod splice;
