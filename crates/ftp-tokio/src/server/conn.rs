@@ -570,7 +570,7 @@ async fn serve_session(
                     {
                         let write = control.write_all(head);
                         tokio::time::timeout(write_timeout, write).await.map_err(|_| timed_out())??;
-                        await_read(&reader).await;
+                        await_read(&reader, control.client_on_this_cpu() == Some(true)).await;
                         let tail = &bytes[head.len()..];
                         tokio::time::timeout(write_timeout, control.write_all(tail))
                             .await
@@ -852,22 +852,39 @@ fn passive_reply_head(bytes: &[u8]) -> Option<&[u8]> {
 /// away between questions: to the client, should it be waiting for this
 /// CPU, and to this thread's other sessions.
 #[cfg(target_os = "linux")]
-async fn await_read(reader: &super::peer_read::PeerRead) {
+async fn await_read(reader: &super::peer_read::PeerRead, client_here: bool) {
     let Some(sent) = reader.sent() else { return };
     let start = Instant::now();
+    let mut yielded = start;
     while reader.has_read(sent) == Some(false) && start.elapsed() < HANDOVER_LIMIT {
-        std::thread::yield_now();
-        tokio::task::yield_now().await;
-    }
-    let read = Instant::now();
-    loop {
-        std::thread::yield_now();
-        tokio::task::yield_now().await;
-        if read.elapsed() >= HANDOVER_GUARD {
-            break;
+        // A client on this CPU needs it to read: given away at once. One on
+        // another CPU reads within microseconds of waking up: the thread
+        // spins a little between questions (each is two system calls), and
+        // gives the CPU away only now and then.
+        let now = Instant::now();
+        if client_here || now.duration_since(yielded) >= HANDOVER_YIELD_EVERY {
+            std::thread::yield_now();
+            tokio::task::yield_now().await;
+            yielded = Instant::now();
+        } else {
+            while now.elapsed() < HANDOVER_SPIN {
+                std::hint::spin_loop();
+            }
         }
     }
+    let read = Instant::now();
+    while read.elapsed() < HANDOVER_GUARD {
+        std::hint::spin_loop();
+    }
 }
+
+/// How long [`await_read`] spins between two questions to the kernel.
+#[cfg(target_os = "linux")]
+const HANDOVER_SPIN: Duration = Duration::from_micros(3);
+
+/// How often [`await_read`] gives the CPU away while it waits.
+#[cfg(target_os = "linux")]
+const HANDOVER_YIELD_EVERY: Duration = Duration::from_micros(30);
 
 /// Waits until `until`, giving the CPU away meanwhile: to this thread's
 /// other sessions and to other processes.
