@@ -912,11 +912,11 @@ impl Conn {
             // now, and the listener is kept unwatched. Only should the session
             // refuse it (D3: another address) does a task wait for the
             // next (`Conn::listen_on`).
-            if let Ok((stream, peer)) = parked.accept() {
+            if let Ok((stream, peer)) = super::accept_nonblocking(&parked) {
                 if let Some(slot) = self.data.get_mut(&id) {
                     slot.kept = Some(parked);
                 }
-                match stream.set_nonblocking(true).and_then(|()| TcpStream::from_std(stream)) {
+                match TcpStream::from_std(stream) {
                     Ok(stream) => self.note(session, Note::Incoming(id, stream, peer)),
                     Err(e) => tracing::warn!(
                         target: events::CONNECTION,
@@ -1021,11 +1021,10 @@ impl Conn {
                     Some(ticket) => bind_passive(&self.shared, self.local_ip).await.ok().map(|l| (l, ticket)),
                     None => None,
                 };
-                let Some((listener, ticket)) = bound else {
+                let Some(((listener, addr), ticket)) = bound else {
                     crate::checked(session.handle_input(Instant::now(), Input::Data(id, DataEvent::ListenFailed)));
                     return;
                 };
-                let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::new(self.local_ip, 0));
                 match pace {
                     Pace::Until(until) => pace_passive_reply(until).await,
                     #[cfg(target_os = "linux")]

@@ -875,13 +875,21 @@ fn unpredictable(counter: &AtomicU64) -> u64 {
 /// The listener is not yet watched by the runtime (see
 /// [`conn::Conn::watch_listeners`]): the client's connection waits in the
 /// kernel's queue until its command arrives.
-async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<std::net::TcpListener> {
-    // `std`'s bind sets SO_REUSEADDR, as tokio's does; non-blocking for
-    // tokio later.
-    let bind = |port: u16| -> io::Result<std::net::TcpListener> {
-        let listener = std::net::TcpListener::bind(SocketAddr::new(local_ip, port))?;
-        listener.set_nonblocking(true)?;
-        Ok(listener)
+async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<(std::net::TcpListener, SocketAddr)> {
+    // SO_REUSEADDR, as `std`'s and tokio's binds set it; non-blocking from
+    // the start (for tokio later), and the address known without asking
+    // the socket unless the system picked the port: two system calls fewer
+    // per passive transfer than `std`'s bind and `set_nonblocking`.
+    let bind = |port: u16| -> io::Result<(std::net::TcpListener, SocketAddr)> {
+        let addr = SocketAddr::new(local_ip, port);
+        let kind = socket2::Type::STREAM.nonblocking().cloexec();
+        let socket = socket2::Socket::new(socket2::Domain::for_address(addr), kind, Some(socket2::Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(128)?;
+        let listener = std::net::TcpListener::from(socket);
+        let addr = if port == 0 { listener.local_addr()? } else { addr };
+        Ok((listener, addr))
     };
     let Some((low, high)) = shared.passive_ports else {
         // The default range: a few draws, then the system's pick (a scan
@@ -912,4 +920,26 @@ async fn bind_passive(shared: &Shared, local_ip: IpAddr) -> io::Result<std::net:
         }
     }
     Err(io::Error::new(io::ErrorKind::AddrInUse, "no free passive port"))
+}
+
+/// Takes a connection waiting on a passive listener, non-blocking from the
+/// start (one system call; `std`'s accept and `set_nonblocking` are two).
+pub(super) fn accept_nonblocking(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::net::SocketFlags;
+        let (fd, peer) = rustix::net::acceptfrom_with(listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC)?;
+        let stream = std::net::TcpStream::from(fd);
+        let peer = match peer.and_then(|p| SocketAddr::try_from(p).ok()) {
+            Some(peer) => peer,
+            None => stream.peer_addr()?,
+        };
+        Ok((stream, peer))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let (stream, peer) = listener.accept()?;
+        stream.set_nonblocking(true)?;
+        Ok((stream, peer))
+    }
 }
