@@ -78,3 +78,24 @@ async fn rfc2428_3_epsv_reply_is_completed_after_the_client_reads() {
     assert!(matches!(first, 125 | 150) && last == 226, "{first} {last}");
     assert_eq!(got, b"data");
 }
+
+/// SECURITY.md C4: a client that sends EPSV and does not read is not
+/// waited for without end: the line feed follows within the server's
+/// bound (30 ms), so a client that reads a second later finds the whole
+/// 229 at its first read, and the session goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_c4_a_client_that_does_not_read_gets_the_whole_reply_later() {
+    let fs = MemoryFs::new();
+    let server = serve(memory_options(&fs)).await;
+    let (mut ftp, _) = Ftp::connect(server.addr).await;
+    ftp.login("alice", "secret").await;
+    let mut control = ftp.into_stream();
+    control.write_all(b"EPSV\r\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let mut buf = [0u8; 256];
+    let n = bounded(1, control.read(&mut buf)).await.unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("229 ") && text.ends_with(")\r\n"), "one read: {text:?}");
+    let mut ftp = Ftp::from_stream(control, std::net::IpAddr::from([127, 0, 0, 1]));
+    assert_eq!(ftp.code("NOOP").await, 200);
+}

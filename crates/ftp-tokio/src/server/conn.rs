@@ -824,11 +824,19 @@ pub(super) enum Pace {
     Handover(Box<super::peer_read::PeerRead>),
 }
 
-/// The most a passive reply's last byte waits for the client to read the
-/// rest (a client that reads no sooner gets it then: it cannot be curl
-/// at its read right after the send).
+/// How long a passive reply's last byte waits, spinning, for the client
+/// to read the rest: a client that runs reads within microseconds of the
+/// bytes' arrival.
 #[cfg(target_os = "linux")]
-const HANDOVER_LIMIT: Duration = Duration::from_millis(2);
+const HANDOVER_SPIN_FOR: Duration = Duration::from_micros(200);
+
+/// The most it waits in all: past [`HANDOVER_SPIN_FOR`], the client was
+/// kept from running (curl, preempted between its send and its read, would
+/// still find the whole line at that read), and the thread looks again
+/// each millisecond without spinning. A client that reads no sooner gets
+/// the line feed then.
+#[cfg(target_os = "linux")]
+const HANDOVER_LIMIT: Duration = Duration::from_millis(30);
 
 /// How long the final line feed waits after the client has read the
 /// rest: time for curl, should it have read the rest at the read right
@@ -850,19 +858,28 @@ fn passive_reply_head(bytes: &[u8]) -> Option<&[u8]> {
 /// Waits until the client has read everything sent to it (or
 /// [`HANDOVER_LIMIT`] passed, or that cannot be known), giving the CPU
 /// away between questions: to the client, should it be waiting for this
-/// CPU, and to this thread's other sessions.
+/// CPU, and to this thread's other sessions. A client that does not read
+/// (SECURITY.md C4) costs the server at most [`HANDOVER_SPIN_FOR`] of CPU,
+/// then a question a millisecond, for at most [`HANDOVER_LIMIT`].
 #[cfg(target_os = "linux")]
 async fn await_read(reader: &super::peer_read::PeerRead, client_here: bool) {
     let Some(sent) = reader.sent() else { return };
     let start = Instant::now();
     let mut yielded = start;
-    while reader.has_read(sent) == Some(false) && start.elapsed() < HANDOVER_LIMIT {
+    while reader.has_read(sent) == Some(false) {
         // A client on this CPU needs it to read: given away at once. One on
         // another CPU reads within microseconds of waking up: the thread
         // spins a little between questions (each is two system calls), and
         // gives the CPU away only now and then.
         let now = Instant::now();
-        if client_here || now.duration_since(yielded) >= HANDOVER_YIELD_EVERY {
+        let waited = now.duration_since(start);
+        if waited >= HANDOVER_LIMIT {
+            tracing::debug!(target: events::CONNECTION, "EPSV reply completed before the client read it");
+            break;
+        }
+        if waited >= HANDOVER_SPIN_FOR {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        } else if client_here || now.duration_since(yielded) >= HANDOVER_YIELD_EVERY {
             std::thread::yield_now();
             tokio::task::yield_now().await;
             yielded = Instant::now();
