@@ -354,12 +354,14 @@ done
 #  - Python ftplib, PASV (scripts/bench/ftpload.py files);
 #  - curl, passive (EPSV, curl's default): one invocation with every URL;
 #  - curl, active (-P 127.0.0.1: the server connects to curl), unpinned only.
-# curl 7.88 sometimes sleeps a full second after it starts a passive data
-# connect that does not complete at once (it then polls only the control
-# socket until its 1 s timeout; compare curl issue #12901). That is a client
-# artefact, and how often it strikes depends on the server's timing, so the
-# EPSV runs count those stalls (time_pretransfer > 0.9 s) and stop after
-# CURL_PASV_CAP seconds (files/s is then over the files done).
+# curl 7.88 sleeps a full second before a passive data connection when the
+# complete 227/229 is already there at the read it makes right after its
+# send: it then waits for a data connection it has not started, polling no
+# socket, until its 1 s timeout (lib/multi.c: DO goes straight to
+# DOING_MORE; README, Performance). That is a client artefact, and how often
+# it strikes depends on the server's timing, so the EPSV runs count those
+# stalls (time_pretransfer > 0.9 s) and stop after CURL_PASV_CAP seconds
+# (files/s is then over the files done).
 # Each curl run checks that it used one control connection: the transfers'
 # num_connects add up to 1 (active) or 1 + one data connection per file (EPSV).
 for s in "${SERVERS[@]}"; do
