@@ -139,20 +139,25 @@ fn ask(request: &[u8; REQUEST_LEN]) -> Option<Diag> {
     NETLINK.with(|fd| {
         let fd = fd.as_ref()?;
         rustix::net::sendto(fd, request, SendFlags::empty(), &SocketAddrNetlink::new(0, 0)).ok()?;
-        let mut answer = [0u8; 512];
+        let mut answer = [0u8; 1024];
         // The kernel answers within the send: nothing to wait for (and no
         // stale answer can be there: each one is read before the next
         // question).
         let (_, n) = rustix::net::recv(fd, &mut answer[..], RecvFlags::DONTWAIT).ok()?;
-        let answer = answer.get(..n)?;
-        if u16_at(answer, 4)? == NLMSG_ERROR {
-            return None;
-        }
-        let unread = u32::from_ne_bytes(answer.get(RQUEUE_AT..RQUEUE_AT + 4)?.try_into().ok()?);
-        let info = attribute(answer.get(ATTRS_AT..)?, INET_DIAG_INFO)?;
-        let u64_at = |at: usize| Some(u64::from_ne_bytes(info.get(at..at + 8)?.try_into().ok()?));
-        Some(Diag { unread, received: u64_at(BYTES_RECEIVED_AT)?, sent: u64_at(BYTES_SENT_AT) })
+        parse(answer.get(..n)?)
     })
+}
+
+/// Reads the kernel's answer: `None` for an error message or one too short
+/// for what is needed (never a panic, whatever the bytes).
+fn parse(answer: &[u8]) -> Option<Diag> {
+    if u16_at(answer, 4)? == NLMSG_ERROR {
+        return None;
+    }
+    let unread = u32::from_ne_bytes(answer.get(RQUEUE_AT..RQUEUE_AT + 4)?.try_into().ok()?);
+    let info = attribute(answer.get(ATTRS_AT..)?, INET_DIAG_INFO)?;
+    let u64_at = |at: usize| Some(u64::from_ne_bytes(info.get(at..at + 8)?.try_into().ok()?));
+    Some(Diag { unread, received: u64_at(BYTES_RECEIVED_AT)?, sent: u64_at(BYTES_SENT_AT) })
 }
 
 /// The payload of the first netlink attribute of type `kind` in `attrs`.
@@ -184,7 +189,71 @@ fn put_ip(to: &mut [u8], ip: IpAddr) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::io::{Read, Write};
+
+    /// An answer as the kernel lays it out: header, `inet_diag_msg` with
+    /// `unread`, then `attrs` (each `(type, payload)`, padded to 4 bytes).
+    fn answer(unread: u32, attrs: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut a = vec![0u8; ATTRS_AT];
+        a[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+        a[RQUEUE_AT..RQUEUE_AT + 4].copy_from_slice(&unread.to_ne_bytes());
+        for (kind, payload) in attrs {
+            let len = u16::try_from(4 + payload.len()).unwrap();
+            a.extend_from_slice(&len.to_ne_bytes());
+            a.extend_from_slice(&kind.to_ne_bytes());
+            a.extend_from_slice(payload);
+            a.resize(a.len().next_multiple_of(4), 0);
+        }
+        let total = u32::try_from(a.len()).unwrap();
+        a[0..4].copy_from_slice(&total.to_ne_bytes());
+        a
+    }
+
+    fn tcp_info(received: u64, sent: u64) -> Vec<u8> {
+        let mut info = vec![0u8; BYTES_SENT_AT + 8];
+        info[BYTES_RECEIVED_AT..BYTES_RECEIVED_AT + 8].copy_from_slice(&received.to_ne_bytes());
+        info[BYTES_SENT_AT..BYTES_SENT_AT + 8].copy_from_slice(&sent.to_ne_bytes());
+        info
+    }
+
+    proptest! {
+        /// Whatever the bytes, reading them never panics.
+        #[test]
+        fn any_answer_is_read_without_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse(&bytes);
+        }
+
+        /// The counts are found behind any other attributes before
+        /// `INET_DIAG_INFO`, whatever their sizes.
+        #[test]
+        fn the_counts_are_found_among_other_attributes(
+            unread in any::<u32>(),
+            received in any::<u64>(),
+            sent in any::<u64>(),
+            others in proptest::collection::vec((3u16..40, proptest::collection::vec(any::<u8>(), 0..40)), 0..5),
+        ) {
+            let mut attrs: Vec<(u16, Vec<u8>)> = others;
+            attrs.push((INET_DIAG_INFO, tcp_info(received, sent)));
+            let diag = parse(&answer(unread, &attrs)).expect("a well-formed answer");
+            prop_assert_eq!((diag.unread, diag.received, diag.sent), (unread, received, Some(sent)));
+        }
+    }
+
+    /// An error message, a missing attribute and a short `tcp_info` are
+    /// "not known".
+    #[test]
+    fn errors_and_short_answers_are_not_known() {
+        let mut error = answer(0, &[(INET_DIAG_INFO, tcp_info(1, 1))]);
+        error[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
+        assert!(parse(&error).is_none());
+        assert!(parse(&answer(0, &[(1, vec![0; 8])])).is_none());
+        assert!(parse(&answer(0, &[(INET_DIAG_INFO, vec![0; BYTES_RECEIVED_AT])])).is_none());
+        // An older kernel without tcpi_bytes_sent: received is still read.
+        let short = answer(5, &[(INET_DIAG_INFO, tcp_info(7, 9)[..BYTES_RECEIVED_AT + 8].to_vec())]);
+        let diag = parse(&short).unwrap();
+        assert_eq!((diag.unread, diag.received, diag.sent), (5, 7, None));
+    }
 
     /// The kernel's count follows what the client end has read.
     #[test]
