@@ -817,9 +817,10 @@ pub(super) enum Pace {
     /// A client on this machine whose unread bytes the kernel reports
     /// (plaintext control connection, Linux): the reply goes out at once
     /// but for its final line feed, which follows once the client has read
-    /// the rest (see [`super::peer_read`]). Whatever the client's timing,
-    /// the reply is then never complete at the read curl makes right after
-    /// its send, and no time is spent waiting on a clock.
+    /// the rest (see [`super::peer_read`]). The reply is then complete at
+    /// the read curl makes right after its send only if curl loses its CPU
+    /// for more than [`HANDOVER_GUARD`] between that read and the next
+    /// (README, Performance: the one race left).
     #[cfg(target_os = "linux")]
     Handover(Box<super::peer_read::PeerRead>),
 }
