@@ -2,10 +2,13 @@
 //! the control socket, the data sockets, the storage and the clock produce,
 //! and carries out what it asks, in order.
 
+use super::socket::{DataSocket, Unsent};
+use super::transfer::send_rest;
 #[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::events;
 use crate::pace::Paced;
+use crate::source::Parts;
 use crate::stats::Refusal;
 use ftp_proto::Username;
 use ftp_session::server::CloseReason;
@@ -20,7 +23,7 @@ pub(super) enum Note {
     /// Boxed again: an answer may carry a prepared transfer (hundreds of
     /// bytes), which every other note would pay for in its box.
     Answer(RequestId, Box<Answered>),
-    Incoming(DataId, TcpStream, SocketAddr),
+    Incoming(DataId, DataSocket, SocketAddr),
     Connected(DataId, io::Result<TcpStream>),
     Progress(DataId, u64),
     Done(DataId, DataEvent),
@@ -177,7 +180,7 @@ pub(super) struct DataSlot {
     /// [`Conn::watch_listeners`]), kept unwatched in case the session
     /// refuses that connection and waits for another.
     kept: Option<std::net::TcpListener>,
-    pending: Option<TcpStream>,
+    pending: Option<DataSocket>,
     stream: Option<DataStream>,
     task: Option<JoinHandle<()>>,
     /// For an active connection: the protection asked for with `Connect`,
@@ -195,9 +198,19 @@ impl DataSlot {
 
 pub(super) type TlsData = crate::tls::ServerStream;
 
+/// How a transfer's task starts (see `DataAction::Transfer`). One value
+/// per transfer, moved into its task once: not worth a box.
+#[allow(clippy::large_enum_variant)]
+enum Start {
+    /// The transfer, from its first byte.
+    Stream(DataStream, Job),
+    /// The rest of a small file the socket did not take at once.
+    Rest(Unsent, Bytes),
+}
+
 /// An accepted or connected data connection.
 pub(super) enum DataStream {
-    Plain(TcpStream),
+    Plain(DataSocket),
     /// `PROT P`: the TLS handshake, started as soon as the connection was
     /// made (see `DataAction::Accept`), running in the background.
     Tls(Handshake),
@@ -214,7 +227,7 @@ pub(super) struct Handshake {
 }
 
 impl Handshake {
-    pub(super) fn start(configs: Arc<DataTlsConfigs>, stream: TcpStream, must_resume: bool) -> Self {
+    pub(super) fn start(configs: Arc<DataTlsConfigs>, stream: DataSocket, must_resume: bool) -> Self {
         let (direction, known) = watch::channel(None);
         Self { task: tokio::spawn(data_handshake(configs, stream, must_resume, known)), direction }
     }
@@ -235,10 +248,11 @@ impl Drop for Handshake {
 /// the session must resume the control connection's (SECURITY.md L6).
 pub(super) async fn data_handshake(
     configs: Arc<DataTlsConfigs>,
-    stream: TcpStream,
+    stream: DataSocket,
     must_resume: bool,
     direction: watch::Receiver<Option<Direction>>,
 ) -> Result<TlsData, DataFailure> {
+    let Ok(stream) = stream.watched() else { return Err(DataFailure::TlsFailed) };
     let tag = resumption::tag(configs.conn_id);
     // Tickets sent here carry the control connection's id too; whether to
     // send any is decided once the ClientHello has come.
@@ -934,16 +948,9 @@ impl Conn {
                 if let Some(slot) = self.data.get_mut(&id) {
                     slot.kept = Some(parked);
                 }
-                match TcpStream::from_std(stream) {
-                    Ok(stream) => self.note(session, Note::Incoming(id, stream, peer)),
-                    Err(e) => tracing::warn!(
-                        target: events::CONNECTION,
-                        session = self.who.session,
-                        peer = %self.who.peer,
-                        error = %e,
-                        "data connection lost"
-                    ),
-                }
+                // Not registered with the event loop: a small file's
+                // transfer never needs it (see `DataSocket`).
+                self.note(session, Note::Incoming(id, DataSocket::Unwatched(stream), peer));
                 continue;
             }
             self.listen_on(id, parked);
@@ -969,7 +976,7 @@ impl Conn {
         let tx = self.tx.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, peer)) = listener.accept().await {
-                if tx.send(Box::new(Note::Incoming(id, stream, peer))).is_err() {
+                if tx.send(Box::new(Note::Incoming(id, DataSocket::Watched(stream), peer))).is_err() {
                     break;
                 }
             }
@@ -1139,13 +1146,52 @@ impl Conn {
                     result: None,
                     stats: self.shared.stats.clone(),
                 };
+                // A small file read whole, on a plaintext connection with no
+                // rate: sent here, in the session's own turn, when the socket
+                // buffer takes it all (as a rule): no task, no channel, no
+                // registration with the event loop. What it does not take
+                // goes on in a task.
+                let start = match (stream, job) {
+                    (DataStream::Plain(socket), Job::Read(file, false)) if !tls.required && rate.is_none() => {
+                        match file.into_parts() {
+                            Parts::Bytes(bytes) => match socket.send_whole(&bytes) {
+                                Ok(sent) => {
+                                    let event = match sent {
+                                        Ok(()) => DataEvent::Finished { bytes: bytes.len() as u64 },
+                                        Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+                                    };
+                                    record.finish(&event);
+                                    drop(record);
+                                    crate::checked(session.handle_input(Instant::now(), Input::Data(id, event)));
+                                    return;
+                                }
+                                Err(unsent) => Start::Rest(unsent, bytes),
+                            },
+                            parts => Start::Stream(DataStream::Plain(socket), Job::Read(parts.into_source(), false)),
+                        }
+                    }
+                    (stream, job) => Start::Stream(stream, job),
+                };
                 let stats = self.shared.stats.clone();
                 let task = tokio::spawn(async move {
                     let progress = Progress::new(tx.clone(), id, moved);
+                    let (stream, job) = match start {
+                        Start::Rest(Unsent { socket, sent }, bytes) => {
+                            let event = send_rest(socket, bytes, sent, progress).await;
+                            record.finish(&event);
+                            drop(record);
+                            let _ = tx.send(Box::new(Note::Done(id, event)));
+                            return;
+                        }
+                        Start::Stream(stream, job) => (stream, job),
+                    };
                     let event = match stream {
-                        DataStream::Plain(tcp) if !tls.required => match rate {
-                            None => transfer_plain(tcp, job, progress).await,
-                            Some(rate) => transfer(Paced::new(tcp, rate), job, false, progress).await,
+                        DataStream::Plain(socket) if !tls.required => match rate {
+                            None => transfer_plain(socket, job, progress).await,
+                            Some(rate) => match socket.watched() {
+                                Ok(tcp) => transfer(Paced::new(tcp, rate), job, false, progress).await,
+                                Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+                            },
                         },
                         // Required but no certificate: the session never
                         // allows PROT P then; refuse rather than send plaintext.
@@ -1195,7 +1241,9 @@ impl Conn {
             }
             Note::Incoming(id, stream, peer) => {
                 if let Some(slot) = self.data.get_mut(&id) {
-                    let _ = stream.set_nodelay(true);
+                    if let DataSocket::Watched(stream) = &stream {
+                        let _ = stream.set_nodelay(true);
+                    }
                     slot.pending = Some(stream);
                     crate::checked(session.handle_input(now, Input::Data(id, DataEvent::Incoming { peer })));
                 }
@@ -1205,6 +1253,7 @@ impl Conn {
                 let tls = slot.connect_tls.take();
                 let event = match result {
                     Ok(stream) => {
+                        let stream = DataSocket::Watched(stream);
                         let stream = match tls {
                             Some(tls) => self.protect(stream, tls),
                             None => DataStream::Plain(stream),
@@ -1229,7 +1278,7 @@ impl Conn {
 
     /// A new data connection, with its TLS handshake started in the
     /// background when `PROT P` is in force.
-    pub(super) fn protect(&self, stream: TcpStream, tls: DataTls) -> DataStream {
+    pub(super) fn protect(&self, stream: DataSocket, tls: DataTls) -> DataStream {
         match &self.data_tls {
             Some(configs) if tls.required => {
                 DataStream::Tls(Handshake::start(configs.clone(), stream, tls.must_resume_control_session))

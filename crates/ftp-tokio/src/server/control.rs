@@ -73,6 +73,19 @@ fn recv_stamped(stream: &TcpStream, buf: &mut [u8]) -> io::Result<(usize, Option
     stream.try_read(buf).map(|n| (n, None))
 }
 
+/// Whether a read that returned `chunk` into a buffer of `capacity` bytes
+/// emptied the socket. A read shorter than its buffer took everything
+/// there, except where Linux stopped it at TCP urgent data (RFC 959
+/// 4.1.3's Synch, sent before ABOR), which the bytes ahead of it betray:
+/// the Synch's urgent byte is a Telnet `DM` (or the `IAC` of `IAC DM`),
+/// always after an `IAC` (0xFF) of the same Synch, and a read that stops
+/// at it ends without a line feed or holds that `IAC` (SECURITY.md T3). A
+/// chunk of whole lines with no `IAC` in it therefore ended at the end of
+/// the stream, not at a mark.
+fn ends_drained(chunk: &[u8], capacity: usize) -> bool {
+    chunk.len() < capacity && chunk.last() == Some(&b'\n') && !chunk.contains(&0xFF)
+}
+
 /// The monotonic instant of a receive time the kernel gave on the system
 /// clock (`None` for a time in the future or long past: a clock step).
 #[cfg(target_os = "linux")]
@@ -172,6 +185,16 @@ impl Control {
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Read::Nothing,
                     Err(_) => return Read::Eof,
                 };
+                // A short read of whole command lines drained the socket:
+                // tokio is told so at once, without the read that would
+                // find nothing (a system call per command). Safe with
+                // edge-triggered readiness: bytes that come after this
+                // read raise a new event.
+                if ends_drained(&buf[..n], buf.len()) {
+                    let _ = r.as_ref().try_io(Interest::READABLE, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
+                    feed(&buf[..n]);
+                    return Read::Fed(arrived);
+                }
                 // Linux ends a read at the urgent mark even when more bytes
                 // wait, and tokio takes a short read as "drained" and waits
                 // for a readiness event that will not come. So read on,
@@ -329,6 +352,34 @@ mod tests {
         // This thread runs on some CPU, and loopback bytes are received on
         // the sender's: the answer is known either way.
         assert!(control.client_on_this_cpu().is_some());
+    }
+
+    /// SECURITY.md T3: only a short read of whole lines with no Telnet IAC
+    /// counts as drained; a read that may have stopped at a Synch's urgent
+    /// mark (no line end, or an IAC ahead of it) is followed by more.
+    #[test]
+    fn sec_t3_only_whole_lines_without_iac_end_a_read() {
+        assert!(ends_drained(b"NOOP\r\n", 1024));
+        assert!(ends_drained(b"TYPE I\r\nPASV\r\n", 1024));
+        assert!(!ends_drained(b"NOOP\r\n", 6), "a full buffer may have more behind it");
+        assert!(!ends_drained(b"RETR a", 1024), "half a line");
+        assert!(!ends_drained(b"NOOP\r\n\xff\xf4\xff", 1024), "stopped before a DM");
+        assert!(!ends_drained(b"\xff\xf4\xff\xf2ABOR\r\n", 1024), "a Synch in the chunk");
+        assert!(!ends_drained(b"", 1024));
+    }
+
+    /// A short read of a whole line leaves tokio knowing the socket is
+    /// empty: the next bytes wake the session, and nothing is lost between.
+    #[tokio::test]
+    async fn a_drained_read_waits_for_the_next_bytes() {
+        let (mut control, mut client) = pair(false).await;
+        for line in [&b"NOOP\r\n"[..], b"TYPE I\r\n", b"PASV\r\n"] {
+            client.write_all(line).await.unwrap();
+            tokio::time::timeout(Duration::from_secs(5), control.readable()).await.unwrap();
+            let mut got = Vec::new();
+            assert!(matches!(control.read_now(|b| got.extend_from_slice(b)), Read::Fed(_)));
+            assert_eq!(got, line);
+        }
     }
 
     #[tokio::test]

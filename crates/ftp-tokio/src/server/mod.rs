@@ -63,6 +63,7 @@ mod lanes;
 mod peer_read;
 mod resumption;
 mod sendfile;
+mod socket;
 mod splice;
 mod transfer;
 mod upload;

@@ -3,6 +3,7 @@
 //! (SECURITY.md L7, X3).
 
 use super::sendfile::{self, Sent};
+use super::socket::{DataSocket, Unsent};
 use super::splice::{self, Spliced};
 use super::upload;
 #[allow(clippy::wildcard_imports)]
@@ -226,68 +227,84 @@ where
 /// `send(2)` flags: on Linux a closed connection is an error, not SIGPIPE
 /// (elsewhere Rust programs ignore SIGPIPE from the start).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-const NO_SIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
+pub(super) const NO_SIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-const NO_SIGNAL: libc::c_int = 0;
+pub(super) const NO_SIGNAL: libc::c_int = 0;
 
-/// A transfer on a plaintext data connection: a local file in TYPE I goes
-/// with `sendfile(2)` (see [`FileSource`]); everything else as [`transfer`].
-pub(super) async fn transfer_plain(mut tcp: TcpStream, job: Job, mut progress: Progress) -> DataEvent {
-    let job = match job {
+/// A small file read whole ([`FileSource`]'s bytes), sent straight on the
+/// socket: at once where the socket buffer takes it all (see
+/// [`DataSocket::send_whole`]), else the rest as the socket drains.
+pub(super) async fn send_bytes(socket: DataSocket, bytes: Bytes, progress: Progress) -> DataEvent {
+    match socket.send_whole(&bytes) {
+        Ok(Ok(())) => DataEvent::Finished { bytes: bytes.len() as u64 },
+        Ok(Err(_)) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+        Err(Unsent { socket, sent }) => send_rest(socket, bytes, sent, progress).await,
+    }
+}
+
+/// The rest of a small file whose first `sent` bytes the socket took at
+/// once (its buffer was fuller, or smaller, than the file).
+pub(super) async fn send_rest(socket: DataSocket, bytes: Bytes, sent: usize, mut progress: Progress) -> DataEvent {
+    let lost = DataEvent::Failed { bytes: sent as u64, reason: DataFailure::ConnectionLost };
+    let Ok(mut tcp) = socket.watched() else { return lost };
+    progress.moved(sent as u64);
+    match tcp.write_all(&bytes[sent..]).await {
+        Ok(()) => {
+            let _ = tcp.shutdown().await;
+            DataEvent::Finished { bytes: bytes.len() as u64 }
+        }
+        Err(_) => lost,
+    }
+}
+
+/// A transfer on a plaintext data connection: a small file read whole in
+/// one send, before (and mostly without) any registration with the event
+/// loop; a local file in TYPE I with `sendfile(2)` (see [`FileSource`]),
+/// an upload to one with `splice(2)`; everything else as [`transfer`].
+pub(super) async fn transfer_plain(socket: DataSocket, job: Job, mut progress: Progress) -> DataEvent {
+    let lost = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
+    match job {
         Job::Read(file, false) => match file.into_parts() {
-            // A small file read whole: one send straight on the socket. A
-            // connection just accepted has no readiness known to tokio
-            // yet, and its first write would wait a turn of the event
-            // loop (an epoll_wait) for what the socket can take at once.
-            Parts::Bytes(bytes) => {
-                // MSG_NOSIGNAL: a closed connection is an error, not SIGPIPE.
-                let sent = match socket2::SockRef::from(&tcp).send_with_flags(&bytes, NO_SIGNAL) {
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
-                    Err(_) => return DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
-                };
-                progress.moved(sent as u64);
-                if sent == bytes.len() {
-                    let _ = tcp.shutdown().await;
-                    return DataEvent::Finished { bytes: sent as u64 };
-                }
-                // The rest as any other download (a full socket buffer).
-                match tcp.write_all(&bytes[sent..]).await {
-                    Ok(()) => {
+            Parts::Bytes(bytes) => send_bytes(socket, bytes, progress).await,
+            Parts::File(file) => {
+                let Ok(mut tcp) = socket.watched() else { return lost };
+                match sendfile::send(&tcp, &file, &mut progress).await {
+                    Sent::All(bytes) => {
                         let _ = tcp.shutdown().await;
-                        return DataEvent::Finished { bytes: bytes.len() as u64 };
+                        DataEvent::Finished { bytes }
                     }
-                    Err(_) => return DataEvent::Failed { bytes: sent as u64, reason: DataFailure::ConnectionLost },
+                    Sent::Failed(event) => event,
+                    // Not a file the kernel can send from: read it instead.
+                    Sent::Unsupported => transfer(tcp, Job::Read(FileSource::from(file), false), false, progress).await,
                 }
             }
-            Parts::File(file) => match sendfile::send(&tcp, &file, &mut progress).await {
-                Sent::All(bytes) => {
-                    let _ = tcp.shutdown().await;
-                    return DataEvent::Finished { bytes };
-                }
-                Sent::Failed(event) => return event,
-                // Not a file the kernel can send from: read it instead.
-                Sent::Unsupported => Job::Read(FileSource::from(file), false),
-            },
-            parts => Job::Read(parts.into_source(), false),
+            parts => transfer_watched(socket, Job::Read(parts.into_source(), false), progress).await,
         },
         // A local file in TYPE I: spliced from the socket (one copy, not
         // two), or copied from where the splice had to stop.
         Job::Write(sink, false, commit) => match sink.into_parts() {
             SinkParts::File(file) => {
+                let Ok(mut tcp) = socket.watched() else { return lost };
                 let file = file.into_std().await;
                 let received = match splice::receive(&tcp, &file, &mut progress).await {
                     Spliced::All(bytes) => Ok(Copied::new(bytes, false)),
                     Spliced::Failed(broken) => Err(broken),
                     Spliced::Fallback(done) => upload::receive(&mut tcp, file, done, false, &mut progress).await,
                 };
-                return uploaded(&mut tcp, received, commit).await;
+                uploaded(&mut tcp, received, commit).await
             }
-            parts => Job::Write(parts.into_sink(), false, commit),
+            parts => transfer_watched(socket, Job::Write(parts.into_sink(), false, commit), progress).await,
         },
-        job => job,
-    };
-    transfer(tcp, job, false, progress).await
+        job => transfer_watched(socket, job, progress).await,
+    }
+}
+
+/// [`transfer`] on the socket, registered with the event loop.
+async fn transfer_watched(socket: DataSocket, job: Job, progress: Progress) -> DataEvent {
+    match socket.watched() {
+        Ok(tcp) => transfer(tcp, job, false, progress).await,
+        Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+    }
 }
 
 pub(super) enum Ascii {
