@@ -282,3 +282,55 @@ async fn a_port_already_served_is_refused() {
         assert_eq!(second.err().map(|e| e.kind()), Some(std::io::ErrorKind::AddrInUse), "lanes: {lanes}");
     }
 }
+
+/// RFC 959 3.4: a small file (read whole at open, and sent at once in the
+/// session's own turn where the socket takes it) arrives whole to a client
+/// with a tiny receive window that reads only after a pause (on loopback
+/// the socket still takes 64 KiB at once; what it does not take goes on
+/// the general path, tested in the server's `socket` module). And when the
+/// client connects only after the transfer command (the connection then
+/// comes through the listener's own task, registered with the event loop),
+/// the same bytes arrive.
+#[tokio::test]
+async fn rfc959_3_4_small_files_arrive_whole_whatever_the_socket_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sizes = [1, 4096, SMALL];
+    for &size in &sizes {
+        std::fs::write(dir.path().join(format!("s{size}")), pattern(size, 7)).unwrap();
+    }
+    let server = serve(local_options(dir.path())).await;
+    bounded(4, async {
+        let (mut ftp, _) = Ftp::connect(server.addr).await;
+        ftp.login("alice", "secret").await;
+        assert_eq!(ftp.code("TYPE I").await, 200);
+        // The control connection's address, which data connections must
+        // come from (RFC 2577 section 8).
+        let local = std::net::IpAddr::from(std::net::Ipv4Addr::LOCALHOST);
+        for &size in &sizes {
+            // A tiny window, read after a pause.
+            let to = ftp.epsv().await;
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.set_recv_buffer_size(2048).unwrap();
+            socket.bind(std::net::SocketAddr::new(local, 0)).unwrap();
+            let mut data = socket.connect(to).await.unwrap();
+            assert!(matches!(ftp.code(&format!("RETR s{size}")).await, 125 | 150));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).await.unwrap();
+            assert_eq!(code(&ftp.reply().await), 226, "RETR s{size}, tiny window");
+            assert!(bytes == pattern(size, 7), "RETR s{size}, tiny window: {} bytes", bytes.len());
+
+            // Connected only after the command.
+            let to = ftp.epsv().await;
+            ftp.send(&format!("RETR s{size}")).await;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let mut data = ftp.data(to).await;
+            assert!(matches!(code(&ftp.reply().await), 125 | 150));
+            let mut bytes = Vec::new();
+            data.read_to_end(&mut bytes).await.unwrap();
+            assert_eq!(code(&ftp.reply().await), 226, "RETR s{size}, connected late");
+            assert!(bytes == pattern(size, 7), "RETR s{size}, connected late: {} bytes", bytes.len());
+        }
+    })
+    .await;
+}

@@ -48,15 +48,12 @@ impl DataSocket {
     /// the socket buffer is full); an error for a broken connection.
     /// `MSG_NOSIGNAL`: a closed connection is an error, not SIGPIPE.
     pub(super) fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
-        let sent = match self {
-            Self::Unwatched(socket) => {
-                socket2::SockRef::from(socket).send_with_flags(bytes, super::transfer::NO_SIGNAL)
-            }
-            // Through tokio, so a full buffer clears its readiness.
-            Self::Watched(socket) => socket.try_io(tokio::io::Interest::WRITABLE, || {
-                socket2::SockRef::from(socket).send_with_flags(bytes, super::transfer::NO_SIGNAL)
-            }),
-        };
+        // Straight on the socket, for a registered one too: tokio knows
+        // no readiness of a socket it has just registered, and its own
+        // write would wait a turn of the event loop for what the socket
+        // takes at once. A full buffer found here is found again, and
+        // waited for, by the tokio write that sends the rest.
+        let sent = self.sock().send_with_flags(bytes, super::transfer::NO_SIGNAL);
         match sent {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             other => other,
@@ -79,9 +76,13 @@ impl DataSocket {
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
+        self.sock().shutdown(Shutdown::Write)
+    }
+
+    fn sock(&self) -> socket2::SockRef<'_> {
         match self {
-            Self::Unwatched(socket) => socket.shutdown(Shutdown::Write),
-            Self::Watched(socket) => socket2::SockRef::from(socket).shutdown(Shutdown::Write),
+            Self::Unwatched(socket) => socket2::SockRef::from(socket),
+            Self::Watched(socket) => socket2::SockRef::from(socket),
         }
     }
 }
