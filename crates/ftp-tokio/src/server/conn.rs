@@ -1038,7 +1038,9 @@ impl Conn {
                 // EPSV's reply is handed over instead (`Pace::Handover`):
                 // no clock, and no stall whatever the client's timing.
                 let pace = std::mem::replace(&mut self.pace, Pace::None);
-                if matches!(pace, Pace::Yield | Pace::Until(_)) {
+                // A client on this CPU gets it before the listener is made
+                // (one on another CPU gains nothing from that).
+                if matches!(pace, Pace::Yield) {
                     std::thread::yield_now();
                 }
                 // C3: past the cap for this client address, 425.

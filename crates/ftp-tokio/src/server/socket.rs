@@ -10,7 +10,6 @@
 //! the general path ([`DataSocket::watched`]).
 
 use std::io;
-use std::net::Shutdown;
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
@@ -60,23 +59,19 @@ impl DataSocket {
         }
     }
 
-    /// Sends a small file's bytes whole and ends the connection (FIN),
+    /// Sends a small file's bytes whole and closes the connection (its FIN),
     /// without waiting. `Err(Unsent)` when the socket buffer took less than
     /// all, with how many it took (the caller sends the rest on the general
     /// path); `Ok(Err(_))` for a broken connection.
     pub(super) fn send_whole(self, bytes: &Bytes) -> Result<io::Result<()>, Unsent> {
         match self.send_now(bytes) {
-            Ok(n) if n == bytes.len() => {
-                let _ = self.shutdown_write();
-                Ok(Ok(()))
-            }
+            // Closed here: the descriptor is this value's alone, so closing
+            // it sends the FIN (a shutdown first would be one more call
+            // for the same FIN).
+            Ok(n) if n == bytes.len() => Ok(Ok(())),
             Ok(n) => Err(Unsent { socket: self, sent: n }),
             Err(e) => Ok(Err(e)),
         }
-    }
-
-    fn shutdown_write(&self) -> io::Result<()> {
-        self.sock().shutdown(Shutdown::Write)
     }
 
     fn sock(&self) -> socket2::SockRef<'_> {
