@@ -368,6 +368,22 @@ mod tests {
         assert!(!ends_drained(b"", 1024));
     }
 
+    proptest::proptest! {
+        /// SECURITY.md T3, for any bytes: a chunk with an IAC in it, or one
+        /// that does not end a line, or one that filled the buffer, is
+        /// never taken as the end of the stream; only a short chunk of
+        /// whole lines without IAC is.
+        #[test]
+        fn sec_t3_drained_only_after_whole_lines_without_iac(
+            chunk in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            room in 0usize..8,
+        ) {
+            let capacity = chunk.len() + room;
+            let whole = chunk.last() == Some(&b'\n') && !chunk.contains(&0xFF) && room > 0;
+            proptest::prop_assert_eq!(ends_drained(&chunk, capacity), whole);
+        }
+    }
+
     /// A short read of a whole line leaves tokio knowing the socket is
     /// empty: the next bytes wake the session, and nothing is lost between.
     #[tokio::test]
