@@ -3,7 +3,7 @@
 //! and carries out what it asks, in order.
 
 use super::socket::{DataSocket, Unsent};
-use super::transfer::send_rest;
+use super::transfer::{send_rest, sent_whole};
 #[allow(clippy::wildcard_imports)]
 use super::*;
 use crate::events;
@@ -1158,10 +1158,7 @@ impl Conn {
                         match file.into_parts() {
                             Parts::Bytes(bytes) => match socket.send_whole(&bytes) {
                                 Ok(sent) => {
-                                    let event = match sent {
-                                        Ok(()) => DataEvent::Finished { bytes: bytes.len() as u64 },
-                                        Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
-                                    };
+                                    let event = sent_whole(sent, &bytes);
                                     record.finish(&event);
                                     drop(record);
                                     crate::checked(session.handle_input(Instant::now(), Input::Data(id, event)));
@@ -1177,34 +1174,27 @@ impl Conn {
                 let stats = self.shared.stats.clone();
                 let task = tokio::spawn(async move {
                     let progress = Progress::new(tx.clone(), id, moved);
-                    let (stream, job) = match start {
-                        Start::Rest(Unsent { socket, sent }, bytes) => {
-                            let event = send_rest(socket, bytes, sent, progress).await;
-                            record.finish(&event);
-                            drop(record);
-                            let _ = tx.send(Box::new(Note::Done(id, event)));
-                            return;
-                        }
-                        Start::Stream(stream, job) => (stream, job),
-                    };
-                    let event = match stream {
-                        DataStream::Plain(socket) if !tls.required => match rate {
-                            None => transfer_plain(socket, job, progress).await,
-                            Some(rate) => match socket.watched() {
-                                Ok(tcp) => transfer(Paced::new(tcp, rate), job, false, progress).await,
-                                Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+                    let event = match start {
+                        Start::Rest(Unsent { socket, sent }, bytes) => send_rest(socket, bytes, sent, progress).await,
+                        Start::Stream(stream, job) => match stream {
+                            DataStream::Plain(socket) if !tls.required => match rate {
+                                None => transfer_plain(socket, job, progress).await,
+                                Some(rate) => match socket.watched() {
+                                    Ok(tcp) => transfer(Paced::new(tcp, rate), job, false, progress).await,
+                                    Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+                                },
                             },
-                        },
-                        // Required but no certificate: the session never
-                        // allows PROT P then; refuse rather than send plaintext.
-                        DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
-                        DataStream::Tls(handshake) => match (handshake.finish(direction).await, rate) {
-                            (Ok(tls), None) => transfer(tls, job, true, progress).await,
-                            (Ok(tls), Some(rate)) => transfer(Paced::new(tls, rate), job, true, progress).await,
-                            (Err(reason), _) => {
-                                stats.tls_failed();
-                                DataEvent::Failed { bytes: 0, reason }
-                            }
+                            // Required but no certificate: the session never
+                            // allows PROT P then; refuse rather than send plaintext.
+                            DataStream::Plain(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::TlsFailed },
+                            DataStream::Tls(handshake) => match (handshake.finish(direction).await, rate) {
+                                (Ok(tls), None) => transfer(tls, job, true, progress).await,
+                                (Ok(tls), Some(rate)) => transfer(Paced::new(tls, rate), job, true, progress).await,
+                                (Err(reason), _) => {
+                                    stats.tls_failed();
+                                    DataEvent::Failed { bytes: 0, reason }
+                                }
+                            },
                         },
                     };
                     record.finish(&event);

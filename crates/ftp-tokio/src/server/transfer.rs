@@ -236,9 +236,16 @@ pub(super) const NO_SIGNAL: libc::c_int = 0;
 /// [`DataSocket::send_whole`]), else the rest as the socket drains.
 pub(super) async fn send_bytes(socket: DataSocket, bytes: Bytes, progress: Progress) -> DataEvent {
     match socket.send_whole(&bytes) {
-        Ok(Ok(())) => DataEvent::Finished { bytes: bytes.len() as u64 },
-        Ok(Err(_)) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
+        Ok(sent) => sent_whole(sent, &bytes),
         Err(Unsent { socket, sent }) => send_rest(socket, bytes, sent, progress).await,
+    }
+}
+
+/// How a small file sent whole at once ended ([`DataSocket::send_whole`]).
+pub(super) fn sent_whole(sent: io::Result<()>, bytes: &Bytes) -> DataEvent {
+    match sent {
+        Ok(()) => DataEvent::Finished { bytes: bytes.len() as u64 },
+        Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },
     }
 }
 
