@@ -30,7 +30,7 @@ impl DataSocket {
     /// wait. `TCP_NODELAY` is set on a passive connection here (a TLS
     /// handshake's or a listing's small writes must not wait for the
     /// client's delayed ACKs); a socket that is only ever sent to at once
-    /// and then shut down never needs it, as the FIN pushes out whatever
+    /// and then closed never needs it, as the FIN pushes out whatever
     /// Nagle held back.
     pub(super) fn watched(self) -> io::Result<TcpStream> {
         match self {
@@ -46,14 +46,17 @@ impl DataSocket {
     /// Sends `bytes` now, without waiting: how many the kernel took (0 if
     /// the socket buffer is full); an error for a broken connection.
     /// `MSG_NOSIGNAL`: a closed connection is an error, not SIGPIPE.
-    pub(super) fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
+    fn send_now(&self, bytes: &[u8]) -> io::Result<usize> {
         // Straight on the socket, for a registered one too: tokio knows
         // no readiness of a socket it has just registered, and its own
         // write would wait a turn of the event loop for what the socket
         // takes at once. A full buffer found here is found again, and
         // waited for, by the tokio write that sends the rest.
-        let sent = self.sock().send_with_flags(bytes, super::transfer::NO_SIGNAL);
-        match sent {
+        let sock = match self {
+            Self::Unwatched(socket) => socket2::SockRef::from(socket),
+            Self::Watched(socket) => socket2::SockRef::from(socket),
+        };
+        match sock.send_with_flags(bytes, super::transfer::NO_SIGNAL) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
             other => other,
         }
@@ -71,13 +74,6 @@ impl DataSocket {
             Ok(n) if n == bytes.len() => Ok(Ok(())),
             Ok(n) => Err(Unsent { socket: self, sent: n }),
             Err(e) => Ok(Err(e)),
-        }
-    }
-
-    fn sock(&self) -> socket2::SockRef<'_> {
-        match self {
-            Self::Unwatched(socket) => socket2::SockRef::from(socket),
-            Self::Watched(socket) => socket2::SockRef::from(socket),
         }
     }
 }
