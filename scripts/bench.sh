@@ -13,6 +13,8 @@
 # Environment: BENCH_TMP (where the server roots go; default /dev/shm when it
 # has room, else /tmp), FTPKIT_BIN (skip the build), VSFTPD_EXTRA (extra
 # vsftpd.conf lines, e.g. "isolate_network=NO"), REPS (repetitions),
+# BIG_ROUNDS (RETR, STOR and ceiling runs per repetition: they take a second
+# each and spread the most; default 3 full, 1 quick),
 # CURL_PASV_CAP (seconds one curl EPSV small-files run may take; default 10
 # quick, 30 full), CONC_COUNTS (the concurrent-session rows; default "100"
 # quick, "200 1000" full), BENCH_SERVER_CPU / BENCH_CLIENT_CPU (the CPUs of the
@@ -41,11 +43,11 @@ done
 # Full mode is quick mode with bigger numbers: the same code paths.
 if [ "$MODE" = quick ]; then
     BIG_MIB=32; SMALL_COUNT=100; SESSION_COUNT=100; CONC_COUNTS=${CONC_COUNTS:-100}; NOOP_COUNT=2000
-    REPS=${REPS:-1}; CURL_PASV_CAP=${CURL_PASV_CAP:-10}
+    REPS=${REPS:-1}; CURL_PASV_CAP=${CURL_PASV_CAP:-10}; BIG_ROUNDS=${BIG_ROUNDS:-1}
     RESULTS="$BENCH/results-quick.md"
 else
     BIG_MIB=1024; SMALL_COUNT=1000; SESSION_COUNT=2000; CONC_COUNTS=${CONC_COUNTS:-200 1000}; NOOP_COUNT=10000
-    REPS=${REPS:-5}; CURL_PASV_CAP=${CURL_PASV_CAP:-30}
+    REPS=${REPS:-5}; CURL_PASV_CAP=${CURL_PASV_CAP:-30}; BIG_ROUNDS=${BIG_ROUNDS:-3}
     RESULTS="$BENCH/results.md"
 fi
 SMALL_SIZE=4096
@@ -321,7 +323,7 @@ for s in "${SERVERS[@]}"; do
     rm -f "$WORK/$s/upload/warm-up.bin"
 done
 python3 "$BENCH/ceiling.py" "$WORK/src/big.bin" >/dev/null || die "loopback ceiling failed"
-for rep in $(seq "$REPS"); do
+for rep in $(seq $((REPS * BIG_ROUNDS))); do
     out=$(python3 "$BENCH/ceiling.py" "$WORK/src/big.bin") || die "loopback ceiling failed"
     say "loopback ceiling #$rep: $out"
     record ceiling - "$(json "$out" mbps)" "$out"
@@ -510,7 +512,7 @@ FTPKIT_SHOWN="${FTPKIT_SHOWN//"$WORK"/\$WORK}"
 FTPKIT_SHOWN="${FTPKIT_SHOWN//127.0.0.1:${PORT[ftpkit]}/127.0.0.1:\$PORT}"
 export MODE COMMAND REPO WORK BENCH_TMP LOAD_BEFORE LOAD_AFTER BUSY FTPKIT_SHOWN FTPKIT VSFTPD PURE_FTPD \
     PYFTPDLIB_PATH BIG_MIB BIG_BYTES SMALL_COUNT SMALL_SIZE SESSION_COUNT SESSION_CONCURRENCY SESSION_PROCS \
-    CONC_COUNTS NOOP_COUNT REPS CURL_PASV_CAP SERVER_CPU CLIENT_CPU HOLD_BURST
+    CONC_COUNTS NOOP_COUNT REPS BIG_ROUNDS CURL_PASV_CAP SERVER_CPU CLIENT_CPU HOLD_BURST
 python3 - "$WORK/meta.json" <<'EOF'
 import json, os, platform, subprocess, sys
 e = os.environ
@@ -555,6 +557,7 @@ meta = {
     "hold_burst": int(e["HOLD_BURST"]),
     "noop_count": int(e["NOOP_COUNT"]),
     "reps": int(e["REPS"]),
+    "big_rounds": int(e["BIG_ROUNDS"]),
     "curl_pasv_cap": int(e["CURL_PASV_CAP"]),
     "server_cpu": e["SERVER_CPU"],
     "client_cpu": e["CLIENT_CPU"],
