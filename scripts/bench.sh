@@ -13,8 +13,9 @@
 # Environment: BENCH_TMP (where the server roots go; default /dev/shm when it
 # has room, else /tmp), FTPKIT_BIN (skip the build), VSFTPD_EXTRA (extra
 # vsftpd.conf lines, e.g. "isolate_network=NO"), REPS (repetitions),
-# BIG_ROUNDS (RETR, STOR and ceiling runs per repetition: they take a second
-# each and spread the most; default 3 full, 1 quick),
+# ROUNDS (runs per repetition of the rows that take a second or less and
+# spread the most: the loopback ceiling, RETR, STOR and ftplib's small
+# files; default 3 full, 1 quick),
 # CURL_PASV_CAP (seconds one curl EPSV small-files run may take; default 10
 # quick, 30 full), CONC_COUNTS (the concurrent-session rows; default "100"
 # quick, "200 1000" full), BENCH_SERVER_CPU / BENCH_CLIENT_CPU (the CPUs of the
@@ -43,11 +44,11 @@ done
 # Full mode is quick mode with bigger numbers: the same code paths.
 if [ "$MODE" = quick ]; then
     BIG_MIB=32; SMALL_COUNT=100; SESSION_COUNT=100; CONC_COUNTS=${CONC_COUNTS:-100}; NOOP_COUNT=2000
-    REPS=${REPS:-1}; CURL_PASV_CAP=${CURL_PASV_CAP:-10}; BIG_ROUNDS=${BIG_ROUNDS:-1}
+    REPS=${REPS:-1}; CURL_PASV_CAP=${CURL_PASV_CAP:-10}; ROUNDS=${ROUNDS:-1}
     RESULTS="$BENCH/results-quick.md"
 else
     BIG_MIB=1024; SMALL_COUNT=1000; SESSION_COUNT=2000; CONC_COUNTS=${CONC_COUNTS:-200 1000}; NOOP_COUNT=10000
-    REPS=${REPS:-5}; CURL_PASV_CAP=${CURL_PASV_CAP:-30}; BIG_ROUNDS=${BIG_ROUNDS:-3}
+    REPS=${REPS:-5}; CURL_PASV_CAP=${CURL_PASV_CAP:-30}; ROUNDS=${ROUNDS:-3}
     RESULTS="$BENCH/results.md"
 fi
 SMALL_SIZE=4096
@@ -323,7 +324,7 @@ for s in "${SERVERS[@]}"; do
     rm -f "$WORK/$s/upload/warm-up.bin"
 done
 python3 "$BENCH/ceiling.py" "$WORK/src/big.bin" >/dev/null || die "loopback ceiling failed"
-for rep in $(seq $((REPS * BIG_ROUNDS))); do
+for rep in $(seq $((REPS * ROUNDS))); do
     out=$(python3 "$BENCH/ceiling.py" "$WORK/src/big.bin") || die "loopback ceiling failed"
     say "loopback ceiling #$rep: $out"
     record ceiling - "$(json "$out" mbps)" "$out"
@@ -425,8 +426,11 @@ run_files() {  # SERVER VARIANT(py|pasv|active) PIN(0|1) REP
     [ "$pin" = 1 ] && pin_server "$s" "$ALL_CPUS"
     return 0
 }
-for rep in $(seq "$REPS"); do
-    for variant in "py 0" "py 1" "pasv 0" "pasv 1" "active 0"; do
+for rep in $(seq $((REPS * ROUNDS))); do
+    # curl's runs take up to CURL_PASV_CAP each (a peer that stalls): REPS.
+    variants=("py 0" "py 1")
+    [ "$rep" -le "$REPS" ] && variants+=("pasv 0" "pasv 1" "active 0")
+    for variant in "${variants[@]}"; do
         for s in $(order "$rep"); do
             # shellcheck disable=SC2086
             run_files "$s" $variant "$rep"
@@ -512,7 +516,7 @@ FTPKIT_SHOWN="${FTPKIT_SHOWN//"$WORK"/\$WORK}"
 FTPKIT_SHOWN="${FTPKIT_SHOWN//127.0.0.1:${PORT[ftpkit]}/127.0.0.1:\$PORT}"
 export MODE COMMAND REPO WORK BENCH_TMP LOAD_BEFORE LOAD_AFTER BUSY FTPKIT_SHOWN FTPKIT VSFTPD PURE_FTPD \
     PYFTPDLIB_PATH BIG_MIB BIG_BYTES SMALL_COUNT SMALL_SIZE SESSION_COUNT SESSION_CONCURRENCY SESSION_PROCS \
-    CONC_COUNTS NOOP_COUNT REPS BIG_ROUNDS CURL_PASV_CAP SERVER_CPU CLIENT_CPU HOLD_BURST
+    CONC_COUNTS NOOP_COUNT REPS ROUNDS CURL_PASV_CAP SERVER_CPU CLIENT_CPU HOLD_BURST
 python3 - "$WORK/meta.json" <<'EOF'
 import json, os, platform, subprocess, sys
 e = os.environ
@@ -557,7 +561,7 @@ meta = {
     "hold_burst": int(e["HOLD_BURST"]),
     "noop_count": int(e["NOOP_COUNT"]),
     "reps": int(e["REPS"]),
-    "big_rounds": int(e["BIG_ROUNDS"]),
+    "rounds": int(e["ROUNDS"]),
     "curl_pasv_cap": int(e["CURL_PASV_CAP"]),
     "server_cpu": e["SERVER_CPU"],
     "client_cpu": e["CLIENT_CPU"],

@@ -259,9 +259,9 @@ def main() -> None:
                f"concurrent sessions, and a blocking socket for NOOP")
     out.append(f"- Pinned rows: server (every thread and session process) on CPU {meta['server_cpu']} and "
                f"client on CPU {meta['client_cpu']} with taskset; the other rows are not pinned")
-    big_runs = reps * meta.get("big_rounds", 1)
-    out.append(f"- Repetitions: {reps} of everything ({big_runs} of the loopback ceiling, RETR and STOR: "
-               f"the noisiest rows, a second a run), rotating which server goes first, after one uncounted "
+    runs = reps * meta.get("rounds", 1)
+    out.append(f"- Repetitions: {reps} of everything ({runs} of the loopback ceiling, RETR, STOR and "
+               f"ftplib's small files: the noisiest rows, a second or less a run), rotating which server goes first, after one uncounted "
                f"RETR and STOR per server; medians shown, min–max in the notes. Ratio: ftpkit / the best "
                f"of vsftpd, pure-ftpd and pyftpdlib on that row (named); above 1 is better for ftpkit "
                f"where higher is better, below 1 where lower is better. MB = 10^6 bytes.\n")
