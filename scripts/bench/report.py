@@ -259,8 +259,8 @@ def main() -> None:
                f"concurrent sessions, and a blocking socket for NOOP")
     out.append(f"- Pinned rows: server (every thread and session process) on CPU {meta['server_cpu']} and "
                f"client on CPU {meta['client_cpu']} with taskset; the other rows are not pinned")
-    runs = reps * meta.get("rounds", 1)
-    out.append(f"- Repetitions: {reps} of everything ({runs} of the loopback ceiling, RETR, STOR and "
+    many = reps * meta.get("rounds", 1)
+    out.append(f"- Repetitions: {reps} of everything ({many} of the loopback ceiling, RETR, STOR and "
                f"ftplib's small files: the noisiest rows, a second or less a run), rotating which server goes first, after one uncounted "
                f"RETR and STOR per server; medians shown, min–max in the notes. Ratio: ftpkit / the best "
                f"of vsftpd, pure-ftpd and pyftpdlib on that row (named); above 1 is better for ftpkit "

@@ -1194,13 +1194,14 @@ impl Conn {
                     (stream, job) => Start::Stream(stream, job),
                 };
                 let stats = self.shared.stats.clone();
+                let local = is_local(self.peer_ip, self.local_ip);
                 let task = tokio::spawn(async move {
                     let progress = Progress::new(tx.clone(), id, moved);
                     let event = match start {
                         Start::Rest(Unsent { socket, sent }, bytes) => send_rest(socket, bytes, sent, progress).await,
                         Start::Stream(stream, job) => match stream {
                             DataStream::Plain(socket) if !tls.required => match rate {
-                                None => transfer_plain(socket, job, progress).await,
+                                None => transfer_plain(socket, job, local, progress).await,
                                 Some(rate) => match socket.watched() {
                                     Ok(tcp) => transfer(Paced::new(tcp, rate), job, false, progress).await,
                                     Err(_) => DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost },

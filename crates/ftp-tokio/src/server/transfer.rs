@@ -34,8 +34,8 @@ pub(super) enum Job {
 /// Reports a running transfer's byte count to the connection task, at most
 /// once per [`PROGRESS_INTERVAL`].
 pub(super) struct Progress {
-    tx: super::conn::Notes,
-    id: DataId,
+    /// Where the count goes (none in the unit tests of the senders).
+    to: Option<(super::conn::Notes, DataId)>,
     last: Instant,
     /// The bytes moved so far, for the transfer's log entry should the
     /// transfer be cut before it reports its end.
@@ -46,14 +46,22 @@ impl Progress {
     /// Progress of the transfer on data connection `id`, reported on `tx`
     /// and kept in `moved`.
     pub(super) fn new(tx: super::conn::Notes, id: DataId, moved: Arc<AtomicU64>) -> Self {
-        Self { tx, id, last: Instant::now(), moved }
+        Self { to: Some((tx, id)), last: Instant::now(), moved }
+    }
+
+    /// Progress kept in `moved` only, reported to no connection.
+    #[cfg(test)]
+    pub(super) fn unreported(moved: Arc<AtomicU64>) -> Self {
+        Self { to: None, last: Instant::now(), moved }
     }
 
     pub(super) fn moved(&mut self, total: u64) {
         self.moved.store(total, Ordering::Relaxed);
-        if self.last.elapsed() >= PROGRESS_INTERVAL {
+        if let Some((tx, id)) = &self.to
+            && self.last.elapsed() >= PROGRESS_INTERVAL
+        {
             self.last = Instant::now();
-            let _ = self.tx.send(Box::new(Note::Progress(self.id, total)));
+            let _ = tx.send(Box::new(Note::Progress(*id, total)));
         }
     }
 }
@@ -267,15 +275,22 @@ pub(super) async fn send_rest(socket: DataSocket, bytes: Bytes, sent: usize, mut
 /// A transfer on a plaintext data connection: a small file read whole in
 /// one send, before (and mostly without) any registration with the event
 /// loop; a local file in TYPE I with `sendfile(2)` (see [`FileSource`]),
-/// an upload to one with `splice(2)`; everything else as [`transfer`].
-pub(super) async fn transfer_plain(socket: DataSocket, job: Job, mut progress: Progress) -> DataEvent {
+/// or read and sent in chunks to a client on this machine (`local`, see
+/// [`sendfile::send_read`]); an upload to one with `splice(2)`; everything
+/// else as [`transfer`].
+pub(super) async fn transfer_plain(socket: DataSocket, job: Job, local: bool, mut progress: Progress) -> DataEvent {
     let lost = DataEvent::Failed { bytes: 0, reason: DataFailure::ConnectionLost };
     match job {
         Job::Read(file, false) => match file.into_parts() {
             Parts::Bytes(bytes) => send_bytes(socket, bytes, progress).await,
             Parts::File(file) => {
                 let Ok(mut tcp) = socket.watched() else { return lost };
-                match sendfile::send(&tcp, &file, &mut progress).await {
+                let sent = if local {
+                    sendfile::send_read(&tcp, &file, &mut progress).await
+                } else {
+                    sendfile::send(&tcp, &file, &mut progress).await
+                };
+                match sent {
                     Sent::All(bytes) => {
                         let _ = tcp.shutdown().await;
                         DataEvent::Finished { bytes }
